@@ -1,0 +1,80 @@
+/*
+ * gossip/crypto.h - identities, advert signatures, the cluster key ring and
+ * the datagram envelope (see gossip/wire.h for the byte layout).
+ *
+ * All secrets live in sodium_malloc'd memory where practical and are wiped
+ * with sodium_memzero when freed.  Key files are written 0600 and refused
+ * when group- or world-readable.
+ */
+#ifndef GOSSAMER_GOSSIP_CRYPTO_H
+#define GOSSAMER_GOSSIP_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/wire.h"
+
+#define GSM_CLUSTER_KEY_LEN 32
+#define GSM_MAX_KEYS        8
+#define GSM_MAX_CLUSTER_NAME 64
+
+/* Call once per process before anything else here (sodium_init). */
+int gsm_crypto_init(void);
+
+/* ---- node identity (Ed25519) ---- */
+struct gsm_identity;
+int gsm_identity_generate(struct gsm_identity **out);
+int gsm_identity_from_seed(const uint8_t seed[32], struct gsm_identity **out);
+/* Key file: the 32-byte seed, base64, one line.  Refused (-EACCES) if the
+ * file is group/world readable.  save writes atomically with mode 0600. */
+int gsm_identity_load(const char *path, struct gsm_identity **out);
+int gsm_identity_save(const struct gsm_identity *id, const char *path);
+const uint8_t *gsm_identity_public(const struct gsm_identity *id); /* GSM_ID_LEN */
+int gsm_sign(const struct gsm_identity *id, const uint8_t *msg, size_t len,
+	     uint8_t sig[GSM_SIG_LEN]);
+/* 0 or -EKEYREJECTED */
+int gsm_verify(const uint8_t pk[GSM_ID_LEN], const uint8_t *msg, size_t len,
+	       const uint8_t sig[GSM_SIG_LEN]);
+void gsm_identity_free(struct gsm_identity *id);
+
+/* Encode a's canonical body and sign it: out = [body, sig] (wire.h).
+ * a->node_id must equal the identity's public key (-EINVAL otherwise). */
+int gsm_advert_sign(const struct gsm_advert *a, const struct gsm_identity *id, uint8_t *out,
+		    size_t cap, size_t *len);
+
+/* ---- cluster key ring (XChaCha20-Poly1305-IETF) ---- */
+struct gsm_keyring;
+/* cluster_name is bound into every datagram as associated data. */
+int gsm_keyring_new(const char *cluster_name, struct gsm_keyring **out);
+void gsm_keyring_free(struct gsm_keyring *kr);
+/* install a key; the first key installed becomes primary */
+int gsm_keyring_add(struct gsm_keyring *kr, uint16_t key_id, const uint8_t key[GSM_CLUSTER_KEY_LEN]);
+int gsm_keyring_use(struct gsm_keyring *kr, uint16_t key_id);    /* make primary */
+int gsm_keyring_remove(struct gsm_keyring *kr, uint16_t key_id); /* -EBUSY if primary */
+int gsm_keyring_primary(const struct gsm_keyring *kr);            /* key id or -ENOENT */
+size_t gsm_keyring_count(const struct gsm_keyring *kr);
+/* Key ring file: one key a line, "<id> <base64 key>", the first line is
+ * primary; '#' comments.  Same permission rules as identity files. */
+int gsm_keyring_load(const char *path, const char *cluster_name, struct gsm_keyring **out);
+int gsm_keyring_save(const struct gsm_keyring *kr, const char *path);
+
+/* Seal body under the primary key.  nonce: GSM_NONCE_LEN random bytes
+ * from the caller (keeps the core free of hidden randomness).
+ * out needs len + GSM_ENVELOPE_OVERHEAD bytes. */
+int gsm_seal(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN], const uint8_t *body,
+	     size_t len, uint8_t *out, size_t cap, size_t *outlen);
+/* Open a datagram; body receives the plaintext (cap >= len - overhead).
+ * Errors: -EBADMSG (short, bad magic, auth failure), -EPROTONOSUPPORT
+ * (other major), -ENOKEY (unknown key id).  key_id (may be NULL) gets the
+ * id that opened it. */
+int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uint8_t *body,
+	     size_t cap, size_t *bodylen, uint16_t *key_id);
+
+/* A short, human message for an error code returned by this module or wire.h */
+const char *gsm_strerror(int err);
+
+/* base64 helpers (libsodium's original variant, padded) */
+int gsm_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int gsm_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len);
+
+#endif
