@@ -1,0 +1,87 @@
+/*
+ * netlink/rtnl.h - the rtnetlink half of netlink/: the WireGuard link
+ * itself (create or adopt, MTU, up/down, delete), its addresses and routes,
+ * and route lookups toward an underlay address (for MTU choice).
+ *
+ * Interfaces are never recreated: gnl_link_ensure_wireguard adopts an
+ * existing WireGuard link of that name (ifindex unchanged) and refuses a
+ * non-WireGuard one.  Address and route add/remove are idempotent (adding
+ * what exists or removing what is absent succeeds), so a reconciler can
+ * replay its desired state.  Errors are negative errno; gnl_rtnl_errmsg
+ * gives the kernel's extended ACK text or this module's explanation.
+ */
+#ifndef GOSSAMER_NETLINK_RTNL_H
+#define GOSSAMER_NETLINK_RTNL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netlink/wg.h" /* struct gnl_prefix, union gnl_sockaddr */
+
+struct gnl_rtnl; /* an rtnetlink socket in the caller's network namespace */
+
+int gnl_rtnl_open(struct gnl_rtnl **out);
+void gnl_rtnl_close(struct gnl_rtnl *h); /* NULL ok */
+const char *gnl_rtnl_errmsg(const struct gnl_rtnl *h);
+
+struct gnl_link_info {
+	uint32_t ifindex;
+	char ifname[IFNAMSIZ];
+	char kind[32];  /* IFLA_INFO_KIND, "" if none (e.g. lo, physical) */
+	uint32_t mtu;
+	bool up;        /* IFF_UP (administratively up) */
+	bool running;   /* IFF_RUNNING / carrier */
+};
+
+/* -ENODEV if there is no such link. */
+int gnl_link_get(struct gnl_rtnl *h, const char *ifname, struct gnl_link_info *out);
+
+/* Create a link of kind `wireguard` named ifname, or adopt the existing
+ * WireGuard link of that name.  created (may be NULL): whether it was
+ * created now.  -EEXIST if a link of that name exists with another kind
+ * (errmsg names the kind); -EOPNOTSUPP if the kernel has no WireGuard
+ * (module missing); -EPERM without CAP_NET_ADMIN. */
+int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname,
+			      struct gnl_link_info *out, bool *created);
+/* Delete by name; -ENODEV if absent. */
+int gnl_link_delete(struct gnl_rtnl *h, const char *ifname);
+int gnl_link_set_mtu(struct gnl_rtnl *h, uint32_t ifindex, uint32_t mtu);
+int gnl_link_set_up(struct gnl_rtnl *h, uint32_t ifindex, bool up);
+
+/* Interface addresses (prefix = address/prefix length).  add replaces an
+ * existing equal address; del of an absent address returns 0. */
+int gnl_addr_add(struct gnl_rtnl *h, uint32_t ifindex, const struct gnl_prefix *p);
+int gnl_addr_del(struct gnl_rtnl *h, uint32_t ifindex, const struct gnl_prefix *p);
+/* Every address on ifindex (family AF_UNSPEC = both); *out malloc'd. */
+int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_prefix **out,
+		  size_t *n);
+
+/* Routes to dst via the device ifindex (scope link), in `table`
+ * (0 = main).  metric 0 = none. */
+struct gnl_route {
+	struct gnl_prefix dst;
+	uint32_t ifindex;
+	uint32_t table;   /* 0 = RT_TABLE_MAIN */
+	uint32_t metric;
+	uint32_t mtu;     /* RTAX_MTU, 0 = none */
+	uint8_t protocol; /* RTPROT_*; 0 = RTPROT_STATIC when adding */
+};
+int gnl_route_add(struct gnl_rtnl *h, const struct gnl_route *r); /* create or replace */
+int gnl_route_del(struct gnl_rtnl *h, const struct gnl_route *r); /* absent: 0 */
+/* Routes whose output device is ifindex in table (0 = main); *out malloc'd. */
+int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct gnl_route **out,
+		   size_t *n);
+
+/* The kernel's route to dst (RTM_GETROUTE), for underlay MTU choice. */
+struct gnl_route_lookup {
+	uint32_t ifindex;          /* output device */
+	uint32_t mtu;              /* route MTU (RTAX_MTU) if set, else the device MTU */
+	union gnl_sockaddr gateway; /* AF_UNSPEC if directly connected */
+	union gnl_sockaddr prefsrc; /* source address the kernel would use */
+	uint32_t table;
+};
+/* -ENETUNREACH / -EHOSTUNREACH when there is no route. */
+int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct gnl_route_lookup *out);
+
+#endif
