@@ -1,0 +1,205 @@
+/*
+ * gossip/swim.h - the membership core: SWIM failure detection with the
+ * Lifeguard refinements, piggybacked dissemination of membership updates
+ * and signed adverts, and paged anti-entropy sync.  See docs/gossip.md.
+ *
+ * The core is a pure state machine.  It does no I/O and has no clock and no
+ * hidden randomness: time, sending, randomness and event delivery come in
+ * through struct gsm_swim_env.  Given the same env it behaves identically,
+ * which is what lets the simulator (tests/sim) run thousands of instances in
+ * one process.  It is single-threaded: call it from one thread only.  The
+ * env callbacks must not call back into the same instance, except the
+ * event callback, which may call the read-only functions (stats, members)
+ * and gsm_swim_set_advert().
+ *
+ * Datagrams are sealed and opened by the core itself with the key ring
+ * (gsm_seal/gsm_open); the env's send() receives finished envelopes of at
+ * most config.mtu bytes.
+ *
+ * Time is milliseconds of a monotonic clock (env.now).  Timers: after every
+ * call into the core, gsm_swim_next_deadline() gives the absolute time at
+ * which gsm_swim_tick() must be called next (the daemon arms one timer).
+ * Calling tick early or late is harmless.
+ *
+ * Ordering: a member's state is ordered by (generation, incarnation), then
+ * LEFT > DEAD > SUSPECT > ALIVE.  The generation is bumped by every start of
+ * the daemon (persisted by the daemon, passed in the config), so a restarted
+ * node supersedes everything said about its previous life.  The incarnation
+ * is bumped (within a generation) to refute suspicion.
+ */
+#ifndef GOSSAMER_GOSSIP_SWIM_H
+#define GOSSAMER_GOSSIP_SWIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/crypto.h"
+#include "gossip/wire.h"
+
+struct gsm_swim;
+
+struct gsm_swim_config {
+	/* own generation: MUST be greater than in every previous start of
+	 * this identity (the daemon persists it).  Adverts given to
+	 * gsm_swim_set_advert() must carry this generation. */
+	uint64_t generation;
+
+	uint32_t probe_interval_ms;     /* 1000: one probe per period */
+	uint32_t probe_timeout_ms;      /* 500: direct ack wait, then ping-req */
+	uint32_t indirect_probes;       /* 3: k ping-req helpers */
+	uint32_t suspicion_min_mult;    /* 4: min timeout = mult * log10(max(N,10)) * interval */
+	uint32_t suspicion_max_mult;    /* 6: max timeout = mult * min timeout (Lifeguard) */
+	uint32_t retransmit_mult;       /* 4: lambda, updates are sent lambda*ceil(log10(N+1)) times */
+	uint32_t gossip_interval_ms;    /* 200: piggyback-only gossip round (0 = off) */
+	uint32_t gossip_fanout;         /* 3: members per gossip round */
+	uint32_t sync_interval_ms;      /* 30000: anti-entropy base interval, scaled by log2(N) */
+	uint32_t mtu;                   /* GSM_DEFAULT_MTU: datagram budget incl. envelope */
+	uint32_t tombstone_ms;          /* 24 h: dead/left members kept, then reaped */
+	uint32_t reconnect_interval_ms; /* 10000: contact one seed or dead member this often */
+	uint32_t awareness_max;         /* 8: Lifeguard local health multiplier saturates here */
+	bool lifeguard;                 /* true: LHM, nacks, dynamic suspicion, buddy rule */
+	bool verify_signatures;         /* true (false only for huge simulations) */
+};
+
+/* Fill the defaults listed above (generation = 1). */
+void gsm_swim_config_default(struct gsm_swim_config *cfg);
+
+enum gsm_swim_event_type {
+	GSM_SWIM_EV_JOINED = 1,   /* first advert of a member accepted */
+	GSM_SWIM_EV_UPDATED,      /* newer advert of a known member accepted */
+	GSM_SWIM_EV_SUSPECT,      /* member became suspect */
+	GSM_SWIM_EV_ALIVE,        /* suspect/dead member refuted or came back */
+	GSM_SWIM_EV_DEAD,         /* member declared dead */
+	GSM_SWIM_EV_LEFT,         /* member left gracefully (signed intent) */
+	GSM_SWIM_EV_REMOVED,      /* tombstone reaped: forget the member */
+	GSM_SWIM_EV_OBSERVED,     /* a peer reports the address it sees us at */
+	GSM_SWIM_EV_REFUTED,      /* we refuted a suspicion/death of ourselves */
+};
+
+/* A member as seen by this node.  Pointers are valid only until the next
+ * call into the core that can change membership (recv, tick, join, ...). */
+struct gsm_swim_member {
+	uint8_t id[GSM_ID_LEN];
+	uint8_t state;              /* enum gsm_state */
+	bool is_self;
+	uint64_t generation;        /* membership generation */
+	uint64_t incarnation;
+	uint64_t version;           /* advert version (0 if no advert yet) */
+	uint64_t advert_generation; /* advert generation (0 if no advert yet) */
+	struct gsm_addr addr;       /* gossip address (family 0: unknown) */
+	const uint8_t *advert;      /* signed advert bytes, NULL if not known yet */
+	size_t advert_len;
+	uint64_t state_changed_ms;  /* env time of the last local state change */
+};
+
+struct gsm_swim_event {
+	enum gsm_swim_event_type type;
+	/* JOINED..REMOVED: the member (REFUTED: self) */
+	const struct gsm_swim_member *member;
+	/* OBSERVED: who observed us, and where */
+	const uint8_t *observer;    /* GSM_ID_LEN */
+	struct gsm_addr observed;
+};
+
+enum gsm_swim_log_level { GSM_LOG_ERR = 0, GSM_LOG_WARN, GSM_LOG_INFO, GSM_LOG_DEBUG };
+
+struct gsm_swim_env {
+	void *ctx;
+	/* monotonic milliseconds */
+	uint64_t (*now)(void *ctx);
+	/* send one sealed datagram; failures are the env's business */
+	void (*send)(void *ctx, const struct gsm_addr *to, const uint8_t *buf, size_t len);
+	/* fill buf with random bytes (nonces, probe order, member choice) */
+	void (*random)(void *ctx, uint8_t *buf, size_t len);
+	/* membership events (may be NULL) */
+	void (*event)(void *ctx, const struct gsm_swim_event *ev);
+	/* optional log (may be NULL) */
+	void (*log)(void *ctx, enum gsm_swim_log_level level, const char *msg);
+};
+
+/* Create an instance.  id and keyring are borrowed and must outlive it.
+ * self_addr: own gossip address as configured (the address others should
+ * use; may be refined by the daemon from observed addresses later with
+ * gsm_swim_set_addr()).  Nothing is sent until gsm_swim_join() or a
+ * datagram arrives. */
+int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *id,
+		 const struct gsm_keyring *kr, const struct gsm_addr *self_addr,
+		 const struct gsm_swim_env *env, struct gsm_swim **out);
+void gsm_swim_free(struct gsm_swim *s);
+
+/* Own signed advert (built and signed by the caller with gsm_advert_sign).
+ * Must be for our identity, carry config.generation, and have a version
+ * greater than the previous one: -EINVAL (wrong node/generation/bad
+ * advert), -ESTALE (version not newer), -EKEYREJECTED (bad signature).
+ * Disseminated to everyone. */
+int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *signed_adv, size_t len);
+/* The current own advert version (0 = none yet). */
+uint64_t gsm_swim_advert_version(const struct gsm_swim *s);
+/* Change own gossip address (e.g. after NAT detection). */
+int gsm_swim_set_addr(struct gsm_swim *s, const struct gsm_addr *addr);
+
+/* Import a persisted member (its signed advert and last known gossip
+ * address) after a restart.  It is entered ALIVE at incarnation 0 of the
+ * advert's generation without gossiping it; if it is gone, probing finds
+ * out.  Anything newer learned from the cluster supersedes it.  Import
+ * before gsm_swim_join(): join also contacts a few imported members, so a
+ * node whose seeds are all down still rejoins. */
+int gsm_swim_import(struct gsm_swim *s, const uint8_t *signed_adv, size_t len,
+		    const struct gsm_addr *addr);
+
+/* Join through seeds (any of them; several addresses).  Requires an own
+ * advert (-EAGAIN otherwise).  Contacts every seed and up to 3 imported
+ * members, then keeps retrying seeds at the reconnect interval while no
+ * other member is alive.  Seeds are remembered for partition healing.
+ * Returns the number of addresses contacted (>= 0) or a negative errno. */
+int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n);
+
+/* Graceful leave: marks self LEFT with a leave intent signed by the
+ * identity and gossips it (also directly to a few members).  The instance
+ * stops probing but keeps gossiping; gsm_swim_leave_done() turns true once
+ * the intent was sent enough times, then the daemon may free it and exit. */
+int gsm_swim_leave(struct gsm_swim *s);
+bool gsm_swim_leave_done(const struct gsm_swim *s);
+
+/* One received datagram.  Returns 0, or a negative errno describing a bad
+ * datagram (-EBADMSG, -ENOKEY, -EPROTONOSUPPORT, -EKEYREJECTED, ...; see
+ * gsm_strerror) which the caller may log.  The state is unchanged then. */
+int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *buf, size_t len);
+
+/* Absolute env time at which gsm_swim_tick() must run next. */
+uint64_t gsm_swim_next_deadline(const struct gsm_swim *s);
+/* Run every timer that is due at env.now(). */
+void gsm_swim_tick(struct gsm_swim *s);
+
+/* ---- views ---- */
+
+/* Number of members known, self included (tombstones included). */
+size_t gsm_swim_member_count(const struct gsm_swim *s);
+/* Calls cb for every member (self included) in node id order until cb
+ * returns non-zero (which is returned). */
+int gsm_swim_foreach(const struct gsm_swim *s,
+		     int (*cb)(void *arg, const struct gsm_swim_member *m), void *arg);
+/* One member by id: 0 or -ENOENT. */
+int gsm_swim_get(const struct gsm_swim *s, const uint8_t id[GSM_ID_LEN], struct gsm_swim_member *m);
+
+struct gsm_swim_stats {
+	uint32_t alive, suspect, dead, left, total; /* self counted (alive) */
+	uint32_t pending_updates;   /* updates/adverts still being retransmitted */
+	uint64_t last_sync_ms;      /* env time of last completed sync, 0 = never */
+	uint64_t incarnation;       /* own */
+	uint32_t awareness;         /* Lifeguard local health multiplier (0 = healthy) */
+	uint64_t dgrams_sent, bytes_sent, dgrams_recv, bytes_recv, dgrams_bad;
+	uint64_t probes, probes_failed, suspicions_raised, refutations;
+	size_t memory_bytes;        /* heap used by this instance (approximate) */
+};
+void gsm_swim_stats(const struct gsm_swim *s, struct gsm_swim_stats *st);
+
+/* The local view has converged: nothing pending to retransmit and a sync
+ * completed within the current (scaled) sync interval, or we are alone. */
+bool gsm_swim_converged(const struct gsm_swim *s);
+
+/* The current scaled anti-entropy interval (ms), for status/tests. */
+uint64_t gsm_swim_sync_interval(const struct gsm_swim *s);
+
+#endif
