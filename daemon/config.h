@@ -1,0 +1,132 @@
+/* daemon/config.h - gossamerd configuration: INI file (inih) plus
+ * command-line flags that override it.  See docs/config.md. */
+#ifndef GOSSAMER_DAEMON_CONFIG_H
+#define GOSSAMER_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gossip/wire.h"
+
+#define GSD_MAX_SEEDS     32
+#define GSD_MAX_BINDS     4
+#define GSD_SEED_LEN      270
+#define GSD_IFNAMSIZ      16
+
+enum gsd_backend {
+	GSD_BACKEND_AUTO = 0,
+	GSD_BACKEND_KERNEL,
+	GSD_BACKEND_USERSPACE,
+	GSD_BACKEND_NONE,
+};
+
+struct gsd_config {
+	/* [node] */
+	char name[GSM_MAX_NAME + 1];
+	uint8_t n_labels;
+	struct gsm_label labels[GSM_MAX_LABELS];
+	bool public_node;
+	bool relay;
+	/* [gossip] */
+	uint8_t n_binds;
+	struct gsm_addr binds[GSD_MAX_BINDS]; /* port ignored; gossip_port used */
+	uint16_t gossip_port;
+	uint8_t n_seeds;
+	char seeds[GSD_MAX_SEEDS][GSD_SEED_LEN]; /* "host:port" / "host" */
+	char cluster_name[65];
+	char cluster_key_file[PATH_MAX];
+	uint32_t probe_interval_ms;
+	uint32_t sync_interval_ms;
+	/* [wireguard] */
+	char interface[GSD_IFNAMSIZ];
+	uint16_t wg_port;
+	enum gsd_backend backend;
+	char wg_socket_dir[PATH_MAX];
+	bool spawn_wireguard_go;
+	char wireguard_go[PATH_MAX];
+	int persistent_keepalive;   /* -1 auto (25 s when NAT involved), 0 off, N s */
+	uint8_t n_endpoints;
+	struct gsm_addr endpoints[GSM_MAX_ENDPOINTS]; /* port 0 = wg_port */
+	uint32_t dead_grace_ms;
+	uint32_t left_grace_ms;
+	uint32_t reconcile_debounce_ms;
+	/* [overlay] */
+	bool has_ipv4_prefix;
+	struct gsm_prefix ipv4_prefix;
+	bool has_ipv4_address;
+	struct gsm_addr ipv4_address;
+	bool has_ipv6_prefix;
+	struct gsm_prefix ipv6_prefix; /* default: ULA /48 derived from cluster name */
+	uint8_t n_prefixes;
+	struct gsm_prefix prefixes[GSM_MAX_PREFIXES];
+	bool install_routes;
+	/* [daemon] */
+	char state_dir[PATH_MAX];
+	char control_socket[PATH_MAX];
+	int log_level;
+	bool syslog;
+
+	/* not from the file */
+	char config_file[PATH_MAX]; /* "" = none */
+	/* where each key was set: 0 default, >0 file line, -1 flag */
+	int origin[64];
+};
+
+/* Fill defaults (name = hostname). */
+void gsd_config_defaults(struct gsd_config *c);
+
+/* Set one key.  section may be NULL/"" for flags (key names are unique
+ * across sections).  On error returns -EINVAL and writes a short problem
+ * description into err (without the key name). */
+int gsd_config_set(struct gsd_config *c, const char *section, const char *key,
+		   const char *value, char *err, size_t errlen);
+
+/* Parse an INI file into c (on top of what is there).  On error returns
+ * -EINVAL (or -errno if the file cannot be read) with msg set to
+ * "file:line: key: problem". */
+int gsd_config_load_file(struct gsd_config *c, const char *path, char *msg, size_t msglen);
+
+/* Final cross-key validation (e.g. the static IPv4 address inside the
+ * prefix).  msg gets "key: problem". */
+int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen);
+
+/* Command line.  gsd_cli holds the parsed flags so that a reload can re-read
+ * the file and re-apply the same flags on top. */
+#define GSD_MAX_FLAGS 128
+struct gsd_cli {
+	int n;
+	struct {
+		const char *key;
+		const char *value;
+		const char *flag;
+	} ov[GSD_MAX_FLAGS];
+	const char *config_file;
+	bool help, version, check_config;
+	const char *gen_cluster_key; /* --generate-cluster-key FILE */
+	bool foreground;
+};
+
+/* Parse argv (getopt_long).  0 ok; -EINVAL with msg on a bad flag. */
+int gsd_cli_parse(struct gsd_cli *cli, int argc, char **argv, char *msg, size_t msglen);
+void gsd_cli_usage(FILE *f);
+
+/* defaults + file (if any) + flags + validate.  0 or -EINVAL with msg. */
+int gsd_config_build(struct gsd_config *c, const struct gsd_cli *cli, char *msg, size_t msglen);
+
+const char *gsd_backend_name(enum gsd_backend b);
+
+/* Parsing helpers (shared with the runtime). */
+int gsd_parse_ip(const char *s, struct gsm_addr *a);      /* literal, no port */
+int gsd_parse_hostport(const char *s, struct gsm_addr *a, uint16_t defport); /* literal */
+int gsd_parse_prefix(const char *s, struct gsm_prefix *p);
+int gsd_format_addr(const struct gsm_addr *a, char *buf, size_t cap);   /* "ip:port" */
+int gsd_format_ip(const struct gsm_addr *a, char *buf, size_t cap);     /* "ip" */
+int gsd_format_prefix(const struct gsm_prefix *p, char *buf, size_t cap);
+/* split "host:port" into host and port; host may be a name or [v6] */
+int gsd_split_hostport(const char *s, char *host, size_t hostcap, uint16_t *port,
+		       uint16_t defport);
+
+#endif

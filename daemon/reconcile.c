@@ -1,0 +1,285 @@
+/*
+ * daemon/reconcile.c - membership -> desired WireGuard peers.
+ *
+ * A pure function: given the members the gossip core knows (decoded adverts
+ * with their SWIM state and when it last changed), the device as the
+ * backend reports it, and the clock, compute the peer set the device should
+ * have.  The runtime then diffs it against the device (gnl_wg_diff) and
+ * applies only the ops, so unchanged peers keep their sessions.
+ *
+ * Rules, chosen to keep working tunnels alive when the control plane blinks:
+ *  - alive and suspect members are peers; dead ones stay for dead_grace and
+ *    for as long as their tunnel shows a fresh handshake (a gossip flap must
+ *    not tear down a working tunnel); members that left stay left_grace.
+ *  - endpoint: while the current tunnel has a fresh handshake the desired
+ *    endpoint is "no opinion" (AF_UNSPEC), so WireGuard's own roaming wins
+ *    and a working endpoint is never replaced by an untested one.  Without
+ *    a handshake, the candidates (configured endpoints, then observed ones,
+ *    then the member's gossip IP with its WireGuard port) are tried in turn,
+ *    one every GSD_ENDPOINT_ROTATE_S seconds.
+ *  - allowed IPs: the overlay addresses as host routes plus the advertised
+ *    prefixes.  When two members claim the same prefix (an IPv4 collision
+ *    not yet resolved, or two routers announcing one subnet) the lower node
+ *    id gets it, deterministically on every node, instead of WireGuard's
+ *    "last one configured wins".
+ *  - persistent keepalive: configured value, or in auto mode 25 s when this
+ *    node or the member is behind NAT.
+ *  - two members with one WireGuard key (a cloned VM): only the lower node id
+ *    becomes a peer.
+ */
+#include "daemon/reconcile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gsd_addr_to_sockaddr(const struct gsm_addr *a, union gnl_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (a->family == 4) {
+		sa->in.sin_family = AF_INET;
+		memcpy(&sa->in.sin_addr, a->ip, 4);
+		sa->in.sin_port = htons(a->port);
+	} else if (a->family == 6) {
+		sa->in6.sin6_family = AF_INET6;
+		memcpy(&sa->in6.sin6_addr, a->ip, 16);
+		sa->in6.sin6_port = htons(a->port);
+	}
+}
+
+void gsd_sockaddr_to_addr(const union gnl_sockaddr *sa, struct gsm_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa.sa_family == AF_INET) {
+		a->family = 4;
+		memcpy(a->ip, &sa->in.sin_addr, 4);
+		a->port = ntohs(sa->in.sin_port);
+	} else if (sa->sa.sa_family == AF_INET6) {
+		const uint8_t *b = (const uint8_t *)&sa->in6.sin6_addr;
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (!memcmp(b, mapped, 12)) {
+			a->family = 4;
+			memcpy(a->ip, b + 12, 4);
+		} else {
+			a->family = 6;
+			memcpy(a->ip, b, 16);
+		}
+		a->port = ntohs(sa->in6.sin6_port);
+	}
+}
+
+void gsd_prefix_to_gnl(const struct gsm_prefix *p, struct gnl_prefix *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->family = p->family == 4 ? AF_INET : AF_INET6;
+	memcpy(g->addr.b, p->ip, p->family == 4 ? 4 : 16);
+	g->cidr = p->len;
+}
+
+void gsd_gnl_to_prefix(const struct gnl_prefix *g, struct gsm_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = g->family == AF_INET ? 4 : 6;
+	memcpy(p->ip, g->addr.b, p->family == 4 ? 4 : 16);
+	p->len = g->cidr;
+}
+
+static bool addr_eq(const struct gsm_addr *a, const struct gsm_addr *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       !memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16);
+}
+
+static bool handshake_fresh(const struct gsd_rc_input *in, const struct gnl_wg_peer *cur)
+{
+	if (!cur || cur->last_handshake.tv_sec == 0)
+		return false;
+	int64_t age = in->now_unix - (int64_t)cur->last_handshake.tv_sec;
+	return age >= -5 && age < GSD_FRESH_HANDSHAKE_S;
+}
+
+void gsd_reconcile_endpoint(const struct gsd_rc_input *in, const struct gsd_rc_member *m,
+			    const struct gnl_wg_peer *cur, union gnl_sockaddr *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (cur && cur->endpoint.sa.sa_family != AF_UNSPEC && handshake_fresh(in, cur))
+		return; /* working tunnel: keep what WireGuard uses */
+
+	struct gsm_addr cand[GSM_MAX_ENDPOINTS + 1];
+	size_t n = 0;
+	const struct gsm_advert *a = m->adv;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint8_t i = 0; i < a->n_endpoints; i++) {
+			const struct gsm_endpoint *e = &a->endpoints[i];
+			bool configured = e->flags & GSM_EP_CONFIGURED;
+			if ((pass == 0) != configured || !e->addr.family)
+				continue;
+			struct gsm_addr x = e->addr;
+			if (!x.port)
+				x.port = a->wg_port;
+			bool dup = false;
+			for (size_t j = 0; j < n; j++)
+				dup |= addr_eq(&cand[j], &x);
+			if (!dup && n < GSM_MAX_ENDPOINTS + 1)
+				cand[n++] = x;
+		}
+	if (n == 0 && m->gossip_addr.family && a->wg_port) {
+		cand[n] = m->gossip_addr;
+		cand[n].port = a->wg_port;
+		n++;
+	}
+	if (n == 0)
+		return;
+	/* keep a current endpoint that is one of the candidates until its
+	 * rotation slot passes; otherwise pick the slot's candidate */
+	size_t slot = (size_t)((in->now_unix > 0 ? in->now_unix : 0) / GSD_ENDPOINT_ROTATE_S) % n;
+	gsd_addr_to_sockaddr(&cand[slot], ep);
+}
+
+struct claim {
+	struct gnl_prefix p;
+	size_t member;
+};
+
+static int claim_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct claim *a = x, *b = y;
+	const struct gsd_rc_member *ms = ctx;
+	int c = gnl_prefix_cmp(&a->p, &b->p);
+	if (c)
+		return c;
+	c = memcmp(ms[a->member].adv->node_id, ms[b->member].adv->node_id, GSM_ID_LEN);
+	if (c)
+		return c;
+	return a->member < b->member ? -1 : a->member > b->member;
+}
+
+static bool member_wanted(const struct gsd_rc_input *in, const struct gsd_rc_member *m,
+			  const struct gnl_wg_peer *cur)
+{
+	uint64_t age = in->now_ms > m->state_since_ms ? in->now_ms - m->state_since_ms : 0;
+	switch (m->state) {
+	case GSM_STATE_ALIVE:
+	case GSM_STATE_SUSPECT:
+		return true;
+	case GSM_STATE_DEAD:
+		return age < in->dead_grace_ms || handshake_fresh(in, cur);
+	case GSM_STATE_LEFT:
+		return age < in->left_grace_ms;
+	default:
+		return false;
+	}
+}
+
+int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *desired,
+			  enum gsd_rc_verdict *verdicts)
+{
+	int r = 0;
+	size_t n = in->n_members;
+	bool *take = calloc(n ? n : 1, sizeof(bool));
+	struct claim *claims = NULL;
+	size_t n_claims = 0, cap_claims = 0;
+	if (!take)
+		return -ENOMEM;
+
+	/* 1. who is a peer */
+	for (size_t i = 0; i < n; i++) {
+		const struct gsd_rc_member *m = &in->members[i];
+		enum gsd_rc_verdict v = GSD_RC_PEER;
+		const struct gnl_wg_peer *cur =
+			in->current ? gnl_wg_device_find_peer(in->current, m->adv->wg_pubkey) : NULL;
+		if (!memcmp(m->adv->node_id, in->self_id, GSM_ID_LEN) ||
+		    !memcmp(m->adv->wg_pubkey, in->self_wg_pubkey, GSM_WGKEY_LEN))
+			v = GSD_RC_SELF;
+		else if (!member_wanted(in, m, cur))
+			v = GSD_RC_EXPIRED;
+		if (v == GSD_RC_PEER) {
+			/* duplicate WireGuard key: lower node id wins */
+			for (size_t j = 0; j < n; j++) {
+				const struct gsd_rc_member *o = &in->members[j];
+				if (j == i || memcmp(o->adv->wg_pubkey, m->adv->wg_pubkey, GSM_WGKEY_LEN))
+					continue;
+				if (!memcmp(o->adv->node_id, in->self_id, GSM_ID_LEN))
+					continue;
+				/* same key, so the same current peer */
+				if (!member_wanted(in, o, cur))
+					continue;
+				int c = memcmp(o->adv->node_id, m->adv->node_id, GSM_ID_LEN);
+				if (c < 0 || (c == 0 && j < i)) {
+					v = GSD_RC_DUP_KEY;
+					break;
+				}
+			}
+		}
+		take[i] = v == GSD_RC_PEER;
+		if (verdicts)
+			verdicts[i] = v;
+	}
+
+	/* 2. allowed-IP claims, contested ones go to the lower node id */
+	for (size_t i = 0; i < n; i++) {
+		if (!take[i])
+			continue;
+		const struct gsm_advert *a = in->members[i].adv;
+		size_t want = (size_t)a->n_overlay + a->n_prefixes;
+		if (n_claims + want > cap_claims) {
+			size_t nc = (cap_claims + want) * 2;
+			struct claim *c = realloc(claims, nc * sizeof(*c));
+			if (!c) {
+				r = -ENOMEM;
+				goto out;
+			}
+			claims = c;
+			cap_claims = nc;
+		}
+		for (uint8_t k = 0; k < a->n_overlay; k++) {
+			struct claim *c = &claims[n_claims++];
+			gsd_prefix_to_gnl(&a->overlay[k], &c->p);
+			c->p.cidr = c->p.family == AF_INET ? 32 : 128; /* host route */
+			c->member = i;
+		}
+		for (uint8_t k = 0; k < a->n_prefixes; k++) {
+			struct claim *c = &claims[n_claims++];
+			gsd_prefix_to_gnl(&a->prefixes[k], &c->p);
+			gnl_prefix_normalize(&c->p);
+			c->member = i;
+		}
+	}
+	if (n_claims)
+		qsort_r(claims, n_claims, sizeof(*claims), claim_cmp, (void *)in->members);
+
+	/* 3. peers, in member order */
+	for (size_t i = 0; i < n; i++) {
+		if (!take[i])
+			continue;
+		const struct gsd_rc_member *m = &in->members[i];
+		const struct gnl_wg_peer *cur =
+			in->current ? gnl_wg_device_find_peer(in->current, m->adv->wg_pubkey) : NULL;
+		struct gnl_wg_peer *p;
+		r = gnl_wg_device_add_peer(desired, m->adv->wg_pubkey, &p);
+		if (r < 0)
+			goto out;
+		gsd_reconcile_endpoint(in, m, cur, &p->endpoint);
+		if (in->keepalive >= 0)
+			p->persistent_keepalive = (uint16_t)in->keepalive;
+		else if (in->self_behind_nat || (m->adv->flags & GSM_ADV_BEHIND_NAT))
+			p->persistent_keepalive = GSD_NAT_KEEPALIVE_S;
+		else
+			p->persistent_keepalive = 0;
+		for (size_t k = 0; k < n_claims; k++) {
+			if (claims[k].member != i)
+				continue;
+			/* first in sorted order for this prefix wins */
+			if (k > 0 && !gnl_prefix_cmp(&claims[k - 1].p, &claims[k].p))
+				continue;
+			r = gnl_wg_peer_add_allowedip(p, &claims[k].p);
+			if (r < 0)
+				goto out;
+		}
+	}
+out:
+	free(take);
+	free(claims);
+	return r;
+}

@@ -1,0 +1,62 @@
+/* daemon/reconcile.h - desired WireGuard state from membership (pure). */
+#ifndef GOSSAMER_DAEMON_RECONCILE_H
+#define GOSSAMER_DAEMON_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/wire.h"
+#include "netlink/wg.h"
+
+/* A handshake younger than this is "fresh" (WireGuard's REJECT_AFTER_TIME). */
+#define GSD_FRESH_HANDSHAKE_S 180
+#define GSD_NAT_KEEPALIVE_S   25
+/* without a fresh handshake, rotate through candidate endpoints this often */
+#define GSD_ENDPOINT_ROTATE_S 20
+
+struct gsd_rc_member {
+	const struct gsm_advert *adv;
+	uint8_t state;              /* enum gsm_state */
+	uint64_t state_since_ms;    /* monotonic ms of the last state change */
+	struct gsm_addr gossip_addr; /* family 0 = unknown */
+};
+
+struct gsd_rc_input {
+	uint8_t self_id[GSM_ID_LEN];
+	uint8_t self_wg_pubkey[GSM_WGKEY_LEN];
+	bool self_behind_nat;
+	int keepalive;             /* -1 auto, 0 off, N seconds */
+	uint32_t dead_grace_ms;
+	uint32_t left_grace_ms;
+	uint64_t now_ms;           /* monotonic, same clock as state_since_ms */
+	int64_t now_unix;          /* realtime seconds (handshake ages) */
+	const struct gnl_wg_device *current; /* may be NULL */
+	const struct gsd_rc_member *members;
+	size_t n_members;
+};
+
+/* Why a member is (not) a peer; for logs and tests. */
+enum gsd_rc_verdict {
+	GSD_RC_PEER = 0,
+	GSD_RC_SELF,
+	GSD_RC_EXPIRED,     /* dead/left past its grace period */
+	GSD_RC_DUP_KEY,     /* another member has the same WireGuard key */
+};
+
+/* Build the desired device (peers only; the caller sets device fields).
+ * verdicts (may be NULL) gets one entry per input member.  0 or -ENOMEM. */
+int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *desired,
+			  enum gsd_rc_verdict *verdicts);
+
+/* Endpoint choice for one member (exposed for tests): fills ep, or leaves
+ * it AF_UNSPEC for "no opinion / keep the current one". */
+void gsd_reconcile_endpoint(const struct gsd_rc_input *in, const struct gsd_rc_member *m,
+			    const struct gnl_wg_peer *cur, union gnl_sockaddr *ep);
+
+void gsd_addr_to_sockaddr(const struct gsm_addr *a, union gnl_sockaddr *sa);
+void gsd_sockaddr_to_addr(const union gnl_sockaddr *sa, struct gsm_addr *a);
+void gsd_prefix_to_gnl(const struct gsm_prefix *p, struct gnl_prefix *g);
+void gsd_gnl_to_prefix(const struct gnl_prefix *g, struct gsm_prefix *p);
+
+#endif
