@@ -1,0 +1,642 @@
+/*
+ * cli/args.c - parsing the `gossamer` command line.
+ *
+ * What: turns argv into struct gcli_opts, or into one line saying what is
+ * wrong (the caller prints it and exits 2).
+ *
+ * Why a hand-written parser instead of getopt_long: options may come before
+ * or after the command (`gossamer --json members` and `gossamer members
+ * --json` both work, as operators type both), and which options are valid
+ * depends on the command.  getopt's global state and permutation rules make
+ * both awkward to express and to unit-test.  Here a single table says, per
+ * option, whether it takes a value and which commands accept it; parsing is
+ * two passes over argv: the first finds the command word (skipping option
+ * values, so `--socket members` is not mistaken for a command), the second
+ * parses everything knowing the command.
+ *
+ * Trade-offs: no clustering of short flags (`-jw`); every short option has
+ * a long form and scripts should use the long ones.  Everything that can be
+ * checked without the daemon (addresses look like host:port, states and
+ * label filters are well formed, numbers are numbers) is checked here, so a
+ * typo gives exit code 2 and never reaches the daemon.
+ */
+#include "cli/args.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/fmt.h"
+
+static const char *const cmd_names[GCLI_CMD_COUNT] = {
+	[GCLI_CMD_NONE] = "",
+	[GCLI_CMD_HELP] = "help",
+	[GCLI_CMD_VERSION] = "version",
+	[GCLI_CMD_STATUS] = "status",
+	[GCLI_CMD_MEMBERS] = "members",
+	[GCLI_CMD_PEERS] = "peers",
+	[GCLI_CMD_JOIN] = "join",
+	[GCLI_CMD_LEAVE] = "leave",
+	[GCLI_CMD_RELOAD] = "reload",
+	[GCLI_CMD_WAIT] = "wait",
+	[GCLI_CMD_KEYGEN] = "keygen",
+	[GCLI_CMD_PUBKEY] = "pubkey",
+};
+
+const char *gcli_cmd_name(enum gcli_cmd c)
+{
+	return (c >= 0 && c < GCLI_CMD_COUNT) ? cmd_names[c] : "";
+}
+
+static enum gcli_cmd cmd_lookup(const char *s)
+{
+	for (int c = GCLI_CMD_HELP; c < GCLI_CMD_COUNT; c++)
+		if (!strcmp(s, cmd_names[c]))
+			return (enum gcli_cmd)c;
+	return GCLI_CMD_NONE;
+}
+
+#define B(c)   (1u << (c))
+#define ALL    0xffffffffu
+#define DAEMON (B(GCLI_CMD_STATUS) | B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS) | B(GCLI_CMD_JOIN) | \
+		B(GCLI_CMD_LEAVE) | B(GCLI_CMD_RELOAD) | B(GCLI_CMD_WAIT) | B(GCLI_CMD_VERSION))
+
+enum opt_id {
+	O_SOCKET, O_JSON, O_COLOR, O_NO_COLOR, O_HELP, O_VERSION, O_WIDE, O_STATE, O_LABEL,
+	O_MEMBERS, O_CONVERGED, O_TIMEOUT, O_OUTPUT, O_FORCE, O_KEY_ID,
+};
+
+struct optdef {
+	const char *lng;
+	char shrt;
+	bool arg;
+	unsigned cmds; /* commands accepting it (NONE = before any command) */
+	enum opt_id id;
+};
+
+static const struct optdef optdefs[] = {
+	{"socket", 's', true, ALL, O_SOCKET},
+	{"json", 'j', false, DAEMON | B(GCLI_CMD_NONE), O_JSON},
+	{"color", 0, true, ALL, O_COLOR},
+	{"colour", 0, true, ALL, O_COLOR},
+	{"no-color", 0, false, ALL, O_NO_COLOR},
+	{"help", 'h', false, ALL, O_HELP},
+	{"version", 'V', false, ALL, O_VERSION},
+	{"wide", 'w', false, B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS), O_WIDE},
+	{"state", 0, true, B(GCLI_CMD_MEMBERS), O_STATE},
+	{"label", 'l', true, B(GCLI_CMD_MEMBERS), O_LABEL},
+	{"members", 'n', true, B(GCLI_CMD_WAIT), O_MEMBERS},
+	{"converged", 'c', false, B(GCLI_CMD_WAIT), O_CONVERGED},
+	{"timeout", 't', true, B(GCLI_CMD_WAIT), O_TIMEOUT},
+	{"output", 'o', true, B(GCLI_CMD_KEYGEN), O_OUTPUT},
+	{"force", 'f', false, B(GCLI_CMD_KEYGEN), O_FORCE},
+	{"key-id", 0, true, B(GCLI_CMD_KEYGEN), O_KEY_ID},
+};
+
+#define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
+
+static const struct optdef *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strlen(optdefs[i].lng) == len && !strncmp(optdefs[i].lng, name, len))
+			return &optdefs[i];
+	return NULL;
+}
+
+static const struct optdef *find_short(char c)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (optdefs[i].shrt && optdefs[i].shrt == c)
+			return &optdefs[i];
+	return NULL;
+}
+
+unsigned gcli_state_bit(const char *name)
+{
+	if (!strcmp(name, "alive"))
+		return GCLI_STATE_ALIVE;
+	if (!strcmp(name, "suspect"))
+		return GCLI_STATE_SUSPECT;
+	if (!strcmp(name, "dead"))
+		return GCLI_STATE_DEAD;
+	if (!strcmp(name, "left"))
+		return GCLI_STATE_LEFT;
+	return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+						      ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* "host", "host:port", "[v6]", "[v6]:port" (the daemon's default gossip
+ * port applies without one); no blanks or controls; port 1..65535. */
+static bool addr_ok(const char *a)
+{
+	size_t n = strlen(a);
+	uint64_t port;
+	if (n == 0 || n > 255)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	if (a[0] == '[') {
+		const char *close = strchr(a, ']');
+		if (!close || close == a + 1)
+			return false;
+		if (close[1] == '\0')
+			return true;
+		return close[1] == ':' && gcli_parse_uint(close + 2, 1, 65535, &port);
+	}
+	const char *colon = strchr(a, ':');
+	if (!colon)
+		return true;
+	if (colon == a || strchr(colon + 1, ':'))
+		return false; /* empty host, or bare IPv6 (needs brackets) */
+	return gcli_parse_uint(colon + 1, 1, 65535, &port);
+}
+
+static int parse_states(const char *v, unsigned *mask, char *err, size_t errlen)
+{
+	char *dup = strdup(v), *save = NULL;
+	if (!dup)
+		return -ENOMEM;
+	int rc = 0;
+	bool any = false;
+	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned b = gcli_state_bit(tok);
+		if (!b) {
+			rc = fail(err, errlen,
+				  "unknown state '%s' (expected alive, suspect, dead or left)", tok);
+			goto out;
+		}
+		*mask |= b;
+		any = true;
+	}
+	if (!any)
+		rc = fail(err, errlen, "--state needs a state (alive, suspect, dead or left)");
+out:
+	free(dup);
+	return rc;
+}
+
+static int add_label(struct gcli_opts *o, const char *v, char *err, size_t errlen)
+{
+	const char *eq = strchr(v, '=');
+	size_t klen = eq ? (size_t)(eq - v) : strlen(v);
+	if (klen == 0)
+		return fail(err, errlen, "--label needs KEY=VALUE or KEY, got '%s'", v);
+	struct gcli_label_filter *n = realloc(o->labels, (o->n_labels + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	o->labels = n;
+	char *key = strndup(v, klen);
+	char *val = eq ? strdup(eq + 1) : NULL;
+	if (!key || (eq && !val)) {
+		free(key);
+		free(val);
+		return -ENOMEM;
+	}
+	n[o->n_labels].key = key;
+	n[o->n_labels].value = val;
+	o->n_labels++;
+	return 0;
+}
+
+static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, char *err,
+		 size_t errlen)
+{
+	uint64_t u;
+	switch (d->id) {
+	case O_SOCKET:
+		if (!*val)
+			return fail(err, errlen, "--socket needs a path");
+		o->socket = val;
+		return 0;
+	case O_JSON:
+		o->json = true;
+		return 0;
+	case O_COLOR:
+		if (!strcmp(val, "auto"))
+			o->color = GCLI_COLOR_AUTO;
+		else if (!strcmp(val, "always"))
+			o->color = GCLI_COLOR_ALWAYS;
+		else if (!strcmp(val, "never"))
+			o->color = GCLI_COLOR_NEVER;
+		else
+			return fail(err, errlen, "--color must be auto, always or never");
+		return 0;
+	case O_NO_COLOR:
+		o->color = GCLI_COLOR_NEVER;
+		return 0;
+	case O_HELP:    /* handled by the caller */
+	case O_VERSION:
+		return 0; /* handled while finding the command */
+	case O_WIDE:
+		o->wide = true;
+		return 0;
+	case O_STATE:
+		return parse_states(val, &o->state_mask, err, errlen);
+	case O_LABEL:
+		return add_label(o, val, err, errlen);
+	case O_MEMBERS:
+		if (!gcli_parse_uint(val, 1, 1000000, &u))
+			return fail(err, errlen, "--members needs a count from 1 to 1000000, got '%s'",
+				    val);
+		o->wait_members_set = true;
+		o->wait_members = u;
+		return 0;
+	case O_CONVERGED:
+		o->wait_converged = true;
+		return 0;
+	case O_TIMEOUT:
+		if (!gcli_parse_duration(val, &o->timeout))
+			return fail(err, errlen,
+				    "--timeout needs seconds (e.g. 30, 2.5, 500ms, 2m), got '%s'", val);
+		return 0;
+	case O_OUTPUT:
+		if (!*val)
+			return fail(err, errlen, "--output needs a file name");
+		o->output = val;
+		return 0;
+	case O_FORCE:
+		o->force = true;
+		return 0;
+	case O_KEY_ID:
+		if (!gcli_parse_uint(val, 0, 65535, &u))
+			return fail(err, errlen, "--key-id needs a number from 0 to 65535, got '%s'",
+				    val);
+		o->key_id = (uint16_t)u;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static enum gcli_key_kind key_kind(const char *s)
+{
+	if (!strcmp(s, "identity"))
+		return GCLI_KEY_IDENTITY;
+	if (!strcmp(s, "wireguard") || !strcmp(s, "wg"))
+		return GCLI_KEY_WIREGUARD;
+	if (!strcmp(s, "cluster"))
+		return GCLI_KEY_CLUSTER;
+	return GCLI_KEY_NONE;
+}
+
+/* Positional arguments after the command word. */
+static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *err,
+		      size_t errlen)
+{
+	size_t i = (*npos)++;
+	switch (o->cmd) {
+	case GCLI_CMD_HELP:
+		if (i == 0) {
+			enum gcli_cmd t = cmd_lookup(arg);
+			if (t == GCLI_CMD_NONE)
+				return fail(err, errlen, "no such command '%s'", arg);
+			o->help_topic = t;
+			return 0;
+		}
+		break;
+	case GCLI_CMD_JOIN: {
+		if (!addr_ok(arg))
+			return fail(err, errlen,
+				    "join: '%s' is not HOST[:PORT] (IPv6 as [ADDR]:PORT)", arg);
+		const char **n = realloc(o->addrs, (o->n_addrs + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		o->addrs = n;
+		n[o->n_addrs++] = arg;
+		return 0;
+	}
+	case GCLI_CMD_KEYGEN:
+	case GCLI_CMD_PUBKEY:
+		if (i == 0) {
+			o->key_kind = key_kind(arg);
+			if (o->key_kind == GCLI_KEY_NONE ||
+			    (o->cmd == GCLI_CMD_PUBKEY && o->key_kind == GCLI_KEY_CLUSTER))
+				return fail(err, errlen, "%s: unknown key kind '%s' (expected %s)",
+					    gcli_cmd_name(o->cmd), arg,
+					    o->cmd == GCLI_CMD_KEYGEN
+						    ? "identity, wireguard or cluster"
+						    : "identity or wireguard");
+			return 0;
+		}
+		if (i == 1 && o->cmd == GCLI_CMD_PUBKEY) {
+			o->input = arg;
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	return fail(err, errlen, "%s: unexpected argument '%s'", gcli_cmd_name(o->cmd), arg);
+}
+
+int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_opts *o, char *err,
+		    size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout = GCLI_DEFAULT_WAIT_TIMEOUT;
+	o->key_id = 1;
+	if (errlen)
+		err[0] = '\0';
+
+	/* pass 1: the command word (the first operand) */
+	int cmd_at = -1;
+	bool want_version = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			if (i + 1 < argc)
+				cmd_at = i + 1;
+			break;
+		}
+		if (a[0] == '-' && a[1]) {
+			const struct optdef *d = NULL;
+			bool inline_val = false;
+			if (a[1] == '-') {
+				const char *eq = strchr(a + 2, '=');
+				d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+				inline_val = eq != NULL;
+			} else {
+				d = find_short(a[1]);
+				inline_val = a[2] != '\0';
+			}
+			if (d && d->id == O_VERSION)
+				want_version = true;
+			if (d && d->arg && !inline_val)
+				i++;
+			continue;
+		}
+		cmd_at = i;
+		break;
+	}
+	if (cmd_at >= 0) {
+		o->cmd = cmd_lookup(argv[cmd_at]);
+		if (o->cmd == GCLI_CMD_NONE)
+			return fail(err, errlen, "unknown command '%s'", argv[cmd_at]);
+	} else if (want_version) {
+		o->cmd = GCLI_CMD_VERSION;
+	}
+	enum gcli_cmd cmd = o->cmd;
+
+	/* pass 2: everything, knowing the command */
+	size_t npos = 0;
+	bool only_operands = false, want_help = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int rc;
+		if (i == cmd_at)
+			continue;
+		if (!only_operands && !strcmp(a, "--")) {
+			only_operands = true;
+			continue;
+		}
+		if (only_operands || a[0] != '-' || !a[1]) {
+			if (cmd == GCLI_CMD_NONE)
+				return fail(err, errlen, "unexpected argument '%s'", a);
+			if (want_help)
+				continue;
+			rc = positional(o, a, &npos, err, errlen);
+			if (rc)
+				return rc;
+			continue;
+		}
+		const struct optdef *d;
+		const char *val = NULL;
+		char shown[64];
+		if (a[1] == '-') {
+			const char *name = a + 2;
+			const char *eq = strchr(name, '=');
+			size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+			d = find_long(name, nlen);
+			snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen), name);
+			if (!d)
+				return fail(err, errlen, "unknown option '%s'", shown);
+			if (eq) {
+				if (!d->arg)
+					return fail(err, errlen, "option '%s' takes no value", shown);
+				val = eq + 1;
+			}
+		} else {
+			d = find_short(a[1]);
+			snprintf(shown, sizeof(shown), "-%c", a[1]);
+			if (!d)
+				return fail(err, errlen, "unknown option '%s'", shown);
+			if (a[2]) {
+				if (!d->arg)
+					return fail(err, errlen, "option '%s' takes no value (got '%s')",
+						    shown, a);
+				val = a + 2;
+			}
+		}
+		if (d->arg && !val) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "option '%s' needs a value", shown);
+			val = argv[++i];
+		}
+		if (!(d->cmds & B(cmd)) && d->id != O_HELP && cmd != GCLI_CMD_HELP) {
+			if (cmd == GCLI_CMD_NONE)
+				return fail(err, errlen, "option '%s' needs a command", shown);
+			return fail(err, errlen, "option '%s' does not apply to '%s'", shown,
+				    gcli_cmd_name(cmd));
+		}
+		if (d->id == O_HELP) {
+			want_help = true;
+			continue;
+		}
+		rc = apply(o, d, val, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (want_help) {
+		if (o->cmd != GCLI_CMD_HELP)
+			o->help_topic = o->cmd;
+		o->cmd = GCLI_CMD_HELP;
+	}
+
+	if (o->socket == NULL)
+		o->socket = (env_socket && *env_socket) ? env_socket : GCLI_DEFAULT_SOCKET;
+
+	switch (o->cmd) {
+	case GCLI_CMD_NONE:
+		return fail(err, errlen, "no command given");
+	case GCLI_CMD_JOIN:
+		if (o->n_addrs == 0)
+			return fail(err, errlen, "join: give at least one HOST[:PORT]");
+		break;
+	case GCLI_CMD_WAIT:
+		if (!o->wait_members_set && !o->wait_converged)
+			return fail(err, errlen, "wait: give --members N and/or --converged");
+		break;
+	case GCLI_CMD_KEYGEN:
+	case GCLI_CMD_PUBKEY:
+		if (o->key_kind == GCLI_KEY_NONE)
+			return fail(err, errlen, "%s: which key? (%s)", gcli_cmd_name(o->cmd),
+				    o->cmd == GCLI_CMD_KEYGEN ? "identity, wireguard or cluster"
+							      : "identity or wireguard");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void gcli_opts_release(struct gcli_opts *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n_labels; i++) {
+		free((char *)o->labels[i].key);
+		free((char *)o->labels[i].value);
+	}
+	free(o->labels);
+	free(o->addrs);
+	o->labels = NULL;
+	o->addrs = NULL;
+	o->n_labels = o->n_addrs = 0;
+}
+
+static const char usage_main[] =
+	"usage: gossamer [OPTIONS] COMMAND [ARGS]\n"
+	"\n"
+	"Inspect and control the local gossamerd (WireGuard mesh daemon).\n"
+	"\n"
+	"Queries (add --json for machine-readable output):\n"
+	"  status                 this node, member counts, convergence\n"
+	"  members                the membership table (--state, --label filters)\n"
+	"  peers                  the WireGuard peers: handshakes, traffic, relays\n"
+	"  version                client (and daemon) version\n"
+	"Actions:\n"
+	"  join HOST[:PORT]...    contact seeds and merge with their cluster\n"
+	"  leave                  leave the mesh gracefully; the daemon exits\n"
+	"  reload                 re-read the daemon's configuration file\n"
+	"  wait                   block until --members N are alive / --converged\n"
+	"Offline:\n"
+	"  keygen KIND [-o FILE]  new key: identity, wireguard or cluster\n"
+	"  pubkey KIND [FILE]     public half of an identity or wireguard key\n"
+	"  help [COMMAND]         this text, or a command's options\n"
+	"\n"
+	"Options (before or after the command):\n"
+	"  -s, --socket PATH      control socket (env GOSSAMER_SOCKET,\n"
+	"                         default " GCLI_DEFAULT_SOCKET ")\n"
+	"  -j, --json             JSON on stdout (stable schema, see gossamer(8))\n"
+	"      --color WHEN       auto (default), always or never; NO_COLOR disables\n"
+	"  -h, --help             help\n"
+	"\n"
+	"Exit status: 0 success, 1 operational error (daemon unreachable, request\n"
+	"refused, timeout), 2 usage error.\n";
+
+static const char usage_status[] =
+	"usage: gossamer status [--json]\n"
+	"\n"
+	"Show this node (name, id, keys, addresses, endpoints, backend, interface,\n"
+	"ports), member counts by state and whether the local view has converged.\n";
+
+static const char usage_members[] =
+	"usage: gossamer members [--state STATE[,STATE]] [--label KEY[=VALUE]]... [--wide] [--json]\n"
+	"\n"
+	"List the members this node knows, itself marked with '*'.\n"
+	"  --state LIST       only these states: alive, suspect, dead, left\n"
+	"  -l, --label K=V    only members with label K equal to V (K alone: label set);\n"
+	"                     repeat to require several\n"
+	"  -w, --wide         do not truncate the table to the terminal width\n"
+	"  -j, --json         JSON array of member objects\n";
+
+static const char usage_peers[] =
+	"usage: gossamer peers [--wide] [--json]\n"
+	"\n"
+	"The WireGuard view: one line per peer with endpoint, allowed IPs, latest\n"
+	"handshake, traffic, and whether it is reached directly or through a relay.\n";
+
+static const char usage_join[] =
+	"usage: gossamer join [--json] HOST[:PORT]...\n"
+	"\n"
+	"Ask the daemon to contact these gossip addresses and merge with their\n"
+	"cluster.  IPv6 as [ADDR]:PORT; without a port the daemon's gossip port\n"
+	"applies.  Fails if none could be contacted.\n";
+
+static const char usage_leave[] =
+	"usage: gossamer leave [--json]\n"
+	"\n"
+	"Gossip a signed leave intent, so the other members drop this node at once\n"
+	"instead of suspecting it; the daemon then exits.\n";
+
+static const char usage_reload[] =
+	"usage: gossamer reload [--json]\n"
+	"\n"
+	"Make the daemon re-read and apply its configuration file.  A bad file is\n"
+	"refused (exit 1, the error on stderr) and the running configuration kept.\n";
+
+static const char usage_wait[] =
+	"usage: gossamer wait [--members N] [--converged] [--timeout SECONDS] [--json]\n"
+	"\n"
+	"Block until the condition holds, polling the daemon every 150 ms (and\n"
+	"waiting for it to come up).  Exit 0 as soon as it holds, 1 on timeout.\n"
+	"  -n, --members N    at least N members alive (this node included)\n"
+	"  -c, --converged    the local view has converged\n"
+	"  -t, --timeout S    give up after S seconds (default 60; 0 = never);\n"
+	"                     also 500ms, 2m, 1h\n"
+	"  -j, --json         print the final status object\n";
+
+static const char usage_keygen[] =
+	"usage: gossamer keygen identity|wireguard|cluster [-o FILE] [--force] [--key-id N]\n"
+	"\n"
+	"Generate a key offline, in the daemon's file format.  Without -o the secret\n"
+	"goes to stdout.  With -o it is written atomically with mode 0600 (never\n"
+	"over an existing file unless --force) and the public half is printed.\n"
+	"  identity    node identity: Ed25519 seed, base64 (prints the node id)\n"
+	"  wireguard   WireGuard private key, base64 (like `wg genkey`)\n"
+	"  cluster     cluster key ring with one key \"ID BASE64\" (--key-id, default 1)\n";
+
+static const char usage_pubkey[] =
+	"usage: gossamer pubkey identity|wireguard [FILE]\n"
+	"\n"
+	"Read a private key (FILE, or stdin if omitted or '-') and print its public\n"
+	"half: the node id (64 hex digits) of an identity, or the base64 WireGuard\n"
+	"public key (like `wg pubkey`).\n";
+
+static const char usage_version[] =
+	"usage: gossamer version [--json]\n"
+	"\n"
+	"Print the client's version and, if the daemon answers, the daemon's.\n";
+
+static const char usage_help[] = "usage: gossamer help [COMMAND]\n";
+
+const char *gcli_usage(enum gcli_cmd c)
+{
+	switch (c) {
+	case GCLI_CMD_STATUS:
+		return usage_status;
+	case GCLI_CMD_MEMBERS:
+		return usage_members;
+	case GCLI_CMD_PEERS:
+		return usage_peers;
+	case GCLI_CMD_JOIN:
+		return usage_join;
+	case GCLI_CMD_LEAVE:
+		return usage_leave;
+	case GCLI_CMD_RELOAD:
+		return usage_reload;
+	case GCLI_CMD_WAIT:
+		return usage_wait;
+	case GCLI_CMD_KEYGEN:
+		return usage_keygen;
+	case GCLI_CMD_PUBKEY:
+		return usage_pubkey;
+	case GCLI_CMD_VERSION:
+		return usage_version;
+	case GCLI_CMD_HELP:
+		return usage_help;
+	default:
+		return usage_main;
+	}
+}

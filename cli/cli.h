@@ -1,0 +1,54 @@
+/*
+ * cli/cli.h - the `gossamer` command: entry point, command runner, the
+ * JSON schema checks and the human views (exposed for unit tests).
+ */
+#ifndef GOSSAMER_CLI_CLI_H
+#define GOSSAMER_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cli/args.h"
+
+/* Where and how output goes. */
+struct gcli_ctx {
+	FILE *out;            /* data */
+	FILE *err;            /* diagnostics */
+	bool color;           /* SGR sequences in human output */
+	size_t width;         /* table width limit, 0 = unlimited */
+	const char *ellipsis; /* "…" on UTF-8 terminals, else "~" */
+	time_t now;           /* for ages */
+};
+
+/* The whole program: parse, run, return the exit status. */
+int gcli_main(int argc, char **argv);
+
+/* Run parsed options; returns an exit status (GCLI_EXIT_*). */
+int gcli_run(const struct gcli_opts *o, struct gcli_ctx *ctx);
+
+/* ---- schema checks: the fields docs/cli.md promises.  0, or -EPROTO
+ * with "field 'x' ..." in why. ---- */
+int gcli_check_member(const json_t *m, char *why, size_t cap);
+int gcli_check_status(const json_t *s, char *why, size_t cap);
+int gcli_check_peer(const json_t *p, char *why, size_t cap);
+/* Check every element of an array result (and that it is an array). */
+int gcli_check_array(const json_t *a, int (*check)(const json_t *, char *, size_t), char *why,
+		     size_t cap);
+
+/* ---- members filtering and ordering ---- */
+bool gcli_member_matches(const json_t *m, const struct gcli_opts *o);
+/* New array: the members matching o, sorted by name then id. */
+json_t *gcli_members_select(const json_t *members, const struct gcli_opts *o);
+
+/* ---- human views (validated input); return 0 or -ENOMEM ---- */
+int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx);
+int gcli_show_status(const json_t *status, const struct gcli_ctx *ctx);
+int gcli_show_peers(const json_t *peers, const struct gcli_ctx *ctx);
+
+/* ---- offline keys (cli/keys.c); return an exit status ---- */
+int gcli_keygen(const struct gcli_opts *o, struct gcli_ctx *ctx);
+int gcli_pubkey(const struct gcli_opts *o, struct gcli_ctx *ctx);
+
+#endif
