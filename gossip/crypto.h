@@ -53,6 +53,17 @@ int gsm_keyring_use(struct gsm_keyring *kr, uint16_t key_id);    /* make primary
 int gsm_keyring_remove(struct gsm_keyring *kr, uint16_t key_id); /* -EBUSY if primary */
 int gsm_keyring_primary(const struct gsm_keyring *kr);            /* key id or -ENOENT */
 size_t gsm_keyring_count(const struct gsm_keyring *kr);
+/* 1 if key_id is installed, else 0 */
+int gsm_keyring_has(const struct gsm_keyring *kr, uint16_t key_id);
+/* Fill up to cap ids, primary first then installation order; returns the
+ * number of keys installed (may exceed cap). */
+size_t gsm_keyring_ids(const struct gsm_keyring *kr, uint16_t *ids, size_t cap);
+const char *gsm_keyring_cluster_name(const struct gsm_keyring *kr);
+/* gsm_keyring_add: adding an id that is present with the same key is a
+ * no-op (0); with a different key -EEXIST; full ring -ENOSPC.  use/remove:
+ * -ENOENT for an unknown id.  seal on an empty ring: -ENOKEY.  load:
+ * -ENOKEY if the file holds no key, -EINVAL if a line is malformed or an
+ * id repeats. */
 /* Key ring file: one key a line, "<id> <base64 key>", the first line is
  * primary; '#' comments.  Same permission rules as identity files. */
 int gsm_keyring_load(const char *path, const char *cluster_name, struct gsm_keyring **out);
@@ -64,11 +75,19 @@ int gsm_keyring_save(const struct gsm_keyring *kr, const char *path);
 int gsm_seal(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN], const uint8_t *body,
 	     size_t len, uint8_t *out, size_t cap, size_t *outlen);
 /* Open a datagram; body receives the plaintext (cap >= len - overhead).
- * Errors: -EBADMSG (short, bad magic, auth failure), -EPROTONOSUPPORT
- * (other major), -ENOKEY (unknown key id).  key_id (may be NULL) gets the
+ * Errors: -EBADMSG (short, bad magic, auth failure: wrong key, wrong
+ * cluster name, any modified bit), -EPROTONOSUPPORT (other major), -ENOKEY
+ * (unknown key id), -EMSGSIZE (len > GSM_MAX_DATAGRAM, refused before any
+ * work, or cap too small).  body must not overlap dgram.  key_id (may be NULL) gets the
  * id that opened it. */
 int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uint8_t *body,
 	     size_t cap, size_t *bodylen, uint16_t *key_id);
+
+/* Read the cleartext envelope header without opening it: 0, -EBADMSG
+ * (short / bad magic), -EMSGSIZE (> GSM_MAX_DATAGRAM) or -EPROTONOSUPPORT
+ * (other major; *major is still filled in).  Any pointer may be NULL. */
+int gsm_envelope_peek(const uint8_t *dgram, size_t len, uint8_t *major, uint8_t *minor,
+		      uint16_t *key_id);
 
 /* A short, human message for an error code returned by this module or wire.h */
 const char *gsm_strerror(int err);

@@ -98,6 +98,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h> /* struct sockaddr, socklen_t (address helpers) */
 
 #define GSM_WIRE_MAGIC        0x47534d52u /* "GSMR" */
 #define GSM_PROTO_MAJOR       1
@@ -257,13 +258,19 @@ struct gsm_msg {
 
 /* Errors: negative errno.  -EBADMSG malformed, -EMSGSIZE does not fit /
  * over a bound, -EPROTONOSUPPORT other major version, -EINVAL bad
- * argument, -EKEYREJECTED bad signature. */
+ * argument, -EKEYREJECTED bad signature, -ENOMSG (gsm_msg_decode only) a
+ * well-formed body whose message type is unknown (from a newer version):
+ * drop it quietly. */
 
 /* Encode a body into buf (capacity cap); *len receives the size. */
 int gsm_msg_encode(const struct gsm_msg *m, uint8_t *buf, size_t cap, size_t *len);
 /* Exact encoded size of m (same as gsm_msg_encode would produce). */
 size_t gsm_msg_encoded_size(const struct gsm_msg *m);
-/* Upper bound on what one update / one signed advert adds to a body. */
+/* Upper bound on what one update / one signed advert / one digest entry
+ * adds to a body: for any valid message m, gsm_msg_encoded_size(m) plus
+ * the sum of these for items appended to m's arrays is >= the encoded size
+ * of the result (array headers and the first item's map key included).
+ * gsm_msg_encoded_size() returns 0 for an invalid message. */
 size_t gsm_update_encoded_size(const struct gsm_update *u);
 size_t gsm_advert_ref_encoded_size(size_t signed_len);
 size_t gsm_digest_entry_encoded_size(const struct gsm_digest_entry *d);
@@ -272,8 +279,15 @@ int gsm_msg_decode(const uint8_t *buf, size_t len, struct gsm_msg *m);
 /* Reset m to an empty message of the given type. */
 void gsm_msg_init(struct gsm_msg *m, uint8_t type);
 
-/* Canonical advert body (unsigned). */
+/* Canonical advert body (unsigned).  -EMSGSIZE if the signed advert would
+ * exceed GSM_MAX_ADVERT or a count exceeds its bound, -EINVAL for invalid
+ * fields (bad family/prefix length, control characters in name or labels,
+ * empty or duplicate label keys). */
 int gsm_advert_encode_body(const struct gsm_advert *a, uint8_t *buf, size_t cap, size_t *len);
+/* Assemble a signed advert [body, sig] (gsm_advert_sign() in crypto.h
+ * does encode + sign + wrap in one call). */
+int gsm_advert_wrap(const uint8_t *body, size_t body_len, const uint8_t sig[GSM_SIG_LEN],
+		    uint8_t *out, size_t cap, size_t *len);
 /* Parse a signed advert: checks structure and bounds, NOT the signature
  * (gsm_advert_verify() does that). */
 int gsm_advert_decode(const uint8_t *signed_adv, size_t len, struct gsm_advert *a);
@@ -296,6 +310,13 @@ int gsm_addr_format(const struct gsm_addr *a, char *buf, size_t cap);
 int gsm_addr_parse(const char *s, struct gsm_addr *a);
 int gsm_prefix_format(const struct gsm_prefix *p, char *buf, size_t cap);
 int gsm_prefix_parse(const char *s, struct gsm_prefix *p);
+
+int gsm_prefix_equal(const struct gsm_prefix *a, const struct gsm_prefix *b);
+/* sockaddr conversions; IPv4-mapped IPv6 becomes plain IPv4.
+ * -EAFNOSUPPORT for other families. */
+struct sockaddr_storage;
+int gsm_addr_from_sockaddr(const struct sockaddr *sa, struct gsm_addr *a);
+int gsm_addr_to_sockaddr(const struct gsm_addr *a, struct sockaddr_storage *ss, socklen_t *len);
 
 const char *gsm_state_name(uint8_t state);
 const char *gsm_msg_type_name(uint8_t type);

@@ -1,0 +1,788 @@
+/*
+ * gossip/crypto.c - node identities, advert signatures, the cluster key
+ * ring and the datagram envelope, on libsodium.
+ *
+ * What: a node is an Ed25519 key pair; its public key is its node id, and
+ * it signs its own advert (so nobody else can speak for it, even another
+ * cluster member) and its leave intent.  The cluster shares symmetric keys:
+ * every datagram is sealed with XChaCha20-Poly1305-IETF under one of them,
+ * with the 32-byte envelope header and the cluster name as associated data
+ * (wire.h).  The header names the key by a 16-bit id.
+ *
+ * Why a key RING: rotating a shared key must not need a flag day.  Every
+ * node can hold several keys; it seals with its primary and opens with
+ * whichever key the datagram names.  Rotation is therefore three rolling
+ * steps (install the new key everywhere, make it primary everywhere,
+ * remove the old one everywhere) and at every moment every pair of nodes
+ * shares the key the other seals with.  XChaCha's 192-bit nonce is chosen
+ * at random by the caller (the core gets randomness through its
+ * environment interface), so random nonces never collide in practice and
+ * no nonce state has to be kept or persisted.  Binding the cluster name as
+ * associated data keeps two clusters that accidentally share a key apart;
+ * binding the header (version, key id, nonce) means no bit of a datagram
+ * can be changed without the open failing.
+ *
+ * Secrets (seeds, secret keys, cluster keys, key-file contents) live in
+ * sodium_malloc'd memory - guard pages, not swapped where the OS allows -
+ * and are wiped with sodium_memzero before being freed.  Key files hold
+ * base64 text, are written atomically (temp file in the same directory,
+ * fsync, rename, fsync of the directory) with mode 0600 and are refused
+ * with -EACCES when group or other have any permission on them, the way
+ * ssh treats private keys.  Trade-off: sodium_malloc costs a few pages and
+ * syscalls per object; identities and key rings are long-lived, so that is
+ * irrelevant, and per-datagram paths use only the stack.
+ */
+#include "gossip/crypto.h"
+#include "gossip/wire_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define KEYFILE_MAX 4096
+
+int gsm_crypto_init(void)
+{
+	return sodium_init() < 0 ? -EIO : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* base64                                                              */
+
+int gsm_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	size_t need;
+
+	if ((!in && len) || !out)
+		return -EINVAL;
+	need = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	if (cap < need || need - 1 > INT_MAX)
+		return -EMSGSIZE;
+	sodium_bin2base64(out, cap, in, len, sodium_base64_VARIANT_ORIGINAL);
+	return (int)(need - 1);
+}
+
+int gsm_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *end;
+	size_t n;
+
+	if (!in || !out || !len)
+		return -EINVAL;
+	if (sodium_base642bin(out, cap, in, strlen(in), " \t\r\n", &n, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -EINVAL;
+	if (*end)
+		return -EINVAL;
+	*len = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* key files                                                           */
+
+/* Read a whole secret file into sodium_malloc'd memory, NUL-terminated.
+ * -EACCES if group/other have any permission bits. */
+static int read_secret_file(const char *path, char **out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = -EACCES;
+		goto out;
+	}
+	if (st.st_size > KEYFILE_MAX) {
+		rc = -EMSGSIZE;
+		goto out;
+	}
+	buf = sodium_malloc(KEYFILE_MAX + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, buf + n, KEYFILE_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == KEYFILE_MAX) {
+			rc = -EMSGSIZE;
+			goto out;
+		}
+	}
+	buf[n] = 0;
+	*out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	if (buf) {
+		sodium_memzero(buf, KEYFILE_MAX + 1);
+		sodium_free(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+static void free_secret_text(char *s)
+{
+	if (!s)
+		return;
+	sodium_memzero(s, KEYFILE_MAX + 1);
+	sodium_free(s);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Atomically replace path with data, mode 0600. */
+static int write_secret_file(const char *path, const char *data, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, dfd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = write_all(fd, data, len);
+	if (rc)
+		goto fail;
+	if (fsync(fd) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* make the rename durable */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* identity                                                            */
+
+struct gsm_identity {
+	uint8_t seed[32];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+};
+
+int gsm_identity_from_seed(const uint8_t seed[32], struct gsm_identity **out)
+{
+	struct gsm_identity *id;
+
+	if (!seed || !out)
+		return -EINVAL;
+	*out = NULL;
+	id = sodium_malloc(sizeof(*id));
+	if (!id)
+		return -ENOMEM;
+	memcpy(id->seed, seed, 32);
+	if (crypto_sign_seed_keypair(id->pk, id->sk, id->seed) != 0) {
+		gsm_identity_free(id);
+		return -EINVAL;
+	}
+	*out = id;
+	return 0;
+}
+
+int gsm_identity_generate(struct gsm_identity **out)
+{
+	uint8_t seed[32];
+	int rc;
+
+	randombytes_buf(seed, sizeof(seed));
+	rc = gsm_identity_from_seed(seed, out);
+	sodium_memzero(seed, sizeof(seed));
+	return rc;
+}
+
+void gsm_identity_free(struct gsm_identity *id)
+{
+	if (!id)
+		return;
+	sodium_memzero(id, sizeof(*id));
+	sodium_free(id);
+}
+
+const uint8_t *gsm_identity_public(const struct gsm_identity *id)
+{
+	return id ? id->pk : NULL;
+}
+
+int gsm_identity_load(const char *path, struct gsm_identity **out)
+{
+	char *text = NULL;
+	uint8_t *seed = NULL;
+	size_t n;
+	int rc;
+
+	if (!path || !out)
+		return -EINVAL;
+	*out = NULL;
+	rc = read_secret_file(path, &text);
+	if (rc)
+		goto out;
+	seed = sodium_malloc(64);
+	if (!seed) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (gsm_b64_decode(text, seed, 64, &n) || n != 32) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = gsm_identity_from_seed(seed, out);
+out:
+	if (seed) {
+		sodium_memzero(seed, 64);
+		sodium_free(seed);
+	}
+	free_secret_text(text);
+	return rc;
+}
+
+int gsm_identity_save(const struct gsm_identity *id, const char *path)
+{
+	char *text;
+	int n, rc;
+
+	if (!id || !path)
+		return -EINVAL;
+	text = sodium_malloc(KEYFILE_MAX + 1);
+	if (!text)
+		return -ENOMEM;
+	n = gsm_b64_encode(id->seed, 32, text, KEYFILE_MAX);
+	if (n < 0) {
+		rc = n;
+		goto out;
+	}
+	text[n++] = '\n';
+	rc = write_secret_file(path, text, (size_t)n);
+out:
+	free_secret_text(text);
+	return rc;
+}
+
+int gsm_sign(const struct gsm_identity *id, const uint8_t *msg, size_t len,
+	     uint8_t sig[GSM_SIG_LEN])
+{
+	if (!id || (!msg && len) || !sig)
+		return -EINVAL;
+	crypto_sign_detached(sig, NULL, msg, len, id->sk);
+	return 0;
+}
+
+int gsm_verify(const uint8_t pk[GSM_ID_LEN], const uint8_t *msg, size_t len,
+	       const uint8_t sig[GSM_SIG_LEN])
+{
+	if (!pk || (!msg && len) || !sig)
+		return -EINVAL;
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -EKEYREJECTED;
+}
+
+int gsm_advert_sign(const struct gsm_advert *a, const struct gsm_identity *id, uint8_t *out,
+		    size_t cap, size_t *len)
+{
+	uint8_t body[GSM_MAX_ADVERT];
+	uint8_t sig[GSM_SIG_LEN];
+	size_t blen;
+	int rc;
+
+	if (!a || !id || !out || !len)
+		return -EINVAL;
+	if (sodium_memcmp(a->node_id, id->pk, GSM_ID_LEN) != 0)
+		return -EINVAL;
+	rc = gsm_advert_encode_body(a, body, sizeof(body), &blen);
+	if (rc)
+		return rc;
+	crypto_sign_detached(sig, NULL, body, blen, id->sk);
+	return gsm_advert_wrap(body, blen, sig, out, cap, len);
+}
+
+int gsm_advert_verify(const uint8_t *signed_adv, size_t len)
+{
+	const uint8_t *body, *sig;
+	uint8_t node[GSM_ID_LEN];
+	size_t blen;
+	int rc;
+
+	rc = gsm__advert_parts(signed_adv, len, &body, &blen, &sig, node);
+	if (rc)
+		return rc == -EINVAL ? -EINVAL : -EBADMSG;
+	return crypto_sign_verify_detached(sig, body, blen, node) == 0 ? 0 : -EKEYREJECTED;
+}
+
+/* ------------------------------------------------------------------ */
+/* key ring                                                            */
+
+struct ring_key {
+	uint16_t id;
+	uint8_t key[GSM_CLUSTER_KEY_LEN];
+};
+
+struct gsm_keyring {
+	char name[GSM_MAX_CLUSTER_NAME + 1];
+	size_t name_len;
+	size_t n;
+	size_t primary; /* index into keys, valid when n > 0 */
+	struct ring_key keys[GSM_MAX_KEYS];
+};
+
+int gsm_keyring_new(const char *cluster_name, struct gsm_keyring **out)
+{
+	struct gsm_keyring *kr;
+	size_t n;
+
+	if (!cluster_name || !out)
+		return -EINVAL;
+	*out = NULL;
+	n = strnlen(cluster_name, GSM_MAX_CLUSTER_NAME + 1);
+	if (n == 0 || n > GSM_MAX_CLUSTER_NAME)
+		return -EINVAL;
+	kr = sodium_malloc(sizeof(*kr));
+	if (!kr)
+		return -ENOMEM;
+	memset(kr, 0, sizeof(*kr));
+	memcpy(kr->name, cluster_name, n);
+	kr->name_len = n;
+	*out = kr;
+	return 0;
+}
+
+void gsm_keyring_free(struct gsm_keyring *kr)
+{
+	if (!kr)
+		return;
+	sodium_memzero(kr, sizeof(*kr));
+	sodium_free(kr);
+}
+
+static struct ring_key *ring_find(const struct gsm_keyring *kr, uint16_t id, size_t *idx)
+{
+	for (size_t i = 0; i < kr->n; i++) {
+		if (kr->keys[i].id == id) {
+			if (idx)
+				*idx = i;
+			return (struct ring_key *)&kr->keys[i];
+		}
+	}
+	return NULL;
+}
+
+int gsm_keyring_add(struct gsm_keyring *kr, uint16_t key_id, const uint8_t key[GSM_CLUSTER_KEY_LEN])
+{
+	struct ring_key *k;
+
+	if (!kr || !key)
+		return -EINVAL;
+	k = ring_find(kr, key_id, NULL);
+	if (k) /* idempotent for the same key; a different key must be removed first */
+		return sodium_memcmp(k->key, key, GSM_CLUSTER_KEY_LEN) == 0 ? 0 : -EEXIST;
+	if (kr->n == GSM_MAX_KEYS)
+		return -ENOSPC;
+	k = &kr->keys[kr->n];
+	k->id = key_id;
+	memcpy(k->key, key, GSM_CLUSTER_KEY_LEN);
+	if (kr->n == 0)
+		kr->primary = 0;
+	kr->n++;
+	return 0;
+}
+
+int gsm_keyring_use(struct gsm_keyring *kr, uint16_t key_id)
+{
+	size_t i;
+
+	if (!kr)
+		return -EINVAL;
+	if (!ring_find(kr, key_id, &i))
+		return -ENOENT;
+	kr->primary = i;
+	return 0;
+}
+
+int gsm_keyring_remove(struct gsm_keyring *kr, uint16_t key_id)
+{
+	size_t i;
+
+	if (!kr)
+		return -EINVAL;
+	if (!ring_find(kr, key_id, &i))
+		return -ENOENT;
+	if (i == kr->primary)
+		return -EBUSY;
+	/* keep insertion order (and the primary's identity) */
+	memmove(&kr->keys[i], &kr->keys[i + 1], (kr->n - i - 1) * sizeof(kr->keys[0]));
+	kr->n--;
+	sodium_memzero(&kr->keys[kr->n], sizeof(kr->keys[0]));
+	if (kr->primary > i)
+		kr->primary--;
+	return 0;
+}
+
+int gsm_keyring_primary(const struct gsm_keyring *kr)
+{
+	if (!kr || kr->n == 0)
+		return -ENOENT;
+	return kr->keys[kr->primary].id;
+}
+
+size_t gsm_keyring_count(const struct gsm_keyring *kr)
+{
+	return kr ? kr->n : 0;
+}
+
+int gsm_keyring_has(const struct gsm_keyring *kr, uint16_t key_id)
+{
+	return kr && ring_find(kr, key_id, NULL) != NULL;
+}
+
+size_t gsm_keyring_ids(const struct gsm_keyring *kr, uint16_t *ids, size_t cap)
+{
+	size_t n = 0;
+
+	if (!kr)
+		return 0;
+	/* primary first, then the others in installation order */
+	if (kr->n && cap)
+		ids[n++] = kr->keys[kr->primary].id;
+	for (size_t i = 0; i < kr->n && n < cap; i++)
+		if (i != kr->primary)
+			ids[n++] = kr->keys[i].id;
+	return kr->n;
+}
+
+const char *gsm_keyring_cluster_name(const struct gsm_keyring *kr)
+{
+	return kr ? kr->name : NULL;
+}
+
+/* Parse one "<id> <base64>" line in place.  0, or -EINVAL. */
+static int parse_key_line(char *line, uint16_t *id, uint8_t key[GSM_CLUSTER_KEY_LEN])
+{
+	uint8_t tmp[GSM_CLUSTER_KEY_LEN + 8];
+	char *end, *p = line;
+	unsigned long v;
+	size_t n;
+	int rc = -EINVAL;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (errno || v > UINT16_MAX || (*end != ' ' && *end != '\t'))
+		return -EINVAL;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (gsm_b64_decode(end, tmp, sizeof(tmp), &n) == 0 && n == GSM_CLUSTER_KEY_LEN) {
+		memcpy(key, tmp, GSM_CLUSTER_KEY_LEN);
+		*id = (uint16_t)v;
+		rc = 0;
+	}
+	sodium_memzero(tmp, sizeof(tmp));
+	return rc;
+}
+
+int gsm_keyring_load(const char *path, const char *cluster_name, struct gsm_keyring **out)
+{
+	struct gsm_keyring *kr = NULL;
+	char *text = NULL, *line, *save = NULL;
+	uint8_t *key = NULL;
+	uint16_t id;
+	int rc;
+
+	if (!path || !cluster_name || !out)
+		return -EINVAL;
+	*out = NULL;
+	rc = gsm_keyring_new(cluster_name, &kr);
+	if (rc)
+		goto out;
+	rc = read_secret_file(path, &text);
+	if (rc)
+		goto out;
+	key = sodium_malloc(GSM_CLUSTER_KEY_LEN);
+	if (!key) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(line);
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+			line[--len] = 0;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == 0 || *line == '#')
+			continue;
+		rc = parse_key_line(line, &id, key);
+		if (rc)
+			goto out;
+		if (gsm_keyring_has(kr, id)) {
+			rc = -EINVAL; /* the same id twice in one file */
+			goto out;
+		}
+		rc = gsm_keyring_add(kr, id, key);
+		if (rc)
+			goto out;
+	}
+	if (kr->n == 0) {
+		rc = -ENOKEY;
+		goto out;
+	}
+	*out = kr;
+	kr = NULL;
+	rc = 0;
+out:
+	if (key) {
+		sodium_memzero(key, GSM_CLUSTER_KEY_LEN);
+		sodium_free(key);
+	}
+	free_secret_text(text);
+	gsm_keyring_free(kr);
+	return rc;
+}
+
+int gsm_keyring_save(const struct gsm_keyring *kr, const char *path)
+{
+	char *text;
+	size_t off = 0;
+	uint16_t ids[GSM_MAX_KEYS];
+	size_t n;
+	int rc, w;
+
+	if (!kr || !path)
+		return -EINVAL;
+	if (kr->n == 0)
+		return -ENOKEY;
+	text = sodium_malloc(KEYFILE_MAX + 1);
+	if (!text)
+		return -ENOMEM;
+	w = snprintf(text, KEYFILE_MAX, "# gossamer cluster keys: <id> <base64 key>; the first is primary\n");
+	off = (size_t)w;
+	n = gsm_keyring_ids(kr, ids, GSM_MAX_KEYS);
+	for (size_t i = 0; i < n; i++) {
+		const struct ring_key *k = ring_find(kr, ids[i], NULL);
+		w = snprintf(text + off, KEYFILE_MAX - off, "%u ", k->id);
+		off += (size_t)w;
+		w = gsm_b64_encode(k->key, GSM_CLUSTER_KEY_LEN, text + off, KEYFILE_MAX - off);
+		if (w < 0) {
+			rc = w;
+			goto out;
+		}
+		off += (size_t)w;
+		text[off++] = '\n';
+	}
+	rc = write_secret_file(path, text, off);
+out:
+	sodium_memzero(text, KEYFILE_MAX + 1);
+	sodium_free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* envelope                                                            */
+
+static void build_header(uint8_t h[GSM_ENVELOPE_HEADER], uint16_t key_id,
+			 const uint8_t nonce[GSM_NONCE_LEN])
+{
+	h[0] = (uint8_t)(GSM_WIRE_MAGIC >> 24);
+	h[1] = (uint8_t)(GSM_WIRE_MAGIC >> 16);
+	h[2] = (uint8_t)(GSM_WIRE_MAGIC >> 8);
+	h[3] = (uint8_t)GSM_WIRE_MAGIC;
+	h[4] = GSM_PROTO_MAJOR;
+	h[5] = GSM_PROTO_MINOR;
+	h[6] = (uint8_t)(key_id >> 8);
+	h[7] = (uint8_t)key_id;
+	memcpy(h + 8, nonce, GSM_NONCE_LEN);
+}
+
+static size_t build_ad(const struct gsm_keyring *kr, const uint8_t *hdr, uint8_t *ad)
+{
+	memcpy(ad, hdr, GSM_ENVELOPE_HEADER);
+	memcpy(ad + GSM_ENVELOPE_HEADER, kr->name, kr->name_len);
+	return GSM_ENVELOPE_HEADER + kr->name_len;
+}
+
+int gsm_seal(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN], const uint8_t *body,
+	     size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+	uint8_t ad[GSM_ENVELOPE_HEADER + GSM_MAX_CLUSTER_NAME];
+	const struct ring_key *k;
+	unsigned long long clen;
+	size_t adlen;
+
+	if (!kr || !nonce || (!body && len) || !out || !outlen)
+		return -EINVAL;
+	if (kr->n == 0)
+		return -ENOKEY;
+	if (len > GSM_MAX_DATAGRAM - GSM_ENVELOPE_OVERHEAD || cap < len + GSM_ENVELOPE_OVERHEAD)
+		return -EMSGSIZE;
+	k = &kr->keys[kr->primary];
+	build_header(out, k->id, nonce);
+	adlen = build_ad(kr, out, ad);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + GSM_ENVELOPE_HEADER, &clen, body, len, ad,
+						   adlen, NULL, nonce, k->key);
+	*outlen = GSM_ENVELOPE_HEADER + (size_t)clen;
+	return 0;
+}
+
+int gsm_envelope_peek(const uint8_t *dgram, size_t len, uint8_t *major, uint8_t *minor,
+		      uint16_t *key_id)
+{
+	if (!dgram)
+		return -EINVAL;
+	if (len > GSM_MAX_DATAGRAM)
+		return -EMSGSIZE;
+	if (len < GSM_ENVELOPE_OVERHEAD)
+		return -EBADMSG;
+	if (((uint32_t)dgram[0] << 24 | (uint32_t)dgram[1] << 16 | (uint32_t)dgram[2] << 8 |
+	     dgram[3]) != GSM_WIRE_MAGIC)
+		return -EBADMSG;
+	if (major)
+		*major = dgram[4];
+	if (minor)
+		*minor = dgram[5];
+	if (key_id)
+		*key_id = (uint16_t)(dgram[6] << 8 | dgram[7]);
+	return dgram[4] == GSM_PROTO_MAJOR ? 0 : -EPROTONOSUPPORT;
+}
+
+int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uint8_t *body,
+	     size_t cap, size_t *bodylen, uint16_t *key_id)
+{
+	uint8_t ad[GSM_ENVELOPE_HEADER + GSM_MAX_CLUSTER_NAME];
+	const struct ring_key *k;
+	unsigned long long mlen;
+	size_t adlen;
+	uint16_t id;
+	int rc;
+
+	if (!kr || !dgram || !body || !bodylen)
+		return -EINVAL;
+	rc = gsm_envelope_peek(dgram, len, NULL, NULL, &id);
+	if (rc)
+		return rc;
+	k = ring_find(kr, id, NULL);
+	if (!k)
+		return -ENOKEY;
+	if (cap < len - GSM_ENVELOPE_OVERHEAD)
+		return -EMSGSIZE;
+	adlen = build_ad(kr, dgram, ad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(body, &mlen, NULL, dgram + GSM_ENVELOPE_HEADER,
+						       len - GSM_ENVELOPE_HEADER, ad, adlen,
+						       dgram + 8, k->key) != 0)
+		return -EBADMSG;
+	*bodylen = (size_t)mlen;
+	if (key_id)
+		*key_id = id;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+const char *gsm_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case EBADMSG:
+		return "malformed or unauthenticated message";
+	case EMSGSIZE:
+		return "message too large or over a protocol bound";
+	case EPROTONOSUPPORT:
+		return "unsupported protocol major version";
+	case EINVAL:
+		return "invalid argument or malformed key file";
+	case EKEYREJECTED:
+		return "signature verification failed";
+	case ENOKEY:
+		return "no cluster key with that key id (or key ring empty)";
+	case ENOMSG:
+		return "unknown message type (from a newer protocol version)";
+	case EACCES:
+		return "key file is accessible by group or others (chmod 600) or permission denied";
+	case ENOENT:
+		return "no such key or file";
+	case EEXIST:
+		return "a different key with that id is already installed";
+	case EBUSY:
+		return "cannot remove the primary key (make another key primary first)";
+	case ENOSPC:
+		return "key ring is full";
+	case ENOMEM:
+		return "out of memory";
+	case EIO:
+		return "libsodium initialisation failed";
+	case EAFNOSUPPORT:
+		return "unsupported address family";
+	case ENAMETOOLONG:
+		return "path too long";
+	}
+	return "unknown error";
+}
