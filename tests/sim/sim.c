@@ -1,0 +1,707 @@
+/*
+ * tests/sim/sim.c - the discrete-event simulator (see sim.h).
+ *
+ * Design: one binary heap of events (deliver a datagram, run a node's timer)
+ * ordered by (time, insertion sequence), so equal times resolve in a fixed
+ * order and a run is a pure function of the seed.  Each node has at most one
+ * live timer event: after every call into a core we ask for its next
+ * deadline and push a new timer event only when it is earlier than the one
+ * already queued (stale timer events are recognised by an epoch and
+ * skipped).  Nodes have fake IPv4 addresses 10.a.b.c:7946 derived from their
+ * index; nothing ever touches a real socket.  One cluster key ring is shared
+ * by all nodes, identities are derived from the seed, so two runs with the
+ * same seed produce identical traffic.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/sim/sim.h"
+
+enum { EV_DELIVER = 1, EV_TICK = 2 };
+
+struct ev {
+	uint64_t t, seq;
+	uint32_t node;
+	uint32_t from;
+	uint8_t kind;
+	uint32_t epoch;
+	uint16_t len;
+	uint8_t *buf;
+};
+
+struct node {
+	struct sim *sim;
+	uint32_t idx;
+	struct gsm_identity *id;
+	struct gsm_swim *core;
+	bool up;
+	bool leaving;
+	uint64_t generation;
+	uint64_t version;
+	uint8_t wg[32];
+	struct gsm_addr addr;
+	uint64_t tick_at;   /* time of the live timer event (UINT64_MAX: none) */
+	uint32_t epoch;
+	uint8_t group;
+	double loss;
+	uint32_t slow_ms;
+};
+
+struct sim {
+	struct sim_opts o;
+	uint64_t seed;
+	uint64_t rng[4];
+	uint64_t now;
+	uint64_t seq;
+	struct ev *heap;
+	size_t n_heap, cap_heap;
+	struct node *nodes;
+	size_t n_nodes;
+	struct gsm_keyring *kr;
+	bool block[8][8];
+	sim_event_fn hook;
+	void *hook_arg;
+	struct sim_totals tot;
+	uint32_t current; /* node being run, for the env */
+};
+
+/* ---- randomness ---- */
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rnd(struct sim *s)
+{
+	uint64_t *r = s->rng;
+	uint64_t res = rotl(r[1] * 5, 7) * 9;
+	uint64_t t = r[1] << 17;
+
+	r[2] ^= r[0];
+	r[3] ^= r[1];
+	r[1] ^= r[2];
+	r[0] ^= r[3];
+	r[2] ^= t;
+	r[3] = rotl(r[3], 45);
+	return res;
+}
+
+static double rnd01(struct sim *s)
+{
+	return (double)(rnd(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---- heap ---- */
+
+static bool ev_less(const struct ev *a, const struct ev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void heap_push(struct sim *s, struct ev e)
+{
+	size_t i;
+
+	if (s->n_heap == s->cap_heap) {
+		size_t nc = s->cap_heap ? s->cap_heap * 2 : 1024;
+		struct ev *h = realloc(s->heap, nc * sizeof(*h));
+
+		if (!h) {
+			free(e.buf);
+			return;
+		}
+		s->heap = h;
+		s->cap_heap = nc;
+	}
+	e.seq = s->seq++;
+	i = s->n_heap++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (!ev_less(&e, &s->heap[p]))
+			break;
+		s->heap[i] = s->heap[p];
+		i = p;
+	}
+	s->heap[i] = e;
+}
+
+static struct ev heap_pop(struct sim *s)
+{
+	struct ev top = s->heap[0], last = s->heap[--s->n_heap];
+	size_t i = 0, n = s->n_heap;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && ev_less(&s->heap[c + 1], &s->heap[c]))
+			c++;
+		if (!ev_less(&s->heap[c], &last))
+			break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (n)
+		s->heap[i] = last;
+	return top;
+}
+
+/* ---- env of the cores ---- */
+
+static uint64_t env_now(void *ctx)
+{
+	return ((struct node *)ctx)->sim->now;
+}
+
+static long addr_index(const struct sim *s, const struct gsm_addr *a)
+{
+	long i;
+
+	if (a->family != 4 || a->ip[0] != 10)
+		return -1;
+	i = ((long)a->ip[1] << 16 | (long)a->ip[2] << 8 | a->ip[3]) - 1;
+	if (i < 0 || (size_t)i >= s->n_nodes)
+		return -1;
+	return i;
+}
+
+static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, size_t len)
+{
+	struct node *src = ctx;
+	struct sim *s = src->sim;
+	long d = addr_index(s, to);
+	struct node *dst;
+	struct ev e;
+
+	s->tot.dgrams++;
+	s->tot.bytes += len;
+	if (d < 0) {
+		s->tot.dropped++;
+		return;
+	}
+	dst = &s->nodes[d];
+	if (s->block[src->group][dst->group] ||
+	    (s->o.loss > 0 && rnd01(s) < s->o.loss) ||
+	    (src->loss > 0 && rnd01(s) < src->loss) ||
+	    (dst->loss > 0 && rnd01(s) < dst->loss)) {
+		s->tot.dropped++;
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = EV_DELIVER;
+	e.node = (uint32_t)d;
+	e.from = src->idx;
+	e.t = s->now + s->o.delay_ms + (s->o.jitter_ms ? rnd(s) % (s->o.jitter_ms + 1) : 0);
+	if (dst->slow_ms)
+		e.t += rnd(s) % (dst->slow_ms + 1);
+	e.len = (uint16_t)len;
+	e.buf = malloc(len);
+	if (!e.buf)
+		return;
+	memcpy(e.buf, buf, len);
+	heap_push(s, e);
+}
+
+static void env_random(void *ctx, uint8_t *buf, size_t len)
+{
+	struct sim *s = ((struct node *)ctx)->sim;
+
+	while (len) {
+		uint64_t r = rnd(s);
+		size_t k = len < 8 ? len : 8;
+
+		memcpy(buf, &r, k);
+		buf += k;
+		len -= k;
+	}
+}
+
+static void env_event(void *ctx, const struct gsm_swim_event *ev)
+{
+	struct node *n = ctx;
+
+	n->sim->tot.events++;
+	if (n->sim->hook)
+		n->sim->hook(n->sim->hook_arg, n->idx, ev);
+}
+
+/* ---- timers ---- */
+
+static void schedule(struct sim *s, struct node *n)
+{
+	uint64_t d;
+	struct ev e;
+
+	if (!n->up || !n->core)
+		return;
+	d = gsm_swim_next_deadline(n->core);
+	if (d <= s->now)
+		d = s->now + 1;
+	if (d >= n->tick_at)
+		return;
+	n->tick_at = d;
+	n->epoch++;
+	memset(&e, 0, sizeof(e));
+	e.kind = EV_TICK;
+	e.node = n->idx;
+	e.epoch = n->epoch;
+	e.t = d;
+	if (n->slow_ms)
+		e.t += rnd(s) % (n->slow_ms + 1);
+	heap_push(s, e);
+}
+
+/* ---- nodes ---- */
+
+static void node_addr(size_t i, struct gsm_addr *a)
+{
+	uint32_t v = (uint32_t)i + 1;
+
+	memset(a, 0, sizeof(*a));
+	a->family = 4;
+	a->ip[0] = 10;
+	a->ip[1] = (uint8_t)(v >> 16);
+	a->ip[2] = (uint8_t)(v >> 8);
+	a->ip[3] = (uint8_t)v;
+	a->port = 7946;
+}
+
+static int sign_advert(struct sim *s, struct node *n, uint8_t *out, size_t cap, size_t *len)
+{
+	struct gsm_advert *a = calloc(1, sizeof(*a));
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	memcpy(a->node_id, gsm_identity_public(n->id), GSM_ID_LEN);
+	snprintf(a->name, sizeof(a->name), "node-%u", n->idx);
+	memcpy(a->wg_pubkey, n->wg, 32);
+	a->generation = n->generation;
+	a->version = n->version;
+	a->wg_port = 51820;
+	a->gossip_port = 7946;
+	a->flags = GSM_ADV_RELAY;
+	a->n_endpoints = 2;
+	a->endpoints[0].addr = n->addr;
+	a->endpoints[0].addr.port = 51820;
+	a->endpoints[0].flags = GSM_EP_CONFIGURED;
+	a->endpoints[1].addr.family = 4;
+	a->endpoints[1].addr.ip[0] = 198;
+	a->endpoints[1].addr.ip[1] = 51;
+	a->endpoints[1].addr.ip[2] = (uint8_t)(n->idx >> 8);
+	a->endpoints[1].addr.ip[3] = (uint8_t)n->idx;
+	a->endpoints[1].addr.port = 51820;
+	a->endpoints[1].flags = GSM_EP_OBSERVED;
+	a->n_overlay = 2;
+	a->overlay[0].family = 4;
+	a->overlay[0].ip[0] = 10;
+	a->overlay[0].ip[1] = 77;
+	a->overlay[0].ip[2] = (uint8_t)(n->idx >> 8);
+	a->overlay[0].ip[3] = (uint8_t)n->idx;
+	a->overlay[0].len = 32;
+	a->overlay[1].family = 6;
+	a->overlay[1].ip[0] = 0xfd;
+	a->overlay[1].ip[1] = 0x8a;
+	a->overlay[1].ip[14] = (uint8_t)(n->idx >> 8);
+	a->overlay[1].ip[15] = (uint8_t)n->idx;
+	a->overlay[1].len = 128;
+	a->n_labels = 2;
+	snprintf(a->labels[0].key, sizeof(a->labels[0].key), "role");
+	snprintf(a->labels[0].value, sizeof(a->labels[0].value), "%s", n->idx % 3 ? "worker" : "edge");
+	snprintf(a->labels[1].key, sizeof(a->labels[1].key), "zone");
+	snprintf(a->labels[1].value, sizeof(a->labels[1].value), "z%u", n->idx % 4);
+	r = gsm_advert_sign(a, n->id, out, cap, len);
+	free(a);
+	(void)s;
+	return r;
+}
+
+void sim_opts_default(struct sim_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->delay_ms = 5;
+	o->jitter_ms = 5;
+	gsm_swim_config_default(&o->swim);
+}
+
+struct sim *sim_new(const struct sim_opts *o, size_t max_nodes)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	uint8_t key[GSM_CLUSTER_KEY_LEN];
+	uint64_t x;
+	const char *env = getenv("GSM_SIM_SEED");
+
+	if (!s)
+		return NULL;
+	if (gsm_crypto_init() < 0)
+		goto fail;
+	s->o = *o;
+	s->seed = o->seed;
+	if (env && *env)
+		s->seed = strtoull(env, NULL, 0);
+	if (!s->seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+		s->seed = splitmix(&x) | 1;
+	}
+	if (!o->quiet)
+		printf("sim %s: seed %" PRIu64 " (replay with GSM_SIM_SEED=%" PRIu64 ")\n",
+		       o->name ? o->name : "", s->seed, s->seed);
+	fflush(stdout);
+	x = s->seed;
+	for (int i = 0; i < 4; i++)
+		s->rng[i] = splitmix(&x);
+	s->nodes = calloc(max_nodes, sizeof(*s->nodes));
+	if (!s->nodes)
+		goto fail;
+	s->n_nodes = max_nodes;
+	if (gsm_keyring_new("sim", &s->kr) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)rnd(s);
+	if (gsm_keyring_add(s->kr, 1, key) < 0)
+		goto fail;
+	for (size_t i = 0; i < max_nodes; i++) {
+		struct node *n = &s->nodes[i];
+		uint8_t seed[32];
+
+		n->sim = s;
+		n->idx = (uint32_t)i;
+		n->tick_at = UINT64_MAX;
+		for (size_t k = 0; k < 32; k++)
+			seed[k] = (uint8_t)rnd(s);
+		for (size_t k = 0; k < 32; k++)
+			n->wg[k] = (uint8_t)rnd(s);
+		if (gsm_identity_from_seed(seed, &n->id) < 0)
+			goto fail;
+		node_addr(i, &n->addr);
+	}
+	return s;
+fail:
+	sim_free(s);
+	return NULL;
+}
+
+void sim_free(struct sim *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		gsm_swim_free(s->nodes[i].core);
+		gsm_identity_free(s->nodes[i].id);
+	}
+	while (s->n_heap) {
+		struct ev e = heap_pop(s);
+
+		free(e.buf);
+	}
+	free(s->heap);
+	free(s->nodes);
+	gsm_keyring_free(s->kr);
+	free(s);
+}
+
+uint64_t sim_seed(const struct sim *s)
+{
+	return s->seed;
+}
+
+uint64_t sim_now(const struct sim *s)
+{
+	return s->now;
+}
+
+size_t sim_size(const struct sim *s)
+{
+	return s->n_nodes;
+}
+
+void sim_set_event_hook(struct sim *s, sim_event_fn fn, void *arg)
+{
+	s->hook = fn;
+	s->hook_arg = arg;
+}
+
+int sim_start(struct sim *s, size_t i)
+{
+	struct node *n = &s->nodes[i];
+	struct gsm_swim_config cfg = s->o.swim;
+	struct gsm_swim_env env = {
+		.ctx = n, .now = env_now, .send = env_send, .random = env_random, .event = env_event,
+	};
+	uint8_t adv[GSM_MAX_ADVERT];
+	size_t len;
+	int r;
+
+	if (n->up)
+		return -EALREADY;
+	gsm_swim_free(n->core);
+	n->core = NULL;
+	n->generation++;
+	n->version = 1;
+	n->leaving = false;
+	cfg.generation = n->generation;
+	r = gsm_swim_new(&cfg, n->id, s->kr, &n->addr, &env, &n->core);
+	if (r < 0)
+		return r;
+	r = sign_advert(s, n, adv, sizeof(adv), &len);
+	if (r < 0)
+		return r;
+	r = gsm_swim_set_advert(n->core, adv, len);
+	if (r < 0)
+		return r;
+	n->up = true;
+	n->tick_at = UINT64_MAX;
+	schedule(s, n);
+	return 0;
+}
+
+int sim_join(struct sim *s, size_t i, const size_t *seeds, size_t k)
+{
+	struct node *n = &s->nodes[i];
+	struct gsm_addr a[16];
+	int r;
+
+	if (!n->up)
+		return -ENOTCONN;
+	if (k > 16)
+		k = 16;
+	for (size_t j = 0; j < k; j++)
+		a[j] = s->nodes[seeds[j]].addr;
+	r = gsm_swim_join(n->core, a, k);
+	schedule(s, n);
+	return r;
+}
+
+void sim_crash(struct sim *s, size_t i)
+{
+	struct node *n = &s->nodes[i];
+
+	n->up = false;
+	n->epoch++;
+	n->tick_at = UINT64_MAX;
+	gsm_swim_free(n->core);
+	n->core = NULL;
+}
+
+int sim_leave(struct sim *s, size_t i)
+{
+	struct node *n = &s->nodes[i];
+	int r;
+
+	if (!n->up)
+		return -ENOTCONN;
+	r = gsm_swim_leave(n->core);
+	n->leaving = true;
+	schedule(s, n);
+	return r;
+}
+
+bool sim_up(const struct sim *s, size_t i)
+{
+	return s->nodes[i].up;
+}
+
+int sim_update_advert(struct sim *s, size_t i)
+{
+	struct node *n = &s->nodes[i];
+	uint8_t adv[GSM_MAX_ADVERT];
+	size_t len;
+	int r;
+
+	if (!n->up)
+		return -ENOTCONN;
+	n->version++;
+	r = sign_advert(s, n, adv, sizeof(adv), &len);
+	if (r < 0)
+		return r;
+	r = gsm_swim_set_advert(n->core, adv, len);
+	schedule(s, n);
+	return r;
+}
+
+uint64_t sim_advert_version(const struct sim *s, size_t i)
+{
+	return s->nodes[i].version;
+}
+
+uint64_t sim_generation(const struct sim *s, size_t i)
+{
+	return s->nodes[i].generation;
+}
+
+const uint8_t *sim_node_id(const struct sim *s, size_t i)
+{
+	return gsm_identity_public(s->nodes[i].id);
+}
+
+struct gsm_swim *sim_core(struct sim *s, size_t i)
+{
+	return s->nodes[i].core;
+}
+
+long sim_find(const struct sim *s, const uint8_t *id)
+{
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (!memcmp(gsm_identity_public(s->nodes[i].id), id, GSM_ID_LEN))
+			return (long)i;
+	return -1;
+}
+
+void sim_set_loss(struct sim *s, double p)
+{
+	s->o.loss = p;
+}
+
+void sim_set_node_loss(struct sim *s, size_t i, double p)
+{
+	s->nodes[i].loss = p;
+}
+
+void sim_set_group(struct sim *s, size_t i, uint8_t group)
+{
+	s->nodes[i].group = group & 7;
+}
+
+void sim_block(struct sim *s, uint8_t a, uint8_t b, bool blocked)
+{
+	s->block[a & 7][b & 7] = blocked;
+}
+
+void sim_set_slow(struct sim *s, size_t i, uint32_t ms)
+{
+	s->nodes[i].slow_ms = ms;
+}
+
+/* ---- running ---- */
+
+static void step(struct sim *s, struct ev *e)
+{
+	struct node *n = &s->nodes[e->node];
+
+	s->now = e->t;
+	if (e->kind == EV_TICK) {
+		if (!n->up || e->epoch != n->epoch)
+			return;
+		n->tick_at = UINT64_MAX;
+		gsm_swim_tick(n->core);
+		schedule(s, n);
+		return;
+	}
+	if (!n->up) {
+		s->tot.dropped++;
+		free(e->buf);
+		return;
+	}
+	s->tot.delivered++;
+	gsm_swim_recv(n->core, &s->nodes[e->from].addr, e->buf, e->len);
+	free(e->buf);
+	schedule(s, n);
+}
+
+void sim_run_until(struct sim *s, uint64_t t)
+{
+	while (s->n_heap && s->heap[0].t <= t) {
+		struct ev e = heap_pop(s);
+
+		step(s, &e);
+	}
+	if (s->now < t)
+		s->now = t;
+}
+
+bool sim_run_until_pred(struct sim *s, uint64_t limit, uint64_t step_ms,
+			bool (*pred)(struct sim *s, void *arg), void *arg)
+{
+	while (s->now < limit) {
+		uint64_t t = s->now + step_ms;
+
+		if (t > limit)
+			t = limit;
+		sim_run_until(s, t);
+		if (pred(s, arg))
+			return true;
+	}
+	return pred(s, arg);
+}
+
+/* ---- views ---- */
+
+static bool view_complete(struct sim *s, size_t i, bool strict)
+{
+	struct gsm_swim_member m;
+
+	for (size_t j = 0; j < s->n_nodes; j++) {
+		struct node *o = &s->nodes[j];
+
+		if (j == i)
+			continue;
+		if (o->up && !o->leaving) {
+			if (gsm_swim_get(s->nodes[i].core, gsm_identity_public(o->id), &m) < 0)
+				return false;
+			if (m.state != GSM_STATE_ALIVE || m.advert_generation != o->generation ||
+			    m.version != o->version || !m.advert)
+				return false;
+		} else if (strict) {
+			if (gsm_swim_get(s->nodes[i].core, gsm_identity_public(o->id), &m) == 0 &&
+			    m.state == GSM_STATE_ALIVE && m.generation == o->generation)
+				return false;
+		}
+	}
+	return true;
+}
+
+size_t sim_complete_views(struct sim *s, bool strict)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (s->nodes[i].up && !s->nodes[i].leaving && view_complete(s, i, strict))
+			n++;
+	return n;
+}
+
+int sim_state_of(struct sim *s, size_t i, size_t j)
+{
+	struct gsm_swim_member m;
+
+	if (!s->nodes[i].up)
+		return -1;
+	if (gsm_swim_get(s->nodes[i].core, gsm_identity_public(s->nodes[j].id), &m) < 0)
+		return -1;
+	return m.state;
+}
+
+void sim_totals(struct sim *s, struct sim_totals *t)
+{
+	*t = s->tot;
+	t->memory = 0;
+	t->members = 0;
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		struct gsm_swim_stats st;
+
+		if (!s->nodes[i].up)
+			continue;
+		gsm_swim_stats(s->nodes[i].core, &st);
+		t->memory += st.memory_bytes;
+		t->members += st.total;
+	}
+}

@@ -1,0 +1,97 @@
+/*
+ * tests/sim/sim.h - deterministic discrete-event simulator running many
+ * real gossip cores (gossip/swim.h) in one process.
+ *
+ * Fake clock: a heap of events ordered by (time, sequence).  Fake network:
+ * datagrams are delivered after a base delay plus jitter, lost with a
+ * global / per-node / per-link probability, and blocked by (one-way or
+ * two-way) partitions between node groups.  Nodes can crash, restart (new
+ * generation, same identity and address), leave, update their advert and be
+ * slowed down (every event they process is delayed: a starved process, for
+ * Lifeguard).  All randomness comes from one seeded generator; the seed is
+ * printed by sim_new() and can be replayed with env GSM_SIM_SEED.
+ */
+#ifndef GOSSAMER_TESTS_SIM_H
+#define GOSSAMER_TESTS_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/swim.h"
+
+struct sim;
+
+struct sim_opts {
+	uint64_t seed;             /* 0: from GSM_SIM_SEED or time */
+	uint32_t delay_ms;         /* base one-way delay (default 5) */
+	uint32_t jitter_ms;        /* + uniform [0, jitter] (default 5) */
+	double loss;               /* global loss probability */
+	struct gsm_swim_config swim; /* config of every node (generation ignored) */
+	const char *name;          /* printed with the seed */
+	bool quiet;
+};
+
+void sim_opts_default(struct sim_opts *o);
+
+/* Creates a simulator with capacity for max_nodes nodes (not started). */
+struct sim *sim_new(const struct sim_opts *o, size_t max_nodes);
+void sim_free(struct sim *s);
+uint64_t sim_seed(const struct sim *s);
+uint64_t sim_now(const struct sim *s);
+size_t sim_size(const struct sim *s);
+
+/* Event hook: called for every gossip event of every node. */
+typedef void (*sim_event_fn)(void *arg, size_t node, const struct gsm_swim_event *ev);
+void sim_set_event_hook(struct sim *s, sim_event_fn fn, void *arg);
+
+/* Start node i (first time or after a crash: new generation, same id). */
+int sim_start(struct sim *s, size_t i);
+/* Join node i through the given seed nodes. */
+int sim_join(struct sim *s, size_t i, const size_t *seeds, size_t n);
+/* Crash (no goodbye), leave (graceful; the node keeps running until
+ * sim_leave_done, then is stopped by sim_reap_left()), restart. */
+void sim_crash(struct sim *s, size_t i);
+int sim_leave(struct sim *s, size_t i);
+bool sim_up(const struct sim *s, size_t i);
+/* Bump node i's advert version (re-signed) and hand it to its core. */
+int sim_update_advert(struct sim *s, size_t i);
+uint64_t sim_advert_version(const struct sim *s, size_t i);
+uint64_t sim_generation(const struct sim *s, size_t i);
+const uint8_t *sim_node_id(const struct sim *s, size_t i);
+struct gsm_swim *sim_core(struct sim *s, size_t i);
+/* index of a node id, or -1 */
+long sim_find(const struct sim *s, const uint8_t *id);
+
+/* Network */
+void sim_set_loss(struct sim *s, double p);
+void sim_set_node_loss(struct sim *s, size_t i, double p); /* in and out */
+void sim_set_group(struct sim *s, size_t i, uint8_t group); /* 0..7 */
+/* block traffic from group a to group b (one way) */
+void sim_block(struct sim *s, uint8_t a, uint8_t b, bool blocked);
+/* slow node: every event it processes is delayed by up to ms */
+void sim_set_slow(struct sim *s, size_t i, uint32_t ms);
+
+/* Run until the given simulated time (ms). */
+void sim_run_until(struct sim *s, uint64_t t);
+/* Run until pred returns true (checked every step_ms) or time limit. */
+bool sim_run_until_pred(struct sim *s, uint64_t limit, uint64_t step_ms,
+			bool (*pred)(struct sim *s, void *arg), void *arg);
+
+/* Views */
+/* Number of up nodes whose view is complete: every other up node ALIVE
+ * with its current advert (generation, version); every down node that is
+ * known is not ALIVE (only checked when strict). */
+size_t sim_complete_views(struct sim *s, bool strict);
+/* Whether node i holds node j in the given state. */
+int sim_state_of(struct sim *s, size_t i, size_t j);
+
+struct sim_totals {
+	uint64_t dgrams, bytes, delivered, dropped;
+	uint64_t events;
+	size_t memory;  /* sum of core memory of up nodes */
+	uint64_t members; /* sum of member counts of up nodes */
+};
+void sim_totals(struct sim *s, struct sim_totals *t);
+
+#endif

@@ -1,0 +1,62 @@
+/* tests/sim/simtest.h - small helpers shared by the simulation tests. */
+#ifndef GOSSAMER_TESTS_SIMTEST_H
+#define GOSSAMER_TESTS_SIMTEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/sim/sim.h"
+
+static int simtest_failures;
+
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);                                 \
+			printf("\n");                                        \
+			simtest_failures++;                                  \
+		}                                                            \
+	} while (0)
+
+static inline size_t simtest_up_count(struct sim *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sim_size(s); i++)
+		n += sim_up(s, i);
+	return n;
+}
+
+static inline bool simtest_all_complete(struct sim *s, void *arg)
+{
+	(void)arg;
+	return sim_complete_views(s, false) == simtest_up_count(s);
+}
+
+static inline bool simtest_all_complete_strict(struct sim *s, void *arg)
+{
+	(void)arg;
+	return sim_complete_views(s, true) == simtest_up_count(s);
+}
+
+static inline int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* percentile of n sorted values */
+static inline uint64_t pct(const uint64_t *v, size_t n, double p)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	i = (size_t)(p * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+#endif
