@@ -125,7 +125,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 static int link_get(struct gnl_rtnl *h, const char *ifname, uint32_t ifindex, struct gnl_link_info *out)
 {
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
@@ -159,7 +159,7 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 			      bool *created)
 {
 	struct gnl_link_info li;
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct nlattr *info;
@@ -220,7 +220,7 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 int gnl_link_delete(struct gnl_rtnl *h, const char *ifname)
 {
 	struct gnl_link_info li;
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int ret;
@@ -241,7 +241,7 @@ int gnl_link_delete(struct gnl_rtnl *h, const char *ifname)
 static int link_change(struct gnl_rtnl *h, uint32_t ifindex, unsigned int flags, unsigned int change,
 		       uint32_t mtu, const char *what)
 {
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
@@ -273,7 +273,7 @@ int gnl_link_set_up(struct gnl_rtnl *h, uint32_t ifindex, bool up)
 
 static int addr_req(struct gnl_rtnl *h, int type, uint32_t ifindex, const struct gnl_prefix *p)
 {
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 	size_t alen;
@@ -385,7 +385,7 @@ int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_p
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF];
+		char buf[REQ_BUF] = { 0 };
 		struct nlmsghdr *nlh;
 		struct ifaddrmsg *ifa;
 		if (family != AF_UNSPEC && family != fams[i])
@@ -419,7 +419,7 @@ static void put_table(struct nlmsghdr *nlh, struct rtmsg *rtm, uint32_t table)
 
 static int route_req(struct gnl_rtnl *h, int type, const struct gnl_route *r)
 {
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 	size_t alen;
@@ -587,7 +587,7 @@ int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct 
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF];
+		char buf[REQ_BUF] = { 0 };
 		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 		struct rtmsg *rtm;
 		nlh->nlmsg_type = RTM_GETROUTE;
@@ -626,7 +626,7 @@ static int lookup_cb(const struct nlmsghdr *nlh, void *data)
 
 int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct gnl_route_lookup *out)
 {
-	char buf[REQ_BUF];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct lookup_ctx c = { .out = out };
 	struct rtmsg *rtm;

@@ -119,7 +119,7 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 
 int gnl_wg_open(struct gnl_wg **out)
 {
-	char buf[256];
+	char buf[256] = { 0 };
 	struct gnl_wg *h;
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
@@ -216,7 +216,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device **out)
 {
-	char buf[128];
+	char buf[128] = { 0 };
 	struct gnl_wg_device *dev = NULL;
 	int ret = -EAGAIN;
 
@@ -268,7 +268,7 @@ static const struct gnl_wg_peer_op *first_removal(const struct gnl_wg_ops *ops)
 
 static int probe_aip_remove(struct gnl_wg *h, const char *ifname, const uint8_t pub[GNL_WG_KEY_LEN])
 {
-	char buf[512];
+	char buf[512] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *g;
 	struct nlattr *peers, *peer, *aips, *aip;

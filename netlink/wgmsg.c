@@ -10,10 +10,11 @@
  * message must fit the socket's send buffer, so a 10 000-peer update is
  * cut into messages of at most `limit` bytes (32 KiB by default: big enough
  * that a bulk apply costs a few dozen round trips, small enough that the
- * kernel never holds the device lock for long per message).  Peers are
- * never cut between header attributes; a peer whose allowed IPs overflow
- * is closed and re-opened in the next message carrying only its public
- * key, WGPEER_F_UPDATE_ONLY and the remaining prefixes - the same framing
+ * kernel never holds the device lock for long per message).  A peer that
+ * does not fit beside the peers already in a message moves whole to the
+ * next one; only a peer too big for an empty message is cut: it is closed
+ * and re-opened in the next message carrying only its public key,
+ * WGPEER_F_UPDATE_ONLY and the remaining prefixes - the same framing
  * the kernel uses for dumps.  WGPEER_F_REPLACE_ALLOWEDIPS (and the
  * device's REPLACE_PEERS) appear only in the first chunk, otherwise the
  * second chunk would wipe the first.
@@ -230,6 +231,15 @@ static int put_op(struct bld *b, const struct gnl_wg_peer_op *op)
 				break;
 			next++;
 			chunk++;
+		}
+		if (next < total && !head_sent && b->msg_peers) {
+			/* does not fit beside the peers already here: start it
+			 * in a fresh message rather than cutting it */
+			mnl_attr_nest_cancel(b->nlh, pn);
+			next -= chunk;
+			if ((ret = msg_flush(b)) < 0)
+				return ret;
+			continue;
 		}
 		if (an) {
 			if (chunk == 0) {
