@@ -149,10 +149,10 @@ char *gcli_elide(const char *s, size_t cols, const char *ellipsis)
 	if (cols == 0)
 		return strdup("");
 	size_t ew = gcli_text_width(ellipsis);
-	size_t keep = cols > ew ? cols - ew : 0;
-	const char *e = cols > ew ? ellipsis : "";
-	if (cols <= ew)
-		keep = cols;
+	if (cols <= ew) /* no room for text: the ellipsis alone still says "cut" */
+		return strdup(cols == ew ? ellipsis : "");
+	size_t keep = cols - ew;
+	const char *e = ellipsis;
 	/* byte offset after `keep` code points */
 	const unsigned char *p = (const unsigned char *)s;
 	size_t cp = 0, off = 0;

@@ -9,8 +9,9 @@
  * label sets or IPv6 endpoints get.  Fitting works in three steps, chosen
  * so the most useful information survives:
  *   1. start from natural widths (widest cell or header per column);
- *   2. narrow SHRINK columns one column at a time, always the currently
- *      widest one, down to their minimum; cells that no longer fit are
+ *   2. narrow SHRINK columns one column at a time, always the one furthest
+ *      above its minimum (the minimum encodes how much of a column is
+ *      worth keeping: an endpoint needs more than a label list); cells that no longer fit are
  *      elided at the end with an ellipsis, so a reader sees that text was
  *      cut (nothing is silently dropped);
  *   3. if the minimums still do not fit, leave out optional columns
@@ -140,16 +141,24 @@ static const char *cell_text(const struct gcli_table *t, size_t r, size_t c)
 
 #define SEP 2 /* blanks between columns */
 
+static size_t sep_after(const struct gcli_table *t, size_t c)
+{
+	return (t->cols[c].flags & GCLI_COL_TIGHT) ? 1 : SEP;
+}
+
 static size_t total_width(const struct gcli_table *t, const size_t *w, const bool *vis)
 {
-	size_t sum = 0, n = 0;
+	size_t sum = 0;
+	long last = -1;
 	for (size_t c = 0; c < t->ncols; c++) {
 		if (!vis[c])
 			continue;
+		if (last >= 0)
+			sum += sep_after(t, (size_t)last);
 		sum += w[c];
-		n++;
+		last = (long)c;
 	}
-	return n ? sum + SEP * (n - 1) : 0;
+	return sum;
 }
 
 static void natural_widths(const struct gcli_table *t, size_t *w)
@@ -179,7 +188,9 @@ static void fit(const struct gcli_table *t, size_t width, size_t *w, bool *vis)
 				if (!vis[c] || !(t->cols[c].flags & GCLI_COL_SHRINK) ||
 				    w[c] <= t->cols[c].min)
 					continue;
-				if (best == t->ncols || w[c] > w[best])
+				/* the column furthest above its minimum gives first */
+				if (best == t->ncols ||
+				    w[c] - t->cols[c].min > w[best] - t->cols[best].min)
 					best = c;
 			}
 			if (best == t->ncols)
@@ -271,9 +282,32 @@ static void render_line(const struct gcli_table *t, struct out *o, const size_t 
 		}
 		free(txt);
 		if (c != last)
-			pending += rpad + SEP;
+			pending += rpad + sep_after(t, c);
 	}
-	fputc('\n', o->f);
+}
+
+/* One line through a scratch buffer, so blanks left by clipping at the
+ * width can be trimmed (no line ends in a blank). */
+static int emit_line(const struct gcli_table *t, FILE *f, const size_t *w, const bool *vis,
+		     long row, const struct gcli_render_opts *opts, const char *ellipsis)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *lf = open_memstream(&line, &len);
+	if (!lf)
+		return -ENOMEM;
+	struct out o = {.f = lf, .limit = opts->width};
+	render_line(t, &o, w, vis, row, opts, ellipsis);
+	if (fclose(lf) != 0) {
+		free(line);
+		return -ENOMEM;
+	}
+	while (len > 0 && line[len - 1] == ' ')
+		len--;
+	fwrite(line, 1, len, f);
+	fputc('\n', f);
+	free(line);
+	return 0;
 }
 
 char *gcli_table_render(const struct gcli_table *t, const struct gcli_render_opts *opts)
@@ -292,11 +326,10 @@ char *gcli_table_render(const struct gcli_table *t, const struct gcli_render_opt
 	f = open_memstream(&buf, &len);
 	if (!f)
 		goto out;
-	struct out o = {.f = f, .limit = opts->width};
-	render_line(t, &o, w, vis, -1, opts, ellipsis);
-	for (size_t r = 0; r < t->nrows; r++)
-		render_line(t, &o, w, vis, (long)r, opts, ellipsis);
-	if (fclose(f) != 0) {
+	int rc = emit_line(t, f, w, vis, -1, opts, ellipsis);
+	for (size_t r = 0; r < t->nrows && !rc; r++)
+		rc = emit_line(t, f, w, vis, (long)r, opts, ellipsis);
+	if (fclose(f) != 0 || rc) {
 		free(buf);
 		buf = NULL;
 	}

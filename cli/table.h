@@ -10,6 +10,7 @@
 /* column flags */
 #define GCLI_COL_RIGHT  0x1u /* right-align (numbers, sizes, ages) */
 #define GCLI_COL_SHRINK 0x2u /* may be narrowed (cells elided) to fit */
+#define GCLI_COL_TIGHT  0x4u /* one blank (not two) before the next column */
 
 struct gcli_table;
 

@@ -11,7 +11,7 @@
  * and to grep the full id from --json), overlay addresses, the first
  * endpoint, state and its age, and labels; `peers` answers "is WireGuard
  * actually talking": last handshake, traffic in IEC units like `wg show`,
- * and whether the path is direct or relayed (and via whom).  Host prefixes
+ * and how the peer is reached: its endpoint, or "via RELAY".  Host prefixes
  * (/32, /128) are shown as plain addresses; lists show their first element
  * and "+N" so one member stays on one line.  Rows are sorted by name then
  * id, so output is stable between runs and diffable.
@@ -206,11 +206,13 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 	int rc = -ENOMEM;
 	if (!t)
 		return -ENOMEM;
-	gcli_table_column(t, MC_SELF, "", 0, 1, 0);
-	gcli_table_column(t, MC_NAME, "NAME", GCLI_COL_SHRINK, 8, 0);
+	/* minimums: fixed columns take 28 of 80, leaving 52 for name,
+	 * addresses, endpoint and labels (and their 6 blanks) */
+	gcli_table_column(t, MC_SELF, "", GCLI_COL_TIGHT, 1, 0);
+	gcli_table_column(t, MC_NAME, "NAME", GCLI_COL_SHRINK, 10, 0);
 	gcli_table_column(t, MC_ID, "ID", 0, 8, 0);
-	gcli_table_column(t, MC_ADDR, "ADDRESSES", GCLI_COL_SHRINK, 9, 0);
-	gcli_table_column(t, MC_EP, "ENDPOINT", GCLI_COL_SHRINK, 10, 0);
+	gcli_table_column(t, MC_ADDR, "ADDRESSES", GCLI_COL_SHRINK, 11, 0);
+	gcli_table_column(t, MC_EP, "ENDPOINT", GCLI_COL_SHRINK, 17, 0);
 	gcli_table_column(t, MC_STATE, "STATE", 0, 7, 0);
 	gcli_table_column(t, MC_SINCE, "SINCE", GCLI_COL_RIGHT, 5, 0);
 	gcli_table_column(t, MC_LABELS, "LABELS", GCLI_COL_SHRINK, 8, 1);
@@ -252,7 +254,7 @@ out:
 	return rc;
 }
 
-enum { PC_PEER, PC_KEY, PC_EP, PC_IPS, PC_HS, PC_RX, PC_TX, PC_PATH, PC_N };
+enum { PC_PEER, PC_KEY, PC_IPS, PC_EP, PC_HS, PC_RX, PC_TX, PC_N };
 
 static int peer_cmp(const void *a, const void *b)
 {
@@ -278,14 +280,16 @@ int gcli_show_peers(const json_t *peers, const struct gcli_ctx *ctx)
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_array_get(peers, i);
 	qsort(v, n, sizeof(*v), peer_cmp);
+	/* the endpoint column says how the peer is reached: its address when
+	 * direct, "via RELAY" when relayed (the WireGuard endpoint is then the
+	 * relay's, not the peer's) */
 	gcli_table_column(t, PC_PEER, "PEER", GCLI_COL_SHRINK, 8, 0);
 	gcli_table_column(t, PC_KEY, "KEY", 0, 8, 2);
-	gcli_table_column(t, PC_EP, "ENDPOINT", GCLI_COL_SHRINK, 10, 0);
 	gcli_table_column(t, PC_IPS, "ALLOWED IPS", GCLI_COL_SHRINK, 11, 1);
+	gcli_table_column(t, PC_EP, "ENDPOINT", GCLI_COL_SHRINK, 15, 0);
 	gcli_table_column(t, PC_HS, "HANDSHAKE", GCLI_COL_RIGHT, 9, 0);
 	gcli_table_column(t, PC_RX, "RX", GCLI_COL_RIGHT, 8, 0);
 	gcli_table_column(t, PC_TX, "TX", GCLI_COL_RIGHT, 8, 0);
-	gcli_table_column(t, PC_PATH, "PATH", GCLI_COL_SHRINK, 6, 0);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *p = v[i];
 		int r = gcli_table_add_row(t);
@@ -296,18 +300,24 @@ int gcli_show_peers(const json_t *peers, const struct gcli_ctx *ctx)
 		const char *key = str(p, "wg_public_key");
 		const char *name = str(p, "name");
 		snprintf(buf, sizeof(buf), "%.8s", key);
-		gcli_table_set(t, row, PC_PEER, name ? name : "(unknown)", name ? NULL : "2");
+		gcli_table_set(t, row, PC_PEER, name ? name : buf, name ? NULL : "2");
 		gcli_table_set(t, row, PC_KEY, buf, NULL);
-		const char *ep = str(p, "endpoint");
-		gcli_table_set(t, row, PC_EP, ep ? ep : "-", NULL);
-		list_cell(json_object_get(p, "allowed_ips"), false, buf, sizeof(buf));
+		list_cell(json_object_get(p, "allowed_ips"), true, buf, sizeof(buf));
 		gcli_table_set(t, row, PC_IPS, buf, NULL);
+		if (json_is_true(json_object_get(p, "relayed"))) {
+			const char *via = str(p, "relay");
+			snprintf(buf, sizeof(buf), "via %s", via ? via : "relay");
+			gcli_table_set(t, row, PC_EP, buf, "33");
+		} else {
+			const char *ep = str(p, "endpoint");
+			gcli_table_set(t, row, PC_EP, ep ? ep : "-", NULL);
+		}
 		long long hs = integer(p, "latest_handshake", 0);
 		if (hs > 0) {
 			char age[32];
 			gcli_fmt_age((int64_t)ctx->now - hs, age, sizeof(age));
 			snprintf(buf, sizeof(buf), "%s ago", age);
-			/* handshakes older than WireGuard's 180 s reject window: stale */
+			/* older than WireGuard's 180 s session lifetime: stale */
 			gcli_table_set(t, row, PC_HS, buf, ctx->now - hs > 180 ? "33" : NULL);
 		} else {
 			gcli_table_set(t, row, PC_HS, "never", "2");
@@ -318,13 +328,6 @@ int gcli_show_peers(const json_t *peers, const struct gcli_ctx *ctx)
 		gcli_table_set(t, row, PC_TX,
 			       gcli_fmt_bytes((uint64_t)integer(p, "tx_bytes", 0), buf, sizeof(buf)),
 			       NULL);
-		if (json_is_true(json_object_get(p, "relayed"))) {
-			const char *via = str(p, "relay");
-			snprintf(buf, sizeof(buf), "via %s", via ? via : "relay");
-			gcli_table_set(t, row, PC_PATH, buf, "33");
-		} else {
-			gcli_table_set(t, row, PC_PATH, "direct", NULL);
-		}
 	}
 	rc = emit_table(t, ctx);
 out:
