@@ -530,7 +530,9 @@ static const char usage_main[] =
 	"                         default " GCLI_DEFAULT_SOCKET ")\n"
 	"  -j, --json             JSON on stdout (stable schema, see gossamer(8))\n"
 	"      --color WHEN       auto (default), always or never; NO_COLOR disables\n"
+	"      --no-color         same as --color=never\n"
 	"  -h, --help             help\n"
+	"  -V, --version          same as `gossamer version`\n"
 	"\n"
 	"Exit status: 0 success, 1 operational error (daemon unreachable, request\n"
 	"refused, timeout), 2 usage error.\n";
