@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #include "tests/sim/sim.h"
 
@@ -60,3 +61,28 @@ static inline uint64_t pct(const uint64_t *v, size_t n, double p)
 }
 
 #endif
+
+/* Start n nodes joining through node 0 over spread_ms, then run until every
+ * view is complete (limit 60 s).  Returns true on success. */
+static inline bool simtest_bootstrap(struct sim *s, size_t n, uint64_t spread_ms)
+{
+	size_t seed = 0;
+
+	if (sim_start(s, 0) < 0)
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		sim_run_until(s, sim_now(s) + spread_ms / n);
+		if (sim_start(s, i) < 0 || sim_join(s, i, &seed, 1) != 1)
+			return false;
+	}
+	return sim_run_until_pred(s, sim_now(s) + 60000, 500, simtest_all_complete, NULL);
+}
+
+static inline size_t simtest_env_n(size_t dflt)
+{
+	const char *e = getenv("GSM_SIM_N");
+
+	if (e && atoi(e) > 2)
+		return (size_t)atoi(e);
+	return dflt;
+}
