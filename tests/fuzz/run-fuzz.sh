@@ -22,10 +22,13 @@ rc=$?
 set -e
 tail -n 40 "$work/log"
 if [ $rc -ne 0 ]; then
-	echo "fuzzer failed (exit $rc); reproducer:" >&2
+	keep=${GSM_BUILD_ROOT:-${TMPDIR:-/tmp}}/fuzz-artifacts
+	mkdir -p "$keep"
+	echo "fuzzer failed (exit $rc); reproducers kept in $keep:" >&2
 	for f in "$work"/artifacts/*; do
 		[ -f "$f" ] || continue
-		echo "== $f" >&2
+		cp "$f" "$keep/"
+		echo "== $keep/$(basename "$f")  (replay: $fuzzer FILE)" >&2
 		od -A d -t x1 "$f" | head -n 40 >&2
 	done
 fi
