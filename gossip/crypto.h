@@ -71,14 +71,17 @@ int gsm_keyring_save(const struct gsm_keyring *kr, const char *path);
 
 /* Seal body under the primary key.  nonce: GSM_NONCE_LEN random bytes
  * from the caller (keeps the core free of hidden randomness).
- * out needs len + GSM_ENVELOPE_OVERHEAD bytes. */
+ * out needs len + GSM_ENVELOPE_OVERHEAD bytes.  body may be exactly
+ * out + GSM_ENVELOPE_HEADER (seal in place); no other overlap. */
 int gsm_seal(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN], const uint8_t *body,
 	     size_t len, uint8_t *out, size_t cap, size_t *outlen);
 /* Open a datagram; body receives the plaintext (cap >= len - overhead).
  * Errors: -EBADMSG (short, bad magic, auth failure: wrong key, wrong
  * cluster name, any modified bit), -EPROTONOSUPPORT (other major), -ENOKEY
  * (unknown key id), -EMSGSIZE (len > GSM_MAX_DATAGRAM, refused before any
- * work, or cap too small).  body must not overlap dgram.  key_id (may be NULL) gets the
+ * work, or cap too small).  body may be exactly dgram +
+ * GSM_ENVELOPE_HEADER (open in place, dgram then must be writable); no
+ * other overlap.  key_id (may be NULL) gets the
  * id that opened it. */
 int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uint8_t *body,
 	     size_t cap, size_t *bodylen, uint16_t *key_id);

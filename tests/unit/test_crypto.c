@@ -96,6 +96,27 @@ static void test_seal_open_roundtrip(void **state)
 	gsm_keyring_free(kr);
 }
 
+/* Sealing and opening in place (body at out + GSM_ENVELOPE_HEADER) works:
+ * the core encodes straight into the datagram buffer. */
+static void test_seal_open_in_place(void **state)
+{
+	uint16_t ids[] = { 3 };
+	struct gsm_keyring *kr = ring("prod", ids, 1, 3);
+	uint8_t d[256], ref[256];
+	size_t dl, rl, bl;
+
+	(void)state;
+	memcpy(d + GSM_ENVELOPE_HEADER, pbody, sizeof(pbody));
+	assert_int_equal(gsm_seal(kr, nonce, d + GSM_ENVELOPE_HEADER, sizeof(pbody), d, sizeof(d), &dl), 0);
+	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), ref, sizeof(ref), &rl), 0);
+	assert_int_equal(dl, rl);
+	assert_memory_equal(d, ref, dl);
+	assert_int_equal(gsm_open(kr, d, dl, d + GSM_ENVELOPE_HEADER, sizeof(d) - GSM_ENVELOPE_HEADER, &bl, NULL), 0);
+	assert_int_equal(bl, sizeof(pbody));
+	assert_memory_equal(d + GSM_ENVELOPE_HEADER, pbody, sizeof(pbody));
+	gsm_keyring_free(kr);
+}
+
 /* Flipping any single bit of a sealed datagram is rejected. */
 static void test_every_bit_flip_rejected(void **state)
 {
@@ -536,6 +557,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_open_roundtrip),
+		cmocka_unit_test(test_seal_open_in_place),
 		cmocka_unit_test(test_every_bit_flip_rejected),
 		cmocka_unit_test(test_wrong_key_name_id_version),
 		cmocka_unit_test(test_key_rotation),
