@@ -41,7 +41,7 @@ enum ktype {
 enum kid {
 	KI_NAME, KI_LABELS, KI_PUBLIC, KI_RELAY,
 	KI_BIND, KI_GPORT, KI_SEEDS, KI_CLUSTER, KI_CKEY, KI_PROBE, KI_SYNC,
-	KI_IFNAME, KI_WGPORT, KI_BACKEND, KI_SOCKDIR, KI_SPAWN, KI_WGGO, KI_KEEPALIVE,
+	KI_IFNAME, KI_WGPORT, KI_BACKEND, KI_SOCKDIR, KI_SPAWN, KI_WGGO, KI_WGSTOP, KI_KEEPALIVE,
 	KI_ENDPOINTS, KI_DEADGRACE, KI_LEFTGRACE, KI_DEBOUNCE,
 	KI_PREFIX4, KI_ADDR4, KI_PREFIX6, KI_PREFIXES, KI_ROUTES,
 	KI_STATEDIR, KI_CTLSOCK, KI_LOGLEVEL, KI_SYSLOG,
@@ -77,6 +77,7 @@ static const struct keydef keys[] = {
 	{ KI_SOCKDIR, "wireguard", "socket_dir", "wg-socket-dir", 0, K_PATH, "DIR", "userspace UAPI socket directory (default /var/run/wireguard)" },
 	{ KI_SPAWN, "wireguard", "spawn_wireguard_go", "spawn-wireguard-go", 0, K_BOOL, NULL, "start wireguard-go for the userspace backend" },
 	{ KI_WGGO, "wireguard", "wireguard_go", "wireguard-go", 0, K_PATH, "PATH", "wireguard-go program (default wireguard-go)" },
+	{ KI_WGSTOP, "wireguard", "stop_wireguard_go", "stop-wireguard-go", 0, K_BOOL, NULL, "stop the wireguard-go we started when exiting (default no: tunnels survive restarts)" },
 	{ KI_KEEPALIVE, "wireguard", "persistent_keepalive", "persistent-keepalive", 0, K_KEEPALIVE, "auto|off|SECONDS", "persistent keepalive (default auto: 25 s when NAT is involved)" },
 	{ KI_ENDPOINTS, "wireguard", "endpoints", "endpoint", 'e', K_ENDPOINTS, "IP[:PORT]", "WireGuard endpoint(s) to advertise" },
 	{ KI_DEADGRACE, "wireguard", "dead_grace", "dead-grace", 0, K_DURATION, "DURATION", "keep a dead member's peer this long (default 30s)" },
@@ -96,7 +97,7 @@ static const struct keydef keys[] = {
 
 _Static_assert(KI_COUNT <= 64, "origin[] too small");
 
-const char *gsd_backend_name(enum gsd_backend b)
+const char *gsd_backend_name(enum gsd_backend_kind b)
 {
 	switch (b) {
 	case GSD_BACKEND_AUTO: return "auto";
@@ -507,6 +508,7 @@ static int set_key(struct gsd_config *c, const struct keydef *k, const char *v, 
 	case KI_PUBLIC:
 	case KI_RELAY:
 	case KI_SPAWN:
+	case KI_WGSTOP:
 	case KI_ROUTES:
 	case KI_SYSLOG:
 		if (parse_bool(v, &b) < 0) {
@@ -519,6 +521,8 @@ static int set_key(struct gsd_config *c, const struct keydef *k, const char *v, 
 			c->relay = b;
 		else if (k->id == KI_SPAWN)
 			c->spawn_wireguard_go = b;
+		else if (k->id == KI_WGSTOP)
+			c->stop_wireguard_go = b;
 		else if (k->id == KI_ROUTES)
 			c->install_routes = b;
 		else

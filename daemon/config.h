@@ -16,7 +16,7 @@
 #define GSD_SEED_LEN      270
 #define GSD_IFNAMSIZ      16
 
-enum gsd_backend {
+enum gsd_backend_kind {
 	GSD_BACKEND_AUTO = 0,
 	GSD_BACKEND_KERNEL,
 	GSD_BACKEND_USERSPACE,
@@ -43,10 +43,11 @@ struct gsd_config {
 	/* [wireguard] */
 	char interface[GSD_IFNAMSIZ];
 	uint16_t wg_port;
-	enum gsd_backend backend;
+	enum gsd_backend_kind backend;
 	char wg_socket_dir[PATH_MAX];
 	bool spawn_wireguard_go;
 	char wireguard_go[PATH_MAX];
+	bool stop_wireguard_go;
 	int persistent_keepalive;   /* -1 auto (25 s when NAT involved), 0 off, N s */
 	uint8_t n_endpoints;
 	struct gsm_addr endpoints[GSM_MAX_ENDPOINTS]; /* port 0 = wg_port */
@@ -116,7 +117,7 @@ void gsd_cli_usage(FILE *f);
 /* defaults + file (if any) + flags + validate.  0 or -EINVAL with msg. */
 int gsd_config_build(struct gsd_config *c, const struct gsd_cli *cli, char *msg, size_t msglen);
 
-const char *gsd_backend_name(enum gsd_backend b);
+const char *gsd_backend_name(enum gsd_backend_kind b);
 
 /* Parsing helpers (shared with the runtime). */
 int gsd_parse_ip(const char *s, struct gsm_addr *a);      /* literal, no port */

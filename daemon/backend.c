@@ -1,0 +1,425 @@
+/*
+ * daemon/backend.c - the WireGuard backends.
+ *
+ * Both real backends speak the same model (netlink/wg.h): the reconciler
+ * reads the device, computes the desired one, diffs, and hands the op list
+ * to gnl_wg_apply (kernel) or to the UAPI serializer (wireguard-go).  The
+ * interface itself is created by rtnetlink (kernel) or by wireguard-go
+ * (userspace, a tun device); in both cases overlay addresses and routes are
+ * set with rtnetlink.
+ *
+ * Adoption, not recreation: an existing WireGuard link (kernel) or a
+ * wireguard-go already serving <dir>/<ifname>.sock (userspace) is adopted as
+ * is, so a daemon restart leaves every tunnel and session intact; the first
+ * reconcile then changes only what differs.  For the same reason a
+ * wireguard-go started by the daemon runs in its own session and is left
+ * running when the daemon exits (unless stop_wireguard_go is set): the
+ * next daemon adopts it.
+ *
+ * Probing (gsd_backend_probe) only looks: it resolves `auto` and checks that
+ * the chosen backend can work, before anything is created, so a missing
+ * backend is a clean exit 2 with nothing half-configured.
+ */
+#include "daemon/backend.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "daemon/reconcile.h"
+#include "daemon/uapi.h"
+
+extern char **environ;
+
+bool gsd_find_program(const char *prog, char *path, size_t cap)
+{
+	if (strchr(prog, '/')) {
+		snprintf(path, cap, "%s", prog);
+		return access(prog, X_OK) == 0;
+	}
+	const char *env = getenv("PATH");
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, cap, "%s/%s", *d ? d : ".", prog);
+		if (access(path, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool uapi_alive(const char *dir, const char *ifname)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (gsd_uapi_sock_path(dir, ifname, sun.sun_path, sizeof(sun.sun_path)) < 0)
+		return false;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
+}
+
+int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resolved, char *msg,
+		      size_t msglen)
+{
+	char prog[PATH_MAX];
+	struct gnl_wg *wg = NULL;
+	int r;
+	switch (cfg->backend) {
+	case GSD_BACKEND_NONE:
+		*resolved = GSD_BACKEND_NONE;
+		return 0;
+	case GSD_BACKEND_KERNEL:
+		r = gnl_wg_open(&wg);
+		if (r < 0) {
+			snprintf(msg, msglen, "backend kernel: %s",
+				 r == -ENOENT ? "the kernel has no WireGuard (generic netlink family `wireguard` not found; load the wireguard module or use backend userspace)"
+				 : r == -EPERM || r == -EACCES ? "permission denied (needs CAP_NET_ADMIN)"
+				 : gnl_strerror(r));
+			return -ENODEV;
+		}
+		gnl_wg_close(wg);
+		*resolved = GSD_BACKEND_KERNEL;
+		return 0;
+	case GSD_BACKEND_USERSPACE:
+		if (uapi_alive(cfg->wg_socket_dir, cfg->interface)) {
+			*resolved = GSD_BACKEND_USERSPACE;
+			return 0;
+		}
+		if (!cfg->spawn_wireguard_go) {
+			snprintf(msg, msglen,
+				 "backend userspace: no wireguard-go serves %s/%s.sock (start `wireguard-go %s` or set spawn_wireguard_go = yes)",
+				 cfg->wg_socket_dir, cfg->interface, cfg->interface);
+			return -ENODEV;
+		}
+		if (!gsd_find_program(cfg->wireguard_go, prog, sizeof(prog))) {
+			snprintf(msg, msglen, "backend userspace: %s not found (install wireguard-go or set wireguard_go)",
+				 cfg->wireguard_go);
+			return -ENODEV;
+		}
+		*resolved = GSD_BACKEND_USERSPACE;
+		return 0;
+	case GSD_BACKEND_AUTO:
+		r = gnl_wg_open(&wg);
+		if (r == 0) {
+			gnl_wg_close(wg);
+			*resolved = GSD_BACKEND_KERNEL;
+			return 0;
+		}
+		if (uapi_alive(cfg->wg_socket_dir, cfg->interface) ||
+		    gsd_find_program(cfg->wireguard_go, prog, sizeof(prog))) {
+			*resolved = GSD_BACKEND_USERSPACE;
+			return 0;
+		}
+		snprintf(msg, msglen,
+			 "backend auto: neither kernel WireGuard (%s) nor %s is available; use backend none for gossip only",
+			 gnl_strerror(r), cfg->wireguard_go);
+		return -ENODEV;
+	}
+	snprintf(msg, msglen, "bad backend");
+	return -EINVAL;
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct gsd_backend *b = p->data;
+	b->proc_running = false;
+	gsd_warn("wireguard-go (pid %d) exited (status %lld, signal %d)", b->child_pid,
+		 (long long)status, sig);
+	uv_close((uv_handle_t *)p, NULL);
+}
+
+static int spawn_wggo(struct gsd_backend *b, const struct gsd_config *cfg, uv_loop_t *loop,
+		      char *msg, size_t msglen)
+{
+	char prog[PATH_MAX];
+	if (!gsd_find_program(cfg->wireguard_go, prog, sizeof(prog))) {
+		snprintf(msg, msglen, "%s not found", cfg->wireguard_go);
+		return -ENOENT;
+	}
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof(char *));
+	if (!env)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "WG_PROCESS_FOREGROUND=", 22))
+			env[k++] = environ[i];
+	env[k++] = "WG_PROCESS_FOREGROUND=1";
+	env[k] = NULL;
+	char *args[] = { prog, b->ifname, NULL };
+	uv_stdio_container_t stdio[3] = {
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
+		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
+	};
+	uv_process_options_t o = {
+		.exit_cb = on_child_exit,
+		.file = prog,
+		.args = args,
+		.env = env,
+		.flags = UV_PROCESS_DETACHED,
+		.stdio_count = 3,
+		.stdio = stdio,
+	};
+	b->proc.data = b;
+	int r = uv_spawn(loop, &b->proc, &o);
+	free(env);
+	if (r < 0) {
+		snprintf(msg, msglen, "cannot start %s: %s", prog, uv_strerror(r));
+		return r;
+	}
+	b->spawned = true;
+	b->proc_running = true;
+	b->child_pid = b->proc.pid;
+	uv_unref((uv_handle_t *)&b->proc);
+	gsd_info("started %s %s (pid %d)", prog, b->ifname, b->child_pid);
+	/* wait for its UAPI socket (bounded) */
+	for (int i = 0; i < 100; i++) {
+		if (uapi_alive(b->sockdir, b->ifname))
+			return 0;
+		uv_run(loop, UV_RUN_NOWAIT); /* reap an early exit */
+		if (!b->proc_running)
+			break;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	snprintf(msg, msglen, "wireguard-go did not open %s/%s.sock within 5 s%s", b->sockdir,
+		 b->ifname,
+		 b->proc_running ? " (is socket_dir right? wireguard-go always uses /var/run/wireguard)"
+				 : " (it exited; see its messages above)");
+	if (b->proc_running)
+		kill(b->child_pid, SIGTERM);
+	return -ETIMEDOUT;
+}
+
+int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum gsd_backend_kind kind,
+		     uv_loop_t *loop, char *msg, size_t msglen)
+{
+	int r;
+	struct gnl_link_info li;
+	memset(b, 0, sizeof(*b));
+	b->kind = kind;
+	snprintf(b->ifname, sizeof(b->ifname), "%s", cfg->interface);
+	snprintf(b->sockdir, sizeof(b->sockdir), "%s", cfg->wg_socket_dir);
+	b->install_routes = cfg->install_routes;
+	b->stop_child_on_exit = cfg->stop_wireguard_go;
+	if (kind == GSD_BACKEND_NONE)
+		return 0;
+
+	r = gnl_rtnl_open(&b->rtnl);
+	if (r < 0) {
+		snprintf(msg, msglen, "rtnetlink: %s", gnl_strerror(r));
+		return r;
+	}
+	if (kind == GSD_BACKEND_KERNEL) {
+		r = gnl_wg_open(&b->wg);
+		if (r < 0) {
+			snprintf(msg, msglen, "kernel WireGuard: %s", gnl_strerror(r));
+			return r;
+		}
+		r = gnl_link_ensure_wireguard(b->rtnl, b->ifname, &li, &b->created);
+		if (r < 0) {
+			snprintf(msg, msglen, "interface %s: %s", b->ifname,
+				 *gnl_rtnl_errmsg(b->rtnl) ? gnl_rtnl_errmsg(b->rtnl) : gnl_strerror(r));
+			return r;
+		}
+		b->ifindex = li.ifindex;
+		gsd_info("%s WireGuard interface %s (ifindex %u, kernel)",
+			 b->created ? "created" : "adopted", b->ifname, b->ifindex);
+	} else {
+		if (uapi_alive(b->sockdir, b->ifname)) {
+			gsd_info("adopted running wireguard-go for %s (%s/%s.sock)", b->ifname, b->sockdir,
+				 b->ifname);
+		} else {
+			r = spawn_wggo(b, cfg, loop, msg, msglen);
+			if (r < 0)
+				return r;
+			b->created = true;
+		}
+		r = -ENODEV;
+		for (int i = 0; i < 40 && r == -ENODEV; i++) {
+			r = gnl_link_get(b->rtnl, b->ifname, &li);
+			if (r == -ENODEV) {
+				struct timespec ts = { 0, 50 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (r < 0) {
+			snprintf(msg, msglen, "tun interface %s: %s", b->ifname, gnl_strerror(r));
+			return r;
+		}
+		b->ifindex = li.ifindex;
+	}
+	if (b->created)
+		gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
+	r = gnl_link_set_up(b->rtnl, b->ifindex, true);
+	if (r < 0) {
+		snprintf(msg, msglen, "interface %s: cannot bring up: %s", b->ifname, gnl_strerror(r));
+		return r;
+	}
+	return 0;
+}
+
+void gsd_backend_close(struct gsd_backend *b)
+{
+	if (!b)
+		return;
+	if (b->spawned && b->proc_running && b->stop_child_on_exit) {
+		gsd_info("stopping wireguard-go (pid %d)", b->child_pid);
+		kill(b->child_pid, SIGTERM);
+	}
+	gnl_wg_close(b->wg);
+	b->wg = NULL;
+	gnl_rtnl_close(b->rtnl);
+	b->rtnl = NULL;
+	free(b->addrs);
+	b->addrs = NULL;
+}
+
+int gsd_backend_get(struct gsd_backend *b, struct gnl_wg_device **out)
+{
+	if (b->kind == GSD_BACKEND_KERNEL)
+		return gnl_wg_get_device(b->wg, b->ifname, out);
+	if (b->kind == GSD_BACKEND_USERSPACE)
+		return gsd_uapi_get(b->sockdir, b->ifname, out);
+	return -EOPNOTSUPP;
+}
+
+int gsd_backend_apply(struct gsd_backend *b, const struct gnl_wg_ops *ops)
+{
+	if (b->kind == GSD_BACKEND_KERNEL)
+		return gnl_wg_apply(b->wg, b->ifname, ops, NULL);
+	if (b->kind == GSD_BACKEND_USERSPACE)
+		return gsd_uapi_apply(b->sockdir, b->ifname, ops);
+	return -EOPNOTSUPP;
+}
+
+const char *gsd_backend_errmsg(struct gsd_backend *b)
+{
+	if (b->kind == GSD_BACKEND_KERNEL && b->wg && *gnl_wg_errmsg(b->wg))
+		return gnl_wg_errmsg(b->wg);
+	if (b->rtnl && *gnl_rtnl_errmsg(b->rtnl))
+		return gnl_rtnl_errmsg(b->rtnl);
+	return "";
+}
+
+static bool prefix_contains(const struct gsm_prefix *net, const struct gnl_prefix *a)
+{
+	if ((net->family == 4) != (a->family == AF_INET))
+		return false;
+	for (unsigned bit = 0; bit < net->len; bit++) {
+		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
+		if ((net->ip[bit / 8] & m) != (a->addr.b[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+int gsd_backend_sync_addrs(struct gsd_backend *b, const struct gsm_prefix *want, size_t n,
+			   const struct gsm_prefix *managed, size_t n_managed)
+{
+	if (b->kind == GSD_BACKEND_NONE || !b->rtnl)
+		return 0;
+	struct gnl_prefix *have = NULL;
+	size_t n_have = 0;
+	int r = gnl_addr_list(b->rtnl, b->ifindex, AF_UNSPEC, &have, &n_have);
+	if (r < 0)
+		return r;
+	/* remove managed-range addresses we no longer want */
+	for (size_t i = 0; i < n_have; i++) {
+		bool in_managed = false, wanted = false;
+		for (size_t k = 0; k < n_managed; k++)
+			in_managed |= prefix_contains(&managed[k], &have[i]);
+		for (size_t k = 0; k < n; k++) {
+			struct gnl_prefix g;
+			gsd_prefix_to_gnl(&want[k], &g);
+			wanted |= g.family == have[i].family && g.cidr == have[i].cidr &&
+				  !memcmp(g.addr.b, have[i].addr.b, g.family == AF_INET ? 4 : 16);
+		}
+		if (in_managed && !wanted) {
+			char buf[GNL_PREFIX_STRLEN];
+			gsd_info("removing overlay address %s from %s",
+				 gnl_prefix_format(&have[i], buf, sizeof(buf)), b->ifname);
+			gnl_addr_del(b->rtnl, b->ifindex, &have[i]);
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct gnl_prefix g;
+		gsd_prefix_to_gnl(&want[k], &g);
+		bool present = false;
+		for (size_t i = 0; i < n_have; i++)
+			present |= g.family == have[i].family && g.cidr == have[i].cidr &&
+				   !memcmp(g.addr.b, have[i].addr.b, g.family == AF_INET ? 4 : 16);
+		if (present)
+			continue;
+		char buf[GNL_PREFIX_STRLEN];
+		int e = gnl_addr_add(b->rtnl, b->ifindex, &g);
+		if (e < 0) {
+			gsd_warn("cannot add address %s to %s: %s",
+				 gnl_prefix_format(&g, buf, sizeof(buf)), b->ifname, gnl_strerror(e));
+			r = e;
+		} else {
+			gsd_info("added overlay address %s to %s", gnl_prefix_format(&g, buf, sizeof(buf)),
+				 b->ifname);
+		}
+	}
+	free(have);
+	return r < 0 ? r : 0;
+}
+
+int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n)
+{
+	if (b->kind == GSD_BACKEND_NONE || !b->rtnl)
+		return 0;
+	if (!b->install_routes)
+		n = 0;
+	struct gnl_route *have = NULL;
+	size_t n_have = 0;
+	int r = gnl_route_list(b->rtnl, b->ifindex, 0, &have, &n_have), ret = 0;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_have; i++) {
+		if (have[i].protocol != GSD_RTPROT)
+			continue;
+		bool wanted = false;
+		for (size_t k = 0; k < n; k++) {
+			struct gnl_prefix g;
+			gsd_prefix_to_gnl(&want[k], &g);
+			wanted |= !gnl_prefix_cmp(&g, &have[i].dst);
+		}
+		if (!wanted)
+			gnl_route_del(b->rtnl, &have[i]);
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct gnl_route rt = { .ifindex = b->ifindex, .protocol = GSD_RTPROT };
+		gsd_prefix_to_gnl(&want[k], &rt.dst);
+		gnl_prefix_normalize(&rt.dst);
+		bool present = false;
+		for (size_t i = 0; i < n_have; i++)
+			present |= have[i].protocol == GSD_RTPROT && !gnl_prefix_cmp(&rt.dst, &have[i].dst);
+		if (present)
+			continue;
+		int e = gnl_route_add(b->rtnl, &rt);
+		if (e < 0) {
+			char buf[GNL_PREFIX_STRLEN];
+			gsd_warn("cannot add route %s dev %s: %s",
+				 gnl_prefix_format(&rt.dst, buf, sizeof(buf)), b->ifname, gnl_strerror(e));
+			ret = e;
+		}
+	}
+	free(have);
+	return ret;
+}
