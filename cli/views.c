@@ -129,13 +129,14 @@ static void list_cell(const json_t *arr, bool host, char *buf, size_t cap)
 		snprintf(buf, cap, "%s +%zu", first ? first : "?", n - 1);
 }
 
-/* all overlay addresses, comma separated (there are at most a few) */
-static void addr_cell(const json_t *arr, char *buf, size_t cap)
+/* Overlay addresses: all of them (comma separated) when the table is not
+ * width-limited, else the first and "+N" (typically IPv4 +1 for IPv6). */
+static void addr_cell(const json_t *arr, bool all, char *buf, size_t cap)
 {
 	size_t n = json_array_size(arr), off = 0;
 	buf[0] = '\0';
-	if (n == 0) {
-		snprintf(buf, cap, "-");
+	if (!all || n <= 1) {
+		list_cell(arr, true, buf, cap);
 		return;
 	}
 	for (size_t i = 0; i < n && off < cap; i++) {
@@ -231,7 +232,7 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 		gcli_table_set(t, row, MC_NAME, str(m, "name"), self ? "1" : NULL);
 		snprintf(id, sizeof(id), "%.8s", str(m, "id"));
 		gcli_table_set(t, row, MC_ID, id, NULL);
-		addr_cell(json_object_get(m, "overlay_addresses"), buf, sizeof(buf));
+		addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf, sizeof(buf));
 		gcli_table_set(t, row, MC_ADDR, buf, NULL);
 		list_cell(json_object_get(m, "endpoints"), false, buf, sizeof(buf));
 		gcli_table_set(t, row, MC_EP, buf, NULL);
