@@ -945,6 +945,15 @@ static size_t pick_random(struct gsm_swim *s, struct member **out, size_t n, con
 /* ------------------------------------------------------------------ */
 /* applying updates and adverts                                        */
 
+static void sync_soon(struct gsm_swim *s)
+{
+	uint64_t soon = now_ms(s) + jitter(s, 2ull * s->cfg.probe_interval_ms);
+
+	s->sync_backoff = 0;
+	if (!s->sync.active && s->next_sync > soon)
+		s->next_sync = soon;
+}
+
 static int state_rank(uint8_t st)
 {
 	return st; /* ALIVE < SUSPECT < DEAD < LEFT */
@@ -1032,6 +1041,9 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 		if (u->generation == s->cfg.generation && !s->leaving &&
 		    (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && u->incarnation >= s->self->inc)
 			refute(s, u->incarnation, from_addr);
+		else if (u->generation == s->cfg.generation && !s->leaving &&
+			 (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && from_addr)
+			send_gossip(s, from_addr, s->self); /* stale claim: tell our current state */
 		else if (u->generation > s->cfg.generation)
 			slog(s, GSM_LOG_WARN, "peer claims a newer generation of us (%llu > %llu): "
 			     "is this identity running twice?", (unsigned long long)u->generation,
@@ -1130,6 +1142,8 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 	if (!m->advert && need_advert)
 		*need_advert = 1;
 	enqueue(&s->uqueue, &m->uq);
+	if (old == GSM_STATE_DEAD && st == GSM_STATE_ALIVE)
+		sync_soon(s); /* a healed partition: its adverts may have moved on */
 	if (m->advert && old != st) {
 		switch (st) {
 		case GSM_STATE_ALIVE:
@@ -1924,35 +1938,48 @@ static int have_reconnect_candidates(const struct gsm_swim *s)
 	return s->n_dead > 0 || s->n_seeds > 0;
 }
 
+static int seed_is_member(const struct gsm_swim *s, const struct gsm_addr *a)
+{
+	for (size_t i = 0; i < s->n_mem; i++) {
+		struct member *x = s->mem[i];
+
+		if (eligible(x) && gsm_addr_equal(&x->addr, a))
+			return 1;
+	}
+	return 0;
+}
+
+/* Contact one seed that is not a live member, or one dead member. */
 static void reconnect(struct gsm_swim *s, uint64_t now)
 {
-	size_t nd = 0, cand;
+	size_t nd = 0, ns = 0, cand;
 	uint64_t pick;
+	uint8_t live_seed[64] = { 0 };
 
-	/* candidates: dead members within the tombstone time, and seeds */
 	for (size_t i = 0; i < s->n_mem; i++)
 		if (s->mem[i]->state == GSM_STATE_DEAD && s->mem[i]->addr.family)
 			nd++;
-	cand = nd + s->n_seeds;
+	for (size_t i = 0; i < s->n_seeds && i < 64; i++) {
+		live_seed[i] = (uint8_t)seed_is_member(s, &s->seeds[i]);
+		ns += !live_seed[i];
+	}
+	cand = nd + ns;
 	if (!cand)
 		return;
 	/* while alone, always a seed */
-	if (s->n_alive + s->n_suspect == 0 && s->n_seeds)
-		pick = nd + rnd_below(s, s->n_seeds);
+	if (s->n_alive + s->n_suspect == 0 && ns)
+		pick = nd + rnd_below(s, ns);
 	else
 		pick = rnd_below(s, cand);
 	if (pick >= nd) {
-		const struct gsm_addr *a = &s->seeds[pick - nd];
-
-		/* skip seeds that are alive members already */
-		for (size_t i = 0; i < s->n_mem; i++) {
-			struct member *x = s->mem[i];
-
-			if (eligible(x) && gsm_addr_equal(&x->addr, a))
-				return;
+		pick -= nd;
+		for (size_t i = 0; i < s->n_seeds && i < 64; i++) {
+			if (live_seed[i] || pick--)
+				continue;
+			if (!s->sync.active)
+				sync_start(s, &s->seeds[i], NULL);
+			return;
 		}
-		if (!s->sync.active)
-			sync_start(s, a, NULL);
 		return;
 	}
 	for (size_t i = 0; i < s->n_mem; i++) {
