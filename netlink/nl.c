@@ -202,7 +202,9 @@ int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void
 	s->dump_intr = false;
 	nlh->nlmsg_seq = ++s->seq;
 	nlh->nlmsg_pid = 0;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+	/* NLM_F_DUMP is ROOT|MATCH = 0x300, and NLM_F_REPLACE (0x100) shares a
+	 * bit with ROOT: test for both bits, or a NEW+REPLACE gets no ACK */
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -218,7 +220,7 @@ int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void
 				NLMSG_MIN_TYPE);
 		if (r == MNL_CB_ERROR) {
 			int err = c.err ? c.err : (errno ? -errno : -EPROTO);
-			if (c.data_failed && (nlh->nlmsg_flags & NLM_F_DUMP) && !saved) {
+			if (c.data_failed && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP && !saved) {
 				/* read the dump to its end, or the kernel keeps it
 				 * open and the next dump on this socket gets EBUSY */
 				saved = err;
