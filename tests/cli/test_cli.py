@@ -129,6 +129,16 @@ def run_pty(args, env=None, timeout=20):
     return rc, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
 
 
+def _die_with_parent():
+    """preexec_fn: SIGTERM this child if the test process dies (even by SIGKILL)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def free_udp_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -233,7 +243,8 @@ class Node:
     def start(self):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([GOSSAMERD] + self.flags(), stdout=logf, stderr=logf,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         logf.close()
 
     def alive(self):
@@ -319,6 +330,12 @@ def main():
     if not all(n in helptext for n in needed):
         print("SKIP: gossamerd does not offer %s yet" % ", ".join(needed))
         return 77
+
+    # a meson timeout sends SIGTERM: turn it into an exception so the
+    # cleanup below still stops every daemon this test started
+    def on_term(signum, frame):
+        raise SystemExit("terminated by signal %d" % signum)
+    signal.signal(signal.SIGTERM, on_term)
 
     root = tempfile.mkdtemp(prefix="gcli-", dir="/tmp")
     nodes = []
@@ -413,7 +430,7 @@ def scenario(root, nodes, waiters):
     waiter = subprocess.Popen([GOSSAMER, "--socket", a.sock, "wait", "--members", "3",
                                "--timeout", str(wait_timeout)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=base_env())
+                              env=base_env(), preexec_fn=_die_with_parent)
     waiters.append(waiter)
     time.sleep(0.5)
     check(waiter.poll() is None, "wait --members 3 keeps waiting while no daemon runs")
@@ -687,6 +704,30 @@ def scenario(root, nodes, waiters):
     rc, out, err = run(["status"], d.sock)
     check(rc == 1 and len(err.splitlines()) == 1 and d.sock in err,
           "after leave: delta's socket is gone: one line naming it")
+
+    # ---------------- a crashed node: suspected, then dead; counts add up
+    c.proc.kill()
+    c.proc.wait()
+
+    def charlie_down():
+        ms = run_json(["members", "--state", "suspect,dead"], a.sock, "members --state suspect,dead")
+        return ms is not None and [m["name"] for m in ms] == [c.name] and ms[0]["state"]
+    state = poll_until(charlie_down, 60, interval=0.1)
+    check(state in ("suspect", "dead"), "killed charlie becomes suspect/dead at alpha (%r)" % state)
+
+    def charlie_dead():
+        ms = run_json(["members", "--state", "dead"], a.sock, "members --state dead")
+        return ms is not None and [m["name"] for m in ms] == [c.name]
+    check(poll_until(charlie_dead, 60, interval=0.1), "charlie ends up dead")
+    st = run_json(["status"], a.sock, "status with a dead member")
+    if st:
+        cnt = st["members"]
+        check(cnt["dead"] >= 1 and cnt["alive"] + cnt["suspect"] + cnt["dead"] + cnt["left"] == cnt["total"],
+              "status counts with a dead member add up: %r" % cnt)
+    rc, out, err = run(["members"], a.sock)
+    rows = [l for l in out.splitlines()[1:] if "dead" in l.split()]
+    check(len(rows) == 1 and "charlie" in rows[0], "members table shows charlie dead: %r" % out)
+    check(all(display_width(l) <= 80 for l in out.splitlines()), "members with dead/left fits 80")
 
     print("%d checks, %d failed" % (checks, len(failures)))
     return 1 if failures else 0

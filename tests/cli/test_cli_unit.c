@@ -672,10 +672,16 @@ static void test_show_members(void **state)
 		arr, member("a-very-long-node-name-that-goes-on-and-on-forever", ID_B, "suspect",
 			    false,
 			    "{\"zone\":\"eu-west-1a\",\"role\":\"web\",\"team\":\"infra-platform\"}"));
+	json_t *dual = member("node-c", ID_B, "dead", false, "{}");
+	json_array_append_new(json_object_get(dual, "overlay_addresses"),
+			      json_string("fd37:f39:347b::c/128"));
+	json_array_append_new(arr, dual);
 	char *s = render_with(gcli_show_members, arr, 80, false);
 	size_t lines;
 	assert_true(max_line_width(s, &lines) <= 80);
-	assert_int_equal(lines, 3);
+	assert_int_equal(lines, 4);
+	assert_non_null(strstr(s, "10.77.0.1 +1"));
+	assert_null(strstr(s, "fd37"));
 	assert_non_null(strstr(s, "* node-a"));
 	assert_non_null(strstr(s, "aa000000 "));       /* short id */
 	assert_non_null(strstr(s, "10.77.0.1 "));      /* host prefix shown as address */
@@ -690,6 +696,7 @@ static void test_show_members(void **state)
 	s = render_with(gcli_show_members, arr, 0, false);
 	assert_non_null(strstr(s, "a-very-long-node-name-that-goes-on-and-on-forever"));
 	assert_non_null(strstr(s, "role=web,team=infra-platform,zone=eu-west-1a"));
+	assert_non_null(strstr(s, "10.77.0.1,fd37:f39:347b::c "));
 	free(s);
 	/* colour: state coloured */
 	s = render_with(gcli_show_members, arr, 80, true);
