@@ -210,7 +210,12 @@ class Node:
         self.state_dir = os.path.join(self.dir, 'state')
         self.log_path = os.path.join(self.dir, 'gossamerd.log')
         self.config_path = os.path.join(self.dir, 'gossamerd.conf')
+        # The daemon's control socket is /run/gossamer/gossamerd.sock inside
+        # the node (its default); from the host it is socket_path, and the
+        # harness connects through /proc/<holder>/root (short, whatever the
+        # work directory's length: sun_path has 108 bytes).
         self.socket_path = os.path.join(self.gsmrun, 'gossamerd.sock')
+        self.inner_socket = '/run/gossamer/gossamerd.sock'
         if site is None:
             self.addr4 = '10.250.1.%d' % index
             self.addr6 = 'fd00:250::1:%x' % index
@@ -251,7 +256,10 @@ class Node:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
         try:
-            s.connect(self.socket_path)
+            path = self.socket_path
+            if len(path) > 100:
+                path = '/proc/%d/root%s' % (self.holder, self.inner_socket)
+            s.connect(path)
             s.sendall((json.dumps(req) + '\n').encode())
             buf = b''
             while not buf.endswith(b'\n'):
@@ -644,6 +652,213 @@ def addr_only(cidr):
 
 def is_v6(a):
     return ipaddress.ip_address(addr_only(a)).version == 6
+
+
+# -- gossamerd on top of a topology -------------------------------------------
+
+GOSSIP_PORT = 51821
+WG_PORT = 51820
+WG_IF = 'gsm0'
+
+
+def find_program(name, build_subdir):
+    """A program from the build tree ($GSM_BUILD_ROOT/<subdir>/<name>), or
+    from GSM_<NAME> in the environment, or from PATH."""
+    env = os.environ.get('GSM_' + name.upper())
+    if env:
+        return env
+    br = os.environ.get('GSM_BUILD_ROOT')
+    if br:
+        p = os.path.join(br, build_subdir, name)
+        if os.access(p, os.X_OK):
+            return p
+    return shutil.which(name)
+
+
+class Mesh:
+    """Runs gossamerd in nodes of a Topology with test-friendly timers.
+
+    backend: 'userspace' (gossamerd spawns wireguard-go in the node) or
+    'kernel'.  Timers: probe_interval 200 ms makes SWIM detect a dead node in
+    a few seconds instead of tens; sync 3 s; dead/left grace short so peer
+    sets follow membership quickly."""
+
+    def __init__(self, topo, backend='userspace', probe_interval='200ms', sync_interval='3s',
+                 dead_grace='2s', left_grace='1s', log_level='info', extra_flags=None,
+                 gossamerd=None):
+        self.topo = topo
+        self.backend = backend
+        self.gossamerd = gossamerd or find_program('gossamerd', 'daemon')
+        if not self.gossamerd:
+            raise SkipTest('gossamerd not built (set GSM_BUILD_ROOT or GSM_GOSSAMERD)')
+        self.flags = ['--probe-interval', probe_interval, '--sync-interval', sync_interval,
+                      '--dead-grace', dead_grace, '--left-grace', left_grace,
+                      '--log-level', log_level] + list(extra_flags or [])
+        self.key = os.path.join(topo.workdir, 'cluster.key')
+        if not os.path.exists(self.key):
+            sh([self.gossamerd, '--generate-cluster-key', self.key])
+        self.seeds = []
+
+    def argv(self, node, seeds=None, extra=None):
+        seeds = self.seeds if seeds is None else seeds
+        a = [self.gossamerd, '--name', node.name, '--cluster-key', self.key,
+             '--state-dir', node.state_dir, '--control-socket', node.inner_socket,
+             '--interface', WG_IF, '--wg-port', str(WG_PORT),
+             '--gossip-port', str(GOSSIP_PORT), '--backend', self.backend]
+        if self.backend == 'userspace':
+            a += ['--spawn-wireguard-go']
+        for sd in seeds:
+            if sd is node:
+                continue
+            a += ['--seed', '%s:%d' % (sd.addr4, GOSSIP_PORT) if isinstance(sd, Node) else sd]
+        return a + self.flags + list(extra or [])
+
+    def start(self, node, seeds=None, extra=None, wait=True):
+        """Start gossamerd in node (log appended to node.log_path); waits
+        until its control socket answers `status`."""
+        if node.daemon and node.daemon.poll() is None:
+            raise HarnessError('%s: gossamerd already running' % node.name)
+        with open(node.log_path, 'a') as f:
+            f.write('==== %s start: %s\n' % (time.strftime('%H:%M:%S'),
+                                             ' '.join(self.argv(node, seeds, extra))))
+        node.daemon = node.popen(self.argv(node, seeds, extra), logfile=node.log_path)
+        self.topo.save()
+        if wait:
+            self.wait_ready(node)
+        return node.daemon
+
+    def wait_ready(self, node, timeout=20):
+        def ready():
+            if node.daemon.poll() is not None:
+                raise HarnessError('%s: gossamerd exited with %s' % (node.name,
+                                                                    node.daemon.returncode))
+            return node.try_control('status')
+        return wait_until(ready, timeout, 0.05, '%s control socket' % node.name)[0]
+
+    def start_all(self, nodes, seeds):
+        self.seeds = list(seeds)
+        for n in nodes:
+            self.start(n, wait=False)
+        for n in nodes:
+            self.wait_ready(n)
+
+    def kill(self, node, sig=signal.SIGKILL, wait=True):
+        """Signal the node's gossamerd (only it: wireguard-go lives on)."""
+        p = node.daemon
+        if p is None or p.poll() is not None:
+            return None
+        p.send_signal(sig)
+        if wait:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                raise HarnessError('%s: gossamerd ignored signal %d' % (node.name, sig))
+        return p.returncode
+
+    def crash(self, node):
+        """The whole machine dies: every process in the node's namespace is
+        SIGKILLed (gossamerd, wireguard-go) and the interface goes away."""
+        pids = [p for p in _ns_pids(node.ns) if p != node.holder]
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if node.daemon:
+            node.daemon.wait()
+        _wait_pids_gone(pids)
+        if self.backend == 'kernel':
+            node.run(['ip', 'link', 'del', WG_IF], check=False)
+        # wireguard-go's stale UAPI socket stays behind, as after a crash.
+
+    # -- views ---------------------------------------------------------------
+    def members(self, node):
+        return node.control('members')
+
+    def member_states(self, node):
+        """{name: state} as node sees it (None if it does not answer)."""
+        ms = node.try_control('members')
+        if ms is None:
+            return None
+        return {m['name']: m['state'] for m in ms}
+
+    def self_info(self, node):
+        return node.control('status')
+
+    def converged(self, nodes, expect=None):
+        """True when every node in `nodes` sees exactly the names in `expect`
+        (default: nodes) as alive."""
+        want = set(n.name for n in (expect or nodes))
+        for n in nodes:
+            st = self.member_states(n)
+            if st is None:
+                return False
+            alive = set(k for k, v in st.items() if v == 'alive')
+            if alive != want:
+                return False
+        return True
+
+    def wait_converged(self, nodes, timeout, expect=None, what='convergence'):
+        return wait_until(lambda: self.converged(nodes, expect), timeout, 0.25, what)[1]
+
+    def wait_state(self, observers, name, states, timeout, what=None):
+        """Wait until every observer sees member `name` in one of `states`
+        (a state of None means: absent from the member list)."""
+        states = set(states)
+
+        def ok():
+            for o in observers:
+                st = self.member_states(o)
+                if st is None or st.get(name) not in states:
+                    return False
+            return True
+        return wait_until(ok, timeout, 0.2, what or '%s %s everywhere' % (name, states))[1]
+
+    def identities(self, nodes):
+        """{name: status} of every node (key, overlay addresses, ...)."""
+        return {n.name: self.self_info(n) for n in nodes}
+
+    def overlay_targets(self, nodes, ids=None):
+        ids = ids or self.identities(nodes)
+        return {n: [addr_only(a) for a in ids[n.name]['overlay_addresses']] for n in nodes}
+
+    def wg_problems(self, nodes, ids=None, expect=None):
+        """Check every node's WireGuard peer set against the others' identity:
+        exactly the expected peers, each with its key, its overlay addresses
+        in allowed IPs and an endpoint on its underlay address.  Returns a
+        list of problems (empty = fine)."""
+        ids = ids or self.identities(expect or nodes)
+        expect = expect or nodes
+        problems = []
+        for n in nodes:
+            dump = n.wg_dump(WG_IF)
+            if dump is None:
+                problems.append('%s: no interface %s' % (n.name, WG_IF))
+                continue
+            if dump['public'] != ids[n.name]['wg_public_key']:
+                problems.append('%s: interface key %s is not its advertised key' % (n.name,
+                                                                                   dump['public']))
+            want = {ids[o.name]['wg_public_key']: o for o in expect if o is not n}
+            extra = set(dump['peers']) - set(want)
+            if extra:
+                problems.append('%s: unexpected peers %s' % (n.name, sorted(extra)))
+            for key, o in want.items():
+                p = dump['peers'].get(key)
+                if p is None:
+                    problems.append('%s: missing peer %s' % (n.name, o.name))
+                    continue
+                ov = ids[o.name]['overlay_addresses']
+                for a in ov:
+                    if a not in p['allowed_ips']:
+                        problems.append('%s: peer %s allowed-ips %s lack %s' % (
+                            n.name, o.name, p['allowed_ips'], a))
+                ep = p['endpoint']
+                host = o.site.wan4 if o.site else o.addr4
+                ok_eps = ['%s:' % host, '[%s]:' % o.addr6 if o.addr6 else None]
+                if not ep or not any(x and ep.startswith(x) for x in ok_eps):
+                    problems.append('%s: peer %s endpoint %s is not on %s' % (n.name, o.name,
+                                                                              ep, host))
+        return problems
 
 
 # -- scenario runner ---------------------------------------------------------

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""gossamer fault scenarios (suite netns; also run inside the kernel VM).
+
+    scenarios.py NAME [--nodes N] [--backend userspace|kernel]
+
+Every scenario builds its own topology with gsmnet, starts gossamerd in
+every node with short timers (probe 200 ms, sync 3 s, dead grace 2 s) and
+prints its timings (convergence, detection, heal...) as `timing NAME: S`
+lines and a final `timings:` summary.  Exit 0 pass, 1 fail, 77 skip.
+
+    converge   N nodes join through one seed; every node sees every other
+               alive, has every other as a WireGuard peer with the right key,
+               allowed IPs and endpoint; full ping matrix over the IPv4 and
+               IPv6 overlay addresses.
+    crash      a node dies (SIGKILL of everything in it): dead and removed
+               from every peer set; restarted: back everywhere with the same
+               key and addresses, pings both ways.
+    leave      graceful `leave`: `left` everywhere, peer removed, daemon exits
+               0, and nobody else is ever suspected meanwhile.
+    partition  the nodes split in two halves for longer than the dead
+               timeout, then heal: one mesh again with a full ping matrix,
+               without operator action.
+    loss       10% loss on every link for LOSS_SECONDS (60): no node is ever
+               declared dead.
+    seeds-down the seed(s) die; a non-seed node restarts and rejoins the rest
+               from its persisted member list.
+    restart    continuous ping between two nodes while one daemon restarts
+               (SIGTERM + start, then SIGKILL + start): at most a handful of
+               packets lost, the tunnel is never torn down.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gsmnet  # noqa: E402
+from gsmnet import HarnessError, log  # noqa: E402
+
+# Bounds (seconds, before scaling by GSM_NET_SLOWDOWN for slow hosts such as
+# the TCG-emulated VM).
+SLOW = float(os.environ.get('GSM_NET_SLOWDOWN', '1'))
+
+
+def bound(s):
+    return s * SLOW
+
+
+def expect(cond, msg):
+    if not cond:
+        raise HarnessError('check failed: ' + msg)
+    log('ok: ' + msg)
+
+
+class Ctx:
+    def __init__(self, topo, t, args):
+        self.topo = topo
+        self.t = t
+        self.args = args
+        self.mesh = None
+        self.nodes = []
+
+    def up(self, n=None, seeds=1, **mesh_kw):
+        n = n or self.args.nodes
+        t0 = time.monotonic()
+        self.nodes = [self.topo.add_node() for _ in range(n)]
+        self.t.add('topology', time.monotonic() - t0)
+        self.mesh = gsmnet.Mesh(self.topo, backend=self.args.backend, **mesh_kw)
+        t0 = time.monotonic()
+        self.mesh.start_all(self.nodes, self.nodes[:seeds])
+        self.t.add('daemons-up', time.monotonic() - t0)
+        self.t.add('convergence', self.mesh.wait_converged(self.nodes, bound(20 + n * 2)))
+        self.ids = self.mesh.identities(self.nodes)
+        return self.nodes
+
+    def wait_wg(self, nodes=None, expect_nodes=None, timeout=None, what='wireguard peer sets'):
+        nodes = nodes or self.nodes
+        last = []
+
+        def ok():
+            last[:] = self.mesh.wg_problems(nodes, self.ids, expect_nodes)
+            return not last
+        try:
+            return gsmnet.wait_until(ok, timeout or bound(20), 0.5, what)[1]
+        except HarnessError:
+            raise HarnessError('%s: %s' % (what, '; '.join(last[:12])))
+
+    def matrix(self, nodes=None, name='ping-matrix'):
+        nodes = nodes or self.nodes
+        targets = self.mesh.overlay_targets(nodes, self.ids)
+        fams = set(gsmnet.is_v6(a) for a in sum(targets.values(), []))
+        expect(fams == {False, True}, 'every node has an IPv4 and an IPv6 overlay address')
+        t0 = time.monotonic()
+        ok, fails = self.topo.ping_matrix(targets)
+        self.t.add(name, time.monotonic() - t0)
+        expect(not fails, '%s: %d pings ok over IPv4+IPv6, failures: %s'
+               % (name, ok, fails[:20]))
+        return ok
+
+
+class StateWatch(threading.Thread):
+    """Polls every observer's member list and remembers every (observer,
+    member, state) seen, until stopped."""
+
+    def __init__(self, mesh, observers, interval=0.3):
+        super().__init__(daemon=True)
+        self.mesh = mesh
+        self.observers = observers
+        self.interval = interval
+        self.seen = {}
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            for o in self.observers:
+                st = self.mesh.member_states(o)
+                for name, state in (st or {}).items():
+                    self.seen.setdefault((o.name, name, state), time.monotonic())
+            self.stop_ev.wait(self.interval)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+
+    def bad(self, states, exclude=()):
+        return sorted(set('%s saw %s %s' % (o, m, s) for (o, m, s) in self.seen
+                          if s in states and m not in exclude))
+
+
+# -- scenarios ----------------------------------------------------------------
+
+def sc_converge(c):
+    nodes = c.up()
+    addrs = [a for i in c.ids.values() for a in i['overlay_addresses']]
+    expect(len(addrs) == len(set(addrs)), 'overlay addresses unique (%d)' % len(addrs))
+    v4 = [a for a in addrs if not gsmnet.is_v6(a)]
+    expect(all(a.startswith('10.77.') for a in v4), 'IPv4 overlay addresses in 10.77.0.0/16')
+    c.t.add('wg-peers', c.wait_wg())
+    for n in nodes:
+        st = n.control('status')
+        expect(st['members']['alive'] == len(nodes) and st['members']['total'] == len(nodes),
+               '%s status counts %d alive of %d' % (n.name, st['members']['alive'],
+                                                      st['members']['total']))
+    c.matrix()
+
+
+def sc_crash(c):
+    nodes = c.up()
+    c.wait_wg()
+    victim = nodes[len(nodes) // 2]
+    others = [n for n in nodes if n is not victim]
+    before = c.ids[victim.name]
+    # Traffic to the victim right before the crash: fresh handshakes.
+    c.matrix(name='ping-matrix-before')
+    t0 = time.monotonic()
+    c.mesh.crash(victim)
+    log('crashed %s' % victim.name)
+    c.mesh.wait_state(others, victim.name, ('dead', None), bound(30),
+                      '%s dead everywhere' % victim.name)
+    c.t.add('detection', time.monotonic() - t0)
+    c.wait_wg(others, others, timeout=bound(60), what='%s removed from every peer set'
+              % victim.name)
+    c.t.add('peer-removal', time.monotonic() - t0)
+    t0 = time.monotonic()
+    c.mesh.start(victim)
+    c.mesh.wait_converged(nodes, bound(30), what='%s back everywhere' % victim.name)
+    c.t.add('rejoin', time.monotonic() - t0)
+    after = c.mesh.self_info(victim)
+    expect(after['wg_public_key'] == before['wg_public_key'], 'same WireGuard key after restart')
+    expect(sorted(after['overlay_addresses']) == sorted(before['overlay_addresses']),
+           'same overlay addresses after restart: %s' % after['overlay_addresses'])
+    expect(after['generation'] > before['generation'], 'generation bumped (%d -> %d)'
+           % (before['generation'], after['generation']))
+    c.ids = c.mesh.identities(nodes)
+    c.t.add('wg-peers-back', c.wait_wg())
+    t0 = time.monotonic()
+    targets = c.mesh.overlay_targets(nodes, c.ids)
+    ok, fails = c.topo.ping_matrix(targets, sources=[victim])
+    ok2, fails2 = c.topo.ping_matrix({victim: targets[victim]}, sources=others)
+    c.t.add('ping-victim', time.monotonic() - t0)
+    expect(not fails and not fails2, 'pings from and to %s: %d ok, failures %s'
+           % (victim.name, ok + ok2, (fails + fails2)[:10]))
+
+
+def sc_leave(c):
+    nodes = c.up()
+    c.wait_wg()
+    victim = nodes[-1]
+    others = nodes[:-1]
+    watch = StateWatch(c.mesh, others)
+    watch.start()
+    try:
+        t0 = time.monotonic()
+        victim.control('leave', timeout=10)
+        try:
+            rc = victim.daemon.wait(timeout=bound(10))
+        except subprocess.TimeoutExpired:
+            raise HarnessError('%s: gossamerd still running after leave' % victim.name)
+        expect(rc == 0, '%s exited 0 after leave' % victim.name)
+        c.t.add('leave-exit', time.monotonic() - t0)
+        c.mesh.wait_state(others, victim.name, ('left', None), bound(15))
+        c.t.add('left-everywhere', time.monotonic() - t0)
+        c.wait_wg(others, others, timeout=bound(20),
+                  what='%s removed from every peer set' % victim.name)
+        c.t.add('peer-removal', time.monotonic() - t0)
+        time.sleep(bound(3))      # a few more probe rounds: any storm shows now
+    finally:
+        watch.stop()
+    storm = watch.bad(('suspect', 'dead'), exclude=(victim.name,))
+    expect(not storm, 'no suspicion of anyone else during the leave %s' % storm[:10])
+    dead = watch.bad(('dead',))
+    expect(not dead, 'the leaver was never declared dead %s' % dead[:10])
+
+
+def sc_partition(c):
+    nodes = c.up()
+    c.wait_wg()
+    half = len(nodes) // 2
+    a, b = nodes[:half], nodes[half:]
+    t0 = time.monotonic()
+    c.topo.partition(a, b)
+    log('partitioned %s | %s' % ([n.name for n in a], [n.name for n in b]))
+
+    def split():
+        for side, other in ((a, b), (b, a)):
+            for o in side:
+                st = c.mesh.member_states(o) or {}
+                if any(st.get(x.name) not in ('dead', None) for x in other):
+                    return False
+                if any(st.get(x.name) != 'alive' for x in side):
+                    return False
+        return True
+    gsmnet.wait_until(split, bound(60), 0.5, 'each half sees the other dead')
+    c.t.add('detection', time.monotonic() - t0)
+    time.sleep(bound(5))   # stay split well past the dead timeout
+    expect(split(), 'halves stay consistent while split')
+    t0 = time.monotonic()
+    c.topo.heal()
+    log('healed')
+    c.mesh.wait_converged(nodes, bound(90), what='one mesh again after the heal')
+    c.t.add('heal', time.monotonic() - t0)
+    c.ids = c.mesh.identities(nodes)
+    c.t.add('wg-peers-healed', c.wait_wg(timeout=bound(60)))
+    c.matrix()
+
+
+def sc_loss(c):
+    nodes = c.up()
+    c.wait_wg()
+    seconds = float(os.environ.get('GSM_NET_LOSS_SECONDS', '60'))
+    watch = StateWatch(c.mesh, nodes, interval=0.5)
+    watch.start()
+    c.topo.set_loss(10)
+    log('10%% loss on every link for %.0fs' % seconds)
+    try:
+        time.sleep(seconds)
+    finally:
+        c.topo.heal()
+        watch.stop()
+    dead = watch.bad(('dead', 'left'))
+    suspects = watch.bad(('suspect',))
+    log('suspicions seen under loss: %d %s' % (len(suspects), suspects[:10]))
+    expect(not dead, 'no node declared dead under 10%% loss %s' % dead[:10])
+    c.t.add('reconverge', c.mesh.wait_converged(nodes, bound(20)))
+
+
+def sc_seeds_down(c):
+    nseeds = 2 if c.args.nodes >= 6 else 1
+    nodes = c.up(seeds=nseeds)
+    c.wait_wg()
+    seeds, rest = nodes[:nseeds], nodes[nseeds:]
+    victim = rest[len(rest) // 2]
+    others = [n for n in rest if n is not victim]
+    # Let the victim persist its member list (debounced write).
+    time.sleep(bound(3))
+    for s in seeds:
+        c.mesh.crash(s)
+    log('seeds %s down' % [s.name for s in seeds])
+    t0 = time.monotonic()
+    for s in seeds:
+        c.mesh.wait_state(rest, s.name, ('dead', None), bound(30), '%s dead everywhere' % s.name)
+    c.t.add('seed-detection', time.monotonic() - t0)
+    c.mesh.kill(victim, signal.SIGTERM)
+    log('%s stopped (SIGTERM)' % victim.name)
+    time.sleep(bound(1))
+    t0 = time.monotonic()
+    c.mesh.start(victim)
+    c.mesh.wait_converged(rest, bound(40), what='%s rejoined without seeds' % victim.name)
+    c.t.add('rejoin-without-seeds', time.monotonic() - t0)
+    c.ids = c.mesh.identities(rest)
+    c.wait_wg(rest, rest, timeout=bound(30))
+    targets = c.mesh.overlay_targets(rest, c.ids)
+    ok, fails = c.topo.ping_matrix(targets, sources=[victim])
+    expect(not fails, 'pings from %s to the rest: %d ok, failures %s' % (victim.name, ok,
+                                                                         fails[:10]))
+
+
+def sc_restart(c):
+    # Default left grace (5 s): a SIGTERM restart gossips a leave, and the
+    # peers keep the tunnel until the restarted daemon is back.
+    nodes = c.up(left_grace='5s')
+    c.wait_wg()
+    a, b = nodes[0], nodes[1]
+    dst = [x for x in c.ids[b.name]['overlay_addresses'] if not gsmnet.is_v6(x)][0]
+    dst = gsmnet.addr_only(dst)
+    for how, sig in (('SIGTERM', signal.SIGTERM), ('SIGKILL', signal.SIGKILL)):
+        interval, seconds = 0.05, 12
+        count = int(seconds / interval)
+        pinger = subprocess.Popen(a.argv(['ping', '-n', '-q', '-i', str(interval), '-W', '1',
+                                          '-c', str(count), dst]),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(2)
+        t0 = time.monotonic()
+        c.mesh.kill(b, sig)
+        c.mesh.start(b)
+        c.mesh.wait_converged(nodes, bound(30), what='%s back after %s restart' % (b.name, how))
+        c.t.add('restart-%s' % how, time.monotonic() - t0)
+        out, _ = pinger.communicate(timeout=seconds + 30)
+        import re
+        m = re.search(r'(\d+) packets transmitted, (\d+) received', out)
+        expect(m is not None, 'ping ran: %s' % out.strip()[-200:])
+        sent, got = int(m.group(1)), int(m.group(2))
+        lost = sent - got
+        log('%s restart of %s under traffic: %d/%d echo replies lost' % (how, b.name, lost, sent))
+        expect(lost <= 5, '%s restart loses at most 5 of %d packets (lost %d)'
+               % (how, sent, lost))
+        c.ids = c.mesh.identities(nodes)
+        c.wait_wg()
+
+
+SCENARIOS = {
+    'converge': (sc_converge, 16),
+    'crash': (sc_crash, 8),
+    'leave': (sc_leave, 8),
+    'partition': (sc_partition, 16),
+    'loss': (sc_loss, 8),
+    'seeds-down': (sc_seeds_down, 6),
+    'restart': (sc_restart, 3),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('name', choices=sorted(SCENARIOS))
+    ap.add_argument('--nodes', type=int, default=0)
+    ap.add_argument('--backend', choices=['userspace', 'kernel'], default='userspace')
+    args = ap.parse_args()
+    fn, default_nodes = SCENARIOS[args.name]
+    args.nodes = args.nodes or default_nodes
+    if args.backend == 'kernel' and gsmnet.requirements('kernel') is None \
+            and not gsmnet.kernel_wireguard_available():
+        print('SKIP: no kernel WireGuard here')
+        return gsmnet.SKIP
+    label = '%s-%s-%d' % (args.name, args.backend, args.nodes)
+    return gsmnet.run_scenario(label, lambda topo, t: fn(Ctx(topo, t, args)), args.backend)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
