@@ -89,7 +89,7 @@ static const struct optdef optdefs[] = {
 	{"label", 'l', true, B(GCLI_CMD_MEMBERS), O_LABEL},
 	{"members", 'n', true, B(GCLI_CMD_WAIT), O_MEMBERS},
 	{"converged", 'c', false, B(GCLI_CMD_WAIT), O_CONVERGED},
-	{"timeout", 't', true, B(GCLI_CMD_WAIT), O_TIMEOUT},
+	{"timeout", 't', true, B(GCLI_CMD_WAIT) | B(GCLI_CMD_JOIN), O_TIMEOUT},
 	{"output", 'o', true, B(GCLI_CMD_KEYGEN), O_OUTPUT},
 	{"force", 'f', false, B(GCLI_CMD_KEYGEN), O_FORCE},
 	{"key-id", 0, true, B(GCLI_CMD_KEYGEN), O_KEY_ID},
@@ -344,7 +344,7 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 		    size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
-	o->timeout = GCLI_DEFAULT_WAIT_TIMEOUT;
+	o->timeout = -1; /* per-command default, below */
 	o->key_id = 1;
 	if (errlen)
 		err[0] = '\0';
@@ -465,6 +465,11 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 
 	if (o->socket == NULL)
 		o->socket = (env_socket && *env_socket) ? env_socket : GCLI_DEFAULT_SOCKET;
+	if (o->timeout < 0)
+		o->timeout = o->cmd == GCLI_CMD_JOIN ? GCLI_DEFAULT_JOIN_TIMEOUT
+						    : GCLI_DEFAULT_WAIT_TIMEOUT;
+	if (o->cmd == GCLI_CMD_JOIN && o->timeout > 60)
+		return fail(err, errlen, "join: --timeout is at most 60 seconds");
 
 	switch (o->cmd) {
 	case GCLI_CMD_NONE:
@@ -560,11 +565,13 @@ static const char usage_peers[] =
 	"handshake, traffic, and whether it is reached directly or through a relay.\n";
 
 static const char usage_join[] =
-	"usage: gossamer join [--json] HOST[:PORT]...\n"
+	"usage: gossamer join [--timeout SECONDS] [--json] HOST[:PORT]...\n"
 	"\n"
 	"Ask the daemon to contact these gossip addresses and merge with their\n"
 	"cluster.  IPv6 as [ADDR]:PORT; without a port the daemon's gossip port\n"
-	"applies.  Fails if none could be contacted.\n";
+	"applies.  Waits until a seed answers and fails (exit 1) if none does.\n"
+	"  -t, --timeout S    how long to wait for an answer (default 5, at most 60;\n"
+	"                     0 = only send the join, do not wait)\n";
 
 static const char usage_leave[] =
 	"usage: gossamer leave [--json]\n"

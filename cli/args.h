@@ -10,6 +10,7 @@
 
 #define GCLI_DEFAULT_SOCKET "/run/gossamer/gossamerd.sock"
 #define GCLI_DEFAULT_WAIT_TIMEOUT 60.0 /* seconds; --timeout 0 waits forever */
+#define GCLI_DEFAULT_JOIN_TIMEOUT 5.0  /* seconds for a seed to answer a join */
 
 /* exit codes */
 #define GCLI_EXIT_OK    0
@@ -68,7 +69,7 @@ struct gcli_opts {
 	bool wait_members_set;
 	uint64_t wait_members;
 	bool wait_converged;
-	double timeout; /* seconds; 0 = forever */
+	double timeout; /* wait: seconds, 0 = forever; join: seconds for an answer, 0 = none */
 
 	/* keygen / pubkey */
 	enum gcli_key_kind key_kind;

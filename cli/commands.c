@@ -130,31 +130,54 @@ static int cmd_peers(const struct gcli_opts *o, struct gcli_ctx *ctx)
 static int cmd_join(const struct gcli_opts *o, struct gcli_ctx *ctx)
 {
 	json_t *args = json_object(), *addrs = json_array(), *res = NULL;
+	struct gcli_client *c = NULL;
+	char err[512];
 	int rc = GCLI_EXIT_FAIL;
 	if (!args || !addrs)
 		goto out;
 	for (size_t i = 0; i < o->n_addrs; i++)
 		json_array_append_new(addrs, json_string(o->addrs[i]));
 	json_object_set(args, "addrs", addrs);
-	rc = request(o, ctx, "join", args, &res);
-	if (rc)
+	long long wait_ms = (long long)(o->timeout * 1000.0);
+	if (wait_ms > 0)
+		json_object_set_new(args, "wait_ms", json_integer(wait_ms));
+	/* the daemon may hold the answer for wait_ms: allow for it */
+	int e = gcli_client_connect(o->socket, &c);
+	if (!e)
+		e = gcli_client_call(c, "join", args, (int)wait_ms + GCLI_CALL_TIMEOUT_MS, &res);
+	if (e) {
+		gcli_client_describe(c, o->socket, "join", e, err, sizeof(err));
+		fprintf(ctx->err, "gossamer: %s\n", err);
 		goto out;
+	}
 	json_t *n = json_object_get(res, "contacted");
 	if (!json_is_integer(n)) {
 		rc = schema_fail(ctx, "join", "result lacks integer field 'contacted'");
 		goto out;
 	}
 	long long contacted = json_integer_value(n);
+	/* "answered" (docs/control.md, join with wait_ms) when the daemon has it */
+	json_t *ans = json_object_get(res, "answered");
+	bool have_ans = wait_ms > 0 && json_is_integer(ans);
+	long long answered = have_ans ? json_integer_value(ans) : -1;
+	rc = GCLI_EXIT_OK;
 	if (o->json)
 		rc = print_json(res, ctx);
+	else if (have_ans)
+		fprintf(ctx->out, "contacted %lld of %zu seed%s, %lld answered\n", contacted,
+			o->n_addrs, o->n_addrs == 1 ? "" : "s", answered);
 	else
 		fprintf(ctx->out, "contacted %lld of %zu seed%s\n", contacted, o->n_addrs,
 			o->n_addrs == 1 ? "" : "s");
 	if (contacted <= 0) {
 		fprintf(ctx->err, "gossamer: join: none of the seeds could be contacted\n");
 		rc = GCLI_EXIT_FAIL;
+	} else if (have_ans && answered <= 0) {
+		fprintf(ctx->err, "gossamer: join: no seed answered within %.3gs\n", o->timeout);
+		rc = GCLI_EXIT_FAIL;
 	}
 out:
+	gcli_client_free(c);
 	json_decref(res);
 	json_decref(addrs);
 	json_decref(args);

@@ -645,8 +645,20 @@ def scenario(root, nodes, waiters):
     check(ok, "delta answers")
     st = run_json(["status"], d.sock, "status delta alone")
     check(st is not None and st["members"]["total"] == 1, "delta alone: 1 member")
+    # nobody listens on this port: a daemon that reports answers says 0 and
+    # the CLI fails; one that does not (no "answered") can only say "sent"
+    dead_port = free_udp_port()
+    rc, out, err = run(["join", "--json", "--timeout", "1", "127.0.0.1:%d" % dead_port], d.sock)
+    r = json.loads(out) if out.strip() else None
+    check(isinstance(r, dict) and isinstance(r.get("contacted"), int),
+          "join to a dead port: result printed (%r %r)" % (out, err))
+    if isinstance(r, dict) and "answered" in r:
+        check(r["answered"] == 0 and rc == 1 and len(err.splitlines()) == 1,
+              "join to a dead port: answered 0, exit 1 (%d %r)" % (rc, err))
+    else:
+        check(rc == 0, "join to a dead port without 'answered' support: exit 0 (%d)" % rc)
     rc, out, err = run(["join", "127.0.0.1:%d" % b.gport], d.sock)
-    check(rc == 0 and re.match(r"^contacted 1 of 1 seed\n$", out) is not None,
+    check(rc == 0 and re.match(r"^contacted 1 of 1 seed(, 1 answered)?\n$", out) is not None,
           "join: exit 0, 'contacted 1 of 1 seed' (%d %r %r)" % (rc, out, err))
     rc, out, err = run(["wait", "--members", "4", "--timeout", str(60 * MULT)], d.sock)
     check(rc == 0, "delta sees 4 alive after join (%r)" % err)

@@ -443,6 +443,16 @@ static void test_args_join_wait_keys(void **state)
 	}
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", NULL), -EINVAL);
 	gcli_opts_release(&o);
+	/* join waits 5 s for an answer by default, at most 60 */
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", "h:1", NULL), 0);
+	assert_true(o.timeout == GCLI_DEFAULT_JOIN_TIMEOUT);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", "-t", "0", "h:1", NULL), 0);
+	assert_true(o.timeout == 0.0);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", "--timeout", "2m", "h:1", NULL),
+			 -EINVAL);
+	gcli_opts_release(&o);
 
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "--members", "3", "--timeout",
 			       "2.5", NULL),
