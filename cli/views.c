@@ -387,8 +387,8 @@ static void kv_list(const struct gcli_ctx *ctx, const char *key, const json_t *a
 								     !strcmp(str(m, "id"), obs)) by =
 					str(m, "name");
 			if (observed && (by || obs))
-				snprintf(buf, sizeof(buf), "%s (observed by %s)", a ? a : "?",
-					 by ? by : obs);
+				snprintf(buf, sizeof(buf), "%s (observed by %.*s)", a ? a : "?",
+					 by ? 64 : 8, by ? by : obs);
 			else if (observed)
 				snprintf(buf, sizeof(buf), "%s (observed)", a ? a : "?");
 			else
@@ -454,6 +454,18 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 		else
 			snprintf(buf, sizeof(buf), "%s", a);
 		kv_line(ctx, "Uptime:", buf, NULL);
+	}
+	/* gossip traffic counters (optional object "gossip") */
+	const json_t *g = json_object_get(s, "gossip");
+	if (json_is_object(g) && json_is_integer(json_object_get(g, "datagrams_sent")) &&
+	    json_is_integer(json_object_get(g, "datagrams_received"))) {
+		char sent[32], recv[32];
+		gcli_fmt_bytes((uint64_t)integer(g, "bytes_sent", 0), sent, sizeof(sent));
+		gcli_fmt_bytes((uint64_t)integer(g, "bytes_received", 0), recv, sizeof(recv));
+		snprintf(buf, sizeof(buf), "sent %lld (%s), received %lld (%s), %lld rejected",
+			 integer(g, "datagrams_sent", 0), sent, integer(g, "datagrams_received", 0),
+			 recv, integer(g, "datagrams_bad", 0));
+		kv_line(ctx, "Datagrams:", buf, integer(g, "datagrams_bad", 0) ? "33" : NULL);
 	}
 	if (str(s, "version_string"))
 		kv_line(ctx, "Version:", str(s, "version_string"), NULL);
