@@ -123,20 +123,58 @@ static void put_prefix(msgpack_packer *pk, const struct gsm_prefix *p)
 	put_bin(pk, b, n + 1);
 }
 
-/* printable text: no control characters (names and labels end up in
- * operators' terminals) */
+/* Text in adverts (names, labels) ends up in operators' terminals and in
+ * the control socket's JSON: it must be valid UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF) without control characters (C0, DEL,
+ * C1 - U+0080..U+009F includes the 8-bit CSI). */
+static int text_ok(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = p[i];
+		size_t len;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			c &= 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			c &= 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			c &= 0x07;
+		} else {
+			return 0; /* continuation byte, overlong lead (c0/c1) or > f4 */
+		}
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (p[i + k] & 0x3f);
+		}
+		if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+		    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c <= 0x9f))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 static int text_valid(const char *s, size_t maxlen, int allow_empty)
 {
 	size_t n = strnlen(s, maxlen + 1);
 
 	if (n > maxlen || (!allow_empty && n == 0))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
+	return text_ok((const uint8_t *)s, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -815,9 +853,8 @@ static int rd_text(struct rd *r, char *out, size_t maxlen, int allow_empty)
 		return -EMSGSIZE;
 	if (!allow_empty && t.len == 0)
 		return -EBADMSG;
-	for (size_t i = 0; i < t.len; i++)
-		if (t.ptr[i] < 0x20 || t.ptr[i] == 0x7f)
-			return -EBADMSG;
+	if (!text_ok(t.ptr, t.len))
+		return -EBADMSG;
 	memcpy(out, t.ptr, t.len);
 	out[t.len] = 0;
 	return 0;

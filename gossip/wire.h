@@ -281,8 +281,8 @@ void gsm_msg_init(struct gsm_msg *m, uint8_t type);
 
 /* Canonical advert body (unsigned).  -EMSGSIZE if the signed advert would
  * exceed GSM_MAX_ADVERT or a count exceeds its bound, -EINVAL for invalid
- * fields (bad family/prefix length, control characters in name or labels,
- * empty or duplicate label keys). */
+ * fields (bad family/prefix length, name or labels not valid UTF-8 or
+ * with control characters, empty or duplicate label keys). */
 int gsm_advert_encode_body(const struct gsm_advert *a, uint8_t *buf, size_t cap, size_t *len);
 /* Assemble a signed advert [body, sig] (gsm_advert_sign() in crypto.h
  * does encode + sign + wrap in one call). */

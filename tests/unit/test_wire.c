@@ -696,6 +696,56 @@ static void test_advert_decode_rejects(void **state)
 	gsm_identity_free(id);
 }
 
+/* Names and labels are valid UTF-8 without control characters, on both
+ * sides of the codec. */
+static void test_advert_text_rules(void **state)
+{
+	struct gsm_identity *id = fx_identity(305);
+	struct gsm_advert a, b;
+	uint8_t s[GSM_MAX_ADVERT], body[GSM_MAX_ADVERT], sig[GSM_SIG_LEN] = { 0 };
+	size_t l, bl;
+	const char *good[] = { "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x90\x9d", "a b~", "\xf4\x8f\xbf\xbf" };
+	const char *bad[] = { "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xc2\x9b",
+			      "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\x80", "a\x7f", "\x1b[2J",
+			      "\xe2\x82", "\xf0\x80\x80\x80" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		fx_advert_typical(&a, gsm_identity_public(id));
+		strcpy(a.name, good[i]);
+		strcpy(a.labels[0].value, good[i]);
+		assert_int_equal(gsm_advert_sign(&a, id, s, sizeof(s), &l), 0);
+		assert_int_equal(gsm_advert_decode(s, l, &b), 0);
+		assert_string_equal(b.name, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int where = 0; where < 3; where++) {
+			fx_advert_typical(&a, gsm_identity_public(id));
+			char *dst = where == 0 ? a.name : where == 1 ? a.labels[1].key : a.labels[2].value;
+			/* keep the label keys' relative order: prefix with their first letter */
+			dst[1] = 0;
+			strcat(dst, bad[i]);
+			assert_int_equal(gsm_advert_encode_body(&a, body, sizeof(body), &bl), -EINVAL);
+		}
+		/* the same bytes on the wire are refused by the decoder */
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_uint8(&pk, 0);
+		msgpack_pack_bin(&pk, GSM_ID_LEN);
+		msgpack_pack_bin_body(&pk, gsm_identity_public(id), GSM_ID_LEN);
+		msgpack_pack_uint8(&pk, 1);
+		msgpack_pack_str(&pk, strlen(bad[i]));
+		msgpack_pack_str_body(&pk, bad[i], strlen(bad[i]));
+		assert_int_equal(gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
+		assert_int_equal(gsm_advert_decode(s, l, &b), -EBADMSG);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	gsm_identity_free(id);
+}
+
 static void test_leave_intent(void **state)
 {
 	uint8_t node[GSM_ID_LEN], out[GSM_LEAVE_INTENT_LEN];
@@ -738,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_advert_truncation_and_garbage),
 		cmocka_unit_test(test_advert_unknown_keys),
 		cmocka_unit_test(test_advert_decode_rejects),
+		cmocka_unit_test(test_advert_text_rules),
 		cmocka_unit_test(test_leave_intent),
 		cmocka_unit_test(test_names),
 	};
