@@ -192,7 +192,7 @@ class Node:
             ("gossip", "bind", "127.0.0.1"),
             ("gossip", "port", str(self.gport)),
             ("gossip", "cluster_key_file", self.key_file),
-            ("gossip", "probe_interval", "200ms"),
+            ("gossip", "probe_interval", "500ms"),
             ("gossip", "sync_interval", "1s"),
             ("wireguard", "backend", "none"),
             ("wireguard", "interface", "gsmt" + self.key[:8]),
