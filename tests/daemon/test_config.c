@@ -250,6 +250,66 @@ static void test_help_lists_every_flag(void **state)
 	free(buf);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *buf = calloc(1, 1 << 20);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* the shipped example parses, and docs/config.md documents every flag and
+ * key that --help lists */
+static void test_docs_match_code(void **state)
+{
+	const char *root = getenv("GSM_SOURCE_ROOT");
+	if (!root)
+		skip();
+	char path[512], msg[512] = "";
+	snprintf(path, sizeof(path), "%s/docs/gossamerd.conf.example", root);
+	struct gsd_config c;
+	const char *argv[] = { "gossamerd", "-c", path };
+	int r = build(&c, msg, sizeof(msg), 3, argv);
+	if (r)
+		fail_msg("example config: %s", msg);
+	assert_int_equal(c.n_seeds, 2);
+
+	snprintf(path, sizeof(path), "%s/docs/config.md", root);
+	char *doc = slurp(path);
+	assert_non_null(doc);
+	char *help = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&help, &len);
+	gsd_cli_usage(f);
+	fclose(f);
+	/* every "--flag" and every "[key]" of --help appears in the doc */
+	for (char *p = help; (p = strstr(p, "--")); p += 2) {
+		char flag[64];
+		size_t k = 0;
+		while (k < sizeof(flag) - 1 && (p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z')))
+			flag[k] = p[k], k++;
+		flag[k] = 0;
+		if (k > 2 && !strstr(doc, flag))
+			fail_msg("docs/config.md does not mention %s", flag);
+	}
+	for (char *p = help; (p = strstr(p, "  [")); p += 3) {
+		char key[64], q[80];
+		size_t k = 0;
+		while (k < sizeof(key) - 1 && p[3 + k] && p[3 + k] != ']')
+			key[k] = p[3 + k], k++;
+		key[k] = 0;
+		snprintf(q, sizeof(q), "`%s`", key);
+		if (!strstr(doc, q))
+			fail_msg("docs/config.md does not document key %s", key);
+	}
+	free(help);
+	free(doc);
+}
+
 static void test_parse_helpers(void **state)
 {
 	struct gsm_addr a;
@@ -296,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_bad_flags),
 		cmocka_unit_test(test_help_lists_every_flag),
 		cmocka_unit_test(test_parse_helpers),
+		cmocka_unit_test(test_docs_match_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
