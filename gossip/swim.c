@@ -19,7 +19,7 @@
  * broadcast queue (so a newer update replaces an older one in place).  The
  * queue is a set of buckets by transmit count, newest first inside a bucket;
  * every outgoing datagram is filled least-sent/newest first up to the budget
- * (MTU minus envelope), each item retransmitted lambda*ceil(log10(N+1))
+ * (MTU minus envelope), each item retransmitted ceil(lambda*log10(N+1))
  * times.  Updates get at least half of the room whenever adverts compete,
  * so failure detection is never starved by advert traffic.  Besides
  * PING/ACK piggybacking there is a gossip round (every gossip interval, to
@@ -361,7 +361,7 @@ static size_t cluster_size(const struct gsm_swim *s)
 static uint32_t retransmit_limit(const struct gsm_swim *s)
 {
 	double n = (double)cluster_size(s);
-	uint32_t l = s->cfg.retransmit_mult * (uint32_t)ceil(log10(n + 1.0));
+	uint32_t l = (uint32_t)ceil(s->cfg.retransmit_mult * log10(n + 1.0));
 
 	if (l < 1)
 		l = 1;
@@ -482,13 +482,30 @@ static struct member *qitem_member_a(struct qitem *q)
 	return (struct member *)((char *)q - offsetof(struct member, aq));
 }
 
+static uint64_t id_prefix(const uint8_t *id)
+{
+	return (uint64_t)id[0] << 56 | (uint64_t)id[1] << 48 | (uint64_t)id[2] << 40 |
+	       (uint64_t)id[3] << 32 | (uint64_t)id[4] << 24 | (uint64_t)id[5] << 16 |
+	       (uint64_t)id[6] << 8 | id[7];
+}
+
+/* memcmp order, cheap in the common case (ids differ in the first bytes) */
+static int id_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x = id_prefix(a), y = id_prefix(b);
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return memcmp(a + 8, b + 8, GSM_ID_LEN - 8);
+}
+
 static size_t find_pos(const struct gsm_swim *s, const uint8_t *id, int *found)
 {
 	size_t lo = 0, hi = s->n_mem;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = memcmp(s->mem[mid]->id, id, GSM_ID_LEN);
+		int c = id_cmp(s->mem[mid]->id, id);
 
 		if (c == 0) {
 			*found = 1;
@@ -1037,7 +1054,7 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 
 	if (st > GSM_STATE_LEFT)
 		return 0;
-	if (!memcmp(u->node, s->self_id, GSM_ID_LEN)) {
+	if (u->node[0] == s->self_id[0] && !memcmp(u->node, s->self_id, GSM_ID_LEN)) {
 		if (u->generation == s->cfg.generation && !s->leaving &&
 		    (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && u->incarnation >= s->self->inc)
 			refute(s, u->incarnation, from_addr);
@@ -1141,7 +1158,9 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 		*need_advert = 1;
 	if (!m->advert && need_advert)
 		*need_advert = 1;
-	enqueue(&s->uqueue, &m->uq);
+	/* anti-entropy is pairwise: only bad news learned by sync is gossiped */
+	if (!via_sync || st != GSM_STATE_ALIVE)
+		enqueue(&s->uqueue, &m->uq);
 	if (old == GSM_STATE_DEAD && st == GSM_STATE_ALIVE)
 		sync_soon(s); /* a healed partition: its adverts may have moved on */
 	if (m->advert && old != st) {
@@ -1166,7 +1185,7 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 /* Accept a signed advert if it is newer and correctly signed.  Returns 1 if
  * accepted, 0 if not newer, <0 on error. */
 static int apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
-			const struct gsm_addr *addr)
+			int via_sync, const struct gsm_addr *addr)
 {
 	uint8_t id[GSM_ID_LEN];
 	uint64_t g, v;
@@ -1219,10 +1238,10 @@ static int apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int 
 		m->gen = g;
 		m->inc = 0;
 		set_state(s, m, GSM_STATE_ALIVE);
-		if (!first)
+		if (!first && !via_sync)
 			enqueue(&s->uqueue, &m->uq);
 	}
-	if (!imported) {
+	if (!imported && !via_sync) {
 		enqueue(&s->aqueue, &m->aq);
 		if (first)
 			enqueue(&s->uqueue, &m->uq);
@@ -1268,7 +1287,7 @@ static void process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 		}
 	}
 	for (uint16_t i = 0; i < m->n_adverts; i++) {
-		int r = apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, NULL);
+		int r = apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync, NULL);
 
 		if (r < 0)
 			slog(s, GSM_LOG_DEBUG, "advert rejected: %s", gsm_strerror(r));
@@ -2283,7 +2302,7 @@ int gsm_swim_import(struct gsm_swim *s, const uint8_t *adv, size_t len, const st
 
 	if (!s || !adv)
 		return -EINVAL;
-	r = apply_advert(s, adv, len, 1, addr);
+	r = apply_advert(s, adv, len, 1, 0, addr);
 	return r < 0 ? r : 0;
 }
 

@@ -50,7 +50,7 @@ struct gsm_swim_config {
 	uint32_t indirect_probes;       /* 3: k ping-req helpers */
 	uint32_t suspicion_min_mult;    /* 4: min timeout = mult * log10(max(N,10)) * interval */
 	uint32_t suspicion_max_mult;    /* 6: max timeout = mult * min timeout (Lifeguard) */
-	uint32_t retransmit_mult;       /* 4: lambda, updates are sent lambda*ceil(log10(N+1)) times */
+	uint32_t retransmit_mult;       /* 4: lambda, updates are sent ceil(lambda*log10(N+1)) times */
 	uint32_t gossip_interval_ms;    /* 200: piggyback-only gossip round (0 = off) */
 	uint32_t gossip_fanout;         /* 3: members per gossip round */
 	uint32_t sync_interval_ms;      /* 30000: anti-entropy base interval, scaled by log2(N) */
