@@ -1159,25 +1159,42 @@ static json_t *status_json(struct gsd_daemon *d)
 	return o;
 }
 
-struct peers_ctx {
-	const uint8_t *key;
-	struct gsm_advert *tmp;
-	char name[GSM_MAX_NAME + 1];
+/* wg key -> member, built once per `peers` request (sorted, bsearch) */
+struct keymap_entry {
+	uint8_t key[32];
 	uint8_t id[GSM_ID_LEN];
-	bool found;
+	char name[GSM_MAX_NAME + 1];
 };
 
-static int find_by_wgkey(void *arg, const struct gsm_swim_member *m)
+struct keymap_ctx {
+	struct keymap_entry *v;
+	size_t n, cap;
+	struct gsm_advert *tmp;
+};
+
+static int keymap_add(void *arg, const struct gsm_swim_member *m)
 {
-	struct peers_ctx *pc = arg;
-	if (!m->advert || gsm_advert_decode(m->advert, m->advert_len, pc->tmp) < 0)
+	struct keymap_ctx *k = arg;
+	if (!m->advert || gsm_advert_decode(m->advert, m->advert_len, k->tmp) < 0)
 		return 0;
-	if (memcmp(pc->tmp->wg_pubkey, pc->key, 32))
-		return 0;
-	snprintf(pc->name, sizeof(pc->name), "%s", pc->tmp->name);
-	memcpy(pc->id, m->id, GSM_ID_LEN);
-	pc->found = true;
-	return 1;
+	if (k->n == k->cap) {
+		size_t nc = k->cap ? k->cap * 2 : 64;
+		struct keymap_entry *nv = realloc(k->v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		k->v = nv;
+		k->cap = nc;
+	}
+	memcpy(k->v[k->n].key, k->tmp->wg_pubkey, 32);
+	memcpy(k->v[k->n].id, m->id, GSM_ID_LEN);
+	snprintf(k->v[k->n].name, sizeof(k->v[k->n].name), "%s", k->tmp->name);
+	k->n++;
+	return 0;
+}
+
+static int keymap_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32); /* key is the first member */
 }
 
 static void cmd_peers(struct gsd_daemon *d, struct gsd_ctl_client *c)
@@ -1195,20 +1212,21 @@ static void cmd_peers(struct gsd_daemon *d, struct gsd_ctl_client *c)
 				  gnl_strerror(r));
 		return;
 	}
-	struct peers_ctx pc = { 0 };
-	pc.tmp = malloc(sizeof(*pc.tmp));
-	for (size_t i = 0; i < dev->n_peers && pc.tmp; i++) {
+	struct keymap_ctx km = { 0 };
+	km.tmp = malloc(sizeof(*km.tmp));
+	if (km.tmp && gsm_swim_foreach(d->swim, keymap_add, &km) == 0 && km.n)
+		qsort(km.v, km.n, sizeof(km.v[0]), keymap_cmp);
+	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct gnl_wg_peer *p = &dev->peers[i];
 		char key[45], ep[GNL_SOCKADDR_STRLEN], id[2 * GSM_ID_LEN + 1];
 		json_t *o = json_object();
 		b64_key(p->public_key, key);
 		json_object_set_new(o, "wg_public_key", json_string(key));
-		pc.key = p->public_key;
-		pc.found = false;
-		gsm_swim_foreach(d->swim, find_by_wgkey, &pc);
-		if (pc.found) {
-			hex_id(pc.id, id);
-			json_object_set_new(o, "name", json_string(pc.name));
+		const struct keymap_entry *e =
+			km.n ? bsearch(p->public_key, km.v, km.n, sizeof(km.v[0]), keymap_cmp) : NULL;
+		if (e) {
+			hex_id(e->id, id);
+			json_object_set_new(o, "name", json_string(e->name));
 			json_object_set_new(o, "id", json_string(id));
 		} else {
 			json_object_set_new(o, "name", json_null());
@@ -1236,7 +1254,8 @@ static void cmd_peers(struct gsd_daemon *d, struct gsd_ctl_client *c)
 		json_object_set_new(o, "relay", json_null());
 		json_array_append_new(arr, o);
 	}
-	free(pc.tmp);
+	free(km.tmp);
+	free(km.v);
 	gnl_wg_device_free(dev);
 	gsd_ctl_reply_ok(c, arr);
 }
