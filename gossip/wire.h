@@ -307,8 +307,12 @@ void gsm_leave_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint6
 int gsm_addr_equal(const struct gsm_addr *a, const struct gsm_addr *b);
 /* "1.2.3.4:5" / "[::1]:5"; returns chars written like snprintf. */
 int gsm_addr_format(const struct gsm_addr *a, char *buf, size_t cap);
+/* Numeric addresses only (no DNS), port required: 0 or -EINVAL.
+ * Formatting family 0 gives "-". */
 int gsm_addr_parse(const char *s, struct gsm_addr *a);
 int gsm_prefix_format(const struct gsm_prefix *p, char *buf, size_t cap);
+/* "10.1.0.7/16", "fd00::/48"; a bare address is a host prefix (/32, /128);
+ * host bits are kept.  0 or -EINVAL. */
 int gsm_prefix_parse(const char *s, struct gsm_prefix *p);
 
 int gsm_prefix_equal(const struct gsm_prefix *a, const struct gsm_prefix *b);
