@@ -130,13 +130,19 @@ int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resol
 	return -EINVAL;
 }
 
+static void on_child_closed(uv_handle_t *h)
+{
+	struct gsd_backend *b = h->data;
+	b->proc_closed = true;
+}
+
 static void on_child_exit(uv_process_t *p, int64_t status, int sig)
 {
 	struct gsd_backend *b = p->data;
 	b->proc_running = false;
 	gsd_warn("wireguard-go (pid %d) exited (status %lld, signal %d)", b->child_pid,
 		 (long long)status, sig);
-	uv_close((uv_handle_t *)p, NULL);
+	uv_close((uv_handle_t *)p, on_child_closed);
 }
 
 static int spawn_wggo(struct gsd_backend *b, const struct gsd_config *cfg, uv_loop_t *loop,
@@ -183,6 +189,7 @@ static int spawn_wggo(struct gsd_backend *b, const struct gsd_config *cfg, uv_lo
 	}
 	b->spawned = true;
 	b->proc_running = true;
+	b->proc_closed = false;
 	b->child_pid = b->proc.pid;
 	uv_unref((uv_handle_t *)&b->proc);
 	gsd_info("started %s %s (pid %d)", prog, b->ifname, b->child_pid);
@@ -271,6 +278,52 @@ int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum g
 		return r;
 	}
 	return 0;
+}
+
+int gsd_backend_repair(struct gsd_backend *b, const struct gsd_config *cfg, uv_loop_t *loop)
+{
+	struct gnl_link_info li;
+	char msg[512];
+	int r;
+	if (b->kind == GSD_BACKEND_KERNEL) {
+		bool created = false;
+		r = gnl_link_ensure_wireguard(b->rtnl, b->ifname, &li, &created);
+		if (r < 0)
+			return r;
+		if (!created && li.ifindex == b->ifindex)
+			return 0;
+		gsd_warn("interface %s was gone: re-created (ifindex %u)", b->ifname, li.ifindex);
+		b->ifindex = li.ifindex;
+		gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
+		gnl_link_set_up(b->rtnl, b->ifindex, true);
+		return 1;
+	}
+	if (b->kind != GSD_BACKEND_USERSPACE || uapi_alive(b->sockdir, b->ifname))
+		return 0;
+	if (!cfg->spawn_wireguard_go && cfg->backend != GSD_BACKEND_AUTO)
+		return -ENODEV; /* someone else runs wireguard-go; wait for it */
+	if (b->spawned && !b->proc_closed)
+		return -EAGAIN; /* the old child is still being reaped */
+	gsd_warn("no wireguard-go serves %s: starting a new one", b->ifname);
+	r = spawn_wggo(b, cfg, loop, msg, sizeof(msg));
+	if (r < 0) {
+		gsd_err("%s", msg);
+		return r;
+	}
+	r = -ENODEV;
+	for (int i = 0; i < 40 && r == -ENODEV; i++) {
+		r = gnl_link_get(b->rtnl, b->ifname, &li);
+		if (r == -ENODEV) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (r < 0)
+		return r;
+	b->ifindex = li.ifindex;
+	gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
+	gnl_link_set_up(b->rtnl, b->ifindex, true);
+	return 1;
 }
 
 void gsd_backend_close(struct gsd_backend *b)

@@ -22,7 +22,7 @@ struct gsd_backend {
 	bool created;          /* the interface was created by this start */
 	/* wireguard-go child */
 	uv_process_t proc;
-	bool spawned, proc_running, stop_child_on_exit;
+	bool spawned, proc_running, proc_closed, stop_child_on_exit;
 	int child_pid;
 	/* addresses and routes we manage (to remove stale ones) */
 	struct gsm_prefix *addrs;
@@ -39,6 +39,10 @@ int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resol
  * already running wireguard-go or one we start).  Never recreates. */
 int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum gsd_backend_kind kind,
 		     uv_loop_t *loop, char *msg, size_t msglen);
+/* The interface vanished (deleted, wireguard-go died): re-create it
+ * (kernel) or start wireguard-go again (userspace, when we may spawn).
+ * 1 repaired, 0 nothing to do, <0 could not. */
+int gsd_backend_repair(struct gsd_backend *b, const struct gsd_config *cfg, uv_loop_t *loop);
 /* Stop the child if configured to; close handles.  Leaves the interface. */
 void gsd_backend_close(struct gsd_backend *b);
 

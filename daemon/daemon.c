@@ -57,7 +57,7 @@
 #include "gossip/swim.h"
 
 #define LEAVE_BOUND_MS      2000
-#define PERSIST_DEBOUNCE_MS 2000
+#define PERSIST_DEBOUNCE_MS 5000
 #define PERIODIC_MS         10000
 #define MAX_OBSERVED        4
 
@@ -101,6 +101,7 @@ struct gsd_daemon {
 	int n_observed;
 	bool behind_nat;
 	bool static_conflict_logged;
+	bool v4_conflict; /* a member with a lower id claims our IPv4 */
 
 	/* startup hold-off: keep unknown peers until a sync completed */
 	uint64_t start_ms;
@@ -299,33 +300,59 @@ static void on_observed(struct gsd_daemon *d, const uint8_t *observer, const str
 	advert_refresh(d, "observed endpoint");
 }
 
+/* Does this (new or revived) member claim our IPv4 overlay address with a
+ * lower node id?  One decode per event, instead of scanning every member
+ * on every change (which is quadratic in a large cluster). */
+static void note_claim(struct gsd_daemon *d, const struct gsm_swim_member *m)
+{
+	if (!d->have_v4 || !m->advert || m->is_self)
+		return;
+	struct gsm_advert *a = malloc(sizeof(*a));
+	if (!a)
+		return;
+	if (gsm_advert_decode(m->advert, m->advert_len, a) == 0) {
+		for (int i = 0; i < a->n_overlay; i++)
+			if (a->overlay[i].family == 4 && !memcmp(a->overlay[i].ip, d->v4.ip, 4) &&
+			    (d->cfg.has_ipv4_address ||
+			     gsd_overlay_v4_loses(gsm_identity_public(d->keys.identity), m->id)))
+				d->v4_conflict = true;
+	}
+	free(a);
+}
+
+#define NAME(m) (gsd_log_get_level() >= GSD_LOG_INFO ? member_name(m, name, sizeof(name)) : "")
+
 static void env_event(void *ctx, const struct gsm_swim_event *ev)
 {
 	struct gsd_daemon *d = ctx;
 	char name[GSM_MAX_NAME + 24];
 	const struct gsm_swim_member *m = ev->member;
+	if (ev->type == GSM_SWIM_EV_JOINED || ev->type == GSM_SWIM_EV_UPDATED ||
+	    ev->type == GSM_SWIM_EV_ALIVE)
+		note_claim(d, m);
 	switch (ev->type) {
 	case GSM_SWIM_EV_JOINED:
-		gsd_info("member %s joined", member_name(m, name, sizeof(name)));
+		gsd_info("member %s joined", NAME(m));
 		break;
 	case GSM_SWIM_EV_UPDATED:
 		gsd_debug("member %s updated its advert (version %llu)",
-			  member_name(m, name, sizeof(name)), (unsigned long long)m->version);
+			  gsd_log_get_level() >= GSD_LOG_DEBUG ? member_name(m, name, sizeof(name)) : "",
+			  (unsigned long long)m->version);
 		break;
 	case GSM_SWIM_EV_SUSPECT:
-		gsd_info("member %s is suspect", member_name(m, name, sizeof(name)));
+		gsd_info("member %s is suspect", NAME(m));
 		break;
 	case GSM_SWIM_EV_ALIVE:
-		gsd_info("member %s is alive", member_name(m, name, sizeof(name)));
+		gsd_info("member %s is alive", NAME(m));
 		break;
 	case GSM_SWIM_EV_DEAD:
-		gsd_warn("member %s is dead", member_name(m, name, sizeof(name)));
+		gsd_warn("member %s is dead", gsd_log_get_level() >= GSD_LOG_WARN ? member_name(m, name, sizeof(name)) : "");
 		break;
 	case GSM_SWIM_EV_LEFT:
-		gsd_info("member %s left", member_name(m, name, sizeof(name)));
+		gsd_info("member %s left", NAME(m));
 		break;
 	case GSM_SWIM_EV_REMOVED:
-		gsd_debug("member %s forgotten", member_name(m, name, sizeof(name)));
+		gsd_debug("member %s forgotten", gsd_log_get_level() >= GSD_LOG_DEBUG ? member_name(m, name, sizeof(name)) : "");
 		break;
 	case GSM_SWIM_EV_REFUTED:
 		gsd_info("refuted a suspicion about ourselves");
@@ -607,6 +634,8 @@ static void reconcile_wg(struct gsd_daemon *d)
 		return;
 	d->reconciles++;
 	r = gsd_backend_get(&d->be, &cur);
+	if (r < 0 && gsd_backend_repair(&d->be, &d->cfg, d->loop) > 0)
+		r = gsd_backend_get(&d->be, &cur);
 	if (r < 0) {
 		gsd_warn("cannot read WireGuard device %s: %s %s", d->cfg.interface, gnl_strerror(r),
 			 gsd_backend_errmsg(&d->be));
@@ -740,7 +769,10 @@ static void on_refresh(uv_timer_t *t)
 	struct gsd_daemon *d = t->data;
 	if (d->stopping)
 		return;
-	check_v4(d);
+	if (d->v4_conflict) {
+		d->v4_conflict = false;
+		check_v4(d);
+	}
 	reconcile_wg(d);
 	kick(d);
 }

@@ -34,6 +34,11 @@
 
 int gsd_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
+	return gsd_write_atomic_ex(path, data, len, mode, true);
+}
+
+int gsd_write_atomic_ex(const char *path, const void *data, size_t len, unsigned mode, bool durable)
+{
 	char tmp[PATH_MAX];
 	int fd = -1, r = 0;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
@@ -58,7 +63,7 @@ int gsd_write_atomic(const char *path, const void *data, size_t len, unsigned mo
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -72,6 +77,8 @@ int gsd_write_atomic(const char *path, const void *data, size_t len, unsigned mo
 		r = -errno;
 		goto out;
 	}
+	if (!durable)
+		return 0;
 	/* make the rename durable */
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -328,7 +335,9 @@ int gsd_members_save(const char *path, const struct gsd_saved_member *m, size_t 
 			gsd_format_addr(&m[i].gossip_addr, a, sizeof(a));
 		off += (size_t)snprintf(buf + off, cap - off, " %s %u\n", a, m[i].state);
 	}
-	int r = gsd_write_atomic(path, buf, off, 0600);
+	/* a cache, rewritten often in a large cluster: atomic (rename) but
+	 * without fsync; losing the last update on power loss is harmless */
+	int r = gsd_write_atomic_ex(path, buf, off, 0600, false);
 	free(buf);
 	return r;
 }

@@ -17,6 +17,9 @@
 /* Write data to path atomically (temp file in the same dir, fsync, rename)
  * with the given mode. */
 int gsd_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* durable=false skips the fsyncs (still atomic through rename) */
+int gsd_write_atomic_ex(const char *path, const void *data, size_t len, unsigned mode,
+			bool durable);
 
 /* Create dir (and parents) with mode 0700 if missing; refuse a non-dir. */
 int gsd_state_dir_prepare(const char *dir, char *msg, size_t msglen);
