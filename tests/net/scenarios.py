@@ -153,8 +153,11 @@ def sc_crash(c):
     victim = nodes[len(nodes) // 2]
     others = [n for n in nodes if n is not victim]
     before = c.ids[victim.name]
-    # Traffic to the victim right before the crash: fresh handshakes.
-    c.matrix(name='ping-matrix-before')
+    # No traffic to the victim before the crash: gossamerd keeps the peer of
+    # a dead member while its WireGuard handshake is fresh (< 180 s, so a
+    # gossip flap never tears down a working tunnel), which would hold the
+    # peer of a node that crashed mid-traffic for up to 3 minutes.  What is
+    # checked here is removal of an idle dead member after dead_grace.
     t0 = time.monotonic()
     c.mesh.crash(victim)
     log('crashed %s' % victim.name)
@@ -276,10 +279,10 @@ def sc_seeds_down(c):
     others = [n for n in rest if n is not victim]
     # Let the victim persist its member list (debounced write).
     time.sleep(bound(3))
+    t0 = time.monotonic()
     for s in seeds:
         c.mesh.crash(s)
     log('seeds %s down' % [s.name for s in seeds])
-    t0 = time.monotonic()
     for s in seeds:
         c.mesh.wait_state(rest, s.name, ('dead', None), bound(30), '%s dead everywhere' % s.name)
     c.t.add('seed-detection', time.monotonic() - t0)
@@ -331,14 +334,14 @@ def sc_restart(c):
         c.wait_wg()
 
 
-SCENARIOS = {
+SCENARIOS = {   # name: (function, default node count)
     'converge': (sc_converge, 16),
-    'crash': (sc_crash, 8),
-    'leave': (sc_leave, 8),
+    'crash': (sc_crash, 16),
+    'leave': (sc_leave, 16),
     'partition': (sc_partition, 16),
-    'loss': (sc_loss, 8),
-    'seeds-down': (sc_seeds_down, 6),
-    'restart': (sc_restart, 3),
+    'loss': (sc_loss, 16),
+    'seeds-down': (sc_seeds_down, 16),
+    'restart': (sc_restart, 4),
 }
 
 
