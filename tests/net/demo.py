@@ -52,7 +52,7 @@ def matrix_table(topo, targets):
     failed = set((s, d) for s, d, _ in fails)
     names = [n.name for n in targets]
     w = max(len(x) for x in names) + 2
-    say('ping matrix over the overlay (row pings column, IPv4 and IPv6):')
+    say('ping matrix over the overlay (row pings column; ok = its IPv4 and IPv6 addresses answer):')
     say(' ' * w + ''.join(x.ljust(w + 3) for x in names))
     for s in names:
         cells = []
@@ -117,6 +117,8 @@ def up(args):
         raise
     me = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                       '..', '..', 'scripts', 'demo'))
+    if not me.startswith('.') and not me.startswith('/'):
+        me = './' + me
     g = gossamer or 'gossamer'
     say()
     say('Look around (nodes n1..n%d, namespaces %sn1.., logs and state in %s/<node>/):'
@@ -127,8 +129,7 @@ def up(args):
     say('  %s exec n4 ping -c1 %s' % (me, gsmnet.addr_only(ids['n1']['overlay_addresses'][0])))
     say('  ip netns exec %sn2 %s --socket %s members'
         % (PREFIX, g, nodes[1].socket_path))
-    say('  %s exec n5 sh -c "kill \\$(pidof gossamerd)"   # stop one; watch it go `left`'
-        % me)
+    say('  %s exec n5 gossamer leave           # n5 leaves; `members` shows it `left`' % me)
     say('  tail -f %s/n1/gossamerd.log' % WORKDIR)
     say('Tear down (removes exactly what the demo made):')
     say('  %s down' % me)
