@@ -106,6 +106,14 @@ struct member {
 	struct qitem uq, aq;
 };
 
+/* a reaped tombstone, remembered for one more tombstone period so that
+ * peers still holding it (or stale gossip) cannot re-create it */
+struct reaped {
+	uint8_t id[GSM_ID_LEN];
+	uint64_t gen;
+	uint64_t until;
+};
+
 struct relay {
 	uint8_t used;
 	uint8_t acked;
@@ -178,6 +186,8 @@ struct gsm_swim {
 
 	struct gsm_addr *seeds;
 	size_t n_seeds;
+	struct reaped *reaped;
+	size_t n_reaped, cap_reaped;
 	uint8_t joined;
 	uint8_t leaving;
 	uint32_t leave_sends;
@@ -1049,6 +1059,14 @@ static void refute(struct gsm_swim *s, uint64_t claimed_inc, const struct gsm_ad
 static void request_adverts_from(struct gsm_swim *s, const struct gsm_addr *to,
 				 struct gsm_digest_entry *want, size_t n);
 
+static int is_reaped(const struct gsm_swim *s, const uint8_t *id, uint64_t gen)
+{
+	for (size_t i = 0; i < s->n_reaped; i++)
+		if (gen <= s->reaped[i].gen && !memcmp(s->reaped[i].id, id, GSM_ID_LEN))
+			return 1;
+	return 0;
+}
+
 /* Apply one membership update.  via_sync: learned by anti-entropy, where a
  * DEAD claim about a member we hold ALIVE is only taken as SUSPECT (it must
  * get the chance to refute).  Returns 1 if accepted. */
@@ -1086,6 +1104,8 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 	}
 	m = find(s, u->node);
 	if (!m) {
+		if (s->n_reaped && is_reaped(s, u->node, u->generation))
+			return 0;
 		/* never resurrect: unknown members enter in whatever state */
 		m = member_add(s, u->node);
 		if (!m)
@@ -1213,6 +1233,8 @@ static int apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int 
 		return 0;
 	if (m && !m->advert && g < m->gen)
 		return 0; /* older life than the state we hold */
+	if (!m && s->n_reaped && is_reaped(s, id, g))
+		return 0;
 	if (s->cfg.verify_signatures) {
 		r = gsm_advert_verify(adv, len);
 		if (r < 0)
@@ -1437,6 +1459,11 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	}
 	s->sync.active = 0;
 	s->next_sync = now + next_sync_delay(s);
+	if (!ok && !s->joined) {
+		/* joining and that contact is down: sync with someone else soon */
+		s->next_sync = now + s->cfg.probe_interval_ms;
+		s->next_reconnect = now + s->cfg.probe_interval_ms;
+	}
 }
 
 /* Responder: a page of our digest after the cursor. */
@@ -1560,8 +1587,9 @@ static void handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 					push[np++] = x;
 				p++;
 			} else if (c > 0) {
-				/* peer has it, we do not */
-				if (memcmp(d->node, s->self_id, GSM_ID_LEN)) {
+				/* peer has it, we do not (and did not just reap it) */
+				if (memcmp(d->node, s->self_id, GSM_ID_LEN) &&
+				    !(s->n_reaped && is_reaped(s, d->node, d->generation))) {
 					memcpy(want[nw].node, d->node, GSM_ID_LEN);
 					want[nw].generation = 0;
 					want[nw].version = 0;
@@ -2027,11 +2055,24 @@ static void reconnect(struct gsm_swim *s, uint64_t now)
 
 static void reap(struct gsm_swim *s, uint64_t now)
 {
+	for (size_t i = 0; i < s->n_reaped;) {
+		if (s->reaped[i].until <= now)
+			s->reaped[i] = s->reaped[--s->n_reaped];
+		else
+			i++;
+	}
 	for (size_t i = 0; i < s->n_mem;) {
 		struct member *x = s->mem[i];
 
 		if (!x->is_self && (x->state == GSM_STATE_DEAD || x->state == GSM_STATE_LEFT) &&
 		    now - x->changed_ms >= s->cfg.tombstone_ms) {
+			if (!grow(s, &s->reaped, &s->cap_reaped, s->n_reaped + 1, sizeof(*s->reaped))) {
+				struct reaped *r = &s->reaped[s->n_reaped++];
+
+				memcpy(r->id, x->id, GSM_ID_LEN);
+				r->gen = x->gen > x->adv_gen ? x->gen : x->adv_gen;
+				r->until = now + s->cfg.tombstone_ms;
+			}
 			emit(s, GSM_SWIM_EV_REMOVED, x);
 			member_remove(s, x);
 			continue;
@@ -2129,7 +2170,7 @@ void gsm_swim_tick(struct gsm_swim *s)
 								  : s->cfg.probe_interval_ms);
 	}
 	if (now >= s->next_reap) {
-		if (s->n_dead || s->n_left)
+		if (s->n_dead || s->n_left || s->n_reaped)
 			reap(s, now);
 		s->next_reap = now + REAP_CHECK_MS;
 	}
@@ -2156,7 +2197,7 @@ uint64_t gsm_swim_next_deadline(const struct gsm_swim *s)
 	for (int i = 0; i < MAX_RELAYS; i++)
 		if (s->relays[i].used && s->relays[i].nack_at < d)
 			d = s->relays[i].nack_at;
-	if ((s->n_dead || s->n_left) && s->next_reap < d)
+	if ((s->n_dead || s->n_left || s->n_reaped) && s->next_reap < d)
 		d = s->next_reap;
 	return d;
 }
@@ -2249,6 +2290,7 @@ void gsm_swim_free(struct gsm_swim *s)
 	free(s->plist);
 	free(s->susp);
 	free(s->seeds);
+	free(s->reaped);
 	free(s);
 }
 
@@ -2350,7 +2392,8 @@ int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n)
 		if (!s->sync.active) {
 			sync_start(s, &seeds[i], NULL);
 		} else {
-			struct txbuf *tb = new_msg(GSM_MSG_SYNC_RESPONSE);
+			/* GOSSIP, not SYNC_RESPONSE: the receiver must spread us */
+			struct txbuf *tb = new_msg(GSM_MSG_GOSSIP);
 
 			if (!tb)
 				return -ENOMEM;
@@ -2378,7 +2421,8 @@ int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n)
 		if (!s->sync.active) {
 			sync_start(s, &imp[i]->addr, imp[i]->id);
 		} else {
-			struct txbuf *tb = new_msg(GSM_MSG_SYNC_RESPONSE);
+			/* GOSSIP, not SYNC_RESPONSE: the receiver must spread us */
+			struct txbuf *tb = new_msg(GSM_MSG_GOSSIP);
 
 			if (!tb)
 				return -ENOMEM;

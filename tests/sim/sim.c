@@ -566,6 +566,45 @@ long sim_find(const struct sim *s, const uint8_t *id)
 	return -1;
 }
 
+struct import_ctx {
+	struct sim *s;
+	struct node *n;
+	int count;
+};
+
+static int import_one(void *arg, const struct gsm_swim_member *m)
+{
+	struct import_ctx *c = arg;
+
+	if (m->is_self || !m->advert || !memcmp(m->id, gsm_identity_public(c->n->id), GSM_ID_LEN))
+		return 0;
+	if (gsm_swim_import(c->n->core, m->advert, m->advert_len, &m->addr) == 0)
+		c->count++;
+	return 0;
+}
+
+int sim_import_from(struct sim *s, size_t i, size_t donor)
+{
+	struct import_ctx c = { s, &s->nodes[i], 0 };
+
+	if (!s->nodes[i].up || !s->nodes[donor].up)
+		return -ENOTCONN;
+	gsm_swim_foreach(s->nodes[donor].core, import_one, &c);
+	schedule(s, &s->nodes[i]);
+	return c.count;
+}
+
+int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t len)
+{
+	int r;
+
+	if (!s->nodes[i].up)
+		return -ENOTCONN;
+	r = gsm_swim_recv(s->nodes[i].core, &s->nodes[from].addr, buf, len);
+	schedule(s, &s->nodes[i]);
+	return r;
+}
+
 void sim_set_loss(struct sim *s, double p)
 {
 	s->o.loss = p;

@@ -63,6 +63,13 @@ struct gsm_swim *sim_core(struct sim *s, size_t i);
 /* index of a node id, or -1 */
 long sim_find(const struct sim *s, const uint8_t *id);
 
+/* Import every member known to node `donor` (signed advert + address)
+ * into node i, as a restarted daemon imports its persisted members. */
+int sim_import_from(struct sim *s, size_t i, size_t donor);
+/* Deliver raw bytes to node i as if sent by node `from`; returns what
+ * gsm_swim_recv returned. */
+int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t len);
+
 /* Network */
 void sim_set_loss(struct sim *s, double p);
 void sim_set_node_loss(struct sim *s, size_t i, double p); /* in and out */

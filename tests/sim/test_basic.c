@@ -1,35 +1,36 @@
 /*
  * tests/sim/test_basic.c - a small cluster end to end through the real core:
- * join through one seed, full view, advert update, crash detection, graceful
- * leave, restart with a new generation.
+ * join through one seed, full view, OBSERVED addresses, convergence flag,
+ * advert update, bad datagrams, crash detection, graceful leave, restart
+ * with a new generation, rejoin from imported (persisted) members while
+ * every seed is down, and tombstone reaping.
  */
 #include "tests/sim/simtest.h"
 
 #define N 24
 
 struct watch {
-	size_t target;
-	uint64_t dead_at[N];
-	uint64_t left_at[N];
-	uint64_t upd_at[N];
-	uint64_t want_version;
+	struct sim *s;
+	size_t observed[N];
+	bool observed_ok[N];
+	size_t removed[N];
+	size_t joined_dead;
 };
 
 static void hook(void *arg, size_t node, const struct gsm_swim_event *ev)
 {
 	struct watch *w = arg;
-	struct sim *s = NULL;
 
-	(void)s;
-	if (!ev->member || ev->member->is_self)
-		return;
-	if (ev->type == GSM_SWIM_EV_DEAD && !w->dead_at[node])
-		w->dead_at[node] = 1;
-	if (ev->type == GSM_SWIM_EV_LEFT && !w->left_at[node])
-		w->left_at[node] = 1;
-	if (ev->type == GSM_SWIM_EV_UPDATED && ev->member->version == w->want_version &&
-	    !w->upd_at[node])
-		w->upd_at[node] = 1;
+	if (ev->type == GSM_SWIM_EV_OBSERVED) {
+		struct gsm_swim_member self;
+
+		w->observed[node]++;
+		/* the simulated network has no NAT: what a peer sees is our address */
+		if (gsm_swim_get(sim_core(w->s, node), sim_node_id(w->s, node), &self) == 0)
+			w->observed_ok[node] = gsm_addr_equal(&self.addr, &ev->observed);
+	}
+	if (ev->type == GSM_SWIM_EV_REMOVED)
+		w->removed[node]++;
 }
 
 static bool all_state(struct sim *s, void *arg)
@@ -42,7 +43,16 @@ static bool all_state(struct sim *s, void *arg)
 	return true;
 }
 
-int main(void)
+static bool all_converged(struct sim *s, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < sim_size(s); i++)
+		if (sim_up(s, i) && !gsm_swim_converged(sim_core(s, i)))
+			return false;
+	return true;
+}
+
+static void scenario_main(void)
 {
 	struct sim_opts o;
 	struct sim *s;
@@ -54,8 +64,9 @@ int main(void)
 	o.name = "basic";
 	s = sim_new(&o, N);
 	if (!s)
-		return 1;
+		exit(1);
 	memset(&w, 0, sizeof(w));
+	w.s = s;
 	sim_set_event_hook(s, hook, &w);
 	for (size_t i = 0; i < N; i++) {
 		CHECK(sim_start(s, i) == 0, "start %zu", i);
@@ -68,14 +79,32 @@ int main(void)
 	      "full view: %zu/%d complete", sim_complete_views(s, false), N);
 	printf("bootstrap: all %d views complete %.1f s after the last join\n", N,
 	       (double)(sim_now(s) - t0) / 1000.0);
+	for (size_t i = 0; i < N; i++)
+		CHECK(w.observed[i] > 0 && w.observed_ok[i], "node %zu got its observed address", i);
+	t0 = sim_now(s);
+	CHECK(sim_run_until_pred(s, t0 + 120000, 1000, all_converged, NULL), "converged flag");
+	printf("converged flag set at every node %.1f s later\n", (double)(sim_now(s) - t0) / 1000.0);
 
 	/* advert update */
 	CHECK(sim_update_advert(s, 5) == 0, "update");
-	w.want_version = sim_advert_version(s, 5);
+	CHECK(!gsm_swim_converged(sim_core(s, 5)), "not converged while an update is pending");
 	t0 = sim_now(s);
-	CHECK(sim_run_until_pred(s, t0 + 10000, 100, simtest_all_complete, NULL),
-	      "update spread");
+	CHECK(sim_run_until_pred(s, t0 + 10000, 100, simtest_all_complete, NULL), "update spread");
 	printf("advert update: everywhere after %.1f s\n", (double)(sim_now(s) - t0) / 1000.0);
+
+	/* bad datagrams are reported and change nothing */
+	{
+		uint8_t junk[200];
+		struct gsm_swim_stats st;
+
+		memset(junk, 0x5a, sizeof(junk));
+		CHECK(sim_inject(s, 3, 4, junk, sizeof(junk)) < 0, "garbage refused");
+		CHECK(sim_inject(s, 3, 4, junk, 10) < 0, "short datagram refused");
+		gsm_swim_stats(sim_core(s, 3), &st);
+		CHECK(st.dgrams_bad == 2, "bad datagrams counted (%llu)",
+		      (unsigned long long)st.dgrams_bad);
+		CHECK(st.total == N, "membership unchanged");
+	}
 
 	/* crash */
 	{
@@ -110,7 +139,70 @@ int main(void)
 		printf("restart: alive (gen %llu) everywhere after %.1f s\n",
 		       (unsigned long long)sim_generation(s, 7), (double)(sim_now(s) - t0) / 1000.0);
 	}
+	/* restart while every seed is down: rejoin through imported members */
+	{
+		size_t a[2] = { 11, GSM_STATE_ALIVE };
+		int imported;
+
+		sim_crash(s, 11);
+		sim_run_until(s, sim_now(s) + 2000);
+		sim_crash(s, 0); /* the only seed */
+		CHECK(sim_start(s, 11) == 0, "restart 11");
+		imported = sim_import_from(s, 11, 12); /* its "persisted" members */
+		CHECK(imported >= N - 4, "imported %d members", imported);
+		CHECK(sim_join(s, 11, &seed, 1) >= 2, "join contacts the seed and imported members");
+		t0 = sim_now(s);
+		CHECK(sim_run_until_pred(s, t0 + 30000, 250, all_state, a), "rejoined without seeds");
+		printf("rejoin with all seeds down: alive (gen %llu) everywhere after %.1f s\n",
+		       (unsigned long long)sim_generation(s, 11), (double)(sim_now(s) - t0) / 1000.0);
+		CHECK(sim_run_until_pred(s, t0 + 90000, 500, simtest_all_complete_strict, NULL),
+		      "full view after rejoining without seeds");
+		printf("  and the full view (the dead seed detected too) after %.1f s\n",
+		       (double)(sim_now(s) - t0) / 1000.0);
+	}
 	sim_free(s);
+}
+
+/* tombstones are reaped after tombstone_ms, not before */
+static void scenario_tombstone(void)
+{
+	struct sim_opts o;
+	struct sim *s;
+	struct watch w;
+	size_t a[2] = { 3, GSM_STATE_DEAD };
+	uint64_t t0;
+
+	sim_opts_default(&o);
+	o.name = "tombstone";
+	o.swim.tombstone_ms = 120000;
+	s = sim_new(&o, 8);
+	if (!s)
+		exit(1);
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	CHECK(simtest_bootstrap(s, 8, 1000), "bootstrap 8");
+	sim_set_event_hook(s, hook, &w);
+	sim_crash(s, 3);
+	CHECK(sim_run_until_pred(s, sim_now(s) + 60000, 250, all_state, a), "dead");
+	t0 = sim_now(s);
+	sim_run_until(s, t0 + 60000);
+	CHECK(all_state(s, a), "tombstone kept before tombstone_ms");
+	sim_run_until(s, t0 + 140000);
+	for (size_t i = 0; i < 8; i++) {
+		if (i == 3)
+			continue;
+		CHECK(sim_state_of(s, i, 3) == -1, "node %zu reaped the tombstone", i);
+		CHECK(w.removed[i] == 1, "node %zu REMOVED event", i);
+	}
+	printf("tombstone: kept 60 s, reaped by all after %.0f s (tombstone 120 s)\n",
+	       (double)(sim_now(s) - t0) / 1000.0);
+	sim_free(s);
+}
+
+int main(void)
+{
+	scenario_main();
+	scenario_tombstone();
 	printf("%s\n", simtest_failures ? "FAILED" : "ok");
 	return simtest_failures ? 1 : 0;
 }
