@@ -230,7 +230,10 @@ class Node:
 
     # -- running things inside the node ------------------------------------
     def argv(self, argv):
-        return ['nsenter', '-t', str(self.holder), '-m', '-n', '--'] + list(argv)
+        # -r -w: keep the holder's root and cwd.  setns() into a mount
+        # namespace resets both to the namespace's root, which is not `/`
+        # when the harness itself runs chrooted (the kernel VM does that).
+        return ['nsenter', '-t', str(self.holder), '-m', '-n', '-r', '-w', '--'] + list(argv)
 
     def run(self, argv, check=True, timeout=30, input=None):
         return sh(self.argv(argv), check=check, timeout=timeout, input=input)
@@ -376,9 +379,14 @@ class Topology:
         sh(['ip', '-n', self.inet_ns, 'link', 'set', 'br0', 'type', 'bridge',
             'stp_state', '0', 'forward_delay', '0'], check=False)
         sh(['ip', '-n', self.inet_ns, 'link', 'set', 'br0', 'up'])
-        self._nft(self.inet_ns, 'add table bridge gsmfault\n'
-                  'add chain bridge gsmfault gsmfwd { type filter hook forward priority 0; policy accept; }\n')
-        self._fault_table = True
+
+    def _ensure_fault_table(self):
+        # Created on first use: scenarios without faults need no nftables.
+        if not self._fault_table:
+            self._nft(self.inet_ns, 'add table bridge gsmfault\n'
+                      'add chain bridge gsmfault gsmfwd { type filter hook forward priority 0; '
+                      'policy accept; }\n')
+            self._fault_table = True
 
     def _nft(self, ns, script):
         sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], input=script)
@@ -512,6 +520,7 @@ class Topology:
         return ports
 
     def _fault_rule(self, rule, comment):
+        self._ensure_fault_table()
         self._nft(self.inet_ns, 'add rule bridge gsmfault gsmfwd %s counter drop comment "%s"\n' % (rule, comment))
 
     def partition(self, a, b, tag='partition'):
@@ -533,6 +542,8 @@ class Topology:
 
     def heal(self, tag=None):
         """Remove fault rules (all, or those with comment `tag`)."""
+        if not self._fault_table:
+            return
         if tag is None:
             self._nft(self.inet_ns, 'flush chain bridge gsmfault gsmfwd\n')
             return
@@ -973,7 +984,7 @@ def _cmd_exec(args):
         state = json.load(f)
     for n in state['nodes']:
         if n['name'] == args.node:
-            os.execvp('nsenter', ['nsenter', '-t', str(n['holder']), '-m', '-n', '--']
+            os.execvp('nsenter', ['nsenter', '-t', str(n['holder']), '-m', '-n', '-r', '-w', '--']
                       + args.command)
     print('no node %s' % args.node, file=sys.stderr)
     return 2

@@ -1,0 +1,9 @@
+#!/bin/bash
+# Integration scenario 1 with kernel WireGuard (runs inside the kernel VM):
+# 4 gossamerd nodes in namespaces converge from one seed; every node has
+# every other as a WireGuard peer with the right key, allowed IPs and
+# endpoint; full ping matrix over the IPv4 and IPv6 overlay addresses.
+# Harness: tests/net/gsmnet.py (docs/testing.md).  Logs: /tmp inside the VM
+# (unix sockets do not belong on the shared build dir), copied afterwards to
+# $GSM_BUILD_ROOT/tests/net/logs-kernel/.
+exec bash "$GSM_SOURCE_ROOT/tests/net/kernel-case.sh" converge --nodes 4
