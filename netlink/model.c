@@ -668,3 +668,122 @@ out:
 	free(rem_c);
 	return ret;
 }
+
+/* ------------------------------------------------- ops on a model */
+
+static int cmp_key_to_idx(const void *key, const void *elem)
+{
+	return memcmp(key, sort_dev->peers[*(const size_t *)elem].public_key, GNL_WG_KEY_LEN);
+}
+
+static int set_aips(struct gnl_wg_peer *p, const struct gnl_prefix *v, size_t n)
+{
+	struct gnl_prefix *a = NULL;
+
+	if (n) {
+		a = malloc(n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		memcpy(a, v, n * sizeof(*a));
+	}
+	free(p->allowedips);
+	p->allowedips = a;
+	p->n_allowedips = p->cap_allowedips = n;
+	return 0;
+}
+
+int gnl_wg_device_apply_ops(struct gnl_wg_device *dev, const struct gnl_wg_ops *ops)
+{
+	size_t *idx = NULL, n0 = dev->n_peers, w;
+	bool *dead = NULL;
+	int ret = 0;
+
+	if (ops->dev_changed & GNL_WG_DEV_PRIVATE_KEY) {
+		memcpy(dev->private_key, ops->private_key, GNL_WG_KEY_LEN);
+		dev->flags |= GNL_WG_DEV_PRIVATE_KEY;
+		dev->has_public_key = false; /* derived by the kernel; unknown here */
+	}
+	if (ops->dev_changed & GNL_WG_DEV_LISTEN_PORT) {
+		dev->listen_port = ops->listen_port;
+		dev->flags |= GNL_WG_DEV_LISTEN_PORT;
+	}
+	if (ops->dev_changed & GNL_WG_DEV_FWMARK) {
+		dev->fwmark = ops->fwmark;
+		dev->flags |= GNL_WG_DEV_FWMARK;
+	}
+	idx = sorted_index(dev);
+	dead = calloc(n0 + 1, sizeof(*dead));
+	if (!idx || !dead) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (ops->replace_peers)
+		for (size_t i = 0; i < n0; i++)
+			dead[i] = true;
+	for (size_t k = 0; k < ops->n_ops; k++) {
+		const struct gnl_wg_peer_op *op = &ops->ops[k];
+		struct gnl_wg_peer *p = NULL;
+		size_t *hit;
+
+		sort_dev = dev;
+		hit = bsearch(op->public_key, idx, n0, sizeof(*idx), cmp_key_to_idx);
+		sort_dev = NULL;
+		if (hit && dead[*hit] && op->kind != GNL_WG_OP_ADD)
+			hit = NULL;
+		if (op->kind == GNL_WG_OP_REMOVE) {
+			if (hit)
+				dead[*hit] = true;
+			continue;
+		}
+		if (hit) {
+			p = &dev->peers[*hit];
+			dead[*hit] = false;
+		} else if (op->kind == GNL_WG_OP_ADD) {
+			/* appended after the indexed range: never found by
+			 * bsearch, which is right (ops name each key once) */
+			ret = gnl_wg_device_add_peer(dev, op->public_key, &p);
+			if (ret)
+				goto out;
+		} else {
+			continue; /* UPDATE_ONLY of an absent peer: nothing */
+		}
+		if (op->kind == GNL_WG_OP_ADD) {
+			/* an ADD of an existing peer keeps its session */
+			p->has_preshared_key = false;
+			memset(p->preshared_key, 0, GNL_WG_KEY_LEN);
+		}
+		if (op->changed & GNL_WG_CH_ENDPOINT)
+			p->endpoint = op->endpoint;
+		if (op->changed & GNL_WG_CH_KEEPALIVE)
+			p->persistent_keepalive = op->persistent_keepalive;
+		if (op->changed & GNL_WG_CH_PRESHARED_KEY) {
+			memcpy(p->preshared_key, op->preshared_key, GNL_WG_KEY_LEN);
+			p->has_preshared_key = memcmp(op->preshared_key, zero_key, GNL_WG_KEY_LEN) != 0;
+		}
+		if (op->kind == GNL_WG_OP_ADD) {
+			ret = set_aips(p, op->aip_add, (op->changed & GNL_WG_CH_ALLOWEDIPS) ? op->n_aip_add : 0);
+		} else if (op->changed & GNL_WG_CH_ALLOWEDIPS) {
+			ret = set_aips(p, op->aip_all, op->n_aip_all);
+		}
+		if (ret)
+			goto out;
+	}
+	/* drop removed peers, keeping order */
+	w = 0;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		if (i < n0 && dead[i]) {
+			peer_clear(&dev->peers[i]);
+			continue;
+		}
+		if (w != i)
+			dev->peers[w] = dev->peers[i];
+		w++;
+	}
+	if (w < dev->n_peers)
+		memset(&dev->peers[w], 0, (dev->n_peers - w) * sizeof(*dev->peers));
+	dev->n_peers = w;
+out:
+	free(idx);
+	free(dead);
+	return ret;
+}
