@@ -72,6 +72,19 @@ struct pending_leave {
 	struct pending_leave *next;
 };
 
+/* a `join` with wait_ms: answered when a contacted seed answers */
+struct pending_join {
+	uv_timer_t timer;
+	struct gsd_daemon *d;
+	struct gsd_ctl_client *c;
+	struct gsm_addr *addrs;
+	bool *answered;
+	size_t n;
+	int contacted;
+	struct pending_join *next;
+	bool done;
+};
+
 struct gsd_daemon {
 	uv_loop_t *loop;
 	struct gsd_cli cli;
@@ -111,6 +124,7 @@ struct gsd_daemon {
 	bool leaving, stopping;
 	uint64_t leave_deadline;
 	struct pending_leave *leave_waiters;
+	struct pending_join *joins;
 	int exit_code;
 
 	uint8_t rbuf[GSM_MAX_DATAGRAM + 64];
@@ -153,6 +167,8 @@ static void b64_key(const uint8_t k[32], char out[45])
 /* ------------------------------------------------------------ core env */
 
 static void kick(struct gsd_daemon *d);
+static void join_finish(struct pending_join *pj, bool shutting_down);
+static void joins_note_answer(struct gsd_daemon *d, const struct gsm_addr *from);
 static void schedule_refresh(struct gsd_daemon *d);
 static void schedule_persist(struct gsd_daemon *d);
 
@@ -398,6 +414,8 @@ static void on_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struc
 	struct gsm_addr a;
 	sockaddr_to_gsm(from, &a);
 	int r = gsm_swim_recv(d->swim, &a, (const uint8_t *)buf->base, (size_t)n);
+	if (r == 0 && d->joins)
+		joins_note_answer(d, &a);
 	if (r < 0 && gsd_log_get_level() >= GSD_LOG_DEBUG) {
 		char s[64];
 		gsd_format_addr(&a, s, sizeof(s));
@@ -924,6 +942,8 @@ static void stop_everything(struct gsd_daemon *d)
 		return;
 	d->stopping = true;
 	persist_now(d);
+	while (d->joins)
+		join_finish(d->joins, true);
 	gsd_control_close(d->ctl);
 	d->ctl = NULL;
 	uv_stop(d->loop);
@@ -1292,6 +1312,62 @@ static void cmd_peers(struct gsd_daemon *d, struct gsd_ctl_client *c)
 	gsd_ctl_reply_ok(c, arr);
 }
 
+static void on_join_closed(uv_handle_t *h)
+{
+	struct pending_join *pj = h->data;
+	free(pj->addrs);
+	free(pj->answered);
+	free(pj);
+}
+
+static void join_finish(struct pending_join *pj, bool shutting_down)
+{
+	struct gsd_daemon *d = pj->d;
+	if (pj->done)
+		return;
+	pj->done = true;
+	for (struct pending_join **pp = &d->joins; *pp; pp = &(*pp)->next)
+		if (*pp == pj) {
+			*pp = pj->next;
+			break;
+		}
+	if (shutting_down) {
+		gsd_ctl_reply_err(pj->c, "ESHUTDOWN", "the daemon is stopping");
+	} else {
+		size_t answered = 0;
+		for (size_t i = 0; i < pj->n; i++)
+			answered += pj->answered[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "contacted", json_integer(pj->contacted));
+		json_object_set_new(o, "answered", json_integer((json_int_t)answered));
+		gsd_ctl_reply_ok(pj->c, o);
+	}
+	uv_timer_stop(&pj->timer);
+	uv_close((uv_handle_t *)&pj->timer, on_join_closed);
+}
+
+static void on_join_timeout(uv_timer_t *t)
+{
+	join_finish(t->data, false);
+}
+
+/* a valid datagram arrived from `from`: answers pending joins from it */
+static void joins_note_answer(struct gsd_daemon *d, const struct gsm_addr *from)
+{
+	struct pending_join *pj = d->joins, *next;
+	for (; pj; pj = next) {
+		next = pj->next;
+		bool hit = false;
+		for (size_t i = 0; i < pj->n; i++)
+			if (gsm_addr_equal(&pj->addrs[i], from)) {
+				pj->answered[i] = true;
+				hit = true;
+			}
+		if (hit)
+			join_finish(pj, false);
+	}
+}
+
 static void cmd_join(struct gsd_daemon *d, struct gsd_ctl_client *c, json_t *req)
 {
 	json_t *addrs = json_object_get(req, "addrs");
@@ -1331,12 +1407,40 @@ static void cmd_join(struct gsd_daemon *d, struct gsd_ctl_client *c, json_t *req
 		return;
 	}
 	int r = gsm_swim_join(d->swim, res, k);
-	free(res);
 	kick(d);
 	if (r < 0) {
+		free(res);
 		gsd_ctl_reply_err(c, gsd_errno_name(r), "join: %s", gsm_strerror(r));
 		return;
 	}
+	json_t *wait = json_object_get(req, "wait_ms");
+	if (wait && json_is_integer(wait) && json_integer_value(wait) > 0) {
+		json_int_t ms = json_integer_value(wait);
+		if (ms > 60000)
+			ms = 60000;
+		struct pending_join *pj = calloc(1, sizeof(*pj));
+		bool *ans = calloc(k, sizeof(bool));
+		if (!pj || !ans) {
+			free(pj);
+			free(ans);
+			free(res);
+			gsd_ctl_reply_err(c, "ENOMEM", "out of memory");
+			return;
+		}
+		pj->d = d;
+		pj->c = c;
+		pj->addrs = res;
+		pj->answered = ans;
+		pj->n = k;
+		pj->contacted = r;
+		pj->next = d->joins;
+		d->joins = pj;
+		uv_timer_init(d->loop, &pj->timer);
+		pj->timer.data = pj;
+		uv_timer_start(&pj->timer, on_join_timeout, (uint64_t)ms, 0);
+		return;
+	}
+	free(res);
 	json_t *o = json_object();
 	json_object_set_new(o, "contacted", json_integer(r));
 	gsd_ctl_reply_ok(c, o);
@@ -1778,6 +1882,8 @@ out:
 	if (loop_inited) {
 		if (!d->stopping && d->swim)
 			persist_now(d);
+		while (d->joins)
+			join_finish(d->joins, true);
 		gsd_control_close(d->ctl);
 		d->ctl = NULL;
 		gsd_backend_close(&d->be);

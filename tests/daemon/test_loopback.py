@@ -180,6 +180,15 @@ def main():
         check(r.get("ok") is False and r.get("code") == "EOPNOTSUPP", "unknown command: EOPNOTSUPP")
         r = ctl(a.sock, {"cmd": "join", "addrs": ["127.0.0.1:%d" % c.port]})
         check(r.get("ok") and r["result"]["contacted"] >= 1, "join: contacted")
+        t0 = time.time()
+        r = ctl(a.sock, {"cmd": "join", "addrs": ["127.0.0.1:%d" % c.port], "wait_ms": 5000})
+        check(r.get("ok") and r["result"].get("answered") == 1 and time.time() - t0 < 4,
+              "join with wait_ms: the live seed answered (%s)" % r)
+        t0 = time.time()
+        r = ctl(a.sock, {"cmd": "join", "addrs": ["127.0.0.1:%d" % free_udp_port()],
+                         "wait_ms": 700})
+        check(r.get("ok") and r["result"].get("answered") == 0 and time.time() - t0 >= 0.6,
+              "join with wait_ms: nobody there -> answered 0 after the wait (%s)" % r)
         gen_before = [m for m in a.members() if m["name"] == "bravo"][0]["generation"]
 
         # 2. SIGKILL bravo: seen dead
