@@ -924,6 +924,25 @@ def dump_logs(topo, tail=40):
             sys.stdout.writelines(lines[-tail:])
 
 
+def hold(topo):
+    """GSM_NET_HOLD=1: keep a failed scenario's topology up for inspection
+    until Ctrl-C / SIGTERM."""
+    if not os.environ.get('GSM_NET_HOLD'):
+        return
+    me = os.path.abspath(__file__)
+    print('GSM_NET_HOLD: topology kept; inside a node:')
+    for n in topo.nodes:
+        print('  python3 %s exec %s %s gossamer members' % (me, topo.workdir, n.name))
+    print('  (or nsenter -t <holder> -m -n -r -w CMD; holders in %s/topology.json)'
+          % topo.workdir)
+    print('Ctrl-C (or SIGTERM) tears it down.', flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
 def run_scenario(name, body, backend='userspace'):
     """Run body(topo, timings) in a fresh Topology; exit 0 / 1 / 77 (skip)."""
     why = requirements(backend)
@@ -949,6 +968,7 @@ def run_scenario(name, body, backend='userspace'):
                 traceback.print_exc()
                 dump_logs(topo)
                 rc = 1
+                hold(topo)
     except HarnessError:
         import traceback
         traceback.print_exc()
@@ -982,6 +1002,9 @@ def _cmd_exec(args):
     path = os.path.join(args.workdir, 'topology.json')
     with open(path) as f:
         state = json.load(f)
+    extra = [os.path.dirname(p) for p in (find_program('gossamer', 'cli'),
+                                          find_program('gossamerd', 'daemon')) if p]
+    os.environ['PATH'] = ':'.join(extra + [os.environ.get('PATH', '/usr/bin:/bin')])
     for n in state['nodes']:
         if n['name'] == args.node:
             os.execvp('nsenter', ['nsenter', '-t', str(n['holder']), '-m', '-n', '-r', '-w', '--']
