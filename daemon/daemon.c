@@ -50,6 +50,7 @@
 #include "daemon/config.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/nat.h"
 #include "daemon/overlay.h"
 #include "daemon/reconcile.h"
 #include "daemon/state.h"
@@ -96,6 +97,8 @@ struct gsd_daemon {
 	struct gsd_backend be;
 	enum gsd_backend_kind backend_kind;
 	struct gsd_control *ctl;
+	struct gsd_nat *nat;   /* NAT traversal planner (real backends only) */
+	uv_timer_t nat_timer;  /* plan again at the planner's deadline */
 
 	struct gsd_udp udp[GSD_MAX_BINDS];
 	int n_udp;
@@ -115,6 +118,8 @@ struct gsd_daemon {
 	bool behind_nat;
 	bool static_conflict_logged;
 	bool v4_conflict; /* a member with a lower id claims our IPv4 */
+	bool relay_via_set;
+	uint8_t relay_via[GSM_ID_LEN];
 
 	/* startup hold-off: keep unknown peers until a sync completed */
 	uint64_t start_ms;
@@ -465,6 +470,10 @@ static void build_advert(struct gsd_daemon *d, struct gsm_advert *a)
 		a->prefixes[a->n_prefixes++] = c->prefixes[i];
 	a->n_labels = c->n_labels;
 	memcpy(a->labels, c->labels, sizeof(c->labels[0]) * c->n_labels);
+	if (d->relay_via_set) {
+		a->has_relay_via = 1;
+		memcpy(a->relay_via, d->relay_via, GSM_ID_LEN);
+	}
 	qsort(a->labels, a->n_labels, sizeof(a->labels[0]), label_cmp);
 }
 
@@ -639,6 +648,17 @@ static void managed_prefixes(struct gsd_daemon *d, struct gsm_prefix *out, size_
 	out[(*n)++] = d->v6_prefix;
 }
 
+static void on_refresh(uv_timer_t *t);
+
+static void on_nat_timer(uv_timer_t *t)
+{
+	struct gsd_daemon *d = t->data;
+	/* a poke to finish or a punch slot: reconcile now, no debounce */
+	uv_timer_stop(&d->refresh_timer);
+	d->refresh_timer.data = d;
+	on_refresh(&d->refresh_timer);
+}
+
 static void reconcile_wg(struct gsd_daemon *d)
 {
 	struct snap_ctx s = { 0 };
@@ -685,6 +705,39 @@ static void reconcile_wg(struct gsd_daemon *d)
 	r = gsd_reconcile_desired(&in, want, NULL);
 	if (r < 0)
 		goto out;
+	if (d->nat) {
+		struct gsd_nat_input nin = {
+			.self_behind_nat = d->behind_nat,
+			.self_relay = d->cfg.relay,
+			.keepalive = d->cfg.persistent_keepalive,
+			.now_ms = in.now_ms,
+			.now_unix_ms = (int64_t)now_unix() * 1000,
+			.current = cur,
+			.members = s.m,
+			.n_members = s.n,
+		};
+		struct timespec ts;
+		if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+			nin.now_unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		memcpy(nin.self_id, in.self_id, GSM_ID_LEN);
+		randombytes_buf(&nin.jitter_rand, sizeof(nin.jitter_rand));
+		uint64_t next = UINT64_MAX;
+		r = gsd_nat_plan(d->nat, &nin, want, &next);
+		if (r < 0)
+			goto out;
+		uv_timer_stop(&d->nat_timer);
+		if (next != UINT64_MAX && !d->stopping) {
+			uint64_t n = now_ms();
+			uv_timer_start(&d->nat_timer, on_nat_timer, next > n ? next - n : 0, 0);
+		}
+		uint8_t relay[GSM_ID_LEN];
+		bool has = gsd_nat_relay_in_use(d->nat, relay);
+		if (has != d->relay_via_set || (has && memcmp(relay, d->relay_via, GSM_ID_LEN))) {
+			d->relay_via_set = has;
+			memcpy(d->relay_via, relay, GSM_ID_LEN);
+			advert_refresh(d, has ? "relaying through a public node" : "direct again");
+		}
+	}
 	/* startup hold-off: keep peers we do not know (yet) */
 	if (d->holdoff) {
 		struct gsm_swim_stats st;
@@ -1149,7 +1202,14 @@ static int member_to_json(void *arg, const struct gsm_swim_member *m)
 	json_object_set_new(o, "public", json_boolean(a && (a->flags & GSM_ADV_PUBLIC)));
 	json_object_set_new(o, "relay", json_boolean(a && (a->flags & GSM_ADV_RELAY)));
 	json_object_set_new(o, "behind_nat", json_boolean(a && (a->flags & GSM_ADV_BEHIND_NAT)));
-	json_object_set_new(o, "relayed_via", json_null());
+	uint8_t rid[GSM_ID_LEN];
+	if (!m->is_self && d->nat && gsd_nat_peer_path(d->nat, m->id, rid) == GSD_NAT_RELAYED) {
+		char rhex[2 * GSM_ID_LEN + 1];
+		hex_id(rid, rhex);
+		json_object_set_new(o, "relayed_via", json_string(rhex));
+	} else {
+		json_object_set_new(o, "relayed_via", json_null());
+	}
 	json_object_set_new(o, "state_changed",
 			    json_integer(m->is_self ? d->start_unix : ms_to_unix(d, m->state_changed_ms)));
 	json_array_append_new(mc->arr, o);
@@ -1208,6 +1268,17 @@ static json_t *status_json(struct gsd_daemon *d)
 	json_object_set_new(g, "incarnation", json_integer((json_int_t)st.incarnation));
 	json_object_set_new(g, "core_memory_bytes", json_integer((json_int_t)st.memory_bytes));
 	json_object_set_new(o, "gossip", g);
+	if (d->nat) {
+		struct gsd_nat_stats ns;
+		gsd_nat_stats(d->nat, &ns);
+		json_t *nj = json_object();
+		json_object_set_new(nj, "direct", json_integer(ns.direct));
+		json_object_set_new(nj, "trying", json_integer(ns.trying));
+		json_object_set_new(nj, "relayed", json_integer(ns.relayed));
+		json_object_set_new(nj, "pokes", json_integer((json_int_t)ns.pokes));
+		json_object_set_new(nj, "relay_switches", json_integer((json_int_t)ns.relay_switches));
+		json_object_set_new(o, "nat", nj);
+	}
 	return o;
 }
 
@@ -1302,8 +1373,16 @@ static void cmd_peers(struct gsd_daemon *d, struct gsd_ctl_client *c)
 		json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
 		json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
 		json_object_set_new(o, "persistent_keepalive", json_integer(p->persistent_keepalive));
-		json_object_set_new(o, "relayed", json_false());
-		json_object_set_new(o, "relay", json_null());
+		uint8_t rid[GSM_ID_LEN];
+		const char *relay_name = NULL;
+		if (e && d->nat && gsd_nat_peer_path(d->nat, e->id, rid) == GSD_NAT_RELAYED) {
+			relay_name = "";
+			for (size_t k = 0; k < km.n; k++)
+				if (!memcmp(km.v[k].id, rid, GSM_ID_LEN))
+					relay_name = km.v[k].name;
+		}
+		json_object_set_new(o, "relayed", json_boolean(relay_name != NULL));
+		json_object_set_new(o, "relay", relay_name ? json_string(relay_name) : json_null());
 		json_array_append_new(arr, o);
 	}
 	free(km.tmp);
@@ -1799,6 +1878,8 @@ int gsd_main(int argc, char **argv)
 	uv_timer_init(&loop, &d->periodic_timer);
 	uv_timer_init(&loop, &d->leave_timer);
 	uv_timer_init(&loop, &d->exit_timer);
+	uv_timer_init(&loop, &d->nat_timer);
+	d->nat_timer.data = d;
 	d->tick_timer.data = d->refresh_timer.data = d->persist_timer.data = d;
 	d->periodic_timer.data = d->leave_timer.data = d->exit_timer.data = d;
 
@@ -1821,6 +1902,19 @@ int gsd_main(int argc, char **argv)
 	}
 
 	setup_overlay(d);
+	if (d->backend_kind != GSD_BACKEND_NONE) {
+		if (gsd_nat_new(&d->nat) < 0) {
+			gsd_err("out of memory");
+			goto out;
+		}
+		if (d->cfg.relay) {
+			r = gsd_nat_enable_forwarding();
+			if (r < 0)
+				gsd_warn("relay: cannot enable IP forwarding: %s", strerror(-r));
+			else
+				gsd_info("relay: IP forwarding enabled");
+		}
+	}
 	struct gsm_swim_config sc;
 	gsm_swim_config_default(&sc);
 	sc.generation = d->generation;
@@ -1892,6 +1986,7 @@ out:
 		uv_loop_close(&loop);
 	}
 	gsm_swim_free(d->swim);
+	gsd_nat_free(d->nat);
 	while (d->leave_waiters) {
 		struct pending_leave *p = d->leave_waiters;
 		d->leave_waiters = p->next;
