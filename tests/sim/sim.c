@@ -51,8 +51,16 @@ struct node {
 	uint32_t slow_ms;
 };
 
+struct link {
+	uint32_t a, b;
+	double loss;
+	uint32_t delay_ms, jitter_ms;
+};
+
 struct sim {
 	struct sim_opts o;
+	struct link *links;
+	size_t n_links;
 	uint64_t seed;
 	uint64_t rng[4];
 	uint64_t now;
@@ -188,6 +196,7 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 	long d = addr_index(s, to);
 	struct node *dst;
 	struct ev e;
+	uint64_t extra = 0;
 
 	s->tot.dgrams++;
 	s->tot.bytes += len;
@@ -196,6 +205,19 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 		return;
 	}
 	dst = &s->nodes[d];
+	if (s->n_links) {
+		for (size_t k = 0; k < s->n_links; k++) {
+			struct link *l = &s->links[k];
+
+			if (l->a != src->idx || l->b != (uint32_t)d)
+				continue;
+			if (l->loss > 0 && rnd01(s) < l->loss) {
+				s->tot.dropped++;
+				return;
+			}
+			extra = l->delay_ms + (l->jitter_ms ? rnd(s) % (l->jitter_ms + 1) : 0);
+		}
+	}
 	if (s->block[src->group][dst->group] ||
 	    (s->o.loss > 0 && rnd01(s) < s->o.loss) ||
 	    (src->loss > 0 && rnd01(s) < src->loss) ||
@@ -207,7 +229,7 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 	e.kind = EV_DELIVER;
 	e.node = (uint32_t)d;
 	e.from = src->idx;
-	e.t = s->now + s->o.delay_ms + (s->o.jitter_ms ? rnd(s) % (s->o.jitter_ms + 1) : 0);
+	e.t = s->now + s->o.delay_ms + (s->o.jitter_ms ? rnd(s) % (s->o.jitter_ms + 1) : 0) + extra;
 	if (dst->slow_ms)
 		e.t += rnd(s) % (dst->slow_ms + 1);
 	e.len = (uint16_t)len;
@@ -414,6 +436,7 @@ void sim_free(struct sim *s)
 		free(e.buf);
 	}
 	free(s->heap);
+	free(s->links);
 	free(s->nodes);
 	gsm_keyring_free(s->kr);
 	free(s);
@@ -603,6 +626,30 @@ int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t 
 	r = gsm_swim_recv(s->nodes[i].core, &s->nodes[from].addr, buf, len);
 	schedule(s, &s->nodes[i]);
 	return r;
+}
+
+int sim_set_link(struct sim *s, size_t a, size_t b, double loss, uint32_t delay_ms,
+		 uint32_t jitter_ms)
+{
+	struct link *l = NULL;
+
+	for (size_t k = 0; k < s->n_links; k++)
+		if (s->links[k].a == a && s->links[k].b == b)
+			l = &s->links[k];
+	if (!l) {
+		struct link *nl = realloc(s->links, (s->n_links + 1) * sizeof(*nl));
+
+		if (!nl)
+			return -ENOMEM;
+		s->links = nl;
+		l = &s->links[s->n_links++];
+	}
+	l->a = (uint32_t)a;
+	l->b = (uint32_t)b;
+	l->loss = loss;
+	l->delay_ms = delay_ms;
+	l->jitter_ms = jitter_ms;
+	return 0;
 }
 
 void sim_set_loss(struct sim *s, double p)

@@ -73,6 +73,9 @@ int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t 
 /* Network */
 void sim_set_loss(struct sim *s, double p);
 void sim_set_node_loss(struct sim *s, size_t i, double p); /* in and out */
+/* per-link (one direction, a -> b): loss and extra delay + jitter */
+int sim_set_link(struct sim *s, size_t a, size_t b, double loss, uint32_t delay_ms,
+		 uint32_t jitter_ms);
 void sim_set_group(struct sim *s, size_t i, uint8_t group); /* 0..7 */
 /* block traffic from group a to group b (one way) */
 void sim_block(struct sim *s, uint8_t a, uint8_t b, bool blocked);
