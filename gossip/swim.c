@@ -82,6 +82,7 @@ struct suspicion {
 	uint8_t n_confirm;
 	uint8_t confirm[MAX_CONFIRM][GSM_ID_LEN];
 	uint8_t has_from;
+	uint8_t last_chance; /* final direct ping sent */
 	uint8_t from[GSM_ID_LEN]; /* suspecter relayed with the update */
 };
 
@@ -914,7 +915,8 @@ static void send_ping(struct gsm_swim *s, struct member *target, uint32_t seq, i
 	tb->m.has_target = 1;
 	memcpy(tb->m.target, target->id, GSM_ID_LEN);
 	tb->m.target_addr = target->addr;
-	pack(s, &tb->m, buddy && s->cfg.lifeguard && target->state == GSM_STATE_SUSPECT ? target : NULL);
+	pack(s, &tb->m, (buddy > 1 || (buddy && s->cfg.lifeguard)) &&
+			       target->state == GSM_STATE_SUSPECT ? target : NULL);
 	send_msg(s, &target->addr, tb);
 	tx_put(tb);
 }
@@ -2092,6 +2094,19 @@ void gsm_swim_tick(struct gsm_swim *s)
 	for (size_t i = 0; i < s->n_susp;) {
 		struct member *m = s->susp[i];
 
+		if (m->susp && m->susp->deadline <= now && !m->susp->last_chance &&
+		    m->addr.family) {
+			/* Last chance before declaring it dead: ping it with its
+			 * suspicion first.  If it is alive it answers (and tells us
+			 * its newer incarnation if we missed its refutation); a
+			 * dead member costs one more probe timeout. */
+			m->susp->last_chance = 1;
+			m->susp->deadline = now + 2ull * s->cfg.probe_timeout_ms;
+			send_ping(s, m, ++s->seq, 2);
+			send_ping(s, m, ++s->seq, 2);
+			i++;
+			continue;
+		}
 		if (m->susp && m->susp->deadline <= now) {
 			struct gsm_update u;
 
