@@ -1226,6 +1226,25 @@ static json_t *members_json(struct gsd_daemon *d)
 	return mc.arr;
 }
 
+/* Converged: nothing left to disseminate and an anti-entropy sync finished
+ * within the last sync interval.  The core schedules syncs with +-25 %
+ * jitter and a sync takes a round trip, so "within the interval" allows
+ * for that; otherwise `converged` would flicker to false between two
+ * perfectly normal syncs (seen with 1 s sync intervals under load). */
+static bool is_converged(struct gsd_daemon *d, const struct gsm_swim_stats *st)
+{
+	if (st->pending_updates)
+		return false;
+	if (st->alive + st->suspect <= 1)
+		return gsm_swim_converged(d->swim); /* alone */
+	if (!st->last_sync_ms)
+		return false;
+	uint64_t iv = gsm_swim_sync_interval(d->swim);
+	uint64_t slack = iv / 4 + 2ull * d->cfg.probe_interval_ms;
+	uint64_t n = now_ms();
+	return n < st->last_sync_ms || n - st->last_sync_ms <= iv + slack;
+}
+
 static json_t *status_json(struct gsd_daemon *d)
 {
 	struct gsm_swim_stats st;
@@ -1252,7 +1271,7 @@ static json_t *status_json(struct gsd_daemon *d)
 	json_object_set_new(mm, "left", json_integer(st.left));
 	json_object_set_new(mm, "total", json_integer(st.total));
 	json_object_set_new(o, "members", mm);
-	json_object_set_new(o, "converged", json_boolean(gsm_swim_converged(d->swim)));
+	json_object_set_new(o, "converged", json_boolean(is_converged(d, &st)));
 	json_object_set_new(o, "pending_updates", json_integer(st.pending_updates));
 	json_object_set_new(o, "last_sync", json_integer(ms_to_unix(d, st.last_sync_ms)));
 	json_object_set_new(o, "generation", json_integer((json_int_t)d->generation));
