@@ -263,12 +263,13 @@ const char *gsd_nat_path_name(enum gsd_nat_path p)
 struct nat_ent {
 	uint8_t id[GSM_ID_LEN];
 	uint8_t path;            /* enum gsd_nat_path */
-	bool seen;
+	bool seen;               /* a peer in the last plan */
 	bool has_relay;
 	bool poking;             /* keepalive held at 0 until poke_until_ms */
 	unsigned attempt;        /* punch attempts since the last handshake */
 	uint64_t since_ms;       /* TRYING since */
 	uint64_t poke_until_ms;
+	uint64_t last_seen_ms;   /* forgotten GSD_NAT_FORGET_MS after this */
 	int64_t next_punch_unix_ms; /* 0 = not scheduled */
 	uint8_t relay[GSM_ID_LEN];
 };
@@ -413,6 +414,7 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 			goto out;
 		}
 		e->seen = true;
+		e->last_seen_ms = in->now_ms;
 		if (created) {
 			e->path = pair ? GSD_NAT_TRYING : GSD_NAT_DIRECT;
 			e->since_ms = in->now_ms;
@@ -496,10 +498,12 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		memcpy(e->relay, relays[k].id, GSM_ID_LEN);
 	}
 
-	/* forget members that are gone (compact, order kept) */
+	/* forget members that are gone for long (compact, order kept); a
+	 * member that flaps dead and back resumes its path (a relayed pair
+	 * does not wait for the direct timeout again) */
 	size_t w = 0;
 	for (size_t i = 0; i < nat->n; i++)
-		if (nat->e[i].seen)
+		if (nat->e[i].seen || in->now_ms - nat->e[i].last_seen_ms < GSD_NAT_FORGET_MS)
 			nat->e[w++] = nat->e[i];
 	nat->n = w;
 
@@ -507,6 +511,8 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 	memset(&nat->st, 0, offsetof(struct gsd_nat_stats, pokes));
 	for (size_t i = 0; i < nat->n; i++) {
 		struct nat_ent *e = &nat->e[i];
+		if (!e->seen)
+			continue;
 		if (e->path == GSD_NAT_DIRECT)
 			nat->st.direct++;
 		else if (e->path == GSD_NAT_TRYING)
@@ -551,11 +557,11 @@ bool gsd_nat_relay_in_use(const struct gsd_nat *nat, uint8_t relay_out[GSM_ID_LE
 		return false;
 	for (size_t i = 0; i < nat->n; i++) {
 		const struct nat_ent *e = &nat->e[i];
-		if (e->path != GSD_NAT_RELAYED)
+		if (e->path != GSD_NAT_RELAYED || !e->seen)
 			continue;
 		size_t cnt = 0;
 		for (size_t j = 0; j < nat->n; j++)
-			cnt += nat->e[j].path == GSD_NAT_RELAYED &&
+			cnt += nat->e[j].path == GSD_NAT_RELAYED && nat->e[j].seen &&
 			       !memcmp(nat->e[j].relay, e->relay, GSM_ID_LEN);
 		if (cnt > best_n || (cnt == best_n && memcmp(e->relay, best, GSM_ID_LEN) < 0)) {
 			best = e->relay;

@@ -32,6 +32,8 @@
 #define GSD_NAT_DIRECT_FRESH_S    150
 /* NATed pair: give the direct path this long before relaying. */
 #define GSD_NAT_DIRECT_TIMEOUT_MS 15000
+/* path state of a member that is no longer a peer is kept this long */
+#define GSD_NAT_FORGET_MS         120000
 /* punch slots: the first period, doubled per failed attempt up to the max */
 #define GSD_NAT_PUNCH_BASE_S      20
 #define GSD_NAT_PUNCH_MAX_S       300
@@ -154,7 +156,8 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		 struct gnl_wg_device *desired, uint64_t *next_ms);
 
 /* What the last plan decided for a member: its path, and the relay's node
- * id when relayed.  Unknown members: GSD_NAT_DIRECT. */
+ * id when relayed.  Unknown members: GSD_NAT_DIRECT.  (A member that is
+ * not a peer any more keeps its last path for GSD_NAT_FORGET_MS.) */
 enum gsd_nat_path gsd_nat_peer_path(const struct gsd_nat *nat, const uint8_t id[GSM_ID_LEN],
 				    uint8_t relay_out[GSM_ID_LEN]);
 

@@ -447,6 +447,54 @@ static void test_plan_relay_then_direct(void **st)
 	world_free(&w);
 }
 
+/* a relayed member that flaps dead and is dropped for a moment comes back
+ * relayed at once; one gone for long is forgotten */
+static void test_plan_flap_keeps_path(void **st)
+{
+	(void)st;
+	setup_members();
+	struct world w;
+	world_init(&w, 5, 0x01);
+	uint64_t next;
+	gnl_wg_device_free(step(&w, &next));
+	advance(&w, GSD_NAT_DIRECT_TIMEOUT_MS);
+	gnl_wg_device_free(step(&w, &next));
+	assert_int_equal(gsd_nat_peer_path(w.nat, advs[1].node_id, NULL), GSD_NAT_RELAYED);
+	/* b dead past its grace: no peer */
+	mem[1].state = GSM_STATE_DEAD;
+	mem[1].state_since_ms = w.now_ms;
+	advance(&w, 31000);
+	struct gnl_wg_device *d = step(&w, &next);
+	assert_null(peer_of(d, 0xb2));
+	gnl_wg_device_free(d);
+	struct gsd_nat_stats s;
+	gsd_nat_stats(w.nat, &s);
+	assert_int_equal(s.relayed, 0);
+	/* back: relayed again in the very first plan */
+	mem[1].state = GSM_STATE_ALIVE;
+	mem[1].state_since_ms = w.now_ms;
+	advance(&w, 1000);
+	d = step(&w, &next);
+	assert_int_equal(gsd_nat_peer_path(w.nat, advs[1].node_id, NULL), GSD_NAT_RELAYED);
+	assert_int_equal(peer_of(d, 0xb2)->n_allowedips, 0);
+	gnl_wg_device_free(d);
+	/* gone for longer than GSD_NAT_FORGET_MS: forgotten, starts over */
+	mem[1].state = GSM_STATE_DEAD;
+	mem[1].state_since_ms = w.now_ms;
+	advance(&w, 31000);
+	gnl_wg_device_free(step(&w, &next));
+	advance(&w, GSD_NAT_FORGET_MS);
+	gnl_wg_device_free(step(&w, &next));
+	assert_int_equal(gsd_nat_peer_path(w.nat, advs[1].node_id, NULL), GSD_NAT_DIRECT);
+	mem[1].state = GSM_STATE_ALIVE;
+	mem[1].state_since_ms = w.now_ms;
+	d = step(&w, &next);
+	assert_int_equal(gsd_nat_peer_path(w.nat, advs[1].node_id, NULL), GSD_NAT_TRYING);
+	assert_true(has_aip(peer_of(d, 0xb2), "10.77.0.2/32"));
+	gnl_wg_device_free(d);
+	world_free(&w);
+}
+
 static void test_plan_pokes(void **st)
 {
 	(void)st;
@@ -527,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_punch_schedule),
 		cmocka_unit_test(test_pick_relay),
 		cmocka_unit_test(test_plan_relay_then_direct),
+		cmocka_unit_test(test_plan_flap_keeps_path),
 		cmocka_unit_test(test_plan_pokes),
 		cmocka_unit_test(test_plan_not_behind_nat),
 	};

@@ -50,7 +50,10 @@ class NatCtx:
         self.topo = topo
         self.t = t
         self.args = args
-        self.mesh = gsmnet.Mesh(topo, backend=args.backend)
+        # production dead grace (30 s) rather than the harness's 2 s: a
+        # NATed member's gossip can blink (docs/nat.md, Limits) and the
+        # tunnel must not follow it
+        self.mesh = gsmnet.Mesh(topo, backend=args.backend, dead_grace='30s')
         self.public = []
         self.nated = []
 
