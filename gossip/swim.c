@@ -773,7 +773,10 @@ static void send_msg(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf
 		return;
 	memcpy(m->sender, s->self_id, GSM_ID_LEN);
 	m->sender_gen = s->cfg.generation;
-	r = gsm_msg_encode(m, tb->body, s->cfg.mtu - GSM_ENVELOPE_OVERHEAD, &blen);
+	/* piggybacking keeps datagrams within the MTU; only a single advert
+	 * larger than the MTU (GSM_MAX_ADVERT allows 4 KiB) goes out in an
+	 * oversize datagram, left to IP fragmentation */
+	r = gsm_msg_encode(m, tb->body, GSM_MAX_DATAGRAM - GSM_ENVELOPE_OVERHEAD, &blen);
 	if (r < 0) {
 		slog(s, GSM_LOG_ERR, "encode %s: %s", gsm_msg_type_name(m->type), gsm_strerror(r));
 		return;
@@ -870,7 +873,12 @@ next_phase:
 					fill_update(s, x, &tmp);
 					sz += gsm_update_encoded_size(&tmp);
 				}
-				if (used + sz > room || (need_u && m->n_updates >= GSM_MAX_UPDATES)) {
+				if (sz > room && na == 0 && m->type == GSM_MSG_GOSSIP &&
+				    !(need_u && m->n_updates >= GSM_MAX_UPDATES)) {
+					/* never fits a datagram of MTU size: send it
+					 * alone-ish in an oversize gossip datagram */
+				} else if (used + sz > room ||
+					   (need_u && m->n_updates >= GSM_MAX_UPDATES)) {
 					if (++misses > 4)
 						goto adverts_done;
 					continue;
@@ -1357,7 +1365,7 @@ static void request_adverts_from(struct gsm_swim *s, const struct gsm_addr *to,
 		while (i < n && tb->m.n_digest < GSM_MAX_DIGEST) {
 			size_t base = gsm_msg_encoded_size(&tb->m);
 
-			if (base + gsm_digest_entry_encoded_size(&want[i]) > cap)
+			if (base + gsm_digest_entry_encoded_size(&want[i]) > cap && tb->m.n_digest)
 				break;
 			tb->m.digest[tb->m.n_digest++] = want[i++];
 		}
@@ -1386,12 +1394,9 @@ static void send_adverts(struct gsm_swim *s, const struct gsm_addr *to, struct m
 
 			fill_update(s, x, &u);
 			sz += gsm_update_encoded_size(&u);
-			if (used + sz > cap || tb->m.n_adverts >= GSM_MAX_ADVERTS ||
-			    tb->m.n_updates >= GSM_MAX_UPDATES) {
-				if (tb->m.n_adverts == 0)
-					i++; /* cannot fit at all: skip */
-				break;
-			}
+			if ((used + sz > cap && tb->m.n_adverts > 0) ||
+			    tb->m.n_adverts >= GSM_MAX_ADVERTS || tb->m.n_updates >= GSM_MAX_UPDATES)
+				break; /* (a lone advert larger than the MTU goes out oversize) */
 			tb->m.adverts[tb->m.n_adverts].ptr = x->advert;
 			tb->m.adverts[tb->m.n_adverts].len = x->advert_len;
 			tb->m.n_adverts++;

@@ -49,6 +49,7 @@ struct node {
 	uint8_t group;
 	double loss;
 	uint32_t slow_ms;
+	bool big;  /* advert larger than the MTU */
 };
 
 struct link {
@@ -348,6 +349,25 @@ static int sign_advert(struct sim *s, struct node *n, uint8_t *out, size_t cap, 
 	snprintf(a->labels[0].value, sizeof(a->labels[0].value), "%s", n->idx % 3 ? "worker" : "edge");
 	snprintf(a->labels[1].key, sizeof(a->labels[1].key), "zone");
 	snprintf(a->labels[1].value, sizeof(a->labels[1].value), "z%u", n->idx % 4);
+	if (n->big) {
+		/* many routed prefixes and labels: ~3 KB, more than one datagram */
+		a->n_prefixes = 48;
+		for (int k = 0; k < 48; k++) {
+			a->prefixes[k].family = 6;
+			a->prefixes[k].ip[0] = 0x20;
+			a->prefixes[k].ip[1] = 0x01;
+			a->prefixes[k].ip[2] = 0x0d;
+			a->prefixes[k].ip[3] = 0xb8;
+			a->prefixes[k].ip[4] = (uint8_t)k;
+			a->prefixes[k].len = 48;
+		}
+		a->n_labels = 30;
+		for (int k = 2; k < 30; k++) {
+			snprintf(a->labels[k].key, sizeof(a->labels[k].key), "label-%02d", k);
+			snprintf(a->labels[k].value, sizeof(a->labels[k].value),
+				 "some-longer-value-to-make-the-advert-big-%02d", k);
+		}
+	}
 	r = gsm_advert_sign(a, n->id, out, cap, len);
 	free(a);
 	(void)s;
@@ -670,6 +690,11 @@ void sim_set_group(struct sim *s, size_t i, uint8_t group)
 void sim_block(struct sim *s, uint8_t a, uint8_t b, bool blocked)
 {
 	s->block[a & 7][b & 7] = blocked;
+}
+
+void sim_set_big_advert(struct sim *s, size_t i, bool big)
+{
+	s->nodes[i].big = big;
 }
 
 void sim_set_slow(struct sim *s, size_t i, uint32_t ms)

@@ -57,6 +57,8 @@ bool sim_up(const struct sim *s, size_t i);
 /* Bump node i's advert version (re-signed) and hand it to its core. */
 int sim_update_advert(struct sim *s, size_t i);
 uint64_t sim_advert_version(const struct sim *s, size_t i);
+/* make node i's adverts (from its next start/update on) larger than the MTU */
+void sim_set_big_advert(struct sim *s, size_t i, bool big);
 uint64_t sim_generation(const struct sim *s, size_t i);
 const uint8_t *sim_node_id(const struct sim *s, size_t i);
 struct gsm_swim *sim_core(struct sim *s, size_t i);

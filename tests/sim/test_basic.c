@@ -92,6 +92,24 @@ static void scenario_main(void)
 	CHECK(sim_run_until_pred(s, t0 + 10000, 100, simtest_all_complete, NULL), "update spread");
 	printf("advert update: everywhere after %.1f s\n", (double)(sim_now(s) - t0) / 1000.0);
 
+	/* an advert larger than the MTU (many prefixes and labels) */
+	{
+		struct gsm_swim_member m;
+
+		sim_set_big_advert(s, 13, true);
+		CHECK(sim_update_advert(s, 13) == 0, "big update");
+		CHECK(gsm_swim_get(sim_core(s, 13), sim_node_id(s, 13), &m) == 0 &&
+		      m.advert_len > GSM_DEFAULT_MTU, "advert is bigger than the MTU (%zu)",
+		      m.advert_len);
+		t0 = sim_now(s);
+		CHECK(sim_run_until_pred(s, t0 + 10000, 100, simtest_all_complete, NULL),
+		      "big advert spread");
+		printf("advert of %zu bytes (> MTU): everywhere after %.1f s\n", m.advert_len,
+		       (double)(sim_now(s) - t0) / 1000.0);
+		CHECK(sim_run_until_pred(s, sim_now(s) + 120000, 1000, all_converged, NULL),
+		      "converged again after the big advert");
+	}
+
 	/* bad datagrams are reported and change nothing */
 	{
 		uint8_t junk[200];
@@ -130,6 +148,7 @@ static void scenario_main(void)
 	{
 		size_t a[2] = { 7, GSM_STATE_ALIVE };
 
+		sim_set_big_advert(s, 7, true); /* its join datagram is oversize */
 		CHECK(sim_start(s, 7) == 0, "restart");
 		CHECK(sim_join(s, 7, &seed, 1) == 1, "rejoin");
 		t0 = sim_now(s);
