@@ -722,7 +722,7 @@ class Mesh:
             if sd is node:
                 continue
             a += ['--seed', '%s:%d' % (sd.addr4, GOSSIP_PORT) if isinstance(sd, Node) else sd]
-        return a + self.flags + list(extra or [])
+        return a + self.flags + list(node.extra.get('flags', [])) + list(extra or [])
 
     def start(self, node, seeds=None, extra=None, wait=True):
         """Start gossamerd in node (log appended to node.log_path); waits
