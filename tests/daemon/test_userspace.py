@@ -59,7 +59,7 @@ class NsNode:
         self.key = key
         self.proc = None
 
-    def start(self, seeds):
+    def start(self, seeds, extra=()):
         a = ["ip", "netns", "exec", self.ns, tl.GOSSAMERD, "--name", self.name,
              "--backend", "userspace", "--spawn-wireguard-go", "--interface", self.ifname,
              "--gossip-bind", self.ip, "--cluster-key", self.key,
@@ -67,6 +67,7 @@ class NsNode:
              "--probe-interval", "200ms", "--log-level", "debug", "--overlay-ipv4", "10.251.0.0/16"]
         for s in seeds:
             a += ["--seed", s]
+        a += list(extra)
         with open(self.log, "ab") as lf:
             self.proc = subprocess.Popen(a, stdout=lf, stderr=lf, stdin=subprocess.DEVNULL)
 
@@ -128,7 +129,7 @@ def main():
         nodes = [a, b]
         a.start([])
         tl.poll(lambda: os.path.exists(a.sock), 10)
-        b.start(["10.250.91.1"])
+        b.start(["10.250.91.1"], extra=["--advertise-prefix", "10.252.9.0/24"])
         both = tl.poll(lambda: a.status()["members"]["alive"] == 2 and
                        b.status()["members"]["alive"] == 2, 20)
         tl.check(both, "two daemons with wireguard-go see each other")
@@ -141,6 +142,12 @@ def main():
                  and bv4 + "/32" in peers[0]["allowed_ips"],
                  "peers: b with a handshake and its overlay address")
 
+        # routes for advertised prefixes (protocol 77) and the allowed IPs
+        tl.check("10.252.9.0/24" in peers[0]["allowed_ips"], "advertised prefix in allowed IPs")
+        rt = sh("ip", "-n", nsa, "route", "show", "10.252.9.0/24").stdout
+        tl.check("dev %s" % a.ifname in rt and "proto 77" in rt,
+                 "route for b's advertised prefix installed on a: %r" % rt.strip())
+
         # 2. restart a while b pings it continuously
         av4 = a.v4()
         changes_before = a.log_text().count("WireGuard %s:" % a.ifname)
@@ -152,7 +159,7 @@ def main():
         tl.check(a.proc.wait(timeout=10) == 0, "a exits 0 on SIGTERM")
         wg_before = a.wggo_pids()
         tl.check(len(wg_before) == 1, "wireguard-go keeps running after the daemon exits")
-        a.start([])
+        a.start([], extra=["--no-routes"])  # CNI mode from now on
         out = pinger.communicate(timeout=30)[0]
         tl.check(" 0% packet loss" in out, "no ping lost across the daemon restart (%s)"
                  % [l for l in out.splitlines() if "loss" in l])
@@ -165,6 +172,10 @@ def main():
         tl.check(log.count("WireGuard %s:" % a.ifname) == changes_before,
                  "restart changed no WireGuard peer")
         tl.check(a.wggo_pids() == wg_before, "same wireguard-go process")
+        rt = sh("ip", "-n", nsa, "route", "show", "10.252.9.0/24").stdout
+        tl.check(rt.strip() == "", "--no-routes: the advertised prefix route was removed")
+        peers = tl.ctl(a.sock, {"cmd": "peers"})["result"]
+        tl.check("10.252.9.0/24" in peers[0]["allowed_ips"], "--no-routes keeps allowed IPs")
 
         # 3. wireguard-go dies under the daemon: it is replaced
         for pid in a.wggo_pids():
