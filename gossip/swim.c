@@ -97,13 +97,11 @@ struct member {
 	struct gsm_addr addr;
 	uint8_t *advert;
 	uint64_t changed_ms;
-	uint64_t told_ms;   /* last "you are suspect/dead" sent to it */
-	uint64_t advreq_ms; /* last advert request for it */
 	uint32_t mark;      /* pack epoch */
+	uint32_t told_ms;   /* last "you are suspect/dead" sent to it (low 32 bits) */
+	uint32_t advreq_ms; /* last advert request for it (low 32 bits) */
 	struct suspicion *susp;
 	uint8_t *leave_sig; /* LEFT: signature over the leave intent */
-	uint8_t dead_from_set;
-	uint8_t dead_from[GSM_ID_LEN]; /* who declared it dead */
 	struct qitem uq, aq;
 };
 
@@ -318,6 +316,19 @@ static uint64_t jitter(struct gsm_swim *s, uint64_t v)
 	if (v < 4)
 		return v;
 	return v - v / 4 + rnd_below(s, v / 2 + 1);
+}
+
+/* 32-bit time stamps (rate limits only): 0 = never */
+static uint32_t stamp32(uint64_t now)
+{
+	uint32_t t = (uint32_t)now;
+
+	return t ? t : 1;
+}
+
+static uint32_t since32(uint64_t now, uint32_t stamp)
+{
+	return stamp ? (uint32_t)now - stamp : UINT32_MAX;
 }
 
 static void *xcalloc(struct gsm_swim *s, size_t n)
@@ -748,9 +759,6 @@ static void fill_update(const struct gsm_swim *s, const struct member *m, struct
 	if (m->state == GSM_STATE_SUSPECT && m->susp && m->susp->has_from) {
 		u->has_from = 1;
 		memcpy(u->from, m->susp->from, GSM_ID_LEN);
-	} else if (m->state == GSM_STATE_DEAD && m->dead_from_set) {
-		u->has_from = 1;
-		memcpy(u->from, m->dead_from, GSM_ID_LEN);
 	}
 	if (m->state == GSM_STATE_LEFT && m->leave_sig) {
 		u->has_sig = 1;
@@ -1180,11 +1188,6 @@ static int apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_
 	} else {
 		susp_remove(s, m);
 	}
-	if (st == GSM_STATE_DEAD) {
-		m->dead_from_set = u->has_from;
-		if (u->has_from)
-			memcpy(m->dead_from, u->from, GSM_ID_LEN);
-	}
 	if (st == GSM_STATE_LEFT) {
 		if (!m->leave_sig)
 			m->leave_sig = xcalloc(s, GSM_SIG_LEN);
@@ -1317,8 +1320,8 @@ static void process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 		if (need && nw < 32) {
 			struct member *x = find(s, m->updates[i].node);
 
-			if (x && now - x->advreq_ms >= s->cfg.probe_interval_ms * 2u) {
-				x->advreq_ms = now ? now : 1;
+			if (x && since32(now, x->advreq_ms) >= s->cfg.probe_interval_ms * 2u) {
+				x->advreq_ms = stamp32(now);
 				memcpy(want[nw].node, x->id, GSM_ID_LEN);
 				want[nw].generation = x->adv_gen;
 				want[nw].version = x->adv_ver;
@@ -1910,10 +1913,10 @@ static void note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struc
 		return;
 	if (m->sender_gen > x->gen ||
 	    (x->advert && m->sender_gen > x->adv_gen)) {
-		if (now - x->advreq_ms >= s->cfg.probe_interval_ms * 2u) {
+		if (since32(now, x->advreq_ms) >= s->cfg.probe_interval_ms * 2u) {
 			struct gsm_digest_entry d;
 
-			x->advreq_ms = now ? now : 1;
+			x->advreq_ms = stamp32(now);
 			memcpy(d.node, x->id, GSM_ID_LEN);
 			d.generation = x->adv_gen;
 			d.version = x->adv_ver;
@@ -1924,8 +1927,8 @@ static void note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struc
 	if (m->sender_gen == x->gen &&
 	    (x->state == GSM_STATE_SUSPECT || x->state == GSM_STATE_DEAD) &&
 	    m->type != GSM_MSG_LEAVE && !s->leaving) {
-		if (!x->told_ms || now - x->told_ms >= s->cfg.probe_interval_ms) {
-			x->told_ms = now ? now : 1;
+		if (since32(now, x->told_ms) >= s->cfg.probe_interval_ms) {
+			x->told_ms = stamp32(now);
 			send_gossip(s, from, x);
 		}
 	}
