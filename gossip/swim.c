@@ -959,8 +959,10 @@ static int eligible(const struct member *m)
 	       m->addr.family != 0;
 }
 
-/* up to n distinct random eligible members, excluding `ex` (may be NULL) */
-static size_t pick_random(struct gsm_swim *s, struct member **out, size_t n, const uint8_t *ex)
+/* up to n distinct random eligible members, excluding `ex` (may be NULL);
+ * alive_only: not suspects either (ping-req helpers, sync partners) */
+static size_t pick_random_x(struct gsm_swim *s, struct member **out, size_t n, const uint8_t *ex,
+			    int alive_only)
 {
 	size_t got = 0, np = s->n_plist;
 
@@ -970,7 +972,8 @@ static size_t pick_random(struct gsm_swim *s, struct member **out, size_t n, con
 		struct member *m = s->plist[rnd_below(s, np)];
 		int dup = 0;
 
-		if (!eligible(m) || (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
+		if (!eligible(m) || (alive_only && m->state != GSM_STATE_ALIVE) ||
+		    (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
 			continue;
 		for (size_t i = 0; i < got; i++)
 			dup |= out[i] == m;
@@ -984,7 +987,8 @@ static size_t pick_random(struct gsm_swim *s, struct member **out, size_t n, con
 			struct member *m = s->plist[(start + k) % np];
 			int dup = 0;
 
-			if (!eligible(m) || (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
+			if (!eligible(m) || (alive_only && m->state != GSM_STATE_ALIVE) ||
+			    (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
 				continue;
 			for (size_t i = 0; i < got; i++)
 				dup |= out[i] == m;
@@ -993,6 +997,11 @@ static size_t pick_random(struct gsm_swim *s, struct member **out, size_t n, con
 		}
 	}
 	return got;
+}
+
+static size_t pick_random(struct gsm_swim *s, struct member **out, size_t n, const uint8_t *ex)
+{
+	return pick_random_x(s, out, n, ex, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1736,7 +1745,7 @@ static void probe_indirect(struct gsm_swim *s)
 	/* a second direct ping along with the ping-reqs: under random loss
 	 * this alone cuts false suspicions about tenfold */
 	send_ping(s, t, p->seq, 1);
-	n = pick_random(s, helpers, k, p->target);
+	n = pick_random_x(s, helpers, k, p->target, 1);
 	for (size_t i = 0; i < n; i++) {
 		struct txbuf *tb = new_msg(GSM_MSG_PING_REQ);
 
@@ -2164,7 +2173,7 @@ void gsm_swim_tick(struct gsm_swim *s)
 		if (!s->sync.active && now >= s->next_sync) {
 			struct member *p;
 
-			if (pick_random(s, &p, 1, NULL) == 1)
+			if (pick_random_x(s, &p, 1, NULL, 1) == 1)
 				sync_start(s, &p->addr, p->id);
 			else
 				s->next_sync = now + next_sync_delay(s);
