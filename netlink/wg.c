@@ -266,7 +266,8 @@ static const struct gnl_wg_peer_op *first_removal(const struct gnl_wg_ops *ops)
 	return NULL;
 }
 
-static int probe_aip_remove(struct gnl_wg *h, const char *ifname, const uint8_t pub[GNL_WG_KEY_LEN])
+static int probe_aip_remove(struct gnl_wg *h, const char *ifname, const uint8_t pub[GNL_WG_KEY_LEN],
+			    struct gnl_wg_apply_stats *st)
 {
 	char buf[512] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -296,6 +297,8 @@ static int probe_aip_remove(struct gnl_wg *h, const char *ifname, const uint8_t 
 	mnl_attr_nest_end(nlh, aips);
 	mnl_attr_nest_end(nlh, peer);
 	mnl_attr_nest_end(nlh, peers);
+	st->messages++; /* what was sent is counted, probes included */
+	st->bytes += nlh->nlmsg_len;
 	ret = gnl_sock_request(&h->s, nlh, NULL, NULL);
 	if (ret == 0)
 		h->aip_remove = 1;
@@ -326,7 +329,7 @@ int gnl_wg_apply(struct gnl_wg *h, const char *ifname, const struct gnl_wg_ops *
 		return 0;
 	rm = first_removal(ops);
 	if (rm && !h->force_replace && h->aip_remove < 0) {
-		ret = probe_aip_remove(h, ifname, rm->public_key);
+		ret = probe_aip_remove(h, ifname, rm->public_key, stats);
 		if (ret)
 			goto out;
 	}

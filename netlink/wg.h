@@ -208,7 +208,7 @@ void gnl_wg_set_msg_limit(struct gnl_wg *h, size_t bytes);
 int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device **out);
 
 struct gnl_wg_apply_stats {
-	size_t messages;     /* SET_DEVICE messages sent */
+	size_t messages;     /* SET_DEVICE messages sent (incl. a support probe) */
 	size_t bytes;        /* their total size */
 	size_t peers;        /* peer entries sent (a peer split over messages counts per message) */
 	size_t allowedips;   /* allowed-IP entries sent */

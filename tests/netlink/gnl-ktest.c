@@ -128,10 +128,47 @@ static void fill_peers(struct gnl_wg_device *d, size_t n, uint32_t salt)
 	}
 }
 
+/* peers of a device sorted by key, for O(log n) lookups (the library's
+ * gnl_wg_device_find_peer is linear: 10^8 compares for 10 000 x 10 000,
+ * minutes under emulation) */
+struct index {
+	const struct gnl_wg_peer **v;
+	size_t n;
+};
+
+static int cmp_peerp(const void *a, const void *b)
+{
+	return memcmp((*(const struct gnl_wg_peer *const *)a)->public_key,
+		      (*(const struct gnl_wg_peer *const *)b)->public_key, 32);
+}
+
+static int cmp_keyp(const void *key, const void *elem)
+{
+	return memcmp(key, (*(const struct gnl_wg_peer *const *)elem)->public_key, 32);
+}
+
+static struct index index_of(const struct gnl_wg_device *d)
+{
+	struct index x = { .v = malloc((d->n_peers + 1) * sizeof(*x.v)), .n = d->n_peers };
+	if (!x.v)
+		exit(1);
+	for (size_t i = 0; i < d->n_peers; i++)
+		x.v[i] = &d->peers[i];
+	qsort(x.v, x.n, sizeof(*x.v), cmp_peerp);
+	return x;
+}
+
+static const struct gnl_wg_peer *lookup(const struct index *x, const uint8_t key[32])
+{
+	const struct gnl_wg_peer **p = bsearch(key, x->v, x->n, sizeof(*x->v), cmp_keyp);
+	return p ? *p : NULL;
+}
+
 /* exact comparison of a read-back device with what was asked */
 static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device *got, const char *what)
 {
 	struct gnl_wg_ops *ops = NULL;
+	struct index gx = index_of(got);
 	size_t bad = 0;
 
 	CHECK(got->n_peers == want->n_peers, "%s: kernel has %zu peers, wanted %zu", what, got->n_peers,
@@ -143,7 +180,7 @@ static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device
 		CHECK(!memcmp(got->private_key, want->private_key, 32), "%s: private key differs", what);
 	for (size_t i = 0; i < want->n_peers && bad < 5; i++) {
 		const struct gnl_wg_peer *w = &want->peers[i];
-		const struct gnl_wg_peer *g = gnl_wg_device_find_peer(got, w->public_key);
+		const struct gnl_wg_peer *g = lookup(&gx, w->public_key);
 		char a[GNL_SOCKADDR_STRLEN], b[GNL_SOCKADDR_STRLEN];
 		if (!g) {
 			CHECK(g, "%s: peer %zu missing", what, i);
@@ -172,6 +209,7 @@ static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device
 		if (failures)
 			bad++;
 	}
+	free(gx.v);
 	MUST(gnl_wg_diff(want, got, &ops));
 	CHECK(gnl_wg_ops_empty(ops), "%s: diff(wanted, kernel) not empty: %zu ops", what, ops->n_ops);
 	gnl_wg_ops_free(ops);
@@ -371,6 +409,7 @@ static int cmd_incremental(void)
 	MUST(gnl_link_set_up(rt, aidx, true));
 
 	/* real handshakes with the three real peers */
+	t = now();
 	bool all = false;
 	for (int tries = 0; tries < 100 && !all; tries++) {
 		for (int i = 0; i < NREAL; i++) {
@@ -389,6 +428,7 @@ static int cmd_incremental(void)
 		}
 	}
 	CHECK(all, "no handshake with the real peers");
+	printf("  handshakes with %d real peers after %.1f s\n", NREAL, now() - t);
 	compare(want, snap1, "10000 with real peers");
 
 	/* 1) one fake peer's endpoint changes: exactly one peer is sent */
@@ -405,18 +445,21 @@ static int cmd_incremental(void)
 	struct gnl_wg_peer *rp = &want->peers[real_idx[1]];
 	struct gnl_prefix extra = pfx("10.251.0.0/24");
 	MUST(gnl_wg_peer_add_allowedip(rp, &extra));
+	t = now();
 	MUST(gnl_wg_sync(wg, want, &st));
-	print_stats("add 1 allowed IP to a real peer", 0, &st);
+	print_stats("add 1 allowed IP to a real peer", now() - t, &st);
 	CHECK(st.messages == 1 && st.peers == 1 && st.allowedips == 1, "aip add sent %zu/%zu/%zu",
 	      st.messages, st.peers, st.allowedips);
 
 	/* 3) and loses it again: one peer (replace fallback on old kernels) */
 	rp->n_allowedips--;
+	t = now();
 	MUST(gnl_wg_sync(wg, want, &st));
-	print_stats("remove 1 allowed IP of a real peer", 0, &st);
+	print_stats("remove 1 allowed IP of a real peer", now() - t, &st);
 	printf("  kernel allowed-IP removal flag: %s\n",
 	       gnl_wg_aip_remove_supported(wg) == 1 ? "supported" : "not supported (replace fallback)");
-	CHECK(st.messages == 1 && st.peers == 1, "aip removal sent %zu msgs %zu peers", st.messages, st.peers);
+	/* the first removal on a handle also sends a one-peer support probe */
+	CHECK(st.messages <= 2 && st.peers == 1, "aip removal sent %zu msgs %zu peers", st.messages, st.peers);
 
 	/* 4) remove one fake peer, add one new */
 	{
@@ -435,13 +478,16 @@ static int cmd_incremental(void)
 		struct gnl_prefix a = pfx("10.252.0.1/32");
 		MUST(gnl_wg_peer_add_allowedip(np, &a));
 	}
+	t = now();
 	MUST(gnl_wg_sync(wg, want, &st));
-	print_stats("remove 1 peer + add 1 peer", 0, &st);
+	print_stats("remove 1 peer + add 1 peer", now() - t, &st);
 	CHECK(st.peers == 2, "remove+add sent %zu peers", st.peers);
 
 	/* the other peers' state is untouched: sessions and counters survive */
+	t = now();
 	MUST(gnl_wg_get_device(wg, "gnlA", &snap2));
 	compare(want, snap2, "after incremental changes");
+	printf("  read back and compared in %.3f s\n", now() - t);
 	for (int i = 0; i < NREAL; i++) {
 		const struct gnl_wg_peer *a = gnl_wg_device_find_peer(snap1, bpub[i]);
 		const struct gnl_wg_peer *b = gnl_wg_device_find_peer(snap2, bpub[i]);
@@ -459,12 +505,14 @@ static int cmd_incremental(void)
 		       (unsigned long long)b->rx_bytes, (unsigned long long)b->tx_bytes);
 	}
 	size_t moved = 0;
+	struct index x2 = index_of(snap2);
 	for (size_t i = 0; i < snap1->n_peers; i++) {
 		const struct gnl_wg_peer *a = &snap1->peers[i];
-		const struct gnl_wg_peer *b = gnl_wg_device_find_peer(snap2, a->public_key);
+		const struct gnl_wg_peer *b = lookup(&x2, a->public_key);
 		if (b && !gnl_sockaddr_equal(&a->endpoint, &b->endpoint))
 			moved++;
 	}
+	free(x2.v);
 	CHECK(moved == 1, "%zu peers changed endpoint, expected 1", moved);
 
 	for (int i = 0; i < NREAL; i++) {
@@ -472,7 +520,20 @@ static int cmd_incremental(void)
 		snprintf(name, sizeof(name), "gnlB%d", i);
 		MUST(gnl_link_delete(rt, name));
 	}
+	t = now();
+	MUST(gnl_link_set_up(rt, aidx, false));
+	printf("  down in %.3f s\n", now() - t);
+	t = now();
+	{
+		struct gnl_wg_device *none;
+		MUST(gnl_wg_device_new("gnlA", &none));
+		MUST(gnl_wg_set_device(wg, none, &st));
+		gnl_wg_device_free(none);
+	}
+	printf("  all peers removed in %.3f s\n", now() - t);
+	t = now();
 	MUST(gnl_link_delete(rt, "gnlA"));
+	printf("  deleted in %.3f s\n", now() - t);
 	gnl_wg_device_free(snap1);
 	gnl_wg_device_free(snap2);
 	gnl_wg_device_free(want);
@@ -574,9 +635,9 @@ static int cmd_rtnl(const char *other)
 	free(routes);
 
 	/* a kernel rejection with extended ACK text */
-	r = gnl_link_set_mtu(rt, li.ifindex, 10); /* below the minimum */
-	CHECK(r == -EINVAL, "mtu 10: %d", r);
-	CHECK(strstr(gnl_rtnl_errmsg(rt), "minimum") != NULL, "extack text: %s", gnl_rtnl_errmsg(rt));
+	r = gnl_link_set_mtu(rt, li.ifindex, 0x80000000u); /* negative as int */
+	CHECK(r == -EINVAL, "mtu 2^31: %d", r);
+	CHECK(strstr(gnl_rtnl_errmsg(rt), "mtu") != NULL, "extack text: %s", gnl_rtnl_errmsg(rt));
 	printf("  kernel rejection: %s\n", gnl_rtnl_errmsg(rt));
 
 	MUST(gnl_link_delete(rt, "gnlr0"));

@@ -13,8 +13,9 @@ ip -n "$a" addr add 10.250.255.1/30 dev gnlv-a
 ip -n "$b" addr add 10.250.255.2/30 dev gnlv-b
 ip -n "$a" link set gnlv-a up
 ip -n "$b" link set gnlv-b up
-read -r ka pa < <("$KTEST" genkey)
-read -r kb pb < <("$KTEST" genkey)
+# (no process substitution: the VM has no /dev/fd)
+keys=$("$KTEST" genkey); ka=${keys% *} pa=${keys#* }
+keys=$("$KTEST" genkey); kb=${keys% *} pb=${keys#* }
 ip netns exec "$a" "$KTEST" setup gnlw0 "$ka" 10.250.40.1/32 51820 "$pb" 10.250.255.2:51820 10.250.40.2/32 10.250.40.2/32
 ip netns exec "$b" "$KTEST" setup gnlw0 "$kb" 10.250.40.2/32 51820 "$pa" 10.250.255.1:51820 10.250.40.1/32 10.250.40.1/32
 ip netns exec "$a" ping -c 2 -i 0.3 -W 5 10.250.40.2
