@@ -623,12 +623,25 @@ class Topology:
         return ok, failures
 
 
-def teardown_state(state):
-    """Kill what a topology started and delete its namespaces."""
+def teardown_state(state, own_children=True):
+    """Kill what a topology started and delete its namespaces.
+
+    Everything the harness starts lives in one of its namespaces, so the
+    namespaces' pids are what gets killed.  The recorded pids are signalled
+    too only when they are our own unreaped children (they cannot have been
+    reused then); a detached topology torn down later from topology.json
+    (own_children=False) never signals a pid from the file: it may belong to
+    someone else by now."""
     pids = []
     for ns in state.get('namespaces', []):
         pids += _kill_ns_pids(ns)
-    for p in list(state.get('procs', [])) + list(state.get('holders', [])):
+    for p in (list(state.get('procs', [])) + list(state.get('holders', []))
+              if own_children else []):
+        try:
+            if os.waitpid(p, os.WNOHANG) != (0, 0):
+                continue          # already exited and now reaped
+        except ChildProcessError:
+            continue              # not our child
         try:
             os.kill(p, signal.SIGKILL)
             pids.append(p)
@@ -992,7 +1005,7 @@ def _cmd_down(args):
         return 0
     with open(path) as f:
         state = json.load(f)
-    teardown_state(state)
+    teardown_state(state, own_children=False)
     os.unlink(path)
     print('removed %d namespaces' % len(state.get('namespaces', [])))
     return 0
