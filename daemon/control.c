@@ -237,13 +237,18 @@ static void handle_line(struct gsd_ctl_client *c, char *line)
 
 static void process_lines(struct gsd_ctl_client *c)
 {
+	if (c->close_after_write)
+		return; /* closing: read nothing more */
 	while (!c->closed && !c->pending) {
 		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
-		if (!nl) {
+		if (!nl || (size_t)(nl - c->buf) > MAX_REQUEST) {
 			if (c->len > MAX_REQUEST) {
+				/* answer once, drop the rest, close after the write */
+				c->len = 0;
+				c->close_after_write = true;
+				uv_read_stop((uv_stream_t *)&c->pipe);
 				c->pending = true;
 				c->refs++;
-				c->close_after_write = true;
 				gsd_ctl_reply_err(c, "EMSGSIZE", "request longer than 64 KiB");
 				return;
 			}

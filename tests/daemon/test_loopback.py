@@ -176,6 +176,22 @@ def main():
               "members: self entry with overlay addresses")
         check(ctl(a.sock, {"cmd": "peers"}) == {"ok": True, "result": []},
               "peers: empty with backend none")
+        # framing: several requests on one connection, bad JSON, oversize line
+        cs = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        cs.settimeout(5)
+        cs.connect(a.sock)
+        cs.sendall(b'{"cmd":"status"}\n{"cmd":"members"}\nnot json\n{"nocmd":1}\n')
+        f = cs.makefile("rb")
+        r1, r2, r3, r4 = (json.loads(f.readline()) for _ in range(4))
+        check(r1["ok"] and "members" in r1["result"] and r2["ok"] and isinstance(r2["result"], list),
+              "two pipelined requests answered in order")
+        check(not r3["ok"] and r3["code"] == "EINVAL" and not r4["ok"] and r4["code"] == "EINVAL",
+              "bad JSON / missing cmd: EINVAL, connection stays usable")
+        cs.sendall(b'{"cmd":"status","pad":"' + b"x" * 70000 + b'"}\n')
+        r5 = json.loads(f.readline())
+        check(not r5["ok"] and r5["code"] == "EMSGSIZE" and f.readline() == b"",
+              "request over 64 KiB: EMSGSIZE and the connection is closed")
+        cs.close()
         r = ctl(a.sock, {"cmd": "frobnicate"})
         check(r.get("ok") is False and r.get("code") == "EOPNOTSUPP", "unknown command: EOPNOTSUPP")
         r = ctl(a.sock, {"cmd": "join", "addrs": ["127.0.0.1:%d" % c.port]})
