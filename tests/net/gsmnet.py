@@ -152,19 +152,50 @@ def _kill_ns_pids(ns):
     return pids
 
 
+def _gone(pid):
+    """True when pid no longer runs (exited, or a zombie nobody reaped yet:
+    pid 1 of some containers never reaps)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] in ('Z', 'X')
+    except (OSError, IndexError):
+        return True
+
+
 def _wait_pids_gone(pids, timeout=5.0):
     end = time.monotonic() + timeout
     for p in pids:
         while time.monotonic() < end:
             try:
-                os.kill(p, 0)
-            except ProcessLookupError:
-                break
-            try:
                 os.waitpid(p, os.WNOHANG)
             except ChildProcessError:
                 pass
+            if _gone(p):
+                break
             time.sleep(0.02)
+    _reap_orphans()
+
+
+def _become_subreaper():
+    """Orphans of our processes (wireguard-go after its gossamerd was
+    killed) become our children, so we reap them instead of leaving
+    zombies under a pid 1 that may not reap."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _reap_orphans():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def wg_genkey():
@@ -346,6 +377,8 @@ class Topology:
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self):
+        if not self.detached:
+            _become_subreaper()
         self._prev_term = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, self._on_term)
         try:
