@@ -830,8 +830,9 @@ int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen)
 			return -EINVAL;
 		}
 		const struct gsm_prefix *p = &c->ipv4_prefix;
-		uint32_t net = ntohl(*(const uint32_t *)p->ip);
-		uint32_t ip;
+		uint32_t net, ip;
+		memcpy(&net, p->ip, 4);
+		net = ntohl(net);
 		memcpy(&ip, c->ipv4_address.ip, 4);
 		ip = ntohl(ip);
 		uint32_t mask = p->len ? 0xffffffffu << (32 - p->len) : 0;
