@@ -828,6 +828,27 @@ class Mesh:
             node.run(['ip', 'link', 'del', WG_IF], check=False)
         # wireguard-go's stale UAPI socket stays behind, as after a crash.
 
+    # -- logs ----------------------------------------------------------------
+    def log_mark(self, nodes):
+        """Current size of every node's log (for log_since)."""
+        return {n: os.path.getsize(n.log_path) if os.path.exists(n.log_path) else 0
+                for n in nodes}
+
+    def log_since(self, node, mark):
+        with open(node.log_path, errors='replace') as f:
+            f.seek(mark.get(node, 0))
+            return f.read()
+
+    def logged_deaths(self, mark):
+        """'observer: line' for every `member X ... is dead` logged since
+        mark (catches a dead state too short for polling to see)."""
+        out = []
+        for n in mark:
+            for line in self.log_since(n, mark).splitlines():
+                if re.search(r'member \S+ .*is dead', line):
+                    out.append('%s: %s' % (n.name, line.strip()))
+        return out
+
     # -- views ---------------------------------------------------------------
     def members(self, node):
         return node.control('members')

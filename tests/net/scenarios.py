@@ -95,8 +95,9 @@ class Ctx:
     def matrix(self, nodes=None, name='ping-matrix'):
         nodes = nodes or self.nodes
         targets = self.mesh.overlay_targets(nodes, self.ids)
-        fams = set(gsmnet.is_v6(a) for a in sum(targets.values(), []))
-        expect(fams == {False, True}, 'every node has an IPv4 and an IPv6 overlay address')
+        expect(all(set(gsmnet.is_v6(a) for a in addrs) == {False, True}
+                   for addrs in targets.values()),
+               'every node has an IPv4 and an IPv6 overlay address')
         t0 = time.monotonic()
         ok, fails = self.topo.ping_matrix(targets)
         self.t.add(name, time.monotonic() - t0)
@@ -204,6 +205,7 @@ def sc_leave(c):
     others = nodes[:-1]
     watch = StateWatch(c.mesh, others)
     watch.start()
+    mark = c.mesh.log_mark(others)
     try:
         t0 = time.monotonic()
         victim.control('leave', timeout=10)
@@ -225,6 +227,8 @@ def sc_leave(c):
     # probes) is not, and is printed rather than failed.
     dead = watch.bad(('dead', 'left'), exclude=(victim.name,))
     expect(not dead, 'nobody else declared dead or left during the leave %s' % dead[:10])
+    logged = [x for x in c.mesh.logged_deaths(mark) if ' %s ' % victim.name not in x]
+    expect(not logged, 'no death of anyone else in the daemon logs %s' % logged[:5])
     storm = watch.bad(('suspect',), exclude=(victim.name,))
     expect(len(storm) <= 2, 'no suspicion storm during the leave (%d suspicions: %s)'
            % (len(storm), storm[:10]))
@@ -270,6 +274,7 @@ def sc_loss(c):
     seconds = float(os.environ.get('GSM_NET_LOSS_SECONDS', '60'))
     watch = StateWatch(c.mesh, nodes, interval=0.5)
     watch.start()
+    mark = c.mesh.log_mark(nodes)
     c.topo.set_loss(10)
     log('10%% loss on every link for %.0fs' % seconds)
     try:
@@ -281,6 +286,8 @@ def sc_loss(c):
     suspects = watch.bad(('suspect',))
     log('suspicions seen under loss: %d %s' % (len(suspects), suspects[:10]))
     expect(not dead, 'no node declared dead under 10%% loss %s' % dead[:10])
+    logged = c.mesh.logged_deaths(mark)
+    expect(not logged, 'no death in any daemon log under loss %s' % logged[:5])
     c.t.add('reconverge', c.mesh.wait_converged(nodes, bound(20)))
 
 
