@@ -742,9 +742,10 @@ class Mesh:
 
     def __init__(self, topo, backend='userspace', probe_interval='200ms', sync_interval='3s',
                  dead_grace='2s', left_grace='1s', log_level='info', extra_flags=None,
-                 gossamerd=None):
+                 gossamerd=None, underlay6=False):
         self.topo = topo
         self.backend = backend
+        self.underlay6 = underlay6     # seeds by their IPv6 underlay address
         self.gossamerd = gossamerd or find_program('gossamerd', 'daemon')
         if not self.gossamerd:
             raise SkipTest('gossamerd not built (set GSM_BUILD_ROOT or GSM_GOSSAMERD)')
@@ -767,7 +768,12 @@ class Mesh:
         for sd in seeds:
             if sd is node:
                 continue
-            a += ['--seed', '%s:%d' % (sd.addr4, GOSSIP_PORT) if isinstance(sd, Node) else sd]
+            if not isinstance(sd, Node):
+                a += ['--seed', sd]
+            elif self.underlay6 and sd.addr6:
+                a += ['--seed', '[%s]:%d' % (sd.addr6, GOSSIP_PORT)]
+            else:
+                a += ['--seed', '%s:%d' % (sd.addr4, GOSSIP_PORT)]
         return a + self.flags + list(node.extra.get('flags', [])) + list(extra or [])
 
     def start(self, node, seeds=None, extra=None, wait=True):

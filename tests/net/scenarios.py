@@ -72,6 +72,7 @@ class Ctx:
         t0 = time.monotonic()
         self.nodes = [self.topo.add_node() for _ in range(n)]
         self.t.add('topology', time.monotonic() - t0)
+        mesh_kw.setdefault('underlay6', self.args.ipv6)
         self.mesh = gsmnet.Mesh(self.topo, backend=self.args.backend, **mesh_kw)
         t0 = time.monotonic()
         self.mesh.start_all(self.nodes, self.nodes[:seeds])
@@ -406,6 +407,8 @@ def main():
     ap.add_argument('name', choices=sorted(SCENARIOS))
     ap.add_argument('--nodes', type=int, default=0)
     ap.add_argument('--backend', choices=['userspace', 'kernel'], default='userspace')
+    ap.add_argument('--ipv6', action='store_true',
+                    help='join through the seeds\' IPv6 underlay addresses')
     args = ap.parse_args()
     fn, default_nodes = SCENARIOS[args.name]
     args.nodes = args.nodes or default_nodes
@@ -413,7 +416,7 @@ def main():
             and not gsmnet.kernel_wireguard_available():
         print('SKIP: no kernel WireGuard here')
         return gsmnet.SKIP
-    label = '%s-%s-%d' % (args.name, args.backend, args.nodes)
+    label = '%s-%s-%d%s' % (args.name, args.backend, args.nodes, '-v6' if args.ipv6 else '')
     return gsmnet.run_scenario(label, lambda topo, t: fn(Ctx(topo, t, args)), args.backend)
 
 
