@@ -24,6 +24,8 @@ lines and a final `timings:` summary.  Exit 0 pass, 1 fail, 77 skip.
                without operator action.
     loss       10% loss on every link for LOSS_SECONDS (60): no node is ever
                declared dead.
+    cut        one link cut (two nodes cannot talk directly) for 15 s: the
+               indirect probes keep both alive, nobody is declared dead.
     seeds-down the seed(s) die; a non-seed node restarts and rejoins the rest
                from its persisted member list.
     nat        (not in meson yet) 2 public relays, 2 nodes behind cone and 2
@@ -292,6 +294,37 @@ def sc_loss(c):
     c.t.add('reconverge', c.mesh.wait_converged(nodes, bound(20)))
 
 
+def sc_cut(c):
+    """One link cut (n1 <-> n2 cannot talk, both reach everyone else) for
+    CUT_SECONDS: indirect probes keep both alive everywhere."""
+    nodes = c.up()
+    c.wait_wg()
+    a, b = nodes[0], nodes[1]
+    seconds = float(os.environ.get('GSM_NET_CUT_SECONDS', '15'))
+    watch = StateWatch(c.mesh, nodes, interval=0.5)
+    watch.start()
+    mark = c.mesh.log_mark(nodes)
+    t_end = time.monotonic() + seconds
+    c.topo.cut(a, b)
+    log('cut %s <-> %s for %.0fs' % (a.name, b.name, seconds))
+    try:
+        r = a.run(['ping', '-n', '-q', '-c', '1', '-w', '1', b.addr4], check=False)
+        expect(r.returncode != 0, 'underlay %s -> %s blocked' % (a.name, b.name))
+        r = a.run(['ping', '-n', '-q', '-c', '1', '-w', '2', nodes[2].addr4], check=False)
+        expect(r.returncode == 0, 'underlay %s -> %s still fine' % (a.name, nodes[2].name))
+        time.sleep(max(0, t_end - time.monotonic()))
+    finally:
+        c.topo.heal()
+        watch.stop()
+    dead = watch.bad(('dead', 'left'))
+    expect(not dead, 'nobody declared dead over one cut link %s' % dead[:10])
+    logged = c.mesh.logged_deaths(mark)
+    expect(not logged, 'no death in any daemon log %s' % logged[:5])
+    suspects = watch.bad(('suspect',))
+    log('suspicions seen: %d %s' % (len(suspects), suspects[:10]))
+    c.t.add('reconverge', c.mesh.wait_converged(nodes, bound(20)))
+
+
 def sc_seeds_down(c):
     nseeds = 2 if c.args.nodes >= 6 else 1
     nodes = c.up(seeds=nseeds)
@@ -396,6 +429,7 @@ SCENARIOS = {   # name: (function, default node count)
     'leave': (sc_leave, 16),
     'partition': (sc_partition, 16),
     'loss': (sc_loss, 16),
+    'cut': (sc_cut, 8),
     'seeds-down': (sc_seeds_down, 16),
     'restart': (sc_restart, 4),
     'nat': (sc_nat, 6),
