@@ -1052,12 +1052,126 @@ static void start_leave(struct gsd_daemon *d)
 
 /* ------------------------------------------------------------ reload */
 
+/* Key rotation without a restart: bring the running key ring (which the
+ * core borrows) in line with the file.  Rollout: add the new key on every
+ * node (reload), then make it primary (first line) everywhere, then
+ * remove the old one; every step keeps the cluster talking, and the last
+ * one revokes the old key.  A key id whose key changed is refused: a new
+ * key needs a new id. */
+static int reload_keyring(struct gsd_daemon *d, const char *path, char *msg, size_t msglen)
+{
+	struct gsm_keyring *nkr = NULL;
+	uint16_t ids[GSM_MAX_KEYS];
+	uint8_t *keys = NULL;
+	size_t n = 0;
+	int r = gsd_check_secret_file(path, msg, msglen);
+	if (r == -ENOENT) {
+		snprintf(msg, msglen, "cluster key file %s does not exist", path);
+		return -EINVAL;
+	}
+	if (r < 0)
+		return -EINVAL;
+	r = gsm_keyring_load(path, d->cfg.cluster_name, &nkr);
+	if (r < 0) {
+		snprintf(msg, msglen, "cluster key file %s: %s", path, gsm_strerror(r));
+		return -EINVAL;
+	}
+	gsm_keyring_free(nkr); /* validated; now read the ids and keys */
+	keys = sodium_malloc(GSM_MAX_KEYS * GSM_CLUSTER_KEY_LEN);
+	FILE *f = fopen(path, "re");
+	if (!keys || !f) {
+		snprintf(msg, msglen, "cluster key file %s: cannot read", path);
+		r = -EINVAL;
+		goto out;
+	}
+	char line[256];
+	while (fgets(line, sizeof(line), f) && n < GSM_MAX_KEYS) {
+		char *p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		char *end;
+		unsigned long id = strtoul(p, &end, 10);
+		char *b64 = end + strspn(end, " \t");
+		b64[strcspn(b64, " \t\r\n")] = 0;
+		size_t kl = 0;
+		if (id > 65535 || sodium_base642bin(keys + n * GSM_CLUSTER_KEY_LEN, GSM_CLUSTER_KEY_LEN,
+						    b64, strlen(b64), NULL, &kl, NULL,
+						    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    kl != GSM_CLUSTER_KEY_LEN) {
+			snprintf(msg, msglen, "cluster key file %s: malformed line", path);
+			r = -EINVAL;
+			goto out;
+		}
+		ids[n++] = (uint16_t)id;
+	}
+	sodium_memzero(line, sizeof(line));
+	/* 1. refuse changed keys under an existing id before touching anything
+	 *    (adding an id that is present is a no-op or -EEXIST) */
+	for (size_t i = 0; i < n; i++) {
+		if (!gsm_keyring_has(d->kr, ids[i]))
+			continue;
+		if (gsm_keyring_add(d->kr, ids[i], keys + i * GSM_CLUSTER_KEY_LEN) == -EEXIST) {
+			snprintf(msg, msglen, "cluster key file %s: key id %u now has a different key (give a new key a new id)",
+				 path, ids[i]);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	/* 2. drop unlisted keys (not the primary yet) to make room */
+	uint16_t have[GSM_MAX_KEYS];
+	size_t nh = gsm_keyring_ids(d->kr, have, GSM_MAX_KEYS), removed = 0, added = 0;
+	for (size_t i = 0; i < nh && i < GSM_MAX_KEYS; i++) {
+		bool listed = false;
+		for (size_t k = 0; k < n; k++)
+			listed |= ids[k] == have[i];
+		if (!listed && gsm_keyring_remove(d->kr, have[i]) == 0)
+			removed++;
+	}
+	/* 3. add the new ones */
+	for (size_t i = 0; i < n; i++) {
+		if (gsm_keyring_has(d->kr, ids[i]))
+			continue;
+		r = gsm_keyring_add(d->kr, ids[i], keys + i * GSM_CLUSTER_KEY_LEN);
+		if (r < 0) {
+			snprintf(msg, msglen, "cluster key file %s: %s", path, gsm_strerror(r));
+			r = -EINVAL;
+			goto out;
+		}
+		added++;
+	}
+	/* 4. switch the primary, then drop the old primary if unlisted */
+	int old_primary = gsm_keyring_primary(d->kr);
+	gsm_keyring_use(d->kr, ids[0]);
+	if (old_primary >= 0 && old_primary != ids[0]) {
+		bool listed = false;
+		for (size_t k = 0; k < n; k++)
+			listed |= ids[k] == old_primary;
+		if (!listed && gsm_keyring_remove(d->kr, (uint16_t)old_primary) == 0)
+			removed++;
+	}
+	if (added || removed || old_primary != ids[0])
+		gsd_info("cluster keys: %zu added, %zu removed, primary id %u (%zu keys)", added, removed,
+			 ids[0], gsm_keyring_count(d->kr));
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	if (keys)
+		sodium_free(keys);
+	return r;
+}
+
 static int do_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 {
 	struct gsd_config *nc = malloc(sizeof(*nc));
 	if (!nc)
 		return -ENOMEM;
 	int r = gsd_config_build(nc, &d->cli, msg, msglen);
+	if (r < 0) {
+		free(nc);
+		return r;
+	}
+	r = reload_keyring(d, nc->cluster_key_file, msg, msglen);
 	if (r < 0) {
 		free(nc);
 		return r;
@@ -1078,7 +1192,6 @@ static int do_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 	RESTART_ONLY(state_dir, "state_dir");
 	RESTART_ONLY(control_socket, "control_socket");
 	RESTART_ONLY(cluster_name, "cluster_name");
-	RESTART_ONLY(cluster_key_file, "cluster_key_file");
 	RESTART_ONLY(wg_socket_dir, "socket_dir");
 	RESTART_ONLY(ipv4_prefix, "ipv4_prefix");
 	RESTART_ONLY(has_ipv4_prefix, "ipv4_prefix");
