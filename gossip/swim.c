@@ -1471,8 +1471,11 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	if (ok) {
 		s->last_sync = now ? now : 1;
 		s->joined = 1;
+		/* a sync that found differences brings the next one 4x
+		 * closer (joins and churn: down to 2 probe intervals); one
+		 * that found nothing doubles the wait up to the full interval */
 		if (s->sync.changed)
-			s->sync_backoff = 0;
+			s->sync_backoff = s->sync_backoff >= 2 ? s->sync_backoff - 2 : 0;
 		else if (s->sync_backoff < 16)
 			s->sync_backoff++;
 	}
