@@ -19,6 +19,9 @@ WAN side (only conntrack-established replies get in), like home routers.
              both ways, `peers` says relayed and through whom.
     failover as `relay`, then the relay in use dies: the pair moves to the
              other relay without operator action and pings again.
+    upgrade  port-preserving NATs, but the path between the sites is blocked
+             at first: relayed; once unblocked, punching finds the direct
+             path and it replaces the relay.
 
 Every scenario prints `timing nat-connectivity: S` = time from the NATed
 node(s) start to full connectivity.  Exit 0 pass, 1 fail, 77 skip.
@@ -251,11 +254,48 @@ def sc_failover(c):
     c.t.add('relay-failover', time.monotonic() - t0)
 
 
+def sc_upgrade(c):
+    """Port-preserving NATs, but the path between the two sites is blocked
+    when the nodes start: relayed.  Unblocked: punching finds the direct
+    path and it replaces the relay, without operator action."""
+    seed = c.add_public('seed')
+    relay = c.add_public('relay1', relay=True)
+    s1 = c.topo.add_site('siteA', nat='cone')
+    s2 = c.topo.add_site('siteB', nat='cone')
+    a = c.add_nated('a', s1)
+    b = c.add_nated('b', s2)
+    c.topo.cut(s1, s2, tag='block')
+    c.start([seed, relay], seed)
+    c.mesh.wait_converged([seed, relay], bound(20))
+    t0 = time.monotonic()
+    c.start([a, b], seed)
+    c.wait_joined([seed, relay, a, b], 30, 'NATed nodes join')
+    c.wait_pings([(a, b), (b, a)], 90, 'a <-> b through the relay while blocked')
+    c.t.add('nat-connectivity', time.monotonic() - t0)
+    expect(wait_relayed(c, a, b, 20) == relay.name, 'relayed via %s while blocked' % relay.name)
+    t1 = time.monotonic()
+    c.topo.heal('block')
+    log('unblocked siteA <-> siteB')
+
+    def direct():
+        pa, pb = c.peer(a, b), c.peer(b, a)
+        return (pa and pb and not pa['relayed'] and not pb['relayed'] and
+                pa['endpoint'] and pa['endpoint'].startswith(b.site.wan4 + ':') and
+                pb['endpoint'] and pb['endpoint'].startswith(a.site.wan4 + ':') and
+                (pa, pb))
+    gsmnet.wait_until(direct, bound(150), 0.5, 'the direct path replaces the relay')
+    c.t.add('relay-to-direct', time.monotonic() - t1)
+    c.wait_pings([(a, b), (b, a)], 30, 'a <-> b directly')
+    st = a.control('status')
+    log('a nat counters: %s' % st.get('nat'))
+
+
 SCENARIOS = {
     'public': sc_public,
     'direct': sc_direct,
     'relay': sc_relay,
     'failover': sc_failover,
+    'upgrade': sc_upgrade,
 }
 
 
