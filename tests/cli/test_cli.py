@@ -689,6 +689,16 @@ def scenario(root, nodes, waiters):
           "bad reload refused: exit 1, one line (%d %r)" % (rc, err))
     check(b.alive(), "bravo survives a bad reload")
     b.write_config()
+    # a second cluster key made by the CLI is accepted by a live reload
+    key2 = os.path.join(root, "cluster-2.key")
+    rc, out, err = run(["keygen", "cluster", "--key-id", "2", "-o", key2])
+    check(rc == 0, "keygen cluster --key-id 2 (%r)" % err)
+    line2 = [l for l in open(key2).read().splitlines() if l and not l.startswith("#")]
+    check(len(line2) == 1 and line2[0].startswith("2 "), "key id 2 line: %r" % line2)
+    with open(key, "a") as f:
+        f.write(line2[0] + "\n")
+    rc, out, err = run(["reload"], b.sock)
+    check(rc == 0, "reload with a CLI-made second cluster key (%d %r)" % (rc, err))
 
     # ---------------- leave: delta leaves, others see 'left'
     rc, out, err = run(["leave"], d.sock)
