@@ -20,6 +20,7 @@ struct gcli_ctx {
 	size_t width;         /* table width limit, 0 = unlimited */
 	const char *ellipsis; /* "…" on UTF-8 terminals, else "~" */
 	time_t now;           /* for ages */
+	const json_t *lookup; /* members to resolve ids to names (NULL: the shown ones) */
 };
 
 /* The whole program: parse, run, return the exit status. */

@@ -103,7 +103,11 @@ static int cmd_members(const struct gcli_opts *o, struct gcli_ctx *ctx)
 	if (o->json)
 		rc = print_json(sel, ctx);
 	else
+	{
+		ctx->lookup = res; /* relays may be filtered out of sel */
 		rc = gcli_show_members(sel, ctx) ? GCLI_EXIT_FAIL : GCLI_EXIT_OK;
+		ctx->lookup = NULL;
+	}
 out:
 	json_decref(sel);
 	json_decref(res);

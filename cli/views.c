@@ -9,7 +9,8 @@
  * they healthy, since when, how do I reach them", so `members` shows name,
  * short id (8 hex digits, like a git short hash, enough to tell nodes apart
  * and to grep the full id from --json), overlay addresses, the first
- * endpoint, state and its age, and labels; `peers` answers "is WireGuard
+ * endpoint (or "via RELAY" when our traffic to it is relayed), state and
+ * its age, and labels; `peers` answers "is WireGuard
  * actually talking": last handshake, traffic in IEC units like `wg show`,
  * and how the peer is reached: its endpoint, or "via RELAY".  Host prefixes
  * (/32, /128) are shown as plain addresses; lists show their first element
@@ -199,6 +200,22 @@ static int emit_table(struct gcli_table *t, const struct gcli_ctx *ctx)
 	return 0;
 }
 
+/* name of the member with this id in list, or NULL */
+static const char *name_of(const json_t *list, const char *id)
+{
+	size_t i;
+	json_t *m;
+	if (!id)
+		return NULL;
+	json_array_foreach(list, i, m)
+	{
+		const char *mid = str(m, "id");
+		if (mid && !strcmp(mid, id))
+			return str(m, "name");
+	}
+	return NULL;
+}
+
 enum { MC_SELF, MC_NAME, MC_ID, MC_ADDR, MC_EP, MC_STATE, MC_SINCE, MC_LABELS, MC_N };
 
 int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
@@ -234,8 +251,16 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 		gcli_table_set(t, row, MC_ID, id, NULL);
 		addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf, sizeof(buf));
 		gcli_table_set(t, row, MC_ADDR, buf, NULL);
-		list_cell(json_object_get(m, "endpoints"), false, buf, sizeof(buf));
-		gcli_table_set(t, row, MC_EP, buf, NULL);
+		const char *via = str(m, "relayed_via");
+		if (via) {
+			/* our traffic to it goes through a relay: that is its path */
+			const char *rn = name_of(ctx->lookup ? ctx->lookup : members, via);
+			snprintf(buf, sizeof(buf), "via %.*s", rn ? 64 : 8, rn ? rn : via);
+			gcli_table_set(t, row, MC_EP, buf, "33");
+		} else {
+			list_cell(json_object_get(m, "endpoints"), false, buf, sizeof(buf));
+			gcli_table_set(t, row, MC_EP, buf, NULL);
+		}
 		gcli_table_set(t, row, MC_STATE, state, state_sgr(state));
 		long long changed = integer(m, "state_changed", 0);
 		if (changed > 0)

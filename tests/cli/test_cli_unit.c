@@ -683,6 +683,8 @@ static void test_show_members(void **state)
 			    false,
 			    "{\"zone\":\"eu-west-1a\",\"role\":\"web\",\"team\":\"infra-platform\"}"));
 	json_t *dual = member("node-c", ID_B, "dead", false, "{}");
+	/* node-c is reached through node-a (ID_A) */
+	json_object_set_new(dual, "relayed_via", json_string(ID_A));
 	json_array_append_new(json_object_get(dual, "overlay_addresses"),
 			      json_string("fd37:f39:347b::c/128"));
 	json_array_append_new(arr, dual);
@@ -691,6 +693,7 @@ static void test_show_members(void **state)
 	assert_true(max_line_width(s, &lines) <= 80);
 	assert_int_equal(lines, 4);
 	assert_non_null(strstr(s, "10.77.0.1 +1"));
+	assert_non_null(strstr(s, "via node-a "));
 	assert_null(strstr(s, "fd37"));
 	assert_non_null(strstr(s, "* node-a"));
 	assert_non_null(strstr(s, "aa000000 "));       /* short id */
