@@ -872,7 +872,10 @@ struct persist_ctx {
 static int collect_persist(void *arg, const struct gsm_swim_member *m)
 {
 	struct persist_ctx *p = arg;
-	if (m->is_self || !m->advert || m->state == GSM_STATE_LEFT)
+	/* alive and suspect only: importing a dead member as alive after a
+	 * restart would briefly re-add its WireGuard peer */
+	if (m->is_self || !m->advert ||
+	    (m->state != GSM_STATE_ALIVE && m->state != GSM_STATE_SUSPECT))
 		return 0;
 	if (p->n == p->cap) {
 		size_t nc = p->cap ? p->cap * 2 : 32;
