@@ -167,8 +167,10 @@ def main():
             args.nodes, args.backend = 5, 'auto'
         return up(args)
     if args.cmd == 'down':
+        running = os.path.exists(os.path.join(WORKDIR, 'topology.json'))
         down()
-        say('demo: removed')
+        if running:
+            say('demo: removed')
         return 0
     return do_exec(args)
 
