@@ -295,9 +295,12 @@ static void on_observed(struct gsd_daemon *d, const uint8_t *observer, const str
 		if (d->cfg.endpoints[i].family == ep.family &&
 		    !memcmp(d->cfg.endpoints[i].ip, ep.ip, 16))
 			return;
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	if ((obs->family == 4 && obs->ip[0] == 127) ||
+	    (obs->family == 6 && (!memcmp(obs->ip, v6_loopback, 16) ||
+				  (obs->ip[0] == 0xfe && (obs->ip[1] & 0xc0) == 0x80))))
+		return; /* loopback / link-local tell nothing useful */
 	bool local = ip_is_local(obs);
-	if (local && obs->family == 4 && obs->ip[0] == 127)
-		return; /* loopback tells nothing */
 	if (d->n_observed == MAX_OBSERVED) {
 		memmove(&d->observed[0], &d->observed[1], sizeof(d->observed[0]) * (MAX_OBSERVED - 1));
 		d->n_observed--;
