@@ -926,7 +926,14 @@ static void schedule_persist(struct gsd_daemon *d)
 {
 	if (d->stopping || uv_is_active((uv_handle_t *)&d->persist_timer))
 		return;
-	uv_timer_start(&d->persist_timer, on_persist, PERSIST_DEBOUNCE_MS, 0);
+	/* rewriting every member costs O(N): in a big cluster during a join
+	 * storm, write less often (20 ms per member, 5..60 s) */
+	uint64_t ms = (uint64_t)gsm_swim_member_count(d->swim) * 20;
+	if (ms < PERSIST_DEBOUNCE_MS)
+		ms = PERSIST_DEBOUNCE_MS;
+	if (ms > 60000)
+		ms = 60000;
+	uv_timer_start(&d->persist_timer, on_persist, ms, 0);
 }
 
 /* ------------------------------------------------------------ seeds */
