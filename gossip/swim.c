@@ -1511,7 +1511,9 @@ static void handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 	for (; pos < s->n_mem; pos++) {
 		struct member *x = s->mem[pos];
 		struct gsm_digest_entry d;
-		size_t sz;
+		struct gsm_update u;
+		size_t sz, usz = 0;
+		int bad = 0;
 
 		if (!x->advert)
 			continue;
@@ -1519,13 +1521,23 @@ static void handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 		d.generation = x->adv_gen;
 		d.version = x->adv_ver;
 		sz = gsm_digest_entry_encoded_size(&d);
-		if (used + sz > cap || tb->m.n_digest >= GSM_MAX_DIGEST) {
+		/* states other than ALIVE travel with the digest, so a node that
+		 * missed a death (or a leave) learns it by anti-entropy too */
+		if (x->state != GSM_STATE_ALIVE && !x->is_self) {
+			bad = 1;
+			fill_update(s, x, &u);
+			usz = gsm_update_encoded_size(&u);
+		}
+		if (used + sz + usz > cap || tb->m.n_digest >= GSM_MAX_DIGEST ||
+		    (bad && tb->m.n_updates >= GSM_MAX_UPDATES)) {
 			tb->m.flags |= GSM_MF_MORE;
 			break;
 		}
 		tb->m.digest[tb->m.n_digest++] = d;
+		if (bad)
+			tb->m.updates[tb->m.n_updates++] = u;
 		memcpy(tb->m.cursor, x->id, GSM_ID_LEN);
-		used += sz;
+		used += sz + usz;
 	}
 	send_msg(s, from, tb);
 	tx_put(tb);
@@ -1548,6 +1560,52 @@ static void handle_advert_request(struct gsm_swim *s, const struct gsm_msg *rq,
 			list[n++] = x;
 	}
 	send_adverts(s, from, list, n);
+}
+
+/* Initiator: send the peer our non-ALIVE states in [pos, end) that its page
+ * did not carry identically (it may have missed a death or a leave). */
+static void push_states(struct gsm_swim *s, const struct gsm_addr *to, const struct gsm_msg *page,
+			size_t pos, size_t end)
+{
+	struct txbuf *tb = NULL;
+	size_t cap = body_cap(s) - PACK_SLACK, used = 0;
+
+	for (size_t p = pos; p < end && p < s->n_mem; p++) {
+		struct member *x = s->mem[p];
+		struct gsm_update u;
+		int same = 0;
+		size_t usz;
+
+		if (!x->advert || x->is_self || x->state == GSM_STATE_ALIVE)
+			continue;
+		for (uint16_t k = 0; k < page->n_updates && !same; k++) {
+			const struct gsm_update *pu = &page->updates[k];
+
+			same = !memcmp(pu->node, x->id, GSM_ID_LEN) && pu->generation == x->gen &&
+			       pu->incarnation == x->inc && pu->state == x->state;
+		}
+		if (same)
+			continue;
+		fill_update(s, x, &u);
+		usz = gsm_update_encoded_size(&u);
+		if (tb && (used + usz > cap || tb->m.n_updates >= GSM_MAX_UPDATES)) {
+			send_msg(s, to, tb);
+			tx_put(tb);
+			tb = NULL;
+		}
+		if (!tb) {
+			tb = new_msg(GSM_MSG_SYNC_RESPONSE);
+			if (!tb)
+				return;
+			used = gsm_msg_encoded_size(&tb->m);
+		}
+		tb->m.updates[tb->m.n_updates++] = u;
+		used += usz;
+	}
+	if (tb) {
+		send_msg(s, to, tb);
+		tx_put(tb);
+	}
 }
 
 /* Initiator: a digest page arrived. */
@@ -1638,6 +1696,7 @@ static void handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 		request_adverts_from(s, from, want, nw);
 	if (np)
 		send_adverts(s, from, push, np);
+	push_states(s, from, m, pos, end);
 	if (nw || np)
 		ss->changed = 1;
 	ss->pages++;
@@ -1973,7 +2032,8 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 		r = 0; /* newer minor version: unknown type, ignore */
 		goto out;
 	}
-	process_piggyback(s, &rb->m, from, rb->m.type == GSM_MSG_SYNC_RESPONSE);
+	process_piggyback(s, &rb->m, from,
+			  rb->m.type == GSM_MSG_SYNC_RESPONSE || rb->m.type == GSM_MSG_SYNC_DIGEST);
 	note_sender(s, &rb->m, from);
 	switch (rb->m.type) {
 	case GSM_MSG_PING:

@@ -86,3 +86,46 @@ static inline size_t simtest_env_n(size_t dflt)
 		return (size_t)atoi(e);
 	return dflt;
 }
+
+/* Print up to `max` reasons why views are not complete (for failures). */
+static inline void simtest_explain(struct sim *s, size_t max)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < sim_size(s) && shown < max; i++) {
+		if (!sim_up(s, i))
+			continue;
+		for (size_t j = 0; j < sim_size(s) && shown < max; j++) {
+			struct gsm_swim_member m;
+			int r;
+
+			if (i == j)
+				continue;
+			r = gsm_swim_get(sim_core(s, i), sim_node_id(s, j), &m);
+			if (sim_up(s, j)) {
+				if (r < 0) {
+					printf("  node %zu does not know running node %zu\n", i, j);
+					shown++;
+				} else if (m.state != GSM_STATE_ALIVE ||
+					   m.advert_generation != sim_generation(s, j) ||
+					   m.version != sim_advert_version(s, j) || !m.advert) {
+					printf("  node %zu holds running node %zu (gen %llu v %llu) as %s "
+					       "gen %llu inc %llu advert gen %llu v %llu\n", i, j,
+					       (unsigned long long)sim_generation(s, j),
+					       (unsigned long long)sim_advert_version(s, j),
+					       gsm_state_name(m.state), (unsigned long long)m.generation,
+					       (unsigned long long)m.incarnation,
+					       (unsigned long long)m.advert_generation,
+					       (unsigned long long)m.version);
+					shown++;
+				}
+			} else if (r == 0 && m.state == GSM_STATE_ALIVE &&
+				   m.generation == sim_generation(s, j)) {
+				printf("  node %zu holds stopped node %zu ALIVE (gen %llu inc %llu)\n", i,
+				       j, (unsigned long long)m.generation,
+				       (unsigned long long)m.incarnation);
+				shown++;
+			}
+		}
+	}
+}
