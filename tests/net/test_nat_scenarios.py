@@ -238,6 +238,15 @@ def sc_relay(c, relays=1):
     rp = c.peer(a, [x for x in rs if x.name == r][0])
     for addr in ids[b.name]['overlay_addresses']:
         expect(addr in rp['allowed_ips'], 'a: relay peer %s carries %s' % (r, addr))
+    # what an operator sees: `gossamer peers` / `members` say "via <relay>"
+    cli = gsmnet.find_program('gossamer', 'cli')
+    if cli:
+        for cmd in ('peers', 'members'):
+            out = a.run([cli, cmd], check=False).stdout
+            line = [x for x in out.splitlines() if x.split() and x.split()[0] == b.name]
+            log('gossamer %s at a:\n%s' % (cmd, out.rstrip()))
+            expect(line and ('via %s' % r) in line[0], '`gossamer %s` at a shows b via %s'
+                   % (cmd, r))
     return seed, rs, a, b, r
 
 
