@@ -104,8 +104,8 @@ def requirements(backend='userspace'):
         if not os.path.exists('/dev/net/tun'):
             return 'no /dev/net/tun'
     try:
-        sh(['ip', 'netns', 'add', 'gsmt-probe-%d' % os.getpid()])
-        sh(['ip', 'netns', 'del', 'gsmt-probe-%d' % os.getpid()])
+        sh(['ip', 'netns', 'add', 'gsmt-%d-probe' % os.getpid()])
+        sh(['ip', 'netns', 'del', 'gsmt-%d-probe' % os.getpid()])
     except HarnessError as e:
         return 'cannot create network namespaces: %s' % e
     return None
@@ -113,7 +113,7 @@ def requirements(backend='userspace'):
 
 def kernel_wireguard_available():
     """True when `ip link add type wireguard` works on this kernel."""
-    ns = 'gsmt-kprobe-%d' % os.getpid()
+    ns = 'gsmt-%d-kprobe' % os.getpid()
     try:
         sh(['ip', 'netns', 'add', ns])
     except HarnessError:
