@@ -108,6 +108,10 @@ def requirements(backend='userspace'):
         sh(['ip', 'netns', 'del', 'gsmt-%d-probe' % os.getpid()])
     except HarnessError as e:
         return 'cannot create network namespaces: %s' % e
+    try:
+        sh(['unshare', '-m', '--propagation', 'private', 'true'])
+    except HarnessError as e:
+        return 'cannot create mount namespaces: %s' % e
     return None
 
 
