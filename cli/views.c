@@ -480,6 +480,14 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 			snprintf(buf, sizeof(buf), "%s", a);
 		kv_line(ctx, "Uptime:", buf, NULL);
 	}
+	/* WireGuard paths (optional object "nat", only with a backend) */
+	const json_t *nat = json_object_get(s, "nat");
+	if (json_is_object(nat) && json_is_integer(json_object_get(nat, "direct"))) {
+		snprintf(buf, sizeof(buf), "%lld direct, %lld trying, %lld relayed",
+			 integer(nat, "direct", 0), integer(nat, "trying", 0),
+			 integer(nat, "relayed", 0));
+		kv_line(ctx, "Paths:", buf, NULL);
+	}
 	/* gossip traffic counters (optional object "gossip") */
 	const json_t *g = json_object_get(s, "gossip");
 	if (json_is_object(g) && json_is_integer(json_object_get(g, "datagrams_sent")) &&

@@ -773,6 +773,12 @@ static void test_show_peers_status(void **state)
 	assert_non_null(strstr(s, "Members:    2 alive, 1 suspect, 0 dead, 0 left (3 total)\n"));
 	assert_non_null(strstr(s, "Converged:  no (last sync 2s ago, 3 pending updates)\n"));
 	assert_non_null(strstr(s, "Uptime:     1h1m (generation 7)\n"));
+	assert_null(strstr(s, "Paths:"));
+	free(s);
+	json_object_set_new(st, "nat", json_pack("{s:i, s:i, s:i}", "direct", 2, "trying", 0,
+						 "relayed", 1));
+	s = render_with(gcli_show_status, st, 80, false);
+	assert_non_null(strstr(s, "Paths:      2 direct, 0 trying, 1 relayed\n"));
 	free(s);
 	json_decref(st);
 }
