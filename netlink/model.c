@@ -389,12 +389,29 @@ static int aip_canon(const struct gnl_wg_peer *p, struct gnl_prefix **out, size_
 	return 0;
 }
 
+/* memcmp order of two 32-byte keys, inline: the diff's inner loop does
+ * little else, and a libc call per key dominated its profile */
+static inline int key_cmp(const uint8_t *a, const uint8_t *b)
+{
+	for (int i = 0; i < GNL_WG_KEY_LEN; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y) {
+			x = __builtin_bswap64(x);
+			y = __builtin_bswap64(y);
+			return x < y ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
 static const struct gnl_wg_device *sort_dev;
 
 static int cmp_peer_idx(const void *a, const void *b)
 {
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	return memcmp(sort_dev->peers[i].public_key, sort_dev->peers[j].public_key, GNL_WG_KEY_LEN);
+	return key_cmp(sort_dev->peers[i].public_key, sort_dev->peers[j].public_key);
 }
 
 /* Index array of dev's peers sorted by public key.  qsort has no context
@@ -407,12 +424,82 @@ static size_t *sorted_index(const struct gnl_wg_device *dev)
 
 	if (!idx)
 		return NULL;
-	for (size_t i = 0; i < dev->n_peers; i++)
+	bool sorted = true;
+	for (size_t i = 0; i < dev->n_peers; i++) {
 		idx[i] = i;
+		if (i && sorted && key_cmp(dev->peers[i - 1].public_key, dev->peers[i].public_key) > 0)
+			sorted = false;
+	}
+	if (sorted)
+		return idx; /* gnl_wg_device_sort'ed input: the diff is one O(n) merge */
 	sort_dev = dev;
 	qsort(idx, dev->n_peers, sizeof(*idx), cmp_peer_idx);
 	sort_dev = NULL;
 	return idx;
+}
+
+static int cmp_peer(const void *a, const void *b)
+{
+	return key_cmp(((const struct gnl_wg_peer *)a)->public_key, ((const struct gnl_wg_peer *)b)->public_key);
+}
+
+void gnl_wg_device_sort(struct gnl_wg_device *dev)
+{
+	if (dev->n_peers > 1)
+		qsort(dev->peers, dev->n_peers, sizeof(*dev->peers), cmp_peer);
+}
+
+/* equal after normalization, without copying: family, length, then the
+ * covered whole bytes and the masked partial byte */
+static bool prefix_eq(const struct gnl_prefix *a, const struct gnl_prefix *b)
+{
+	unsigned int full, rest;
+
+	if (a->family != b->family || a->cidr != b->cidr)
+		return false;
+	if ((a->family != AF_INET || a->cidr > 32) && (a->family != AF_INET6 || a->cidr > 128))
+		return gnl_prefix_cmp(a, b) == 0;
+	full = a->cidr / 8;
+	rest = a->cidr % 8;
+	for (unsigned int i = 0; i < full; i++)
+		if (a->addr.b[i] != b->addr.b[i])
+			return false;
+	return !rest || !((a->addr.b[full] ^ b->addr.b[full]) & (uint8_t)(0xff00u >> rest));
+}
+
+/* Same set of prefixes (duplicates and host bits ignored)?  Small lists,
+ * the overwhelmingly common case, are compared pairwise without any
+ * allocation; -1 means "too big to tell cheaply": canonicalize. */
+static int aip_same_small(const struct gnl_wg_peer *d, const struct gnl_wg_peer *c)
+{
+	const size_t small = 16;
+
+	if (d->n_allowedips > small || c->n_allowedips > small)
+		return -1;
+	/* identical order: the usual case when current was derived from
+	 * desired, or both come from the same kernel */
+	if (d->n_allowedips == c->n_allowedips) {
+		size_t i = 0;
+		while (i < d->n_allowedips && prefix_eq(&d->allowedips[i], &c->allowedips[i]))
+			i++;
+		if (i == d->n_allowedips)
+			return 1;
+	}
+	for (size_t i = 0; i < d->n_allowedips; i++) {
+		bool hit = false;
+		for (size_t j = 0; j < c->n_allowedips && !hit; j++)
+			hit = prefix_eq(&d->allowedips[i], &c->allowedips[j]);
+		if (!hit)
+			return 0;
+	}
+	for (size_t j = 0; j < c->n_allowedips; j++) {
+		bool hit = false;
+		for (size_t i = 0; i < d->n_allowedips && !hit; i++)
+			hit = prefix_eq(&d->allowedips[i], &c->allowedips[j]);
+		if (!hit)
+			return 0;
+	}
+	return 1;
 }
 
 static void op_clear(struct gnl_wg_peer_op *op)
@@ -513,6 +600,9 @@ static int fill_update(struct gnl_wg_peer_op *op, const struct gnl_wg_peer *d, c
 		op->changed |= GNL_WG_CH_PRESHARED_KEY;
 		memcpy(op->preshared_key, psk_of(d), GNL_WG_KEY_LEN);
 	}
+	ret = 0;
+	if (aip_same_small(d, c) == 1)
+		goto out; /* allowed IPs unchanged, nothing allocated */
 	ret = aip_canon(d, &da, &dn);
 	if (ret)
 		goto out;
@@ -538,8 +628,9 @@ static int fill_update(struct gnl_wg_peer_op *op, const struct gnl_wg_peer *d, c
 		op->n_aip_all = dn;
 		da = NULL;
 	}
-	*empty = op->changed == 0;
 out:
+	if (!ret)
+		*empty = op->changed == 0;
 	free(da);
 	free(ca);
 	if (ret || *empty) {
@@ -547,6 +638,20 @@ out:
 		memset(op, 0, sizeof(*op));
 	}
 	return ret;
+}
+
+/* cheap "nothing to do" test; false may still turn out empty */
+static bool peer_same(const struct gnl_wg_peer *d, const struct gnl_wg_peer *c)
+{
+	if (d->persistent_keepalive != c->persistent_keepalive)
+		return false;
+	if ((d->endpoint.sa.sa_family == AF_INET || d->endpoint.sa.sa_family == AF_INET6) &&
+	    !gnl_sockaddr_equal(&d->endpoint, &c->endpoint))
+		return false;
+	if ((d->has_preshared_key || c->has_preshared_key) &&
+	    memcmp(psk_of(d), psk_of(c), GNL_WG_KEY_LEN))
+		return false;
+	return aip_same_small(d, c) == 1;
 }
 
 int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device *current,
@@ -574,8 +679,7 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 		goto out;
 	}
 	for (i = 1; i < desired->n_peers; i++)
-		if (!memcmp(desired->peers[di[i - 1]].public_key, desired->peers[di[i]].public_key,
-			    GNL_WG_KEY_LEN)) {
+		if (!key_cmp(desired->peers[di[i - 1]].public_key, desired->peers[di[i]].public_key)) {
 			ret = -EINVAL;
 			goto out;
 		}
@@ -603,8 +707,7 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 	while (i < desired->n_peers || j < current->n_peers) {
 		int r = i >= desired->n_peers ? 1
 			: j >= current->n_peers ? -1
-			: memcmp(desired->peers[di[i]].public_key, current->peers[ci[j]].public_key,
-				 GNL_WG_KEY_LEN);
+			: key_cmp(desired->peers[di[i]].public_key, current->peers[ci[j]].public_key);
 		if (r < 0) {
 			add_d[nadd++] = di[i++];
 		} else if (r > 0) {
@@ -626,6 +729,8 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 	for (size_t k = 0; k < nupd; k++) {
 		struct gnl_wg_peer_op tmp;
 		bool empty = false;
+		if (peer_same(&desired->peers[upd_d[k]], &current->peers[upd_c[k]]))
+			continue; /* the common case, decided without building an op */
 		ret = fill_update(&tmp, &desired->peers[upd_d[k]], &current->peers[upd_c[k]], &empty);
 		if (ret)
 			goto out;
@@ -673,7 +778,7 @@ out:
 
 static int cmp_key_to_idx(const void *key, const void *elem)
 {
-	return memcmp(key, sort_dev->peers[*(const size_t *)elem].public_key, GNL_WG_KEY_LEN);
+	return key_cmp(key, sort_dev->peers[*(const size_t *)elem].public_key);
 }
 
 static int set_aips(struct gnl_wg_peer *p, const struct gnl_prefix *v, size_t n)
@@ -695,7 +800,7 @@ static int set_aips(struct gnl_wg_peer *p, const struct gnl_prefix *v, size_t n)
 int gnl_wg_device_apply_ops(struct gnl_wg_device *dev, const struct gnl_wg_ops *ops)
 {
 	size_t *idx = NULL, n0 = dev->n_peers, w;
-	bool *dead = NULL;
+	bool *dead = NULL, was_sorted = false;
 	int ret = 0;
 
 	if (ops->dev_changed & GNL_WG_DEV_PRIVATE_KEY) {
@@ -712,6 +817,10 @@ int gnl_wg_device_apply_ops(struct gnl_wg_device *dev, const struct gnl_wg_ops *
 		dev->flags |= GNL_WG_DEV_FWMARK;
 	}
 	idx = sorted_index(dev);
+	was_sorted = true;
+	for (size_t i = 0; idx && i < n0; i++)
+		if (idx[i] != i)
+			was_sorted = false;
 	dead = calloc(n0 + 1, sizeof(*dead));
 	if (!idx || !dead) {
 		ret = -ENOMEM;
@@ -782,6 +891,8 @@ int gnl_wg_device_apply_ops(struct gnl_wg_device *dev, const struct gnl_wg_ops *
 	if (w < dev->n_peers)
 		memset(&dev->peers[w], 0, (dev->n_peers - w) * sizeof(*dev->peers));
 	dev->n_peers = w;
+	if (was_sorted && dev->n_peers > n0)
+		gnl_wg_device_sort(dev); /* keep the next diff O(n) */
 out:
 	free(idx);
 	free(dead);

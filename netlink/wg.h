@@ -95,6 +95,11 @@ void gnl_wg_device_free(struct gnl_wg_device *dev);
  * next add (the array may move).  -ENOMEM. */
 int gnl_wg_device_add_peer(struct gnl_wg_device *dev, const uint8_t pub[GNL_WG_KEY_LEN],
 			   struct gnl_wg_peer **out);
+/* Sort peers by public key.  gnl_wg_diff sorts (an index of) unsorted
+ * inputs itself; keeping desired and cached devices sorted makes a diff
+ * of 10 000 peers one linear pass.  Devices read back from the kernel
+ * are in the kernel's order (not sorted). */
+void gnl_wg_device_sort(struct gnl_wg_device *dev);
 /* Find a peer by public key (linear; the diff uses sorting instead). */
 struct gnl_wg_peer *gnl_wg_device_find_peer(const struct gnl_wg_device *dev,
 					    const uint8_t pub[GNL_WG_KEY_LEN]);

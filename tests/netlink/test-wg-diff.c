@@ -298,6 +298,47 @@ static void test_one_change_in_10000(void **state)
 	gnl_wg_device_free(cur);
 }
 
+/* a cached current device kept up to date with apply_ops converges */
+static void test_apply_ops_to_model(void **state)
+{
+	struct gnl_wg_device *want = mkdev(), *cur = mkdev();
+	struct gnl_wg_ops *ops;
+	struct gnl_wg_peer *p;
+
+	for (uint32_t i = 0; i < 40; i++)
+		addpeer(cur, i * 3, "10.250.0.1:1", 0, "10.250.1.0/24", NULL);
+	cur->peers[5].rx_bytes = 777; /* read-back state of a survivor */
+	gnl_wg_device_sort(cur);
+	for (uint32_t i = 0; i < 40; i++) {
+		if (i % 4 == 0)
+			continue; /* removed */
+		p = addpeer(want, i * 3, "10.250.0.1:1", i % 5 ? 0 : 9, "10.250.1.0/24",
+			    i % 6 ? NULL : "fd00:250::/64");
+		if (i % 7 == 0)
+			p->endpoint = EP("10.250.0.2:2");
+	}
+	for (uint32_t i = 0; i < 10; i++)
+		addpeer(want, 1000 + i, NULL, 0, "10.250.9.0/24", NULL);
+	want->flags = GNL_WG_DEV_LISTEN_PORT;
+	want->listen_port = 7;
+	assert_int_equal(gnl_wg_diff(want, cur, &ops), 0);
+	assert_false(gnl_wg_ops_empty(ops));
+	assert_int_equal(gnl_wg_device_apply_ops(cur, ops), 0);
+	gnl_wg_ops_free(ops);
+	assert_int_equal(cur->n_peers, 30 + 10);
+	assert_int_equal(cur->listen_port, 7);
+	for (size_t i = 1; i < cur->n_peers; i++) /* still sorted */
+		assert_true(memcmp(cur->peers[i - 1].public_key, cur->peers[i].public_key, 32) < 0);
+	uint8_t k[32];
+	mkkey(k, 15);
+	assert_int_equal(gnl_wg_device_find_peer(cur, k)->rx_bytes, 777);
+	assert_int_equal(gnl_wg_diff(want, cur, &ops), 0);
+	assert_true(gnl_wg_ops_empty(ops));
+	gnl_wg_ops_free(ops);
+	gnl_wg_device_free(want);
+	gnl_wg_device_free(cur);
+}
+
 static void test_prefix_and_sockaddr(void **state)
 {
 	struct gnl_prefix p;
@@ -344,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_device_fields),
 		cmocka_unit_test(test_duplicate_keys_rejected),
 		cmocka_unit_test(test_one_change_in_10000),
+		cmocka_unit_test(test_apply_ops_to_model),
 		cmocka_unit_test(test_prefix_and_sockaddr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
