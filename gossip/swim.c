@@ -1319,13 +1319,24 @@ static void process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 			      const struct gsm_addr *from, int via_sync)
 {
 	struct gsm_digest_entry want[32];
-	size_t nw = 0;
+	struct member *fix[32];
+	size_t nw = 0, nf = 0;
 	uint64_t now = now_ms(s);
 
 	for (uint16_t i = 0; i < m->n_updates; i++) {
+		const struct gsm_update *u = &m->updates[i];
 		int need = 0;
 
-		apply_update(s, &m->updates[i], via_sync, from, &need);
+		if (!apply_update(s, u, via_sync, from, &need) && via_sync && nf < 32 &&
+		    u->state != GSM_STATE_ALIVE) {
+			/* anti-entropy brought stale bad news (the peer missed a
+			 * refutation or a restart): answer with what we know */
+			struct member *x = find(s, u->node);
+
+			if (x && !x->is_self && x->state == GSM_STATE_ALIVE &&
+			    cmp_order(x->gen, x->inc, u->generation, u->incarnation) > 0)
+				fix[nf++] = x;
+		}
 		if (need && nw < 32) {
 			struct member *x = find(s, m->updates[i].node);
 
@@ -1356,6 +1367,28 @@ static void process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 		}
 		if (k)
 			request_adverts_from(s, from, want, k);
+	}
+	for (size_t i = 0; i < nf;) {
+		struct txbuf *tb = new_msg(GSM_MSG_SYNC_RESPONSE);
+		size_t used, cap = body_cap(s) - PACK_SLACK;
+
+		if (!tb)
+			return;
+		used = gsm_msg_encoded_size(&tb->m);
+		while (i < nf) {
+			struct gsm_update u;
+			size_t sz;
+
+			fill_update(s, fix[i], &u);
+			sz = gsm_update_encoded_size(&u);
+			if (used + sz > cap && tb->m.n_updates)
+				break;
+			tb->m.updates[tb->m.n_updates++] = u;
+			used += sz;
+			i++;
+		}
+		send_msg(s, from, tb);
+		tx_put(tb);
 	}
 }
 
