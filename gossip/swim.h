@@ -9,8 +9,8 @@
  * which is what lets the simulator (tests/sim) run thousands of instances in
  * one process.  It is single-threaded: call it from one thread only.  The
  * env callbacks must not call back into the same instance, except the
- * event callback, which may call the read-only functions (stats, members)
- * and gsm_swim_set_advert().
+ * event callback, which may call the read-only functions (stats, members),
+ * gsm_swim_set_advert() and gsm_swim_set_addr().
  *
  * Datagrams are sealed and opened by the core itself with the key ring
  * (gsm_seal/gsm_open); the env's send() receives finished envelopes of at
@@ -53,7 +53,8 @@ struct gsm_swim_config {
 	uint32_t retransmit_mult;       /* 4: lambda, updates are sent ceil(lambda*log10(N+1)) times */
 	uint32_t gossip_interval_ms;    /* 200: piggyback-only gossip round (0 = off) */
 	uint32_t gossip_fanout;         /* 3: members per gossip round */
-	uint32_t sync_interval_ms;      /* 30000: anti-entropy base interval, scaled by log2(N) */
+	uint32_t sync_interval_ms;      /* 30000: anti-entropy base interval, scaled by log2(N);
+					 * adaptive: much shorter while syncs find differences */
 	uint32_t mtu;                   /* GSM_DEFAULT_MTU: datagram budget incl. envelope */
 	uint32_t tombstone_ms;          /* 24 h: dead/left members kept, then reaped */
 	uint32_t reconnect_interval_ms; /* 10000: contact one seed or dead member this often */
