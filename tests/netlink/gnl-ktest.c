@@ -6,6 +6,7 @@
  *   gnl-ktest peers            apply 1/100/1000/10000 peers, read back, compare
  *   gnl-ktest incremental      real handshakes, then one-peer changes in 10000
  *   gnl-ktest rtnl OTHERLINK   adopt / refuse / addresses / routes / lookup
+ *   gnl-ktest eperm            (run without CAP_NET_ADMIN) permission errors
  *   gnl-ktest genkey           print "PRIVATE_HEX PUBLIC_HEX"
  *   gnl-ktest setup IF PRIVHEX ADDR/LEN PORT PEERPUBHEX ENDPOINT ALLOWED ROUTE
  *                              configure a tunnel end through this code only
@@ -646,6 +647,36 @@ static int cmd_rtnl(const char *other)
 	return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- eperm */
+
+/* run without CAP_NET_ADMIN: clear permission errors, nothing created */
+static int cmd_eperm(void)
+{
+	struct gnl_rtnl *rt = rt_open_or_die();
+	struct gnl_link_info li;
+	struct gnl_wg *wg = NULL;
+	struct gnl_wg_device *d = NULL;
+	int r;
+
+	r = gnl_link_ensure_wireguard(rt, "gnle0", &li, NULL);
+	CHECK(r == -EPERM, "unprivileged link creation: %d", r);
+	printf("  link: %s\n", gnl_rtnl_errmsg(rt));
+	CHECK(strstr(gnl_rtnl_errmsg(rt), "permission denied") != NULL, "message: %s", gnl_rtnl_errmsg(rt));
+	r = gnl_wg_open(&wg);
+	if (r == 0) {
+		r = gnl_wg_get_device(wg, "lo", &d);
+		CHECK(r == -EPERM, "unprivileged get: %d", r);
+		printf("  wireguard: %s\n", gnl_wg_errmsg(wg));
+		CHECK(strstr(gnl_wg_errmsg(wg), "CAP_NET_ADMIN") != NULL, "message: %s", gnl_wg_errmsg(wg));
+	} else {
+		CHECK(r == -EPERM || r == -EACCES, "open: %d", r);
+		printf("  wireguard: %s\n", gnl_wg_errmsg(NULL));
+	}
+	gnl_wg_close(wg);
+	gnl_rtnl_close(rt);
+	return failures ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static int cmd_genkey(void)
@@ -705,6 +736,8 @@ int main(int argc, char **argv)
 		return cmd_incremental();
 	if (argc >= 3 && !strcmp(argv[1], "rtnl"))
 		return cmd_rtnl(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "eperm"))
+		return cmd_eperm();
 	if (argc >= 2 && !strcmp(argv[1], "genkey"))
 		return cmd_genkey();
 	if (argc >= 10 && !strcmp(argv[1], "setup"))
