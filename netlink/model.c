@@ -278,9 +278,26 @@ int gnl_wg_device_add_peer(struct gnl_wg_device *dev, const uint8_t pub[GNL_WG_K
 	return 0;
 }
 
+static inline int key_cmp(const uint8_t *a, const uint8_t *b);
+
 struct gnl_wg_peer *gnl_wg_device_find_peer(const struct gnl_wg_device *dev,
 					    const uint8_t pub[GNL_WG_KEY_LEN])
 {
+	/* Binary search first: on a sorted device (gnl_wg_device_sort) a hit
+	 * costs O(log n).  On an unsorted one it may miss but can never
+	 * return a wrong peer (it stops only on an equal key), so a miss
+	 * falls back to the linear scan. */
+	size_t lo = 0, hi = dev->n_peers;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = key_cmp(pub, dev->peers[mid].public_key);
+		if (r == 0)
+			return &dev->peers[mid];
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	for (size_t i = 0; i < dev->n_peers; i++)
 		if (!memcmp(dev->peers[i].public_key, pub, GNL_WG_KEY_LEN))
 			return &dev->peers[i];

@@ -100,7 +100,8 @@ int gnl_wg_device_add_peer(struct gnl_wg_device *dev, const uint8_t pub[GNL_WG_K
  * of 10 000 peers one linear pass.  Devices read back from the kernel
  * are in the kernel's order (not sorted). */
 void gnl_wg_device_sort(struct gnl_wg_device *dev);
-/* Find a peer by public key (linear; the diff uses sorting instead). */
+/* Find a peer by public key: O(log n) when dev is sorted (hits), linear
+ * otherwise and for misses.  Correct on any order. */
 struct gnl_wg_peer *gnl_wg_device_find_peer(const struct gnl_wg_device *dev,
 					    const uint8_t pub[GNL_WG_KEY_LEN]);
 int gnl_wg_peer_add_allowedip(struct gnl_wg_peer *peer, const struct gnl_prefix *p);

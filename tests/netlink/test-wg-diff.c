@@ -339,6 +339,27 @@ static void test_apply_ops_to_model(void **state)
 	gnl_wg_device_free(cur);
 }
 
+static void test_find_peer_any_order(void **state)
+{
+	struct gnl_wg_device *d = mkdev();
+	uint8_t k[GNL_WG_KEY_LEN];
+
+	for (uint32_t i = 0; i < 300; i++)
+		addpeer(d, (i * 7919u) % 1000, NULL, (uint16_t)i, NULL, NULL);
+	for (int pass = 0; pass < 2; pass++) { /* unsorted, then sorted */
+		for (uint32_t i = 0; i < 300; i++) {
+			mkkey(k, (i * 7919u) % 1000);
+			struct gnl_wg_peer *p = gnl_wg_device_find_peer(d, k);
+			assert_non_null(p);
+			assert_int_equal(p->persistent_keepalive, i);
+		}
+		mkkey(k, 5000);
+		assert_null(gnl_wg_device_find_peer(d, k));
+		gnl_wg_device_sort(d);
+	}
+	gnl_wg_device_free(d);
+}
+
 static void test_prefix_and_sockaddr(void **state)
 {
 	struct gnl_prefix p;
@@ -386,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_keys_rejected),
 		cmocka_unit_test(test_one_change_in_10000),
 		cmocka_unit_test(test_apply_ops_to_model),
+		cmocka_unit_test(test_find_peer_any_order),
 		cmocka_unit_test(test_prefix_and_sockaddr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
