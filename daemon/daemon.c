@@ -99,6 +99,9 @@ struct gsd_daemon {
 	struct gsd_control *ctl;
 	struct gsd_nat *nat;   /* NAT traversal planner (real backends only) */
 	uv_timer_t nat_timer;  /* plan again at the planner's deadline */
+	uv_timer_t grace_timer; /* reconcile when a dead/left grace expires */
+	struct rxmark *rx;     /* per WireGuard key: rx bytes, when they grew */
+	size_t n_rx;
 
 	struct gsd_udp udp[GSD_MAX_BINDS];
 	int n_udp;
@@ -608,6 +611,50 @@ out:
 
 /* ------------------------------------------------------------ reconcile */
 
+/* Receive progress per WireGuard peer.  A dead member's tunnel outlives its
+ * grace period only while bytes still arrive from it (gsd_reconcile_desired),
+ * so the daemon remembers, per key, the last rx counter and when it grew. */
+struct rxmark {
+	uint8_t key[32]; /* first: bsearch/qsort compare it directly */
+	uint64_t rx;
+	uint64_t grew_ms;
+};
+
+static int rxmark_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+static void rx_track(struct gsd_daemon *d, const struct gnl_wg_device *cur, uint64_t now)
+{
+	struct rxmark *nx = calloc(cur->n_peers ? cur->n_peers : 1, sizeof(*nx));
+	if (!nx)
+		return; /* keep the old marks */
+	for (size_t i = 0; i < cur->n_peers; i++) {
+		const struct gnl_wg_peer *p = &cur->peers[i];
+		const struct rxmark *o =
+			d->n_rx ? bsearch(p->public_key, d->rx, d->n_rx, sizeof(*d->rx), rxmark_cmp)
+				: NULL;
+		memcpy(nx[i].key, p->public_key, 32);
+		nx[i].rx = p->rx_bytes;
+		if (o)
+			nx[i].grew_ms = p->rx_bytes > o->rx ? now : o->grew_ms;
+		else
+			nx[i].grew_ms = p->rx_bytes ? now : 0;
+	}
+	qsort(nx, cur->n_peers, sizeof(*nx), rxmark_cmp);
+	free(d->rx);
+	d->rx = nx;
+	d->n_rx = cur->n_peers;
+}
+
+static uint64_t rx_grew_ms(const struct gsd_daemon *d, const uint8_t key[32])
+{
+	const struct rxmark *o =
+		d->n_rx ? bsearch(key, d->rx, d->n_rx, sizeof(*d->rx), rxmark_cmp) : NULL;
+	return o ? o->grew_ms : 0;
+}
+
 struct snap_ctx {
 	struct gsm_advert *adv;
 	struct gsd_rc_member *m;
@@ -684,8 +731,11 @@ static void reconcile_wg(struct gsd_daemon *d)
 	}
 	if (gsm_swim_foreach(d->swim, snap_member, &s) < 0)
 		goto out;
-	for (size_t i = 0; i < s.n; i++)
+	rx_track(d, cur, now_ms());
+	for (size_t i = 0; i < s.n; i++) {
 		s.m[i].adv = &s.adv[i];
+		s.m[i].last_rx_ms = rx_grew_ms(d, s.adv[i].wg_pubkey);
+	}
 	struct gsd_rc_input in = {
 		.self_behind_nat = d->behind_nat,
 		.keepalive = d->cfg.persistent_keepalive,
@@ -708,6 +758,22 @@ static void reconcile_wg(struct gsd_daemon *d)
 	r = gsd_reconcile_desired(&in, want, NULL);
 	if (r < 0)
 		goto out;
+	/* wake up when the next dead/left grace period runs out, rather than
+	 * waiting for the periodic refresh */
+	{
+		uint64_t first = UINT64_MAX;
+		for (size_t i = 0; i < s.n; i++) {
+			uint64_t g = s.m[i].state == GSM_STATE_DEAD   ? d->cfg.dead_grace_ms
+				     : s.m[i].state == GSM_STATE_LEFT ? d->cfg.left_grace_ms
+								      : 0;
+			uint64_t exp = s.m[i].state_since_ms + g;
+			if (g && exp > in.now_ms && exp < first)
+				first = exp;
+		}
+		uv_timer_stop(&d->grace_timer);
+		if (first != UINT64_MAX && !d->stopping)
+			uv_timer_start(&d->grace_timer, on_nat_timer, first - in.now_ms + 20, 0);
+	}
 	if (d->nat) {
 		struct gsd_nat_input nin = {
 			.self_behind_nat = d->behind_nat,
@@ -2024,7 +2090,8 @@ int gsd_main(int argc, char **argv)
 	uv_timer_init(&loop, &d->leave_timer);
 	uv_timer_init(&loop, &d->exit_timer);
 	uv_timer_init(&loop, &d->nat_timer);
-	d->nat_timer.data = d;
+	uv_timer_init(&loop, &d->grace_timer);
+	d->nat_timer.data = d->grace_timer.data = d;
 	d->tick_timer.data = d->refresh_timer.data = d->persist_timer.data = d;
 	d->periodic_timer.data = d->leave_timer.data = d->exit_timer.data = d;
 
@@ -2132,6 +2199,7 @@ out:
 	}
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
+	free(d->rx);
 	while (d->leave_waiters) {
 		struct pending_leave *p = d->leave_waiters;
 		d->leave_waiters = p->next;

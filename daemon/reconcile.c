@@ -8,9 +8,12 @@
  * applies only the ops, so unchanged peers keep their sessions.
  *
  * Rules, chosen to keep working tunnels alive when the control plane blinks:
- *  - alive and suspect members are peers; dead ones stay for dead_grace and
- *    for as long as their tunnel shows a fresh handshake (a gossip flap must
- *    not tear down a working tunnel); members that left stay left_grace.
+ *  - alive and suspect members are peers; dead ones stay for dead_grace, and
+ *    beyond it for as long as their tunnel is demonstrably working: a fresh
+ *    handshake AND bytes received from the peer within the last dead_grace
+ *    (a gossip flap must not tear down a working tunnel, but a crashed
+ *    machine whose last handshake is merely recent must not linger for
+ *    WireGuard's 180 s either); members that left stay left_grace.
  *  - endpoint: while the current tunnel has a fresh handshake the desired
  *    endpoint is "no opinion" (AF_UNSPEC), so WireGuard's own roaming wins
  *    and a working endpoint is never replaced by an untested one.  Without
@@ -164,7 +167,11 @@ static bool member_wanted(const struct gsd_rc_input *in, const struct gsd_rc_mem
 	case GSM_STATE_SUSPECT:
 		return true;
 	case GSM_STATE_DEAD:
-		return age < in->dead_grace_ms || handshake_fresh(in, cur);
+		if (age < in->dead_grace_ms)
+			return true;
+		/* past the grace: only a tunnel still receiving keeps it */
+		return handshake_fresh(in, cur) && m->last_rx_ms &&
+		       in->now_ms >= m->last_rx_ms && in->now_ms - m->last_rx_ms < in->dead_grace_ms;
 	case GSM_STATE_LEFT:
 		return age < in->left_grace_ms;
 	default:

@@ -20,6 +20,8 @@ struct gsd_rc_member {
 	uint8_t state;              /* enum gsm_state */
 	uint64_t state_since_ms;    /* monotonic ms of the last state change */
 	struct gsm_addr gossip_addr; /* family 0 = unknown */
+	uint64_t last_rx_ms;        /* monotonic ms when the peer's rx bytes last
+				     * grew (0 = never seen growing) */
 };
 
 struct gsd_rc_input {

@@ -120,6 +120,7 @@ static void test_dead_with_fresh_handshake_kept(void **state)
 	assert_int_equal(gnl_wg_device_add_peer(cur, advs[0].wg_pubkey, &cp), 0);
 	gnl_sockaddr_parse("203.0.113.9:40000", &cp->endpoint);
 	cp->last_handshake.tv_sec = NOW_UNIX - 30;
+	mem[0].last_rx_ms = NOW_MS - 5000; /* still receiving from it */
 	struct gsd_rc_input in;
 	base_input(&in, 1);
 	in.current = cur;
@@ -129,7 +130,20 @@ static void test_dead_with_fresh_handshake_kept(void **state)
 	/* working tunnel: no opinion on the endpoint (keeps 203.0.113.9) */
 	assert_int_equal(d->peers[0].endpoint.sa.sa_family, AF_UNSPEC);
 	gnl_wg_device_free(d);
-	/* stale handshake: removed */
+	/* fresh handshake but nothing received since long before the death
+	 * (a machine that crashed mid-traffic): removed after the grace */
+	mem[0].last_rx_ms = NOW_MS - 120000;
+	d = desired(&in, v);
+	assert_int_equal(v[0], GSD_RC_EXPIRED);
+	assert_int_equal(d->n_peers, 0);
+	gnl_wg_device_free(d);
+	/* never seen receiving: removed too */
+	mem[0].last_rx_ms = 0;
+	d = desired(&in, v);
+	assert_int_equal(v[0], GSD_RC_EXPIRED);
+	gnl_wg_device_free(d);
+	/* stale handshake: removed even while bytes arrive */
+	mem[0].last_rx_ms = NOW_MS - 1000;
 	cur->peers[0].last_handshake.tv_sec = NOW_UNIX - 600;
 	d = desired(&in, v);
 	assert_int_equal(v[0], GSD_RC_EXPIRED);
