@@ -191,6 +191,36 @@ static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
 	[NLMSG_OVERRUN] = cb_noop,
 };
 
+/* does this batch of replies contain the end of request seq? */
+static bool batch_has_end(const char *buf, size_t n, uint32_t seq)
+{
+	const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+	int len = (int)n;
+
+	for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len))
+		if (m->nlmsg_seq == seq && (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/* A dump the kernel marked NLM_F_DUMP_INTR: libmnl stops at the marked
+ * message with EINTR.  Read and discard the rest of the dump (the kernel
+ * keeps it open otherwise) and report it through s->dump_intr. */
+static int drain_dump(struct gnl_sock *s, uint32_t seq, size_t n)
+{
+	s->dump_intr = true;
+	while (!batch_has_end(s->rxbuf, n, seq)) {
+		ssize_t r = mnl_socket_recvfrom(s->nl, s->rxbuf, GNL_RXBUF_LEN);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		n = (size_t)r;
+	}
+	return 0;
+}
+
 int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	struct run_ctx c = { .s = s, .cb = cb, .data = data };
@@ -218,6 +248,11 @@ int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void
 		errno = 0;
 		r = mnl_cb_run2(s->rxbuf, (size_t)n, nlh->nlmsg_seq, s->portid, cb_data, &c, ctl_cbs,
 				NLMSG_MIN_TYPE);
+		if (r == MNL_CB_ERROR && !c.err && errno == EINTR &&
+		    (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP) {
+			r = drain_dump(s, nlh->nlmsg_seq, (size_t)n);
+			return saved ? saved : r;
+		}
 		if (r == MNL_CB_ERROR) {
 			int err = c.err ? c.err : (errno ? -errno : -EPROTO);
 			if (c.data_failed && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP && !saved) {

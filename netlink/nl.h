@@ -27,7 +27,9 @@ int gnl_sock_open(struct gnl_sock *s, int bus);
 void gnl_sock_close(struct gnl_sock *s);
 
 /* Send nlh (seq/portid filled here; NLM_F_ACK added unless a dump) and run
- * cb on every reply until the ACK / NLMSG_DONE.  On a kernel error the
+ * cb on every reply until the ACK / NLMSG_DONE.  A dump the kernel marks
+ * NLM_F_DUMP_INTR is read to its end and returns 0 with s->dump_intr set
+ * (the caller discards what cb collected and asks again).  On a kernel error the
  * extended ACK text (if any) is stored in s->errmsg, else errmsg is
  * cleared.  Returns 0 or a negative errno. */
 int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);

@@ -46,6 +46,7 @@ struct gnl_wg {
 	size_t limit;
 	int aip_remove;   /* -1 unknown, 0 no, 1 yes */
 	bool force_replace;
+	unsigned long dump_retries;
 };
 
 static __thread char open_errmsg[GNL_ERRMSG_LEN];
@@ -189,6 +190,11 @@ int gnl_wg_aip_remove_supported(const struct gnl_wg *h)
 	return h->force_replace ? 0 : h->aip_remove;
 }
 
+unsigned long gnl_wg_dump_retries(const struct gnl_wg *h)
+{
+	return h->dump_retries;
+}
+
 void gnl_wg_force_aip_replace(struct gnl_wg *h, bool on)
 {
 	h->force_replace = on;
@@ -239,6 +245,7 @@ int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device
 		if (ret)
 			break;
 		ret = -EAGAIN; /* interrupted: the device changed under the dump */
+		h->dump_retries++;
 	}
 	explain(h, ret, ifname);
 	return ret;

@@ -183,7 +183,7 @@ bool gnl_wg_ops_empty(const struct gnl_wg_ops *ops);
  * gnl_wg_apply instead of re-reading 10 000 peers: then
  * diff(desired, cache) costs microseconds per peer and nothing is dumped.
  * Read-back fields of surviving peers are kept; added peers start at 0.
- * -ENOMEM (dev is then unchanged only for REMOVE ops; re-read it). */
+ * -ENOMEM: dev may be partly updated; re-read it from the kernel. */
 int gnl_wg_device_apply_ops(struct gnl_wg_device *dev, const struct gnl_wg_ops *ops);
 void gnl_wg_ops_free(struct gnl_wg_ops *ops); /* wipes keys; NULL ok */
 
@@ -212,6 +212,10 @@ void gnl_wg_set_msg_limit(struct gnl_wg *h, size_t bytes);
  * interrupted dumps (NLM_F_DUMP_INTR) are retried).  -ENODEV: no such
  * interface; -EOPNOTSUPP: it is not a WireGuard interface. */
 int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device **out);
+
+/* How many dumps on h were thrown away and repeated because the kernel
+ * marked them NLM_F_DUMP_INTR (the device changed during the dump). */
+unsigned long gnl_wg_dump_retries(const struct gnl_wg *h);
 
 struct gnl_wg_apply_stats {
 	size_t messages;     /* SET_DEVICE messages sent (incl. a support probe) */

@@ -7,6 +7,7 @@
  *   gnl-ktest incremental      real handshakes, then one-peer changes in 10000
  *   gnl-ktest rtnl OTHERLINK   adopt / refuse / addresses / routes / lookup
  *   gnl-ktest eperm            (run without CAP_NET_ADMIN) permission errors
+ *   gnl-ktest dumpintr         dumps during concurrent changes stay consistent
  *   gnl-ktest genkey           print "PRIVATE_HEX PUBLIC_HEX"
  *   gnl-ktest setup IF PRIVHEX ADDR/LEN PORT PEERPUBHEX ENDPOINT ALLOWED ROUTE
  *                              configure a tunnel end through this code only
@@ -16,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -543,6 +545,101 @@ static int cmd_incremental(void)
 	return failures ? 1 : 0;
 }
 
+/* ------------------------------------------------------------ dumpintr */
+
+/* Dumps of 10 000 peers while another socket keeps adding and removing
+ * peers: every dump returned must be a consistent snapshot (all the fixed
+ * peers exactly once); inconsistent ones must have been retried. */
+struct churn {
+	volatile int stop;
+	int err;
+	unsigned long changes;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	struct gnl_wg *wg = wg_open_or_die();
+	uint8_t k[32];
+
+	genkey(k, NULL);
+	while (!c->stop) {
+		struct gnl_wg_ops ops = { 0 };
+		struct gnl_wg_peer_op op = { .kind = (c->changes & 1) ? GNL_WG_OP_REMOVE : GNL_WG_OP_ADD };
+		memcpy(op.public_key, k, 32);
+		ops.ops = &op;
+		ops.n_ops = ops.cap_ops = 1;
+		int r = gnl_wg_apply(wg, "gnlD", &ops, NULL);
+		if (r < 0) {
+			c->err = r;
+			break;
+		}
+		if (c->changes & 1)
+			genkey(k, NULL); /* a new key each round: new list positions */
+		c->changes++;
+		usleep(150000); /* a change every 150 ms: most dumps (~100 ms) overlap one */
+	}
+	gnl_wg_close(wg);
+	return NULL;
+}
+
+static int cmd_dumpintr(void)
+{
+	struct gnl_rtnl *rt = rt_open_or_die();
+	struct gnl_wg *wg = wg_open_or_die();
+	struct gnl_wg_device *want, *got = NULL;
+	struct gnl_wg_apply_stats st;
+	struct churn c = { 0 };
+	pthread_t th;
+	int ok = 0, again = 0;
+
+	ensure_link(rt, "gnlD", NULL);
+	MUST(gnl_wg_device_new("gnlD", &want));
+	fill_peers(want, 10000, 3);
+	MUST(gnl_wg_sync(wg, want, &st));
+	if (pthread_create(&th, NULL, churn_main, &c) != 0)
+		return 1;
+	for (int i = 0; i < 12; i++) {
+		int r = gnl_wg_get_device(wg, "gnlD", &got);
+		if (r == -EAGAIN) {
+			again++;
+			continue;
+		}
+		MUST(r);
+		struct index x = index_of(got);
+		size_t missing = 0, dups = 0;
+		for (size_t j = 1; j < x.n; j++)
+			if (!memcmp(x.v[j - 1]->public_key, x.v[j]->public_key, 32))
+				dups++;
+		for (size_t j = 0; j < want->n_peers; j++)
+			if (!lookup(&x, want->peers[j].public_key))
+				missing++;
+		free(x.v);
+		CHECK(dups == 0 && missing == 0 && (got->n_peers == 10000 || got->n_peers == 10001),
+		      "dump %d inconsistent: %zu peers, %zu duplicates, %zu missing", i, got->n_peers, dups,
+		      missing);
+		ok++;
+		gnl_wg_device_free(got);
+		got = NULL;
+	}
+	c.stop = 1;
+	pthread_join(th, NULL);
+	CHECK(c.err == 0, "churn thread: %s", gnl_strerror(c.err));
+	printf("  %d consistent dumps, %d gave up (-EAGAIN), %lu interrupted dumps retried, %lu concurrent changes\n",
+	       ok, again, gnl_wg_dump_retries(wg), c.changes);
+	CHECK(ok > 0, "no dump completed");
+	/* clear peers before deleting (fast teardown) */
+	struct gnl_wg_device *none;
+	MUST(gnl_wg_device_new("gnlD", &none));
+	MUST(gnl_wg_set_device(wg, none, &st));
+	gnl_wg_device_free(none);
+	MUST(gnl_link_delete(rt, "gnlD"));
+	gnl_wg_device_free(want);
+	gnl_wg_close(wg);
+	gnl_rtnl_close(rt);
+	return failures ? 1 : 0;
+}
+
 /* ----------------------------------------------------------------- rtnl */
 
 static int cmd_rtnl(const char *other)
@@ -736,6 +833,8 @@ int main(int argc, char **argv)
 		return cmd_incremental();
 	if (argc >= 3 && !strcmp(argv[1], "rtnl"))
 		return cmd_rtnl(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "dumpintr"))
+		return cmd_dumpintr();
 	if (argc >= 2 && !strcmp(argv[1], "eperm"))
 		return cmd_eperm();
 	if (argc >= 2 && !strcmp(argv[1], "genkey"))

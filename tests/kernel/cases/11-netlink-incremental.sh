@@ -9,3 +9,6 @@ set -eu
 ns=gnl-incr-$$
 gsm_netns "$ns"
 ip netns exec "$ns" "$KTEST" incremental
+# dumps of 10 000 peers while another socket adds/removes peers: every
+# returned dump is consistent (NLM_F_DUMP_INTR replies are retried)
+ip netns exec "$ns" "$KTEST" dumpintr
