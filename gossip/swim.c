@@ -29,15 +29,27 @@
  * page of the peer's digest (node id, generation, version) after a cursor,
  * compares it with its own members in the same id range, requests what is
  * missing/older and pushes what the peer lacks, then asks for the next
- * page.  Only the initiator keeps state, so loss just ends the session.
- * The interval is scaled with log2(N) and shortened while syncs keep
- * finding differences (joins, churn).  Partition healing: every node
- * periodically contacts a seed or a random dead member; a node that hears
- * from a member it holds SUSPECT/DEAD tells it so directly, and the member
- * refutes straight back, so both sides revive each other and gossip it.
+ * page.  Non-ALIVE states ride along both ways (a missed death heals at the
+ * next sync); stale bad news is answered with the newer ALIVE state.  Only
+ * the initiator keeps state, so loss just ends the session.  The interval
+ * is scaled with log2(N) and shortened while syncs keep finding
+ * differences (joins, churn).  What sync teaches is not re-gossiped (except
+ * bad news): otherwise every joiner would re-broadcast the whole cluster.
+ * Partition healing: every node periodically contacts a seed or a random
+ * dead member; a node that hears from a member it holds SUSPECT/DEAD tells
+ * it so directly, and the member refutes straight back, so both sides
+ * revive each other and gossip it.
+ *
+ * False positives.  Besides Lifeguard: a second direct ping goes out with
+ * the ping-reqs, and an expiring suspicion gets a last-chance direct ping
+ * carrying the suspicion (a live member answers with its newer state), so
+ * a node that missed a refutation does not declare a healthy member dead.
+ * Tombstones (DEAD/LEFT) are kept tombstone_ms, then reaped and remembered
+ * for one more period so peers that still hold them cannot hand them back.
  *
  * Trade-offs.  The core stores signed advert bytes, not decoded adverts
- * (~100 B + advert per member).  Sorted arrays instead of hash tables keep
+ * (192 B record + advert per member); an advert larger than the MTU goes out
+ * alone in an oversize datagram rather than not at all.  Sorted arrays instead of hash tables keep
  * the code small and paging trivial; insertion is O(N) but rare.  All
  * randomness comes from a xoshiro generator seeded through env.random, and
  * nonces from env.random itself, so runs are reproducible in the simulator.
