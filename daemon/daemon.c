@@ -123,6 +123,9 @@ struct gsd_daemon {
 	bool v4_conflict; /* a member with a lower id claims our IPv4 */
 	bool relay_via_set;
 	uint8_t relay_via[GSM_ID_LEN];
+	/* gossip address learned through NAT (note_gossip_observed) */
+	struct gsm_addr nat_gaddr;
+	bool nat_gaddr_set, nat_port_varies;
 
 	/* startup hold-off: keep unknown peers until a sync completed */
 	uint64_t start_ms;
@@ -287,9 +290,47 @@ static bool ip_is_local(const struct gsm_addr *a)
 	return found;
 }
 
+/* Our gossip address behind NAT.  The configured/LAN address is useless to
+ * the others, so the first address a peer observes for our gossip socket
+ * becomes our SWIM address: with a port-preserving (endpoint-independent)
+ * NAT it reaches us from every member we have sent to lately (the home
+ * router lets the replies of those flows in), so probes stop failing.  A
+ * later observation with another IP means we moved (new NAT, new public
+ * IP): follow it.  The same IP with another port means the NAT picks a
+ * port per destination (symmetric): no address fits everyone, keep the one
+ * we have rather than churning our incarnation. */
+static void note_gossip_observed(struct gsd_daemon *d, const struct gsm_addr *obs, bool local)
+{
+	if (local || d->cfg.public_node || !d->swim || (obs->family != 4 && obs->family != 6))
+		return;
+	char a[64];
+	gsd_format_addr(obs, a, sizeof(a));
+	if (d->nat_gaddr_set && gsm_addr_equal(&d->nat_gaddr, obs))
+		return;
+	if (d->nat_gaddr_set && d->nat_gaddr.family == obs->family &&
+	    !memcmp(d->nat_gaddr.ip, obs->ip, obs->family == 4 ? 4 : 16)) {
+		if (!d->nat_port_varies)
+			gsd_info("NAT maps our gossip port per destination (seen as %s too): "
+				 "keeping gossip address", a);
+		d->nat_port_varies = true;
+		return;
+	}
+	if (gsm_swim_set_addr(d->swim, obs) == 0) {
+		gsd_info("gossip address is now %s (as observed through NAT)", a);
+		d->nat_gaddr = *obs;
+		d->nat_gaddr_set = true;
+		d->nat_port_varies = false;
+	}
+}
+
 static void on_observed(struct gsd_daemon *d, const uint8_t *observer, const struct gsm_addr *obs)
 {
 	struct gsm_addr ep = *obs;
+	static const uint8_t v6_lo[16] = { [15] = 1 };
+	if (!((obs->family == 4 && obs->ip[0] == 127) ||
+	      (obs->family == 6 && (!memcmp(obs->ip, v6_lo, 16) ||
+				    (obs->ip[0] == 0xfe && (obs->ip[1] & 0xc0) == 0x80)))))
+		note_gossip_observed(d, obs, ip_is_local(obs));
 	ep.port = d->cfg.wg_port;
 	for (int i = 0; i < d->n_observed; i++)
 		if (gsm_addr_equal(&d->observed[i].addr, &ep))
