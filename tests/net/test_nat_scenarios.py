@@ -136,6 +136,25 @@ class NatCtx:
                 return m
         return None
 
+    def never_dead(self, victims):
+        """No daemon ever declared one of `victims` dead (logs): the gossip
+        path to NATed members holds (they probe-able at the address their
+        NAT gives them, or indirectly through public members)."""
+        names = set(v.name for v in victims)
+        bad = []
+        for n in self.topo.nodes:
+            try:
+                with open(n.log_path, errors='replace') as f:
+                    for line in f:
+                        w = line.split()
+                        if 'member' in w and line.rstrip().endswith('is dead'):
+                            i = w.index('member')
+                            if i + 1 < len(w) and w[i + 1] in names:
+                                bad.append('%s: %s' % (n.name, line.strip()))
+            except OSError:
+                pass
+        expect(not bad, 'no NATed member was ever declared dead (%s)' % bad[:4])
+
     def full(self, nodes):
         return [(a, b) for a in nodes for b in nodes if a is not b]
 
@@ -207,6 +226,7 @@ def sc_direct(c):
         expect(p['relay'] is None, '%s: no relay for %s' % (x.name, y.name))
     log('a -> b endpoint %s, b -> a endpoint %s' % (pa['endpoint'], pb['endpoint']))
     c.wait_pings([(a, b), (b, a)], 20, 'a <-> b (direct)')
+    c.never_dead([a, b])
 
 
 def relayed_via(c, x, y):
@@ -247,6 +267,7 @@ def sc_relay(c, relays=1):
             log('gossamer %s at a:\n%s' % (cmd, out.rstrip()))
             expect(line and ('via %s' % r) in line[0], '`gossamer %s` at a shows b via %s'
                    % (cmd, r))
+    c.never_dead([a, b])
     return seed, rs, a, b, r
 
 
@@ -261,6 +282,7 @@ def sc_failover(c):
     expect(r2 == other.name, 'pair moved to %s' % r2)
     c.wait_pings([(a, b), (b, a)], 60, 'a <-> b after the relay died')
     c.t.add('relay-failover', time.monotonic() - t0)
+    c.never_dead([a, b])
 
 
 def sc_upgrade(c):
@@ -297,6 +319,7 @@ def sc_upgrade(c):
     c.wait_pings([(a, b), (b, a)], 30, 'a <-> b directly')
     st = a.control('status')
     log('a nat counters: %s' % st.get('nat'))
+    c.never_dead([a, b])
 
 
 SCENARIOS = {
