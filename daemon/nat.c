@@ -582,6 +582,75 @@ void gsd_nat_stats(const struct gsd_nat *nat, struct gsd_nat_stats *st)
 		memset(st, 0, sizeof(*st));
 }
 
+bool gsd_nat_wg_report(const struct gsm_advert *a, const struct gnl_wg_peer *cur,
+		       bool self_behind_nat, int64_t now_unix, struct gsm_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (self_behind_nat || !(a->flags & GSM_ADV_BEHIND_NAT) || !cur ||
+	    cur->endpoint.sa.sa_family == AF_UNSPEC || !hs_fresh(cur, now_unix))
+		return false;
+	struct gsm_addr ep;
+	gsd_sockaddr_to_addr(&cur->endpoint, &ep);
+	if (!ep.family || !ep.port || is_loopback(&ep))
+		return false;
+	for (uint8_t i = 0; i < a->n_endpoints; i++) {
+		struct gsm_addr x = a->endpoints[i].addr;
+		if (!x.port)
+			x.port = a->wg_port;
+		if (addr_eq(&x, &ep))
+			return false;
+	}
+	*out = ep;
+	return true;
+}
+
+int gsd_nat_merge_observed(struct gsm_endpoint *list, int n, int cap,
+			   const uint8_t observer[GSM_ID_LEN], const struct gsm_addr *a,
+			   bool *changed)
+{
+	*changed = false;
+	if (cap <= 0 || (a->family != 4 && a->family != 6))
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct gsm_endpoint *e = &list[i];
+		if (e->has_observer && !memcmp(e->observer, observer, GSM_ID_LEN)) {
+			if (!addr_eq(&e->addr, a)) {
+				e->addr = *a;
+				*changed = true;
+			}
+			/* drop another entry with the same address */
+			for (int j = 0; j < n; j++)
+				if (j != i && addr_eq(&list[j].addr, a)) {
+					memmove(&list[j], &list[j + 1], sizeof(*list) * (size_t)(n - j - 1));
+					n--;
+					*changed = true;
+					break;
+				}
+			return n;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (addr_eq(&list[i].addr, a)) {
+			if (!list[i].has_observer) {
+				list[i].has_observer = 1;
+				memcpy(list[i].observer, observer, GSM_ID_LEN);
+				*changed = true;
+			}
+			return n;
+		}
+	if (n >= cap) {
+		memmove(&list[0], &list[1], sizeof(*list) * (size_t)(cap - 1));
+		n = cap - 1;
+	}
+	memset(&list[n], 0, sizeof(list[n]));
+	list[n].addr = *a;
+	list[n].flags = GSM_EP_OBSERVED;
+	list[n].has_observer = 1;
+	memcpy(list[n].observer, observer, GSM_ID_LEN);
+	*changed = true;
+	return n + 1;
+}
+
 static int write_sysctl(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);

@@ -173,6 +173,26 @@ struct gsd_nat_stats {
 };
 void gsd_nat_stats(const struct gsd_nat *nat, struct gsd_nat_stats *st);
 
+/* ------------------------------------------- WireGuard-observed endpoints */
+
+/* Public side: the endpoint to report to member `a` as `wg_observed` (wire
+ * key 14): what our WireGuard learned for it from authenticated packets.
+ * True (and *out) when we are not behind NAT, the member is, the peer has a
+ * fresh handshake and an endpoint, and that endpoint (IP and port) is not
+ * already among the member's advertised endpoints. */
+bool gsd_nat_wg_report(const struct gsm_advert *a, const struct gnl_wg_peer *cur,
+		       bool self_behind_nat, int64_t now_unix, struct gsm_addr *out);
+
+/* NATed side: merge an endpoint `observer` reported into our observed
+ * endpoint list (n entries of cap).  An entry from the same observer is
+ * replaced (a WireGuard-observed address is exact where the gossip-observed
+ * IP plus our WireGuard port was a guess); an identical address only gains
+ * the attribution; otherwise it is appended, the oldest entry making room.
+ * Returns the new count; *changed tells whether the list changed. */
+int gsd_nat_merge_observed(struct gsm_endpoint *list, int n, int cap,
+			   const uint8_t observer[GSM_ID_LEN], const struct gsm_addr *a,
+			   bool *changed);
+
 /* Turn on IPv4 and IPv6 forwarding (a relay forwards between its peers):
  * writes /proc/sys/net/ipv{4,6}/...  The only function here with I/O.
  * 0 or a negative errno (e.g. -EACCES / -EROFS without privileges). */

@@ -566,6 +566,74 @@ static void test_plan_not_behind_nat(void **st)
 	world_free(&w);
 }
 
+static void test_wg_observed(void **st)
+{
+	(void)st;
+	/* public side: report what WireGuard learned, once it differs */
+	struct gsm_advert a;
+	memset(&a, 0, sizeof(a));
+	a.wg_port = 51820;
+	a.flags = GSM_ADV_BEHIND_NAT;
+	a.endpoints[0].addr = A("10.250.2.1:0"); /* the guess: observed IP + wg port */
+	a.endpoints[0].flags = GSM_EP_OBSERVED;
+	a.n_endpoints = 1;
+	struct gnl_wg_peer cur;
+	memset(&cur, 0, sizeof(cur));
+	assert_int_equal(gnl_sockaddr_parse("10.250.2.1:40123", &cur.endpoint), 0);
+	cur.last_handshake.tv_sec = NOW_UNIX - 10;
+	struct gsm_addr out, want = A("10.250.2.1:40123");
+	assert_true(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out));
+	assert_true(gsm_addr_equal(&out, &want));
+	assert_false(gsd_nat_wg_report(&a, &cur, true, NOW_UNIX, &out));  /* we are NATed */
+	cur.last_handshake.tv_sec = NOW_UNIX - 1000;                     /* stale */
+	assert_false(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out));
+	cur.last_handshake.tv_sec = NOW_UNIX - 10;
+	a.flags = 0;                                                      /* not NATed */
+	assert_false(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out));
+	a.flags = GSM_ADV_BEHIND_NAT;
+	assert_int_equal(gnl_sockaddr_parse("10.250.2.1:51820", &cur.endpoint), 0);
+	assert_false(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out)); /* already advertised */
+
+	/* NATed side: merge */
+	struct gsm_endpoint list[3];
+	memset(list, 0, sizeof(list));
+	uint8_t o1[32], o2[32];
+	id_of(0x31, o1);
+	id_of(0x32, o2);
+	bool ch;
+	struct gsm_addr g1 = A("10.250.2.1:51820"), w1 = A("10.250.2.1:40123");
+	int n = gsd_nat_merge_observed(list, 0, 3, o1, &g1, &ch);
+	assert_int_equal(n, 1);
+	assert_true(ch);
+	n = gsd_nat_merge_observed(list, n, 3, o1, &g1, &ch);
+	assert_int_equal(n, 1);
+	assert_false(ch);
+	/* exact WireGuard-observed port from the same observer replaces the guess */
+	n = gsd_nat_merge_observed(list, n, 3, o1, &w1, &ch);
+	assert_int_equal(n, 1);
+	assert_true(ch);
+	assert_true(gsm_addr_equal(&list[0].addr, &w1));
+	assert_true(list[0].flags & GSM_EP_OBSERVED);
+	assert_memory_equal(list[0].observer, o1, 32);
+	/* another observer, same address: no duplicate */
+	n = gsd_nat_merge_observed(list, n, 3, o2, &w1, &ch);
+	assert_int_equal(n, 1);
+	assert_false(ch);
+	/* full list: the oldest makes room */
+	struct gsm_addr x2 = A("10.0.0.2:2"), x3 = A("10.0.0.3:3"), x4 = A("10.0.0.4:4");
+	uint8_t o3[32], o4[32];
+	id_of(0x33, o3);
+	id_of(0x34, o4);
+	n = gsd_nat_merge_observed(list, n, 3, o2, &x2, &ch);
+	n = gsd_nat_merge_observed(list, n, 3, o3, &x3, &ch);
+	assert_int_equal(n, 3);
+	n = gsd_nat_merge_observed(list, n, 3, o4, &x4, &ch);
+	assert_int_equal(n, 3);
+	assert_true(ch);
+	assert_true(gsm_addr_equal(&list[0].addr, &x2));
+	assert_true(gsm_addr_equal(&list[2].addr, &x4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_plan_flap_keeps_path),
 		cmocka_unit_test(test_plan_pokes),
 		cmocka_unit_test(test_plan_not_behind_nat),
+		cmocka_unit_test(test_wg_observed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
