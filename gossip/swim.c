@@ -19,8 +19,8 @@
  * broadcast queue (so a newer update replaces an older one in place).  The
  * queue is a set of buckets by transmit count, newest first inside a bucket;
  * every outgoing datagram is filled least-sent/newest first up to the budget
- * (MTU minus envelope), each item retransmitted ceil(lambda*log10(N+1))
- * times.  Updates get at least half of the room whenever adverts compete,
+ * (MTU minus envelope), each update retransmitted lambda*ceil(log10(N+1))
+ * times, each advert ceil(lambda*log10(N+1)) times.  Updates get at least half of the room whenever adverts compete,
  * so failure detection is never starved by advert traffic.  Besides
  * PING/ACK piggybacking there is a gossip round (every gossip interval, to
  * `fanout` random members) that only runs while something is pending.
@@ -72,6 +72,7 @@
 #define PACK_SLACK    12
 #define REAP_CHECK_MS 10000u
 #define OBS_REFRESH_MS 30000u
+#define LEAVE_DIRECT  512
 
 /* ------------------------------------------------------------------ */
 /* data                                                                */
@@ -394,10 +395,14 @@ static size_t cluster_size(const struct gsm_swim *s)
 	return 1 + s->n_alive + s->n_suspect;
 }
 
-static uint32_t retransmit_limit(const struct gsm_swim *s)
+/* Membership updates (small, and what failure detection and leaves hinge
+ * on): lambda * ceil(log10(N+1)) transmissions, like memberlist.  Adverts
+ * (large, and repaired by anti-entropy anyway): ceil(lambda * log10(N+1)). */
+static uint32_t retransmit_limit(const struct gsm_swim *s, int advert)
 {
 	double n = (double)cluster_size(s);
-	uint32_t l = (uint32_t)ceil(s->cfg.retransmit_mult * log10(n + 1.0));
+	uint32_t l = advert ? (uint32_t)ceil(s->cfg.retransmit_mult * log10(n + 1.0))
+			    : s->cfg.retransmit_mult * (uint32_t)ceil(log10(n + 1.0));
 
 	if (l < 1)
 		l = 1;
@@ -659,7 +664,7 @@ static void enqueue(struct bqueue *q, struct qitem *it)
 
 static void q_sent(struct gsm_swim *s, struct bqueue *q, struct qitem *it)
 {
-	uint32_t lim = retransmit_limit(s);
+	uint32_t lim = retransmit_limit(s, q == &s->aqueue);
 
 	if (!it->queued)
 		return;
@@ -823,11 +828,14 @@ static size_t body_cap(const struct gsm_swim *s)
  */
 static void pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 {
-	size_t cap = body_cap(s), base = gsm_msg_encoded_size(m), room, used = 0, ushare;
+	size_t cap = body_cap(s), base, room, used = 0, ushare;
 	struct qitem *usel[GSM_MAX_UPDATES], *asel[GSM_MAX_ADVERTS];
 	size_t nu = 0, na = 0;
 	struct gsm_update tmp;
 
+	if (!buddy && !s->uqueue.count && !s->aqueue.count)
+		return; /* the common case in a quiet cluster */
+	base = gsm_msg_encoded_size(m);
 	if (base + PACK_SLACK >= cap)
 		return;
 	room = cap - base - PACK_SLACK;
@@ -2605,18 +2613,33 @@ int gsm_swim_leave(struct gsm_swim *s)
 	me->state = GSM_STATE_LEFT;
 	me->changed_ms = now_ms(s);
 	enqueue(&s->uqueue, &me->uq);
-	n = pick_random(s, t, 3, NULL);
-	for (size_t i = 0; i < n; i++) {
-		struct txbuf *tb = new_msg(GSM_MSG_LEAVE);
+	/* A leave happens once: tell up to LEAVE_DIRECT members directly (all
+	 * of them in clusters up to that size) besides gossiping it, so that
+	 * no member depends on the epidemic tail to learn it. */
+	{
+		size_t live = s->n_alive + s->n_suspect, start = rnd_below(s, s->n_plist ? s->n_plist : 1);
+		size_t sent = 0;
 
-		if (!tb)
-			return -ENOMEM;
-		fill_update(s, me, &tb->m.updates[0]);
-		tb->m.n_updates = 1;
-		send_msg(s, &t[i]->addr, tb);
-		tx_put(tb);
-		s->leave_sends++;
+		for (size_t k = 0; k < s->n_plist && sent < LEAVE_DIRECT; k++) {
+			struct member *x = s->plist[(start + k) % s->n_plist];
+			struct txbuf *tb;
+
+			if (!eligible(x))
+				continue;
+			tb = new_msg(GSM_MSG_LEAVE);
+			if (!tb)
+				return -ENOMEM;
+			fill_update(s, me, &tb->m.updates[0]);
+			tb->m.n_updates = 1;
+			send_msg(s, &x->addr, tb);
+			tx_put(tb);
+			sent++;
+		}
+		/* every receiver re-gossips it: telling them all is enough */
+		s->leave_sends += (uint32_t)(sent >= live ? 6 : sent);
 	}
+	(void)t;
+	(void)n;
 	return 0;
 }
 

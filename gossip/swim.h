@@ -50,7 +50,8 @@ struct gsm_swim_config {
 	uint32_t indirect_probes;       /* 3: k ping-req helpers */
 	uint32_t suspicion_min_mult;    /* 4: min timeout = mult * log10(max(N,10)) * interval */
 	uint32_t suspicion_max_mult;    /* 6: max timeout = mult * min timeout (Lifeguard) */
-	uint32_t retransmit_mult;       /* 4: lambda, updates are sent ceil(lambda*log10(N+1)) times */
+	uint32_t retransmit_mult;       /* 4: lambda: updates are sent lambda*ceil(log10(N+1)) times,
+					 * adverts ceil(lambda*log10(N+1)) times */
 	uint32_t gossip_interval_ms;    /* 200: piggyback-only gossip round (0 = off) */
 	uint32_t gossip_fanout;         /* 3: members per gossip round */
 	uint32_t sync_interval_ms;      /* 30000: anti-entropy base interval, scaled by log2(N);
@@ -157,7 +158,7 @@ int gsm_swim_import(struct gsm_swim *s, const uint8_t *signed_adv, size_t len,
 int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n);
 
 /* Graceful leave: marks self LEFT with a leave intent signed by the
- * identity and gossips it (also directly to a few members).  The instance
+ * identity and gossips it (also directly to up to 512 members).  The instance
  * stops probing but keeps gossiping; gsm_swim_leave_done() turns true once
  * the intent was sent enough times, then the daemon may free it and exit. */
 int gsm_swim_leave(struct gsm_swim *s);
