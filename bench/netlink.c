@@ -274,6 +274,8 @@ int main(int argc, char **argv)
 	if ((r = gnl_wg_open(&wg)) < 0)
 		die("wireguard", r, gnl_wg_errmsg(NULL));
 	have_wg = system("command -v wg >/dev/null 2>&1") == 0;
+	if (getenv("GNL_BENCH_MSG_LIMIT")) /* e.g. 8192, 131072: message size trade-off */
+		gnl_wg_set_msg_limit(wg, strtoul(getenv("GNL_BENCH_MSG_LIMIT"), NULL, 10));
 	printf("bench/netlink: netlink/ vs wireguard-tools%s; medians of %d where repeated; last column: wg time / ours\n",
 	       have_wg ? "" : " (wg not installed: ours only)", REPS);
 	if (argc > 1) {

@@ -205,7 +205,8 @@ const char *gnl_wg_errmsg(const struct gnl_wg *h);
 const char *gnl_strerror(int err);
 
 /* Largest SET_DEVICE message (bytes) apply may send; default 32 KiB,
- * clamped to [1024, 1 MiB].  Larger updates are split over messages. */
+ * clamped to [1024, 65535] (attribute lengths are 16-bit: a bigger
+ * peers nest would wrap).  Larger updates are split over messages. */
 void gnl_wg_set_msg_limit(struct gnl_wg *h, size_t bytes);
 
 /* Read the device (dump; peers split across messages are coalesced;

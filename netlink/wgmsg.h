@@ -55,7 +55,10 @@ enum wgallowedip_attribute {
 #endif
 
 #define GNL_WG_MSG_MIN 1024
-#define GNL_WG_MSG_MAX (1024 * 1024)
+/* nla_len is 16 bits: the WGDEVICE_A_PEERS nest, and so the message, must
+ * stay under 64 KiB or the length wraps and the kernel rejects the
+ * message ("Unknown attribute type") */
+#define GNL_WG_MSG_MAX 65535
 #define GNL_WG_MSG_DEFAULT (32 * 1024)
 
 struct gnl_wgmsg_cfg {

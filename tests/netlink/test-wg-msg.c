@@ -456,6 +456,49 @@ static void test_split_many_peers(void **state)
 	gnl_wg_device_free(d);
 }
 
+/* a huge limit is clamped so no 16-bit attribute length can wrap */
+static void test_limit_clamped_below_64k(void **state)
+{
+	struct gnl_wg_device *d;
+	struct gnl_wg_ops *ops;
+	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 1 << 20 };
+	struct cap c = { .fail_at = -1 };
+	size_t total = 0;
+
+	gnl_wg_device_new("wgt0", &d);
+	for (uint32_t i = 0; i < 3000; i++) {
+		struct gnl_wg_peer *p;
+		uint8_t k[32];
+		mkkey(k, i);
+		gnl_wg_device_add_peer(d, k, &p);
+		struct gnl_prefix x = P("fd00:250::/64");
+		x.addr.b[8] = (uint8_t)(i >> 8);
+		x.addr.b[9] = (uint8_t)i;
+		gnl_wg_peer_add_allowedip(p, &x);
+	}
+	assert_int_equal(gnl_wg_diff(d, NULL, &ops), 0);
+	assert_int_equal(gnl_wgmsg_build_set(&cfg, ops, cap_emit, &c, NULL), 0);
+	assert_true(c.n >= 2);
+	assert_true(c.max_len <= 65535);
+	for (size_t i = 0; i < c.n; i++) {
+		const struct nlmsghdr *nlh = (const void *)c.msg[i];
+		const struct nlattr *a;
+		struct dmsg m;
+		/* every top-level attribute's length matches the message */
+		size_t sum = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr));
+		mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+			sum += MNL_ALIGN(a->nla_len);
+		assert_int_equal(sum, nlh->nlmsg_len);
+		decode(c.msg[i], &m);
+		total += m.npeers;
+		dmsg_free(&m);
+	}
+	assert_int_equal(total, 3000);
+	cap_free(&c);
+	gnl_wg_ops_free(ops);
+	gnl_wg_device_free(d);
+}
+
 static void test_split_one_big_peer(void **state)
 {
 	struct gnl_wg_device *d;
@@ -757,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_build_additions_stay_incremental),
 		cmocka_unit_test(test_build_empty_sends_nothing),
 		cmocka_unit_test(test_split_many_peers),
+		cmocka_unit_test(test_limit_clamped_below_64k),
 		cmocka_unit_test(test_split_one_big_peer),
 		cmocka_unit_test(test_emit_error_stops),
 		cmocka_unit_test(test_parse_split_dump),
