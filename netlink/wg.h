@@ -157,8 +157,9 @@ struct gnl_wg_peer_op {
 /* An ordered op list: device fields first, then REMOVE ops, UPDATE ops,
  * ADD ops, each group in public-key order.  Apply in this order. */
 struct gnl_wg_ops {
-	/* true: remove every peer not listed in ADD ops first (`wg setconf`
-	 * semantics; set by gnl_wg_set_device, never by gnl_wg_diff) */
+	/* true: the kernel drops ALL existing peers (and their sessions)
+	 * before the ops run (`wg setconf` semantics; set by
+	 * gnl_wg_set_device, never by gnl_wg_diff) */
 	bool replace_peers;
 	uint32_t dev_changed; /* GNL_WG_DEV_* to set */
 	uint8_t private_key[GNL_WG_KEY_LEN];
