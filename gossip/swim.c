@@ -211,6 +211,16 @@ struct gsm_swim {
 	struct gsm_addr last_observed;
 	uint64_t last_observed_ms;
 
+	/* wg_observed (issue 8): endpoints we report, sorted by id (only
+	 * NATed members that are our WireGuard peers: few) */
+	struct wgobs {
+		uint8_t id[GSM_ID_LEN];
+		struct gsm_addr addr;
+	} *wgobs;
+	size_t n_wgobs, cap_wgobs;
+	struct gsm_addr last_wg_observed;
+	uint64_t last_wg_observed_ms;
+
 	struct gsm_swim_stats st;
 	size_t mem_bytes;
 };
@@ -941,6 +951,14 @@ static struct txbuf *new_msg(uint8_t type)
 	return tb;
 }
 
+static const struct gsm_addr *wgobs_find(const struct gsm_swim *s, const uint8_t id[GSM_ID_LEN])
+{
+	for (size_t i = 0; i < s->n_wgobs; i++)
+		if (!memcmp(s->wgobs[i].id, id, GSM_ID_LEN))
+			return &s->wgobs[i].addr;
+	return NULL;
+}
+
 static void send_ping(struct gsm_swim *s, struct member *target, uint32_t seq, int buddy)
 {
 	struct txbuf *tb = new_msg(GSM_MSG_PING);
@@ -951,6 +969,11 @@ static void send_ping(struct gsm_swim *s, struct member *target, uint32_t seq, i
 	tb->m.has_target = 1;
 	memcpy(tb->m.target, target->id, GSM_ID_LEN);
 	tb->m.target_addr = target->addr;
+	if (s->n_wgobs) {
+		const struct gsm_addr *w = wgobs_find(s, target->id);
+		if (w)
+			tb->m.wg_observed = *w;
+	}
 	pack(s, &tb->m, (buddy > 1 || (buddy && s->cfg.lifeguard)) &&
 			       target->state == GSM_STATE_SUSPECT ? target : NULL);
 	send_msg(s, &target->addr, tb);
@@ -1893,6 +1916,11 @@ static void handle_ping(struct gsm_swim *s, const struct gsm_msg *m, const struc
 		return;
 	tb->m.seq = m->seq;
 	tb->m.observed = *from;
+	if (s->n_wgobs && !m->has_origin) {
+		const struct gsm_addr *w = wgobs_find(s, m->sender);
+		if (w)
+			tb->m.wg_observed = *w;
+	}
 	if (m->has_origin) {
 		tb->m.has_origin = 1;
 		memcpy(tb->m.origin, m->origin, GSM_ID_LEN);
@@ -1945,6 +1973,28 @@ static void handle_ping_req(struct gsm_swim *s, const struct gsm_msg *m, const s
 	}
 	send_msg(s, &m->target_addr, tb);
 	tx_put(tb);
+}
+
+/* key 14: the sender's WireGuard sees our WireGuard at this endpoint */
+static void wg_observed_addr(struct gsm_swim *s, const struct gsm_msg *m)
+{
+	struct gsm_swim_event ev;
+	uint64_t now = now_ms(s);
+
+	if (m->wg_observed.family == 0 || (m->flags & GSM_MF_FORWARDED))
+		return;
+	if (gsm_addr_equal(&m->wg_observed, &s->last_wg_observed) &&
+	    now - s->last_wg_observed_ms < OBS_REFRESH_MS)
+		return;
+	s->last_wg_observed = m->wg_observed;
+	s->last_wg_observed_ms = now;
+	if (!s->env.event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = GSM_SWIM_EV_WG_OBSERVED;
+	ev.observer = m->sender;
+	ev.observed = m->wg_observed;
+	s->env.event(s->env.ctx, &ev);
 }
 
 static void observed_addr(struct gsm_swim *s, const struct gsm_msg *m)
@@ -2088,6 +2138,8 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 	process_piggyback(s, &rb->m, from,
 			  rb->m.type == GSM_MSG_SYNC_RESPONSE || rb->m.type == GSM_MSG_SYNC_DIGEST);
 	note_sender(s, &rb->m, from);
+	if (rb->m.wg_observed.family)
+		wg_observed_addr(s, &rb->m);
 	switch (rb->m.type) {
 	case GSM_MSG_PING:
 		handle_ping(s, &rb->m, from);
@@ -2439,7 +2491,42 @@ void gsm_swim_free(struct gsm_swim *s)
 	free(s->susp);
 	free(s->seeds);
 	free(s->reaped);
+	free(s->wgobs);
 	free(s);
+}
+
+int gsm_swim_set_wg_observed(struct gsm_swim *s, const uint8_t id[GSM_ID_LEN],
+			     const struct gsm_addr *addr)
+{
+	size_t i;
+
+	if (!s || !id || !addr)
+		return -EINVAL;
+	for (i = 0; i < s->n_wgobs; i++)
+		if (!memcmp(s->wgobs[i].id, id, GSM_ID_LEN))
+			break;
+	if (addr->family != 4 && addr->family != 6) {
+		if (i < s->n_wgobs) {
+			s->wgobs[i] = s->wgobs[s->n_wgobs - 1];
+			s->n_wgobs--;
+		}
+		return 0;
+	}
+	if (i == s->n_wgobs) {
+		if (s->n_wgobs == s->cap_wgobs) {
+			size_t nc = s->cap_wgobs ? s->cap_wgobs * 2 : 8;
+			struct wgobs *nw = realloc(s->wgobs, nc * sizeof(*nw));
+
+			if (!nw)
+				return -ENOMEM;
+			s->wgobs = nw;
+			s->cap_wgobs = nc;
+		}
+		memcpy(s->wgobs[i].id, id, GSM_ID_LEN);
+		s->n_wgobs++;
+	}
+	s->wgobs[i].addr = *addr;
+	return 0;
 }
 
 int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *adv, size_t len)

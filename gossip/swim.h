@@ -77,6 +77,8 @@ enum gsm_swim_event_type {
 	GSM_SWIM_EV_REMOVED,      /* tombstone reaped: forget the member */
 	GSM_SWIM_EV_OBSERVED,     /* a peer reports the address it sees us at */
 	GSM_SWIM_EV_REFUTED,      /* we refuted a suspicion/death of ourselves */
+	GSM_SWIM_EV_WG_OBSERVED,  /* a peer reports the WireGuard endpoint its
+				   * WireGuard sees for us (wire key 14) */
 };
 
 /* A member as seen by this node.  Pointers are valid only until the next
@@ -99,7 +101,7 @@ struct gsm_swim_event {
 	enum gsm_swim_event_type type;
 	/* JOINED..REMOVED: the member (REFUTED: self) */
 	const struct gsm_swim_member *member;
-	/* OBSERVED: who observed us, and where */
+	/* OBSERVED, WG_OBSERVED: who observed us, and where */
 	const uint8_t *observer;    /* GSM_ID_LEN */
 	struct gsm_addr observed;
 };
@@ -140,6 +142,14 @@ int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *signed_adv, size_t le
 uint64_t gsm_swim_advert_version(const struct gsm_swim *s);
 /* Change own gossip address (e.g. after NAT detection). */
 int gsm_swim_set_addr(struct gsm_swim *s, const struct gsm_addr *addr);
+
+/* NAT traversal (docs/nat.md): the WireGuard endpoint our WireGuard sees
+ * for member `id` (learned from its authenticated packets).  It rides as
+ * `wg_observed` (wire key 14) in our pings to that member and our acks to
+ * it, until replaced; family 0 forgets it.  The member gets a
+ * GSM_SWIM_EV_WG_OBSERVED event.  0, -EINVAL, -ENOMEM. */
+int gsm_swim_set_wg_observed(struct gsm_swim *s, const uint8_t id[GSM_ID_LEN],
+			     const struct gsm_addr *addr);
 
 /* Import a persisted member (its signed advert and last known gossip
  * address) after a restart.  It is entered ALIVE at incarnation 0 of the
