@@ -368,6 +368,29 @@ static void on_observed(struct gsd_daemon *d, const uint8_t *observer, const str
 	advert_refresh(d, "observed endpoint");
 }
 
+/* A public peer's WireGuard sees ours at this endpoint (wire key 14): exact,
+ * where our gossip-observed IP with our WireGuard port was a guess (a NAT
+ * that maps ports).  It replaces that observer's entry in our advert. */
+static void on_wg_observed(struct gsd_daemon *d, const uint8_t *observer, const struct gsm_addr *obs)
+{
+	if (d->cfg.public_node || !observer || !obs->port)
+		return;
+	static const uint8_t v6_lo[16] = { [15] = 1 };
+	if ((obs->family == 4 && obs->ip[0] == 127) ||
+	    (obs->family == 6 && !memcmp(obs->ip, v6_lo, 16)))
+		return;
+	bool changed;
+	d->n_observed = gsd_nat_merge_observed(d->observed, d->n_observed, MAX_OBSERVED, observer,
+					       obs, &changed);
+	if (!changed)
+		return;
+	char a[64], o[20];
+	gsd_format_addr(obs, a, sizeof(a));
+	short_id(observer, o);
+	gsd_info("WireGuard of %s sees ours at %s", o, a);
+	advert_refresh(d, "WireGuard-observed endpoint");
+}
+
 /* Does this (new or revived) member claim our IPv4 overlay address with a
  * lower node id?  One decode per event, instead of scanning every member
  * on every change (which is quadratic in a large cluster). */
@@ -427,6 +450,9 @@ static void env_event(void *ctx, const struct gsm_swim_event *ev)
 		return;
 	case GSM_SWIM_EV_OBSERVED:
 		on_observed(d, ev->observer, &ev->observed);
+		return;
+	case GSM_SWIM_EV_WG_OBSERVED:
+		on_wg_observed(d, ev->observer, &ev->observed);
 		return;
 	}
 	schedule_refresh(d);
@@ -835,6 +861,14 @@ static void reconcile_wg(struct gsd_daemon *d)
 		r = gsd_nat_plan(d->nat, &nin, want, &next);
 		if (r < 0)
 			goto out;
+		/* public side: tell NATed members where our WireGuard sees them */
+		for (size_t i = 0; i < s.n && cur; i++) {
+			const struct gnl_wg_peer *cp = gnl_wg_device_find_peer(cur, s.m[i].adv->wg_pubkey);
+			struct gsm_addr ep;
+			if (!gsd_nat_wg_report(s.m[i].adv, cp, d->behind_nat, in.now_unix, &ep))
+				memset(&ep, 0, sizeof(ep));
+			gsm_swim_set_wg_observed(d->swim, s.m[i].adv->node_id, &ep);
+		}
 		uv_timer_stop(&d->nat_timer);
 		if (next != UINT64_MAX && !d->stopping) {
 			uint64_t n = now_ms();
