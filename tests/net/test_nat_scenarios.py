@@ -267,6 +267,20 @@ def sc_relay(c, relays=1):
             log('gossamer %s at a:\n%s' % (cmd, out.rstrip()))
             expect(line and ('via %s' % r) in line[0], '`gossamer %s` at a shows b via %s'
                    % (cmd, r))
+    # WireGuard-observed endpoints (wire key 14): behind a port-randomising
+    # NAT the public nodes' WireGuard sees a's real (random) source port and
+    # tells a, which advertises it, attributed to that observer
+    ida = c.ids([a])[a.name].get('id')
+
+    def wg_seen():
+        m = c.member(seed, a)
+        eps = [e for e in (m or {}).get('endpoints', [])
+               if e['observed'] and e['observer'] and e['observer'] != ida and
+               e['address'].startswith(a.site.wan4 + ':') and
+               not e['address'].endswith(':%d' % gsmnet.WG_PORT)]
+        return eps
+    eps = gsmnet.wait_until(wg_seen, bound(30), 0.5, 'a advertises a WireGuard-observed endpoint')[0]
+    expect(eps, 'a advertises WireGuard-observed endpoint(s) %s' % [e['address'] for e in eps])
     c.never_dead([a, b])
     return seed, rs, a, b, r
 
