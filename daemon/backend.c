@@ -344,11 +344,17 @@ void gsd_backend_close(struct gsd_backend *b)
 
 int gsd_backend_get(struct gsd_backend *b, struct gnl_wg_device **out)
 {
+	int r = -EOPNOTSUPP;
+
 	if (b->kind == GSD_BACKEND_KERNEL)
-		return gnl_wg_get_device(b->wg, b->ifname, out);
-	if (b->kind == GSD_BACKEND_USERSPACE)
-		return gsd_uapi_get(b->sockdir, b->ifname, out);
-	return -EOPNOTSUPP;
+		r = gnl_wg_get_device(b->wg, b->ifname, out);
+	else if (b->kind == GSD_BACKEND_USERSPACE)
+		r = gsd_uapi_get(b->sockdir, b->ifname, out);
+	/* sorted by key: the reconciler and the NAT planner look every member's
+	 * peer up (O(log n) each instead of a linear scan) and the diff merges */
+	if (r >= 0)
+		gnl_wg_device_sort(*out);
+	return r;
 }
 
 int gsd_backend_apply(struct gsd_backend *b, const struct gnl_wg_ops *ops)
