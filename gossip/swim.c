@@ -73,6 +73,7 @@
 #define REAP_CHECK_MS 10000u
 #define OBS_REFRESH_MS 30000u
 #define LEAVE_DIRECT  512
+#define SYNC_HASH_LEN 16 /* state_hash we send (wire allows 16..32) */
 
 /* ------------------------------------------------------------------ */
 /* data                                                                */
@@ -160,6 +161,8 @@ struct sync_sess {
 	uint32_t seq;
 	uint64_t deadline;
 	uint32_t pages;
+	uint8_t has_hash;
+	uint8_t hash[SYNC_HASH_LEN]; /* summary sent with the first request */
 };
 
 struct gsm_swim {
@@ -1498,6 +1501,67 @@ static void send_adverts(struct gsm_swim *s, const struct gsm_addr *to, struct m
 	}
 }
 
+/* The sync summary (wire key 15): an order-independent hash of exactly
+ * what the digest pages compare.  Per member with an advert: id, advert
+ * (generation, version) and, for others in a state other than ALIVE, the
+ * (state, generation, incarnation) that travels with the digest.  Each
+ * entry is hashed with two fixed SipHash keys (128 bits) and the entries
+ * are summed lane-wise mod 2^64 (unique ids: no cancellation as with XOR),
+ * then the sums and the entry count are hashed once more.  Two views that a
+ * paged sync would leave untouched hash equal; any difference it would
+ * transfer changes an entry and so (but for a 2^-128 accident) the hash.
+ * Differences the sync does not look at (ALIVE incarnations, members
+ * without adverts) are left out on purpose, so they cannot force full
+ * syncs.  O(N) per sync, no state to keep up to date. */
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void view_hash(const struct gsm_swim *s, uint8_t out[SYNC_HASH_LEN])
+{
+	static const uint8_t k0[crypto_shorthash_KEYBYTES] = "gossamer-sync-a";
+	static const uint8_t k1[crypto_shorthash_KEYBYTES] = "gossamer-sync-b";
+	static const uint8_t kf[crypto_generichash_KEYBYTES] = "gossamer-sync-summary-v1";
+	uint64_t acc[3] = { 0, 0, 0 };
+	uint8_t fin[24];
+
+	for (size_t i = 0; i < s->n_mem; i++) {
+		const struct member *x = s->mem[i];
+		uint8_t e[GSM_ID_LEN + 8 * 4 + 1], h[8];
+		uint64_t v[4] = { x->adv_gen, x->adv_ver, 0, 0 };
+		uint64_t a, b;
+
+		if (!x->advert)
+			continue;
+		memcpy(e, x->id, GSM_ID_LEN);
+		e[GSM_ID_LEN] = GSM_STATE_ALIVE;
+		if (x->state != GSM_STATE_ALIVE && !x->is_self) {
+			e[GSM_ID_LEN] = x->state;
+			v[2] = x->gen;
+			v[3] = x->inc;
+		}
+		for (int k = 0; k < 4; k++)
+			for (int j = 0; j < 8; j++)
+				e[GSM_ID_LEN + 1 + 8 * k + j] = (uint8_t)(v[k] >> (56 - 8 * j));
+		crypto_shorthash(h, e, sizeof(e), k0);
+		a = le64(h);
+		crypto_shorthash(h, e, sizeof(e), k1);
+		b = le64(h);
+		acc[0] += a;
+		acc[1] += b;
+		acc[2]++;
+	}
+	for (int k = 0; k < 3; k++)
+		for (int j = 0; j < 8; j++)
+			fin[8 * k + j] = (uint8_t)(acc[k] >> (56 - 8 * j));
+	crypto_generichash(out, SYNC_HASH_LEN, fin, sizeof(fin), kf, sizeof(kf));
+}
+
 static void sync_request_page(struct gsm_swim *s)
 {
 	struct txbuf *tb = new_msg(GSM_MSG_SYNC_REQUEST);
@@ -1522,6 +1586,14 @@ static void sync_request_page(struct gsm_swim *s)
 		}
 		fill_update(s, me, &tb->m.updates[0]);
 		tb->m.n_updates = 1;
+	} else if (s->sync.pages == 0 && !s->sync.has_cursor && s->cfg.sync_summary) {
+		/* summary first: a peer holding the same view answers "in
+		 * sync" and the session is one round trip (older peers skip
+		 * key 15 and page through the digest as before) */
+		view_hash(s, s->sync.hash);
+		s->sync.has_hash = 1;
+		tb->m.state_hash_len = SYNC_HASH_LEN;
+		memcpy(tb->m.state_hash, s->sync.hash, SYNC_HASH_LEN);
 	}
 	s->sync.deadline = now_ms(s) + 3 * (uint64_t)s->cfg.probe_timeout_ms + s->cfg.probe_interval_ms;
 	send_msg(s, &s->sync.addr, tb);
@@ -1547,6 +1619,7 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	if (ok) {
 		s->last_sync = now ? now : 1;
 		s->joined = 1;
+		s->st.syncs++;
 		/* a sync that found differences brings the next one 4x
 		 * closer (joins and churn: down to 2 probe intervals); one
 		 * that found nothing doubles the wait up to the full interval */
@@ -1576,6 +1649,19 @@ static void handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 		return;
 	tb->m.seq = rq->seq;
 	tb->m.observed = *from;
+	if (rq->state_hash_len == SYNC_HASH_LEN && !rq->has_cursor && s->cfg.sync_summary) {
+		uint8_t h[SYNC_HASH_LEN];
+
+		view_hash(s, h);
+		if (!memcmp(h, rq->state_hash, SYNC_HASH_LEN)) {
+			/* in sync: an empty last page echoing the summary */
+			tb->m.state_hash_len = SYNC_HASH_LEN;
+			memcpy(tb->m.state_hash, h, SYNC_HASH_LEN);
+			send_msg(s, from, tb);
+			tx_put(tb);
+			return;
+		}
+	}
 	if (rq->has_cursor) {
 		pos = find_pos(s, rq->cursor, &found);
 		if (found)
@@ -1615,6 +1701,7 @@ static void handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 		memcpy(tb->m.cursor, x->id, GSM_ID_LEN);
 		used += sz + usz;
 	}
+	s->st.digest_pages_sent++;
 	send_msg(s, from, tb);
 	tx_put(tb);
 }
@@ -1702,6 +1789,15 @@ static void handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 		ss->has_peer = 1;
 		memcpy(ss->peer, m->sender, GSM_ID_LEN);
 	}
+	if (ss->pages == 0 && ss->has_hash && m->state_hash_len == SYNC_HASH_LEN &&
+	    !memcmp(m->state_hash, ss->hash, SYNC_HASH_LEN) && !m->n_digest && !(m->flags & GSM_MF_MORE)) {
+		/* the peer holds exactly our view: nothing to page through */
+		ss->pages++;
+		s->st.syncs_summary++;
+		sync_finish(s, 1);
+		return;
+	}
+	s->st.digest_pages_recv++;
 	want = calloc(m->n_digest + 1, sizeof(*want));
 	push = calloc(s->n_mem + 1, sizeof(*push));
 	if (!want || !push)
@@ -2424,6 +2520,7 @@ void gsm_swim_config_default(struct gsm_swim_config *c)
 	c->awareness_max = 8;
 	c->lifeguard = true;
 	c->verify_signatures = true;
+	c->sync_summary = true;
 }
 
 int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *id,

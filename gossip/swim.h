@@ -62,6 +62,9 @@ struct gsm_swim_config {
 	uint32_t awareness_max;         /* 8: Lifeguard local health multiplier saturates here */
 	bool lifeguard;                 /* true: LHM, nacks, dynamic suspicion, buddy rule */
 	bool verify_signatures;         /* true (false only for huge simulations) */
+	bool sync_summary;              /* true: open each sync with a state_hash summary
+					 * (wire key 15) and answer one; false behaves
+					 * like a node from before key 15 (tests) */
 };
 
 /* Fill the defaults listed above (generation = 1). */
@@ -203,6 +206,10 @@ struct gsm_swim_stats {
 	uint32_t awareness;         /* Lifeguard local health multiplier (0 = healthy) */
 	uint64_t dgrams_sent, bytes_sent, dgrams_recv, bytes_recv, dgrams_bad;
 	uint64_t probes, probes_failed, suspicions_raised, refutations;
+	/* anti-entropy: sessions we initiated that completed, those of them
+	 * ended by the state_hash summary (views equal, one round trip),
+	 * digest pages we received as initiator and sent as responder */
+	uint64_t syncs, syncs_summary, digest_pages_recv, digest_pages_sent;
 	size_t memory_bytes;        /* heap used by this instance (approximate) */
 };
 void gsm_swim_stats(const struct gsm_swim *s, struct gsm_swim_stats *st);

@@ -244,6 +244,9 @@ static int msg_check(const struct gsm_msg *m)
 	if (!addr_valid(&m->target_addr) || !addr_valid(&m->origin_addr) ||
 	    !addr_valid(&m->observed) || !addr_valid(&m->wg_observed))
 		return -EINVAL;
+	if (m->state_hash_len &&
+	    (m->state_hash_len < GSM_STATE_HASH_MIN || m->state_hash_len > GSM_STATE_HASH_MAX))
+		return -EINVAL;
 	for (size_t i = 0; i < m->n_updates; i++)
 		if (update_check(&m->updates[i]))
 			return -EINVAL;
@@ -273,6 +276,7 @@ static void put_msg(msgpack_packer *pk, const struct gsm_msg *m)
 	n += m->has_cursor != 0;
 	n += m->sender_gen != 0;
 	n += m->wg_observed.family != 0;
+	n += m->state_hash_len != 0;
 	msgpack_pack_map(pk, n);
 
 	put_uint(pk, 0);
@@ -336,6 +340,10 @@ static void put_msg(msgpack_packer *pk, const struct gsm_msg *m)
 	if (m->wg_observed.family) {
 		put_uint(pk, 14);
 		put_addr(pk, &m->wg_observed);
+	}
+	if (m->state_hash_len) {
+		put_uint(pk, 15);
+		put_bin(pk, m->state_hash, m->state_hash_len);
 	}
 }
 
@@ -1086,6 +1094,19 @@ static int msg_field(struct rd *r, unsigned key, void *ctx)
 		return rd_uint(r, UINT64_MAX, &m->sender_gen);
 	case 14:
 		return rd_addr(r, &m->wg_observed);
+	case 15:
+		/* a state_hash that is not bin 16..32 is ignored, not an
+		 * error: the receiver then just runs the full paged sync */
+		rc = rd_next(r, &t);
+		if (rc)
+			return rc;
+		if (t.kind != T_BIN)
+			return rd_skip_tok(r, &t, 1);
+		if (t.len >= GSM_STATE_HASH_MIN && t.len <= GSM_STATE_HASH_MAX) {
+			memcpy(m->state_hash, t.ptr, t.len);
+			m->state_hash_len = (uint8_t)t.len;
+		}
+		return 0;
 	}
 	return rd_skip(r, 1);
 }
@@ -1103,7 +1124,7 @@ int gsm_msg_decode(const uint8_t *buf, size_t len, struct gsm_msg *m)
 		return -EMSGSIZE;
 	if (!buf)
 		return -EBADMSG;
-	rc = rd_map(&r, 15, msg_field, m, &seen);
+	rc = rd_map(&r, 16, msg_field, m, &seen);
 	if (!rc && r.p != r.end)
 		rc = -EBADMSG; /* trailing bytes */
 	if (!rc && (seen & 3) != 3)

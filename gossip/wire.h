@@ -51,6 +51,10 @@
  *  13  sender_gen      uint64          sender's generation
  *  14  wg_observed     addr            the WireGuard endpoint the sender's
  *                                      WireGuard sees for the receiver
+ *  15  state_hash      bin 16..32      sync summary: a hash of the sender's
+ *                                      whole view as the digest compares it
+ *                                      (see docs/protocol.md, Anti-entropy;
+ *                                      any other value is ignored)
  *
  *   update: map { 0 node bin32, 1 state uint, 2 generation uint64,
  *                 3 incarnation uint64, 4 addr addr, 5 from bin32,
@@ -125,6 +129,8 @@
 #define GSM_MAX_UPDATES       128  /* per message */
 #define GSM_MAX_ADVERTS       64   /* per message */
 #define GSM_MAX_DIGEST        2048 /* per message */
+#define GSM_STATE_HASH_MIN    16   /* state_hash length bounds (key 15) */
+#define GSM_STATE_HASH_MAX    32
 
 enum gsm_msg_type {
 	GSM_MSG_PING = 1,
@@ -248,6 +254,8 @@ struct gsm_msg {
 	struct gsm_addr observed;
 	struct gsm_addr wg_observed;
 	uint8_t cursor[GSM_ID_LEN];
+	uint8_t state_hash_len; /* 0 = absent, else GSM_STATE_HASH_MIN..MAX */
+	uint8_t state_hash[GSM_STATE_HASH_MAX];
 	uint16_t n_updates;
 	struct gsm_update updates[GSM_MAX_UPDATES];
 	uint16_t n_adverts;

@@ -50,6 +50,7 @@ struct node {
 	double loss;
 	uint32_t slow_ms;
 	bool big;  /* advert larger than the MTU */
+	bool no_summary; /* config.sync_summary = false */
 };
 
 struct link {
@@ -502,6 +503,8 @@ int sim_start(struct sim *s, size_t i)
 	n->version = 1;
 	n->leaving = false;
 	cfg.generation = n->generation;
+	if (n->no_summary)
+		cfg.sync_summary = false;
 	r = gsm_swim_new(&cfg, n->id, s->kr, &n->addr, &env, &n->core);
 	if (r < 0)
 		return r;
@@ -702,6 +705,11 @@ void sim_set_slow(struct sim *s, size_t i, uint32_t ms)
 	s->nodes[i].slow_ms = ms;
 }
 
+void sim_set_no_summary(struct sim *s, size_t i, bool off)
+{
+	s->nodes[i].no_summary = off;
+}
+
 /* ---- running ---- */
 
 static void step(struct sim *s, struct ev *e)
@@ -814,5 +822,9 @@ void sim_totals(struct sim *s, struct sim_totals *t)
 		gsm_swim_stats(s->nodes[i].core, &st);
 		t->memory += st.memory_bytes;
 		t->members += st.total;
+		t->syncs += st.syncs;
+		t->syncs_summary += st.syncs_summary;
+		t->digest_pages_recv += st.digest_pages_recv;
+		t->digest_pages_sent += st.digest_pages_sent;
 	}
 }

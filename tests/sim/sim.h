@@ -83,6 +83,9 @@ void sim_set_group(struct sim *s, size_t i, uint8_t group); /* 0..7 */
 void sim_block(struct sim *s, uint8_t a, uint8_t b, bool blocked);
 /* slow node: every event it processes is delayed by up to ms */
 void sim_set_slow(struct sim *s, size_t i, uint32_t ms);
+/* Node i runs without the sync summary (config.sync_summary = false), like
+ * a node from before wire key 15; applies from its next sim_start. */
+void sim_set_no_summary(struct sim *s, size_t i, bool off);
 
 /* Run until the given simulated time (ms). */
 void sim_run_until(struct sim *s, uint64_t t);
@@ -103,6 +106,8 @@ struct sim_totals {
 	uint64_t events;
 	size_t memory;  /* sum of core memory of up nodes */
 	uint64_t members; /* sum of member counts of up nodes */
+	/* sums of gsm_swim_stats over up nodes (since their last start) */
+	uint64_t syncs, syncs_summary, digest_pages_recv, digest_pages_sent;
 };
 void sim_totals(struct sim *s, struct sim_totals *t);
 
