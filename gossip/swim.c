@@ -30,11 +30,17 @@
  * compares it with its own members in the same id range, requests what is
  * missing/older and pushes what the peer lacks, then asks for the next
  * page.  Non-ALIVE states ride along both ways (a missed death heals at the
- * next sync); stale bad news is answered with the newer ALIVE state.  Only
+ * next sync); stale bad news is answered with the newer ALIVE state.  The
+ * first request carries a summary (state_hash, wire key 15: a hash of what
+ * the digest compares, recomputed per sync in O(N)); a peer with an equal
+ * view answers "in sync" and a quiet sync costs one round trip instead of
+ * every digest page (older peers skip the key and page as before).  Only
  * the initiator keeps state, so loss just ends the session.  The interval
  * is scaled with log2(N) and shortened while syncs keep finding
  * differences (joins, churn).  What sync teaches is not re-gossiped (except
  * bad news): otherwise every joiner would re-broadcast the whole cluster.
+ * Joining: an unanswered join is retried with a seed after 1, 2, 4 ...
+ * probe intervals up to the reconnect interval (reset by any answer).
  * Partition healing: every node periodically contacts a seed or a random
  * dead member; a node that hears from a member it holds SUSPECT/DEAD tells
  * it so directly, and the member refutes straight back, so both sides
@@ -197,6 +203,8 @@ struct gsm_swim {
 	uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_reap;
 	uint64_t last_sync;
 	uint32_t sync_backoff; /* multiplier step for adaptive sync */
+	uint32_t join_retry_ms; /* wait for an unanswered join: 1 probe interval,
+				 * doubling up to the reconnect interval */
 	uint32_t awareness;
 
 	struct gsm_addr *seeds;
@@ -1596,6 +1604,10 @@ static void sync_request_page(struct gsm_swim *s)
 		memcpy(tb->m.state_hash, s->sync.hash, SYNC_HASH_LEN);
 	}
 	s->sync.deadline = now_ms(s) + 3 * (uint64_t)s->cfg.probe_timeout_ms + s->cfg.probe_interval_ms;
+	if (s->sync.pages == 0 && !s->joined)
+		/* a join attempt: unanswered after the join backoff, the
+		 * next one goes out (sync_finish) */
+		s->sync.deadline = now_ms(s) + jitter(s, s->join_retry_ms);
 	send_msg(s, &s->sync.addr, tb);
 	tx_put(tb);
 }
@@ -1619,6 +1631,7 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	if (ok) {
 		s->last_sync = now ? now : 1;
 		s->joined = 1;
+		s->join_retry_ms = s->cfg.probe_interval_ms;
 		s->st.syncs++;
 		/* a sync that found differences brings the next one 4x
 		 * closer (joins and churn: down to 2 probe intervals); one
@@ -1631,9 +1644,17 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	s->sync.active = 0;
 	s->next_sync = now + next_sync_delay(s);
 	if (!ok && !s->joined) {
-		/* joining and that contact is down: sync with someone else soon */
+		/* joining and that contact did not answer within the join
+		 * backoff (1, 2, 4 ... probe intervals, up to the reconnect
+		 * interval; reset by any answer): try a seed again now, and
+		 * a live member (if we know one) soon */
 		s->next_sync = now + s->cfg.probe_interval_ms;
-		s->next_reconnect = now + s->cfg.probe_interval_ms;
+		s->next_reconnect = now;
+		s->join_retry_ms = s->join_retry_ms * 2 > s->cfg.reconnect_interval_ms
+					   ? s->cfg.reconnect_interval_ms
+					   : s->join_retry_ms * 2;
+		if (s->join_retry_ms < s->cfg.probe_interval_ms)
+			s->join_retry_ms = s->cfg.probe_interval_ms;
 	}
 }
 
@@ -1789,6 +1810,8 @@ static void handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 		ss->has_peer = 1;
 		memcpy(ss->peer, m->sender, GSM_ID_LEN);
 	}
+	if (!s->joined)
+		s->join_retry_ms = s->cfg.probe_interval_ms; /* a contact answers */
 	if (ss->pages == 0 && ss->has_hash && m->state_hash_len == SYNC_HASH_LEN &&
 	    !memcmp(m->state_hash, ss->hash, SYNC_HASH_LEN) && !m->n_digest && !(m->flags & GSM_MF_MORE)) {
 		/* the peer holds exactly our view: nothing to page through */
@@ -2572,6 +2595,7 @@ int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *i
 	s->next_sync = now + next_sync_delay(s);
 	s->next_reconnect = now + jitter(s, s->cfg.reconnect_interval_ms);
 	s->next_reap = now + REAP_CHECK_MS;
+	s->join_retry_ms = s->cfg.probe_interval_ms;
 	*out = s;
 	return 0;
 }

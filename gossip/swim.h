@@ -165,8 +165,10 @@ int gsm_swim_import(struct gsm_swim *s, const uint8_t *signed_adv, size_t len,
 
 /* Join through seeds (any of them; several addresses).  Requires an own
  * advert (-EAGAIN otherwise).  Contacts every seed and up to 3 imported
- * members, then keeps retrying seeds at the reconnect interval while no
- * other member is alive.  Seeds are remembered for partition healing.
+ * members.  A join attempt that gets no answer is retried with a seed after
+ * 1, 2, 4 ... probe intervals (+-25%), up to the reconnect interval; any
+ * answer resets that backoff.  Once joined, seeds that are not live members
+ * are contacted at the reconnect interval (partition healing).
  * Returns the number of addresses contacted (>= 0) or a negative errno. */
 int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n);
 
