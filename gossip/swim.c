@@ -57,7 +57,8 @@
  * (192 B record + advert per member); an advert larger than the MTU goes out
  * alone in an oversize datagram rather than not at all.  Sorted arrays instead of hash tables keep
  * the code small and paging trivial; insertion is O(N) but rare.  All
- * randomness comes from a xoshiro generator seeded through env.random, and
+ * randomness comes from a xoshiro256** generator (gossip/rng.h, shared with
+ * the simulator) seeded through env.random, and
  * nonces from env.random itself, so runs are reproducible in the simulator.
  */
 #include <errno.h>
@@ -69,6 +70,7 @@
 
 #include <sodium.h>
 
+#include "gossip/rng.h"
 #include "gossip/swim.h"
 
 #define MAX_BUCKETS   64
@@ -193,7 +195,7 @@ struct gsm_swim {
 	struct bqueue uqueue, aqueue;
 	uint32_t pack_epoch;
 
-	uint64_t rng[4];
+	struct gsm_rng rng;
 	uint32_t seq;
 
 	struct probe probe;
@@ -319,29 +321,9 @@ __attribute__((format(printf, 3, 4))) static void slog(const struct gsm_swim *s,
 	s->env.log(s->env.ctx, lvl, buf);
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rnd(struct gsm_swim *s)
-{
-	uint64_t *r = s->rng;
-	uint64_t res = rotl(r[1] * 5, 7) * 9;
-	uint64_t t = r[1] << 17;
-
-	r[2] ^= r[0];
-	r[3] ^= r[1];
-	r[1] ^= r[2];
-	r[0] ^= r[3];
-	r[2] ^= t;
-	r[3] = rotl(r[3], 45);
-	return res;
-}
-
 static uint64_t rnd_below(struct gsm_swim *s, uint64_t n)
 {
-	return n ? rnd(s) % n : 0;
+	return gsm_rng_below(&s->rng, n);
 }
 
 /* +-25% jitter around v */
@@ -2574,9 +2556,7 @@ int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *i
 	s->env = *env;
 	memcpy(s->self_id, gsm_identity_public(id), GSM_ID_LEN);
 	env->random(env->ctx, seed, sizeof(seed));
-	memcpy(s->rng, seed, sizeof(s->rng));
-	if (!(s->rng[0] | s->rng[1] | s->rng[2] | s->rng[3]))
-		s->rng[0] = 1;
+	gsm_rng_seed(&s->rng, seed);
 	s->self = member_add(s, s->self_id);
 	if (!s->self) {
 		gsm_swim_free(s);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gossip/rng.h"
 #include "tests/sim/sim.h"
 
 enum { EV_DELIVER = 1, EV_TICK = 2 };
@@ -64,7 +65,7 @@ struct sim {
 	struct link *links;
 	size_t n_links;
 	uint64_t seed;
-	uint64_t rng[4];
+	struct gsm_rng rng;
 	uint64_t now;
 	uint64_t seq;
 	struct ev *heap;
@@ -81,38 +82,15 @@ struct sim {
 
 /* ---- randomness ---- */
 
-static uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
+/* xoshiro256** from gossip/rng.h, the same generator as the core's */
 static uint64_t rnd(struct sim *s)
 {
-	uint64_t *r = s->rng;
-	uint64_t res = rotl(r[1] * 5, 7) * 9;
-	uint64_t t = r[1] << 17;
-
-	r[2] ^= r[0];
-	r[3] ^= r[1];
-	r[1] ^= r[2];
-	r[0] ^= r[3];
-	r[2] ^= t;
-	r[3] = rotl(r[3], 45);
-	return res;
+	return gsm_rng_next(&s->rng);
 }
 
 static double rnd01(struct sim *s)
 {
-	return (double)(rnd(s) >> 11) * (1.0 / 9007199254740992.0);
+	return gsm_rng_unit(&s->rng);
 }
 
 /* ---- heap ---- */
@@ -403,7 +381,7 @@ struct sim *sim_new(const struct sim_opts *o, size_t max_nodes)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
-		s->seed = splitmix(&x) | 1;
+		s->seed = gsm_rng_splitmix(&x) | 1;
 	}
 	if (!o->quiet)
 		printf("sim %s: seed %" PRIu64 " (replay with GSM_SIM_SEED=%" PRIu64 ")\n",
@@ -411,7 +389,7 @@ struct sim *sim_new(const struct sim_opts *o, size_t max_nodes)
 	fflush(stdout);
 	x = s->seed;
 	for (int i = 0; i < 4; i++)
-		s->rng[i] = splitmix(&x);
+		s->rng.s[i] = gsm_rng_splitmix(&x);
 	s->nodes = calloc(max_nodes, sizeof(*s->nodes));
 	if (!s->nodes)
 		goto fail;

@@ -70,7 +70,7 @@ int main(void)
 	/* the seed comes up: node 1 joins at its next attempt (<= 12.5 s) */
 	CHECK(sim_start(s, 0) == 0, "start 0");
 	t0 = sim_now(s);
-	CHECK(sim_run_until_pred(s, t0 + 13000, 50, simtest_all_complete, NULL),
+	CHECK(sim_run_until_pred(s, t0 + 15000, 50, simtest_all_complete, NULL),
 	      "joined within one reconnect interval after the seed came up");
 	printf("joined %.2f s after the seed came up\n", (double)(sim_now(s) - t0) / 1000.0);
 
