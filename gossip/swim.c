@@ -1628,10 +1628,12 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	if (!ok && !s->joined) {
 		/* joining and that contact did not answer within the join
 		 * backoff (1, 2, 4 ... probe intervals, up to the reconnect
-		 * interval; reset by any answer): try a seed again now, and
-		 * a live member (if we know one) soon */
+		 * interval; reset by any answer).  Alone: try a seed again
+		 * now.  Knowing live (e.g. imported) members: sync with one
+		 * of them next (the sync timer runs before the reconnect
+		 * timer), a seed after that */
 		s->next_sync = now + s->cfg.probe_interval_ms;
-		s->next_reconnect = now;
+		s->next_reconnect = s->n_alive + s->n_suspect ? now + s->cfg.probe_interval_ms : now;
 		s->join_retry_ms = s->join_retry_ms * 2 > s->cfg.reconnect_interval_ms
 					   ? s->cfg.reconnect_interval_ms
 					   : s->join_retry_ms * 2;
