@@ -689,6 +689,22 @@ def teardown_state(state, own_children=True):
         sh(['ip', 'netns', 'del', ns], check=False)
 
 
+# Bounds in scenarios are seconds before scaling by GSM_NET_SLOWDOWN (slow
+# hosts such as the TCG-emulated VM).
+SLOWDOWN = float(os.environ.get('GSM_NET_SLOWDOWN', '1'))
+
+
+def bound(s):
+    return s * SLOWDOWN
+
+
+def expect(cond, msg):
+    """A scenario check: raise HarnessError when it fails, log it when it holds."""
+    if not cond:
+        raise HarnessError('check failed: ' + msg)
+    log('ok: ' + msg)
+
+
 def wait_until(pred, timeout, interval=0.2, what='condition'):
     """Poll pred() until it returns a truthy value; returns (value, seconds).
     Raises HarnessError on timeout (with the last value)."""

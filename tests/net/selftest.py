@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gsmnet  # noqa: E402
-from gsmnet import HarnessError, log  # noqa: E402
+from gsmnet import expect, log  # noqa: E402
 
 WG_PORT = 51820
 
@@ -71,12 +71,6 @@ def ping(src, addr, count=1, deadline=3, interval=0.2):
     r = src.run(['ping', '-n', '-q', '-i', str(interval)] + timing + [addr], check=False,
                 timeout=deadline + count * interval + 10)
     return r.returncode == 0, r.stdout
-
-
-def expect(cond, msg):
-    if not cond:
-        raise HarnessError('check failed: ' + msg)
-    log('ok: ' + msg)
 
 
 def body(topo, t, backend):

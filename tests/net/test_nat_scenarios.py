@@ -33,20 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gsmnet  # noqa: E402
-from gsmnet import HarnessError, log  # noqa: E402
-
-SLOW = float(os.environ.get('GSM_NET_SLOWDOWN', '1'))
-
-
-def bound(s):
-    return s * SLOW
-
-
-def expect(cond, msg):
-    if not cond:
-        raise HarnessError('check failed: ' + msg)
-    log('ok: ' + msg)
-
+from gsmnet import HarnessError, bound, expect, log  # noqa: E402
 
 class NatCtx:
     def __init__(self, topo, t, args):
