@@ -189,29 +189,6 @@ static uint64_t env_now(void *ctx)
 	return now_ms();
 }
 
-static void addr_to_sockaddr(const struct gsm_addr *a, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == 4) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-		s->sin_family = AF_INET;
-		memcpy(&s->sin_addr, a->ip, 4);
-		s->sin_port = htons(a->port);
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, a->ip, 16);
-		s->sin6_port = htons(a->port);
-		*len = sizeof(*s);
-	}
-}
-
-static void sockaddr_to_gsm(const struct sockaddr *sa, struct gsm_addr *a)
-{
-	gsd_sockaddr_to_addr((const union gnl_sockaddr *)sa, a);
-}
-
 static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, size_t len)
 {
 	struct gsd_daemon *d = ctx;
@@ -225,7 +202,7 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 		}
 	if (!u)
 		return; /* no socket of that family */
-	addr_to_sockaddr(to, &ss, &sl);
+	gsm_addr_to_sockaddr(to, &ss, &sl);
 	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
 	int r = uv_udp_try_send(&u->h, &b, 1, (const struct sockaddr *)&ss);
 	if (r < 0 && r != UV_EAGAIN) {
@@ -283,7 +260,7 @@ static bool ip_is_local(const struct gsm_addr *a)
 		struct gsm_addr x;
 		if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)
 			continue;
-		sockaddr_to_gsm(i->ifa_addr, &x);
+		gsm_addr_from_sockaddr(i->ifa_addr, &x);
 		found = x.family == a->family && !memcmp(x.ip, a->ip, a->family == 4 ? 4 : 16);
 	}
 	freeifaddrs(ifa);
@@ -490,7 +467,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struc
 	if (flags & UV_UDP_PARTIAL)
 		return;
 	struct gsm_addr a;
-	sockaddr_to_gsm(from, &a);
+	gsm_addr_from_sockaddr(from, &a);
 	int r = gsm_swim_recv(d->swim, &a, (const uint8_t *)buf->base, (size_t)n);
 	if (r == 0 && d->joins)
 		joins_note_answer(d, &a);
@@ -1104,7 +1081,7 @@ static size_t resolve_addrs(const char (*strs)[GSD_SEED_LEN], size_t n, uint16_t
 			continue;
 		}
 		for (struct addrinfo *ai = res; ai && k < cap; ai = ai->ai_next) {
-			sockaddr_to_gsm(ai->ai_addr, &a);
+			gsm_addr_from_sockaddr(ai->ai_addr, &a);
 			a.port = port;
 			out[k++] = a;
 		}
@@ -1884,7 +1861,7 @@ static int open_udp(struct gsd_daemon *d, char *msg, size_t msglen)
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		binds[i].port = d->cfg.gossip_port;
-		addr_to_sockaddr(&binds[i], &ss, &sl);
+		gsm_addr_to_sockaddr(&binds[i], &ss, &sl);
 		uv_udp_init(d->loop, &u->h);
 		u->h.data = u;
 		u->d = d;
@@ -1934,14 +1911,14 @@ static void pick_self_addr(struct gsd_daemon *d, struct gsm_addr *out)
 	for (size_t i = 0; i < n; i++) {
 		struct sockaddr_storage ss, local;
 		socklen_t sl, ll = sizeof(local);
-		addr_to_sockaddr(&seeds[i], &ss, &sl);
+		gsm_addr_to_sockaddr(&seeds[i], &ss, &sl);
 		int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		if (connect(fd, (struct sockaddr *)&ss, sl) == 0 &&
 		    getsockname(fd, (struct sockaddr *)&local, &ll) == 0) {
 			close(fd);
-			sockaddr_to_gsm((struct sockaddr *)&local, out);
+			gsm_addr_from_sockaddr((struct sockaddr *)&local, out);
 			goto done;
 		}
 		close(fd);
@@ -1956,7 +1933,7 @@ static void pick_self_addr(struct gsd_daemon *d, struct gsm_addr *out)
 			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
 				continue;
 			struct gsm_addr x;
-			sockaddr_to_gsm(i->ifa_addr, &x);
+			gsm_addr_from_sockaddr(i->ifa_addr, &x);
 			if (x.ip[0] == 127)
 				continue;
 			*out = x;

@@ -37,39 +37,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* gsm_addr <-> the netlink model's sockaddr union: the gossip library's
+ * conversions (IPv4-mapped IPv6 becomes IPv4), written into the union. */
 void gsd_addr_to_sockaddr(const struct gsm_addr *a, union gnl_sockaddr *sa)
 {
+	struct sockaddr_storage ss;
+	socklen_t len;
+
 	memset(sa, 0, sizeof(*sa));
-	if (a->family == 4) {
-		sa->in.sin_family = AF_INET;
-		memcpy(&sa->in.sin_addr, a->ip, 4);
-		sa->in.sin_port = htons(a->port);
-	} else if (a->family == 6) {
-		sa->in6.sin6_family = AF_INET6;
-		memcpy(&sa->in6.sin6_addr, a->ip, 16);
-		sa->in6.sin6_port = htons(a->port);
-	}
+	if (gsm_addr_to_sockaddr(a, &ss, &len) == 0)
+		memcpy(sa, &ss, len);
 }
 
 void gsd_sockaddr_to_addr(const union gnl_sockaddr *sa, struct gsm_addr *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (sa->sa.sa_family == AF_INET) {
-		a->family = 4;
-		memcpy(a->ip, &sa->in.sin_addr, 4);
-		a->port = ntohs(sa->in.sin_port);
-	} else if (sa->sa.sa_family == AF_INET6) {
-		const uint8_t *b = (const uint8_t *)&sa->in6.sin6_addr;
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (!memcmp(b, mapped, 12)) {
-			a->family = 4;
-			memcpy(a->ip, b + 12, 4);
-		} else {
-			a->family = 6;
-			memcpy(a->ip, b, 16);
-		}
-		a->port = ntohs(sa->in6.sin6_port);
-	}
+	(void)gsm_addr_from_sockaddr(&sa->sa, a); /* other families: left zero */
 }
 
 void gsd_prefix_to_gnl(const struct gsm_prefix *p, struct gnl_prefix *g)
