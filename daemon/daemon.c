@@ -929,19 +929,18 @@ static void reconcile_wg(struct gsd_daemon *d)
 			struct gsm_prefix p;
 			gsd_gnl_to_prefix(&want->peers[i].allowedips[k], &p);
 			bool overlay = false;
-			for (size_t j = 0; j < n_managed; j++) {
-				struct gnl_prefix g = want->peers[i].allowedips[k];
-				(void)g;
-				if (p.family == managed[j].family && p.len >= managed[j].len) {
-					struct gsm_prefix q = p;
-					/* p inside managed[j]? */
-					bool inside = true;
-					for (unsigned bit = 0; bit < managed[j].len && inside; bit++) {
-						uint8_t mk = (uint8_t)(0x80 >> (bit % 8));
-						inside = (q.ip[bit / 8] & mk) == (managed[j].ip[bit / 8] & mk);
-					}
-					overlay |= inside;
+			/* overlay host routes come with the interface's own
+			 * address; only prefixes outside the managed ones need
+			 * a route */
+			for (size_t j = 0; j < n_managed && !overlay; j++) {
+				if (p.family != managed[j].family || p.len < managed[j].len)
+					continue;
+				bool inside = true;
+				for (unsigned bit = 0; bit < managed[j].len && inside; bit++) {
+					uint8_t mk = (uint8_t)(0x80 >> (bit % 8));
+					inside = (p.ip[bit / 8] & mk) == (managed[j].ip[bit / 8] & mk);
 				}
+				overlay = inside;
 			}
 			if (!overlay)
 				routes[n_routes++] = p;
