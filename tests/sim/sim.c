@@ -78,6 +78,7 @@ struct sim {
 	void *hook_arg;
 	struct sim_totals tot;
 	uint32_t current; /* node being run, for the env */
+	FILE *trace;      /* GSM_SIM_TRACE: every event and datagram, one line each */
 };
 
 /* ---- randomness ---- */
@@ -169,6 +170,36 @@ static long addr_index(const struct sim *s, const struct gsm_addr *a)
 	return i;
 }
 
+/* GSM_SIM_TRACE=FILE writes one line per datagram (time, from, to, length,
+ * FNV-1a of the sealed bytes) and per event (time, node, type, member id
+ * prefix, state, generation, incarnation, advert version): two runs of one
+ * seed are the same protocol run exactly when their traces are equal, which
+ * is how refactors of the core are checked (scripts/sim-trace). */
+static void trace_datagram(struct sim *s, uint32_t from, long to, const uint8_t *buf, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ buf[i]) * 1099511628211ull;
+	fprintf(s->trace, "%llu D %u %ld %zu %016llx\n", (unsigned long long)s->now, from, to, len,
+		(unsigned long long)h);
+}
+
+static void trace_event(struct sim *s, uint32_t node, const struct gsm_swim_event *ev)
+{
+	const struct gsm_swim_member *m = ev->member;
+
+	fprintf(s->trace, "%llu E %u %d", (unsigned long long)s->now, node, (int)ev->type);
+	if (m)
+		fprintf(s->trace, " %02x%02x%02x%02x %u %llu %llu %llu", m->id[0], m->id[1], m->id[2],
+			m->id[3], m->state, (unsigned long long)m->generation,
+			(unsigned long long)m->incarnation, (unsigned long long)m->version);
+	if (ev->observer)
+		fprintf(s->trace, " obs %02x%02x%02x%02x %u:%u", ev->observer[0], ev->observer[1],
+			ev->observer[2], ev->observer[3], ev->observed.family, ev->observed.port);
+	fputc('\n', s->trace);
+}
+
 static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, size_t len)
 {
 	struct node *src = ctx;
@@ -180,6 +211,8 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 
 	s->tot.dgrams++;
 	s->tot.bytes += len;
+	if (s->trace)
+		trace_datagram(s, src->idx, d, buf, len);
 	if (d < 0) {
 		s->tot.dropped++;
 		return;
@@ -239,6 +272,8 @@ static void env_event(void *ctx, const struct gsm_swim_event *ev)
 	struct node *n = ctx;
 
 	n->sim->tot.events++;
+	if (n->sim->trace)
+		trace_event(n->sim, n->idx, ev);
 	if (n->sim->hook)
 		n->sim->hook(n->sim->hook_arg, n->idx, ev);
 }
@@ -376,6 +411,9 @@ struct sim *sim_new(const struct sim_opts *o, size_t max_nodes)
 	s->seed = o->seed;
 	if (env && *env)
 		s->seed = strtoull(env, NULL, 0);
+	env = getenv("GSM_SIM_TRACE");
+	if (env && *env && !(s->trace = fopen(env, "a")))
+		goto fail;
 	if (!s->seed) {
 		struct timespec ts;
 
@@ -438,6 +476,8 @@ void sim_free(struct sim *s)
 	free(s->links);
 	free(s->nodes);
 	gsm_keyring_free(s->kr);
+	if (s->trace)
+		fclose(s->trace);
 	free(s);
 }
 
