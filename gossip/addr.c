@@ -8,6 +8,7 @@
  * functions, no allocation, no I/O.
  */
 #include "gossip/wire.h"
+#include "common/prefix.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -158,6 +159,16 @@ int gsm_prefix_equal(const struct gsm_prefix *a, const struct gsm_prefix *b)
 {
 	return a->family == b->family && a->len == b->len &&
 	       memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+int gsm_prefix_contains(const struct gsm_prefix *net, const struct gsm_prefix *p)
+{
+	return net->family == p->family && gsc_prefix_covers(net->ip, net->len, p->ip, p->len);
+}
+
+int gsm_prefix_overlaps(const struct gsm_prefix *a, const struct gsm_prefix *b)
+{
+	return a->family == b->family && gsc_prefix_overlaps(a->ip, a->len, b->ip, b->len);
 }
 
 int gsm_addr_from_sockaddr(const struct sockaddr *sa, struct gsm_addr *a)

@@ -324,6 +324,11 @@ int gsm_prefix_format(const struct gsm_prefix *p, char *buf, size_t cap);
 int gsm_prefix_parse(const char *s, struct gsm_prefix *p);
 
 int gsm_prefix_equal(const struct gsm_prefix *a, const struct gsm_prefix *b);
+/* 1 when net contains p (same family, p at least as long, net's bits equal;
+ * a host prefix /32 or /128 is an address), else 0.  common/prefix.h. */
+int gsm_prefix_contains(const struct gsm_prefix *net, const struct gsm_prefix *p);
+/* 1 when a and b share an address (one contains the other), else 0. */
+int gsm_prefix_overlaps(const struct gsm_prefix *a, const struct gsm_prefix *b);
 /* sockaddr conversions; IPv4-mapped IPv6 becomes plain IPv4.
  * -EAFNOSUPPORT for other families. */
 struct sockaddr_storage;

@@ -50,6 +50,25 @@ static void test_addr_parse_format(void **state)
 	assert_int_equal(gsm_addr_format(&a, out, sizeof(out)), -EINVAL);
 }
 
+static void test_prefix_contains(void **state)
+{
+	struct gsm_prefix net, a, b, v6;
+	(void)state;
+	assert_int_equal(gsm_prefix_parse("10.77.0.0/16", &net), 0);
+	assert_int_equal(gsm_prefix_parse("10.77.3.4", &a), 0);
+	assert_int_equal(gsm_prefix_parse("10.78.0.0/24", &b), 0);
+	assert_int_equal(gsm_prefix_parse("fd00::/8", &v6), 0);
+	assert_true(gsm_prefix_contains(&net, &a));
+	assert_false(gsm_prefix_contains(&a, &net));
+	assert_false(gsm_prefix_contains(&net, &b));
+	assert_false(gsm_prefix_contains(&v6, &a)); /* families differ */
+	assert_true(gsm_prefix_overlaps(&a, &net));
+	assert_false(gsm_prefix_overlaps(&b, &net));
+	assert_int_equal(gsm_prefix_parse("0.0.0.0/0", &b), 0);
+	assert_true(gsm_prefix_contains(&b, &net));
+	assert_false(gsm_prefix_overlaps(&b, &v6));
+}
+
 static void test_addr_equal(void **state)
 {
 	struct gsm_addr a, b;
@@ -149,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_addr_parse_format),
 		cmocka_unit_test(test_addr_equal),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_prefix_contains),
 		cmocka_unit_test(test_sockaddr),
 	};
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
