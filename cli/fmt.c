@@ -19,11 +19,14 @@
  */
 #include "cli/fmt.h"
 
+#include "common/duration.h"
+
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define GCLI_DURATION_MAX_MS 1000000000000ull /* 10^9 s, about 31 years */
 
 char *gcli_fmt_bytes(uint64_t n, char *buf, size_t cap)
 {
@@ -204,28 +207,10 @@ bool gcli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 bool gcli_parse_duration(const char *s, double *seconds)
 {
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+	uint64_t ms;
+
+	if (gsc_parse_duration_ms(s, GCLI_DURATION_MAX_MS, &ms) < 0)
 		return false;
-	for (const char *p = s; *p; p++)
-		if (*p == 'x' || *p == 'X' || *p == 'n' || *p == 'N' || *p == 'i' || *p == 'I')
-			return false; /* no hex floats, nan, inf */
-	errno = 0;
-	char *end;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return false;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		;
-	else if (!strcmp(end, "ms"))
-		v /= 1000.0;
-	else if (!strcmp(end, "m"))
-		v *= 60.0;
-	else if (!strcmp(end, "h"))
-		v *= 3600.0;
-	else
-		return false;
-	if (v > 1e9)
-		return false;
-	*seconds = v;
+	*seconds = (double)ms / 1000.0;
 	return true;
 }

@@ -38,7 +38,9 @@ char *gcli_fmt_host_prefix(const char *cidr, char *buf, size_t cap);
 
 /* True if s is an ASCII decimal in [min, max]; *out gets the value. */
 bool gcli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* Seconds as "30", "2.5", "500ms", "2m", "1h"; true on success. */
+/* Seconds as "30", "2.5", "500ms", "2m", "1h" (common/duration.h syntax:
+ * no sign, exponent, hex, nan or inf; millisecond resolution), at most
+ * 10^9 s; true on success. */
 bool gcli_parse_duration(const char *s, double *seconds);
 
 #endif

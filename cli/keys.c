@@ -17,26 +17,26 @@
  * itself is the output, so it composes with pipes like `wg genkey`.
  *
  * Safety: files are written through the gossip library (atomic, mode 0600)
- * or, for WireGuard keys, by the same recipe here (temp file in the target
- * directory, fsync, rename); an existing file is never replaced without
- * --force, because overwriting an identity silently turns a node into a
- * different node.  Secrets live in sodium_malloc'd memory and are wiped.
+ * or, for WireGuard keys, by the common atomic writer (common/fileio.h:
+ * temp file in the target directory, fsync, rename); an existing file is
+ * never replaced without --force, because overwriting an identity silently
+ * turns a node into a different node.  Secrets live in sodium_malloc'd memory and are wiped.
  */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "gossip/crypto.h"
 
-#define KEY_LEN 32
-#define B64_LEN sodium_base64_ENCODED_LEN(KEY_LEN, sodium_base64_VARIANT_ORIGINAL)
+#define KEY_LEN	    32
+#define B64_LEN	    sodium_base64_ENCODED_LEN(KEY_LEN, sodium_base64_VARIANT_ORIGINAL)
 #define MAX_KEYFILE 4096
 
 static void b64(const uint8_t *k, char out[B64_LEN])
@@ -60,48 +60,19 @@ static int refuse_existing(const struct gcli_opts *o, struct gcli_ctx *ctx)
 	return 0;
 }
 
-/* Atomic write of one line, mode 0600. */
+/* Durable atomic write of one line, mode 0600 (common/fileio.h). */
 static int write_secret_file(const char *path, const char *line)
 {
-	char *dup = strdup(path), *tmp = NULL;
-	int fd = -1, rc;
-	if (!dup)
-		return -ENOMEM;
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dup), basename((char *)path)) < 0) {
-		tmp = NULL;
-		rc = -ENOMEM;
-		goto out;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
+	char buf[B64_LEN + 1];
 	size_t len = strlen(line);
-	if (fchmod(fd, 0600) < 0 || write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) < 0) {
-		rc = errno ? -errno : -EIO;
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = -errno;
-		unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
-	free(dup);
+	int rc;
+
+	if (len + 1 > sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	rc = gsc_write_atomic(path, buf, len + 1, 0600, GSC_WRITE_DURABLE);
+	sodium_memzero(buf, sizeof(buf));
 	return rc;
 }
 
@@ -291,8 +262,8 @@ int gcli_pubkey(const struct gcli_opts *o, struct gcli_ctx *ctx)
 	if (sodium_base642bin(k, KEY_LEN, text, (size_t)len, NULL, &klen, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    klen != KEY_LEN || (end && *end)) {
-		fprintf(ctx->err, "gossamer: pubkey: %s is not a %s key (base64 of 32 bytes)\n", src,
-			o->key_kind == GCLI_KEY_IDENTITY ? "identity" : "WireGuard");
+		fprintf(ctx->err, "gossamer: pubkey: %s is not a %s key (base64 of 32 bytes)\n",
+			src, o->key_kind == GCLI_KEY_IDENTITY ? "identity" : "WireGuard");
 		goto out;
 	}
 	if (o->key_kind == GCLI_KEY_IDENTITY) {

@@ -1,5 +1,8 @@
 /* daemon/config.h - gossamerd configuration: INI file (inih) plus
- * command-line flags that override it.  See docs/config.md. */
+ * command-line flags that override it.  See docs/config.md.
+ * Implemented by config.c (defaults, file, validation, build),
+ * config_parse.c (the key table, every value parser, the address helpers)
+ * and config_cli.c (argv and --help). */
 #ifndef GOSSAMER_DAEMON_CONFIG_H
 #define GOSSAMER_DAEMON_CONFIG_H
 
@@ -81,7 +84,9 @@ void gsd_config_defaults(struct gsd_config *c);
 
 /* Set one key.  section may be NULL/"" for flags (key names are unique
  * across sections).  On error returns -EINVAL and writes a short problem
- * description into err (without the key name). */
+ * description into err (without the key name).  Durations use the syntax
+ * of common/duration.h, each key with its own bounds (probe_interval
+ * 50ms..60s, sync_interval 1s..1h, the others at most 168h). */
 int gsd_config_set(struct gsd_config *c, const char *section, const char *key,
 		   const char *value, char *err, size_t errlen);
 
@@ -119,9 +124,17 @@ int gsd_config_build(struct gsd_config *c, const struct gsd_cli *cli, char *msg,
 
 const char *gsd_backend_name(enum gsd_backend_kind b);
 
-/* Parsing helpers (shared with the runtime). */
-int gsd_parse_ip(const char *s, struct gsm_addr *a);      /* literal, no port */
-int gsd_parse_hostport(const char *s, struct gsm_addr *a, uint16_t defport); /* literal */
+/* Parsing helpers (shared with the runtime), numeric literals only (the
+ * gossip library's gsm_addr_parse/gsm_prefix_parse underneath):
+ *   gsd_parse_ip       "1.2.3.4" / "fd00::1", no port, no length.
+ *   gsd_parse_hostport "IP", "IP:PORT", "[V6]:PORT" or a bare V6; a missing
+ *                      port is defport, an explicit port is 1..65535.
+ *   gsd_parse_prefix   "CIDR" (a bare address is /32 or /128); -EDOM when
+ *                      host bits are set (p is filled anyway).
+ * All return 0 or -EINVAL.  Formatting returns like snprintf; family 0
+ * formats as "none" ("none:PORT", "none/LEN"). */
+int gsd_parse_ip(const char *s, struct gsm_addr *a);
+int gsd_parse_hostport(const char *s, struct gsm_addr *a, uint16_t defport);
 int gsd_parse_prefix(const char *s, struct gsm_prefix *p);
 int gsd_format_addr(const struct gsm_addr *a, char *buf, size_t cap);   /* "ip:port" */
 int gsd_format_ip(const struct gsm_addr *a, char *buf, size_t cap);     /* "ip" */

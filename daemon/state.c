@@ -12,8 +12,11 @@
  * every start even when the file was lost or restored from an old backup, so
  * adverts of a restarted node always supersede those of its previous life.
  *
- * Every write is atomic (temp file in the same directory, fsync, rename,
- * fsync of the directory), so a crash leaves either the old or the new file.
+ * Every write goes through gsc_write_atomic (common/fileio.h): a temp file
+ * in the same directory renamed over the target, fsync'ed for keys and the
+ * generation, so a crash leaves either the old or the new file.  Key files
+ * are checked and read by the common secret rules (no symlinks, regular
+ * file, no group/world bits).
  * The members file is text: one member a line, "<base64 signed advert>
  * <gossip address> <state>", with a header line; lines that fail to parse
  * are skipped, and adverts are verified again when loaded into the core.
@@ -21,7 +24,6 @@
 #include "daemon/state.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -30,79 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
+#include "common/fileio.h"
 #include "daemon/config.h"
-
-int gsd_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
-{
-	return gsd_write_atomic_ex(path, data, len, mode, true);
-}
-
-int gsd_write_atomic_ex(const char *path, const void *data, size_t len, unsigned mode, bool durable)
-{
-	char tmp[PATH_MAX];
-	int fd = -1, r = 0;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, mode) < 0) {
-		r = -errno;
-		goto out;
-	}
-	const uint8_t *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		p += w;
-		left -= (size_t)w;
-	}
-	if (durable && fsync(fd) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!durable)
-		return 0;
-	/* make the rename durable */
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		if (slash == dir)
-			slash[1] = 0;
-		else
-			*slash = 0;
-	} else {
-		snprintf(dir, sizeof(dir), ".");
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
 
 static int mkdir_p(const char *dir, mode_t mode)
 {
@@ -141,32 +73,20 @@ int gsd_state_dir_prepare(const char *dir, char *msg, size_t msglen)
 	return 0;
 }
 
+/* to be removed once daemon.c calls gsc_check_secret */
 int gsd_check_secret_file(const char *path, char *msg, size_t msglen)
 {
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
-		return -EACCES;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(msg, msglen, "%s: not a regular file", path);
-		return -EACCES;
-	}
-	if (st.st_mode & 0077) {
-		snprintf(msg, msglen,
-			 "%s: permissions %04o are too open (group/world accessible); run: chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 07777), path);
-		return -EACCES;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(msg, msglen, "%s: cannot read: %s", path, strerror(errno));
-		return -EACCES;
-	}
-	close(fd);
-	return 0;
+	return gsc_check_secret(path, msg, msglen);
+}
+
+/* A key file of the state directory: gsc_check_secret(), except that every
+ * refusal of a file that exists is -EACCES (the file is there but is not
+ * usable as a key, and is never replaced). */
+static int check_key_file(const char *path, char *msg, size_t msglen)
+{
+	int r = gsc_check_secret(path, msg, msglen);
+
+	return r < 0 && r != -ENOENT ? -EACCES : r;
 }
 
 void gsd_wgkey_generate(uint8_t priv[32])
@@ -182,27 +102,28 @@ void gsd_wgkey_public(const uint8_t priv[32], uint8_t pub[32])
 	crypto_scalarmult_curve25519_base(pub, priv);
 }
 
+#define WGKEY_FILE_MAX 4096
+
 int gsd_wgkey_load(const char *path, uint8_t priv[32], char *msg, size_t msglen)
 {
-	char line[128];
-	int r = gsd_check_secret_file(path, msg, msglen);
+	char *text = NULL;
+	size_t bl = 0;
+	int r = check_key_file(path, msg, msglen);
+
 	if (r < 0)
 		return r;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(msg, msglen, "%s: cannot read: %s", path, strerror(errno));
+	r = gsc_read_secret(path, WGKEY_FILE_MAX, &text, NULL);
+	if (r < 0 && r != -EMSGSIZE) {
+		snprintf(msg, msglen, "%s: cannot read: %s", path, strerror(-r));
 		return -EACCES;
 	}
-	char *ok = fgets(line, sizeof(line), f);
-	fclose(f);
-	size_t bl = 0;
-	if (ok) {
-		line[strcspn(line, "\r\n \t")] = 0;
-		if (sodium_base642bin(priv, 32, line, strlen(line), NULL, &bl, NULL,
+	if (r == 0) {
+		text[strcspn(text, "\r\n \t")] = 0; /* the first word of the first line */
+		if (sodium_base642bin(priv, 32, text, strlen(text), NULL, &bl, NULL,
 				      sodium_base64_VARIANT_ORIGINAL) != 0)
 			bl = 0;
 	}
-	sodium_memzero(line, sizeof(line));
+	gsc_secret_free(text, WGKEY_FILE_MAX);
 	if (bl != 32) {
 		snprintf(msg, msglen, "%s: not a base64 WireGuard private key", path);
 		return -EINVAL;
@@ -216,7 +137,7 @@ int gsd_wgkey_save(const char *path, const uint8_t priv[32])
 	sodium_bin2base64(b64, sizeof(b64), priv, 32, sodium_base64_VARIANT_ORIGINAL);
 	size_t l = strlen(b64);
 	b64[l++] = '\n';
-	int r = gsd_write_atomic(path, b64, l, 0600);
+	int r = gsc_write_atomic(path, b64, l, 0600, GSC_WRITE_DURABLE);
 	sodium_memzero(b64, sizeof(b64));
 	return r;
 }
@@ -228,13 +149,14 @@ int gsd_keys_load(const char *dir, struct gsd_keys *k, char *msg, size_t msglen)
 	memset(k, 0, sizeof(*k));
 
 	snprintf(path, sizeof(path), "%s/%s", dir, GSD_IDENTITY_FILE);
-	r = gsd_check_secret_file(path, msg, msglen);
+	r = check_key_file(path, msg, msglen);
 	if (r == -ENOENT) {
 		r = gsm_identity_generate(&k->identity);
 		if (r == 0)
 			r = gsm_identity_save(k->identity, path);
 		if (r < 0) {
-			snprintf(msg, msglen, "%s: cannot create identity: %s", path, gsm_strerror(r));
+			snprintf(msg, msglen, "%s: cannot create identity: %s", path,
+				 gsm_strerror(r));
 			goto out;
 		}
 		k->identity_created = true;
@@ -243,13 +165,14 @@ int gsd_keys_load(const char *dir, struct gsd_keys *k, char *msg, size_t msglen)
 	} else {
 		r = gsm_identity_load(path, &k->identity);
 		if (r < 0) {
-			snprintf(msg, msglen, "%s: cannot load identity: %s", path, gsm_strerror(r));
+			snprintf(msg, msglen, "%s: cannot load identity: %s", path,
+				 gsm_strerror(r));
 			goto out;
 		}
 	}
 
 	snprintf(path, sizeof(path), "%s/%s", dir, GSD_WGKEY_FILE);
-	r = gsd_check_secret_file(path, msg, msglen);
+	r = check_key_file(path, msg, msglen);
 	if (r == -ENOENT) {
 		gsd_wgkey_generate(k->wg_private);
 		r = gsd_wgkey_save(path, k->wg_private);
@@ -306,7 +229,7 @@ int gsd_generation_bump(const char *dir, uint64_t now_unix, uint64_t *gen, char 
 	if (now_unix > g)
 		g = now_unix;
 	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)g);
-	int r = gsd_write_atomic(path, buf, (size_t)n, 0600);
+	int r = gsc_write_atomic(path, buf, (size_t)n, 0600, GSC_WRITE_DURABLE);
 	if (r < 0) {
 		snprintf(msg, msglen, "%s: cannot write: %s", path, strerror(-r));
 		return r;
@@ -321,7 +244,8 @@ int gsd_members_save(const char *path, const struct gsd_saved_member *m, size_t 
 {
 	size_t cap = 64;
 	for (size_t i = 0; i < n; i++)
-		cap += sodium_base64_ENCODED_LEN(m[i].advert_len, sodium_base64_VARIANT_ORIGINAL) + 80;
+		cap +=
+		    sodium_base64_ENCODED_LEN(m[i].advert_len, sodium_base64_VARIANT_ORIGINAL) + 80;
 	char *buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
@@ -337,7 +261,7 @@ int gsd_members_save(const char *path, const struct gsd_saved_member *m, size_t 
 	}
 	/* a cache, rewritten often in a large cluster: atomic (rename) but
 	 * without fsync; losing the last update on power loss is harmless */
-	int r = gsd_write_atomic_ex(path, buf, off, 0600, false);
+	int r = gsc_write_atomic(path, buf, off, 0600, 0);
 	free(buf);
 	return r;
 }
@@ -363,7 +287,7 @@ int gsd_members_load(const char *path, struct gsd_saved_member **out, size_t *n,
 		char *b64 = strtok_r(line, " \n", &save);
 		char *addr = strtok_r(NULL, " \n", &save);
 		char *st = strtok_r(NULL, " \n", &save);
-		struct gsd_saved_member sm = { 0 };
+		struct gsd_saved_member sm = {0};
 		if (!b64 || !addr || !st)
 			goto bad;
 		size_t blen = strlen(b64);
@@ -391,20 +315,14 @@ int gsd_members_load(const char *path, struct gsd_saved_member **out, size_t *n,
 			goto bad;
 		}
 		sm.state = (uint8_t)s;
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct gsd_saved_member *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				free(sm.advert);
-				r = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = nc;
+		r = gsc_grow(&v, &cap, *n + 1, sizeof(*v));
+		if (r < 0) {
+			free(sm.advert);
+			goto out;
 		}
 		v[(*n)++] = sm;
 		continue;
-bad:
+	bad:
 		if (skipped)
 			(*skipped)++;
 	}

@@ -14,21 +14,20 @@
 #define GSD_GENERATION_FILE "generation"
 #define GSD_MEMBERS_FILE    "members"
 
-/* Write data to path atomically (temp file in the same dir, fsync, rename)
- * with the given mode. */
-int gsd_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
-/* durable=false skips the fsyncs (still atomic through rename) */
-int gsd_write_atomic_ex(const char *path, const void *data, size_t len, unsigned mode,
-			bool durable);
-
 /* Create dir (and parents) with mode 0700 if missing; refuse a non-dir. */
 int gsd_state_dir_prepare(const char *dir, char *msg, size_t msglen);
 
-/* Check that a secret file is not group/world accessible and is readable:
- * 0, -ENOENT (absent), -EACCES with msg (bad permissions / unreadable). */
+/* Deprecated: gsc_check_secret() (common/fileio.h), which it forwards to:
+ * 0, -ENOENT (absent, msg untouched), or -ELOOP (a symlink), -EINVAL (not
+ * a regular file), -EACCES (group/world accessible or unreadable) or
+ * another negative errno, with msg naming the path.  To be removed once
+ * daemon.c calls gsc_check_secret. */
 int gsd_check_secret_file(const char *path, char *msg, size_t msglen);
 
-/* Load or create the node's keys in dir.  created tells which were made. */
+/* Load or create the node's keys in dir.  created tells which were made.
+ * A key file that exists but is refused (symlink, not a regular file,
+ * group/world accessible, unreadable) is -EACCES with msg, never replaced;
+ * -EINVAL with msg for a malformed key. */
 struct gsd_keys {
 	struct gsm_identity *identity;
 	uint8_t wg_private[32];
@@ -38,7 +37,9 @@ struct gsd_keys {
 int gsd_keys_load(const char *dir, struct gsd_keys *k, char *msg, size_t msglen);
 void gsd_keys_clear(struct gsd_keys *k);
 
-/* WireGuard key file: base64 private key, one line (like `wg genkey`). */
+/* WireGuard key file: base64 private key, one line (like `wg genkey`),
+ * mode 0600.  load: 0, -EACCES or -EINVAL with msg (as gsd_keys_load);
+ * save: atomic and durable (gsc_write_atomic), 0 or a negative errno. */
 int gsd_wgkey_load(const char *path, uint8_t priv[32], char *msg, size_t msglen);
 int gsd_wgkey_save(const char *path, const uint8_t priv[32]);
 void gsd_wgkey_public(const uint8_t priv[32], uint8_t pub[32]);

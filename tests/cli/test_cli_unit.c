@@ -497,6 +497,37 @@ static void test_args_join_wait_keys(void **state)
 	gcli_opts_release(&o);
 }
 
+/* --timeout takes the one common duration syntax: nothing strtod-only */
+static void test_args_timeout_durations(void **state)
+{
+	struct gcli_opts o;
+	char err[256];
+	static const char *const bad[] = {"nan", "0x10", "1e-9", "inf", "-1", "1.5.5", " 1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", bad[i],
+				       NULL),
+				 -EINVAL);
+		assert_non_null(strstr(err, "--timeout needs seconds"));
+		gcli_opts_release(&o);
+	}
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", "1.5s", NULL),
+			 0);
+	assert_true(o.timeout == 1.5);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", "200ms", NULL),
+			 0);
+	assert_true(o.timeout == 0.2);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", "-t", "1.5s", "h:1", NULL), 0);
+	assert_true(o.timeout == 1.5);
+	gcli_opts_release(&o);
+	double d;
+	assert_false(gcli_parse_duration("1e-9", &d));
+	assert_false(gcli_parse_duration("1.", &d));
+	assert_true(gcli_parse_duration("1h", &d));
+	assert_true(d == 3600.0);
+}
+
 static void test_args_errors(void **state)
 {
 	struct gcli_opts o;
@@ -889,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_args_help),
 		cmocka_unit_test(test_args_members_filters),
 		cmocka_unit_test(test_args_join_wait_keys),
+		cmocka_unit_test(test_args_timeout_durations),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_schema_member),
 		cmocka_unit_test(test_schema_status_peer),

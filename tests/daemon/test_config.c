@@ -331,6 +331,83 @@ static void test_parse_helpers(void **state)
 	assert_int_equal(p.len, 32);
 }
 
+/* durations use the one common syntax: no nan/inf/hex/exponent/sign, and
+ * every key has its own bounds; in a file and as a flag alike */
+static const char *const bad_durations[] = { "nan", "inf", "0x10", "1e-9", "-1", "1.5.5" };
+
+static void test_bad_durations_in_file(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_durations) / sizeof(bad_durations[0]); i++) {
+		char text[128], expect[1024], msg[1024] = "";
+		snprintf(text, sizeof(text), "[wireguard]\n\ndead_grace = %s\n", bad_durations[i]);
+		const char *path = write_file("dur.conf", text);
+		snprintf(expect, sizeof(expect), "%s:3: dead_grace: '%s' is not a duration", path,
+			 bad_durations[i]);
+		struct gsd_config c;
+		const char *argv[] = { "gossamerd", "--config", path };
+		int r = build(&c, msg, sizeof(msg), 3, argv);
+		if (r != -EINVAL || strncmp(msg, expect, strlen(expect)))
+			fail_msg("%s: got r=%d msg \"%s\", want prefix \"%s\"", bad_durations[i], r,
+				 msg, expect);
+	}
+}
+
+static void test_bad_durations_as_flags(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_durations) / sizeof(bad_durations[0]); i++) {
+		char expect[256], msg[512] = "";
+		struct gsd_config c;
+		const char *argv[] = { "gossamerd", "--dead-grace", bad_durations[i] };
+		snprintf(expect, sizeof(expect), "--dead-grace: '%s' is not a duration (e.g. 500ms, 30s, 2m)",
+			 bad_durations[i]);
+		assert_int_equal(build(&c, msg, sizeof(msg), 3, argv), -EINVAL);
+		assert_string_equal(msg, expect);
+	}
+}
+
+static void test_duration_values_and_bounds(void **state)
+{
+	static const struct {
+		const char *flag, *value;
+		uint32_t ms;
+	} good[] = {
+		{ "--dead-grace", "45", 45000 },	 { "--dead-grace", "1.5", 1500 },
+		{ "--dead-grace", "1.5s", 1500 },	 { "--dead-grace", "2m", 120000 },
+		{ "--dead-grace", "1h", 3600000 },	 { "--dead-grace", "0", 0 },
+		{ "--dead-grace", "168h", 604800000 },	 { "--left-grace", "250ms", 250 },
+		{ "--reconcile-debounce", "0.1", 100 }, { "--probe-interval", "50ms", 50 },
+		{ "--probe-interval", "60s", 60000 },	 { "--sync-interval", "1h", 3600000 },
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct gsd_config c;
+		char msg[512] = "";
+		const char *argv[] = { "gossamerd", good[i].flag, good[i].value };
+		if (build(&c, msg, sizeof(msg), 3, argv) != 0)
+			fail_msg("%s %s: %s", good[i].flag, good[i].value, msg);
+		uint32_t got = !strcmp(good[i].flag, "--dead-grace")	      ? c.dead_grace_ms
+			       : !strcmp(good[i].flag, "--left-grace")	      ? c.left_grace_ms
+			       : !strcmp(good[i].flag, "--reconcile-debounce") ? c.reconcile_debounce_ms
+			       : !strcmp(good[i].flag, "--probe-interval")     ? c.probe_interval_ms
+									       : c.sync_interval_ms;
+		assert_int_equal(got, good[i].ms);
+	}
+	static const struct {
+		const char *flag, *value, *expect;
+	} bad[] = {
+		{ "--dead-grace", "169h", "--dead-grace: '169h' out of range (0s..168h)" },
+		{ "--probe-interval", "49ms", "--probe-interval: '49ms' out of range (50ms..60s)" },
+		{ "--probe-interval", "61s", "--probe-interval: '61s' out of range (50ms..60s)" },
+		{ "--sync-interval", "999ms", "--sync-interval: '999ms' out of range (1s..1h)" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct gsd_config c;
+		char msg[512] = "";
+		const char *argv[] = { "gossamerd", bad[i].flag, bad[i].value };
+		assert_int_equal(build(&c, msg, sizeof(msg), 3, argv), -EINVAL);
+		assert_string_equal(msg, bad[i].expect);
+	}
+}
+
 static int setup(void **state)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/gsd-config-test.XXXXXX");
@@ -356,6 +433,9 @@ int main(void)
 		cmocka_unit_test(test_bad_flags),
 		cmocka_unit_test(test_help_lists_every_flag),
 		cmocka_unit_test(test_parse_helpers),
+		cmocka_unit_test(test_bad_durations_in_file),
+		cmocka_unit_test(test_bad_durations_as_flags),
+		cmocka_unit_test(test_duration_values_and_bounds),
 		cmocka_unit_test(test_docs_match_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "daemon/config.h"
 #include "daemon/state.h"
 #include "gossip/crypto.h"
@@ -92,7 +93,7 @@ static void test_keys_refuse_garbage_and_unreadable(void **state)
 	struct gsd_keys k;
 	char msg[512], p[512];
 	path_of(p, sizeof(p), GSD_WGKEY_FILE);
-	assert_int_equal(gsd_write_atomic(p, "not base64 at all\n", 18, 0600), 0);
+	assert_int_equal(gsc_write_atomic(p, "not base64 at all\n", 18, 0600, GSC_WRITE_DURABLE), 0);
 	assert_int_equal(gsd_keys_load(dir, &k, msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "not a base64 WireGuard private key"));
 	/* a directory where the key should be: unreadable as a key file */
@@ -116,7 +117,7 @@ static void test_generation(void **state)
 	assert_int_equal(g3, 5000);
 	assert_int_equal(mode_of(GSD_GENERATION_FILE), 0600);
 	path_of(p, sizeof(p), GSD_GENERATION_FILE);
-	assert_int_equal(gsd_write_atomic(p, "garbage\n", 8, 0600), 0);
+	assert_int_equal(gsc_write_atomic(p, "garbage\n", 8, 0600, GSC_WRITE_DURABLE), 0);
 	assert_int_equal(gsd_generation_bump(dir, 1, &g3, msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "corrupt"));
 	unlink(p);
@@ -168,8 +169,8 @@ static void test_atomic_write_leaves_no_temp(void **state)
 {
 	char p[512];
 	path_of(p, sizeof(p), "atomic");
-	assert_int_equal(gsd_write_atomic(p, "one", 3, 0644), 0);
-	assert_int_equal(gsd_write_atomic(p, "two!", 4, 0600), 0);
+	assert_int_equal(gsc_write_atomic(p, "one", 3, 0644, GSC_WRITE_DURABLE), 0);
+	assert_int_equal(gsc_write_atomic(p, "two!", 4, 0600, GSC_WRITE_DURABLE), 0);
 	FILE *f = fopen(p, "r");
 	char buf[16] = "";
 	assert_non_null(fgets(buf, sizeof(buf), f));
@@ -177,9 +178,43 @@ static void test_atomic_write_leaves_no_temp(void **state)
 	assert_string_equal(buf, "two!");
 	assert_int_equal(mode_of("atomic"), 0600);
 	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q tmp", dir);
+	/* the writer's temporary files are hidden (".atomic.XXXXXX"): list them too */
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -q -e tmp -e '^\\.atomic\\.'", dir);
 	assert_int_not_equal(system(cmd), 0);
 	unlink(p);
+}
+
+/* secrets are never read through a symlink: the cluster key file (checked
+ * by the daemon with gsd_check_secret_file, i.e. gsc_check_secret) and the
+ * state directory's key files alike; the message names the link */
+static void test_secret_symlink_refused(void **state)
+{
+	char real[512], link[512], msg[512] = "";
+	path_of(real, sizeof(real), "real-cluster.key");
+	path_of(link, sizeof(link), "cluster.key");
+	assert_int_equal(gsc_write_atomic(real, "1 AAAA\n", 7, 0600, GSC_WRITE_DURABLE), 0);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(gsd_check_secret_file(real, msg, sizeof(msg)), 0);
+	assert_int_equal(gsd_check_secret_file(link, msg, sizeof(msg)), -ELOOP);
+	assert_non_null(strstr(msg, link));
+	assert_non_null(strstr(msg, "symbolic link"));
+	unlink(link);
+	unlink(real);
+
+	/* an identity reached through a link is refused, not replaced */
+	struct gsd_keys k;
+	assert_int_equal(gsd_keys_load(dir, &k, msg, sizeof(msg)), 0);
+	gsd_keys_clear(&k);
+	path_of(real, sizeof(real), "identity.real");
+	path_of(link, sizeof(link), GSD_IDENTITY_FILE);
+	assert_int_equal(rename(link, real), 0);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(gsd_keys_load(dir, &k, msg, sizeof(msg)), -EACCES);
+	assert_non_null(strstr(msg, link));
+	assert_non_null(strstr(msg, "symbolic link"));
+	assert_null(k.identity);
+	unlink(link);
+	assert_int_equal(rename(real, link), 0);
 }
 
 static void test_state_dir_prepare(void **state)
@@ -189,7 +224,7 @@ static void test_state_dir_prepare(void **state)
 	assert_int_equal(gsd_state_dir_prepare(p, msg, sizeof(msg)), 0);
 	assert_int_equal(mode_of("sub/dir"), 0700);
 	path_of(p, sizeof(p), "afile");
-	assert_int_equal(gsd_write_atomic(p, "x", 1, 0600), 0);
+	assert_int_equal(gsc_write_atomic(p, "x", 1, 0600, GSC_WRITE_DURABLE), 0);
 	assert_true(gsd_state_dir_prepare(p, msg, sizeof(msg)) < 0);
 }
 
@@ -217,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_generation),
 		cmocka_unit_test(test_members_round_trip),
 		cmocka_unit_test(test_atomic_write_leaves_no_temp),
+		cmocka_unit_test(test_secret_symlink_refused),
 		cmocka_unit_test(test_state_dir_prepare),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,106 @@
+/* daemon/config_parse.h - the key table and the value parsers behind
+ * daemon/config.h.  Private to daemon/config*.c: the rest of the daemon
+ * uses config.h only.
+ *
+ * One entry of gsd_config_keys[] per configuration key, in enum gsd_kid
+ * order (gsd_config_keys[i].id == i): its INI section and name, its long
+ * flag and optional short option, its value type, and the help text that
+ * `gossamerd --help` prints.  Scalar keys that are plain fields of struct
+ * gsd_config also name that field (offset and size), so one setter per
+ * type serves them all.
+ */
+#ifndef GOSSAMER_DAEMON_CONFIG_PARSE_H
+#define GOSSAMER_DAEMON_CONFIG_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/config.h"
+
+enum gsd_ktype {
+	K_NAME,
+	K_LABELS,
+	K_BOOL,
+	K_PORT,
+	K_BINDS,
+	K_SEEDS,
+	K_CLUSTER,
+	K_PATH,
+	K_SOCKET, /* a path that must fit a unix socket address */
+	K_DURATION,
+	K_IFNAME,
+	K_BACKEND,
+	K_KEEPALIVE,
+	K_ENDPOINTS,
+	K_PREFIX4,
+	K_ADDR4,
+	K_PREFIX6,
+	K_PREFIXES,
+	K_LOGLEVEL,
+};
+
+enum gsd_kid {
+	KI_NAME,
+	KI_LABELS,
+	KI_PUBLIC,
+	KI_RELAY,
+	KI_BIND,
+	KI_GPORT,
+	KI_SEEDS,
+	KI_CLUSTER,
+	KI_CKEY,
+	KI_PROBE,
+	KI_SYNC,
+	KI_IFNAME,
+	KI_WGPORT,
+	KI_BACKEND,
+	KI_SOCKDIR,
+	KI_SPAWN,
+	KI_WGGO,
+	KI_WGSTOP,
+	KI_KEEPALIVE,
+	KI_ENDPOINTS,
+	KI_DEADGRACE,
+	KI_LEFTGRACE,
+	KI_DEBOUNCE,
+	KI_PREFIX4,
+	KI_ADDR4,
+	KI_PREFIX6,
+	KI_PREFIXES,
+	KI_ROUTES,
+	KI_STATEDIR,
+	KI_CTLSOCK,
+	KI_LOGLEVEL,
+	KI_SYSLOG,
+	KI_COUNT
+};
+
+struct gsd_keydef {
+	enum gsd_kid id;
+	const char *section;
+	const char *key;
+	const char *flag;
+	char shortopt;
+	enum gsd_ktype type;
+	const char *arg;
+	const char *help;
+	size_t off;  /* the field of struct gsd_config (K_BOOL, K_PORT, K_PATH, */
+	size_t size; /* K_SOCKET, K_DURATION); 0, 0 for the other types */
+};
+
+/* Every key, in enum gsd_kid order. */
+extern const struct gsd_keydef gsd_config_keys[KI_COUNT];
+
+/* The key named `key`, in `section` unless section is NULL or "" (key
+ * names are unique across sections); NULL if there is none. */
+const struct gsd_keydef *gsd_config_key_find(const char *section, const char *key);
+
+/* True for list keys (repeatable; a flag replaces the file's list). */
+bool gsd_config_key_is_list(const struct gsd_keydef *k);
+
+/* Parse `v` as the value of key k into c.  0, or -EINVAL with a short
+ * problem description (without the key name) in err. */
+int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
+		       size_t errlen);
+
+#endif
