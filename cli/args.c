@@ -20,6 +20,7 @@
  * label filters are well formed, numbers are numbers) is checked here, so a
  * typo gives exit code 2 and never reaches the daemon.
  */
+#include "common/array.h"
 #include "cli/args.h"
 
 #include <errno.h>
@@ -193,10 +194,9 @@ static int add_label(struct gcli_opts *o, const char *v, char *err, size_t errle
 	size_t klen = eq ? (size_t)(eq - v) : strlen(v);
 	if (klen == 0)
 		return fail(err, errlen, "--label needs KEY=VALUE or KEY, got '%s'", v);
-	struct gcli_label_filter *n = realloc(o->labels, (o->n_labels + 1) * sizeof(*n));
-	if (!n)
+	if (gsc_grow(&o->labels, &o->cap_labels, o->n_labels + 1, sizeof(*o->labels)) < 0)
 		return -ENOMEM;
-	o->labels = n;
+	struct gcli_label_filter *n = o->labels;
 	char *key = strndup(v, klen);
 	char *val = eq ? strdup(eq + 1) : NULL;
 	if (!key || (eq && !val)) {
@@ -309,11 +309,9 @@ static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *
 		if (!addr_ok(arg))
 			return fail(err, errlen,
 				    "join: '%s' is not HOST[:PORT] (IPv6 as [ADDR]:PORT)", arg);
-		const char **n = realloc(o->addrs, (o->n_addrs + 1) * sizeof(*n));
-		if (!n)
+		if (gsc_grow(&o->addrs, &o->cap_addrs, o->n_addrs + 1, sizeof(*o->addrs)) < 0)
 			return -ENOMEM;
-		o->addrs = n;
-		n[o->n_addrs++] = arg;
+		o->addrs[o->n_addrs++] = arg;
 		return 0;
 	}
 	case GCLI_CMD_KEYGEN:
@@ -507,7 +505,7 @@ void gcli_opts_release(struct gcli_opts *o)
 	free(o->addrs);
 	o->labels = NULL;
 	o->addrs = NULL;
-	o->n_labels = o->n_addrs = 0;
+	o->n_labels = o->n_addrs = o->cap_labels = o->cap_addrs = 0;
 }
 
 static const char usage_main[] =

@@ -58,11 +58,11 @@ struct gcli_opts {
 
 	/* members */
 	unsigned state_mask; /* 0 = all */
-	size_t n_labels;
+	size_t n_labels, cap_labels;
 	struct gcli_label_filter *labels;
 
 	/* join */
-	size_t n_addrs;
+	size_t n_addrs, cap_addrs;
 	const char **addrs;
 
 	/* wait */

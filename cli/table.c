@@ -24,6 +24,7 @@
  * alignment never depends on escape sequences.  The renderer builds one
  * string, which keeps it trivially unit-testable.
  */
+#include "common/array.h"
 #include "cli/table.h"
 
 #include <errno.h>
@@ -101,14 +102,10 @@ int gcli_table_add_row(struct gcli_table *t)
 {
 	if (!t)
 		return -EINVAL;
-	if (t->nrows == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		struct cell *n = realloc(t->cells, ncap * t->ncols * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->cells = n;
-		t->cap = ncap;
-	}
+	/* one element of the growth rule is one row of ncols cells */
+	int r = gsc_grow(&t->cells, &t->cap, t->nrows + 1, t->ncols * sizeof(struct cell));
+	if (r < 0)
+		return r;
 	memset(&t->cells[t->nrows * t->ncols], 0, t->ncols * sizeof(struct cell));
 	return (int)t->nrows++;
 }

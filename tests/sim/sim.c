@@ -669,6 +669,27 @@ int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t 
 	return r;
 }
 
+int sim_send_forged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m)
+{
+	static uint8_t body[GSM_MAX_DATAGRAM], dgram[GSM_MAX_DATAGRAM];
+	uint8_t nonce[GSM_NONCE_LEN];
+	size_t blen, dlen;
+	int r;
+
+	r = gsm_msg_encode(m, body, sizeof(body) - GSM_ENVELOPE_OVERHEAD, &blen);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < sizeof(nonce); k += 8) {
+		uint64_t x = rnd(s);
+
+		memcpy(nonce + k, &x, 8);
+	}
+	r = gsm_seal(s->kr, nonce, body, blen, dgram, sizeof(dgram), &dlen);
+	if (r < 0)
+		return r;
+	return sim_inject(s, to, from, dgram, dlen);
+}
+
 int sim_set_link(struct sim *s, size_t a, size_t b, double loss, uint32_t delay_ms,
 		 uint32_t jitter_ms)
 {

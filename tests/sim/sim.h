@@ -72,6 +72,12 @@ int sim_import_from(struct sim *s, size_t i, size_t donor);
  * gsm_swim_recv returned. */
 int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t len);
 
+/* A key holder's forgery: encode m (its sender field as given: any id),
+ * seal it with the cluster key and deliver it to node `to` as if it came
+ * from node `from`'s address.  Returns what gsm_swim_recv returned, or a
+ * negative errno from encoding/sealing.  For attack tests. */
+int sim_send_forged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m);
+
 /* Network */
 void sim_set_loss(struct sim *s, double p);
 void sim_set_node_loss(struct sim *s, size_t i, double p); /* in and out */
