@@ -1,11 +1,12 @@
 /*
  * daemon/reconcile.c - membership -> desired WireGuard peers.
  *
- * A pure function: given the members the gossip core knows (decoded adverts
- * with their SWIM state and when it last changed), the device as the
- * backend reports it, and the clock, compute the peer set the device should
- * have.  The runtime then diffs it against the device (gnl_wg_diff) and
- * applies only the ops, so unchanged peers keep their sessions.
+ * A pure function: given the members the gossip core knows (member cache
+ * records, daemon/members.h, with their SWIM state and when it last
+ * changed), the device as the backend reports it, and the clock, compute
+ * the peer set the device should have.  The runtime then diffs it against
+ * the device (gnl_wg_diff) and applies only the ops, so unchanged peers keep
+ * their sessions.
  *
  * Rules, chosen to keep working tunnels alive when the control plane blinks:
  *  - alive and suspect members are peers; dead ones stay for dead_grace, and
@@ -94,7 +95,7 @@ void gsd_reconcile_endpoint(const struct gsd_rc_input *in, const struct gsd_rc_m
 
 	struct gsm_addr cand[GSM_MAX_ENDPOINTS + 1];
 	size_t n = 0;
-	const struct gsm_advert *a = m->adv;
+	const struct gsd_member *a = m->mem;
 	for (int pass = 0; pass < 2; pass++)
 		for (uint8_t i = 0; i < a->n_endpoints; i++) {
 			const struct gsm_endpoint *e = &a->endpoints[i];
@@ -135,7 +136,7 @@ static int claim_cmp(const void *x, const void *y, void *ctx)
 	int c = gnl_prefix_cmp(&a->p, &b->p);
 	if (c)
 		return c;
-	c = memcmp(ms[a->member].adv->node_id, ms[b->member].adv->node_id, GSM_ID_LEN);
+	c = memcmp(ms[a->member].mem->id, ms[b->member].mem->id, GSM_ID_LEN);
 	if (c)
 		return c;
 	return a->member < b->member ? -1 : a->member > b->member;
@@ -178,9 +179,9 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 		const struct gsd_rc_member *m = &in->members[i];
 		enum gsd_rc_verdict v = GSD_RC_PEER;
 		const struct gnl_wg_peer *cur =
-			in->current ? gnl_wg_device_find_peer(in->current, m->adv->wg_pubkey) : NULL;
-		if (!memcmp(m->adv->node_id, in->self_id, GSM_ID_LEN) ||
-		    !memcmp(m->adv->wg_pubkey, in->self_wg_pubkey, GSM_WGKEY_LEN))
+			in->current ? gnl_wg_device_find_peer(in->current, m->mem->wg_pubkey) : NULL;
+		if (!memcmp(m->mem->id, in->self_id, GSM_ID_LEN) ||
+		    !memcmp(m->mem->wg_pubkey, in->self_wg_pubkey, GSM_WGKEY_LEN))
 			v = GSD_RC_SELF;
 		else if (!member_wanted(in, m, cur))
 			v = GSD_RC_EXPIRED;
@@ -188,14 +189,14 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 			/* duplicate WireGuard key: lower node id wins */
 			for (size_t j = 0; j < n; j++) {
 				const struct gsd_rc_member *o = &in->members[j];
-				if (j == i || memcmp(o->adv->wg_pubkey, m->adv->wg_pubkey, GSM_WGKEY_LEN))
+				if (j == i || memcmp(o->mem->wg_pubkey, m->mem->wg_pubkey, GSM_WGKEY_LEN))
 					continue;
-				if (!memcmp(o->adv->node_id, in->self_id, GSM_ID_LEN))
+				if (!memcmp(o->mem->id, in->self_id, GSM_ID_LEN))
 					continue;
 				/* same key, so the same current peer */
 				if (!member_wanted(in, o, cur))
 					continue;
-				int c = memcmp(o->adv->node_id, m->adv->node_id, GSM_ID_LEN);
+				int c = memcmp(o->mem->id, m->mem->id, GSM_ID_LEN);
 				if (c < 0 || (c == 0 && j < i)) {
 					v = GSD_RC_DUP_KEY;
 					break;
@@ -211,7 +212,7 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 	for (size_t i = 0; i < n; i++) {
 		if (!take[i])
 			continue;
-		const struct gsm_advert *a = in->members[i].adv;
+		const struct gsd_member *a = in->members[i].mem;
 		size_t want = (size_t)a->n_overlay + a->n_prefixes;
 		if (n_claims + want > cap_claims) {
 			size_t nc = (cap_claims + want) * 2;
@@ -245,15 +246,15 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 			continue;
 		const struct gsd_rc_member *m = &in->members[i];
 		const struct gnl_wg_peer *cur =
-			in->current ? gnl_wg_device_find_peer(in->current, m->adv->wg_pubkey) : NULL;
+			in->current ? gnl_wg_device_find_peer(in->current, m->mem->wg_pubkey) : NULL;
 		struct gnl_wg_peer *p;
-		r = gnl_wg_device_add_peer(desired, m->adv->wg_pubkey, &p);
+		r = gnl_wg_device_add_peer(desired, m->mem->wg_pubkey, &p);
 		if (r < 0)
 			goto out;
 		gsd_reconcile_endpoint(in, m, cur, &p->endpoint);
 		if (in->keepalive >= 0)
 			p->persistent_keepalive = (uint16_t)in->keepalive;
-		else if (in->self_behind_nat || (m->adv->flags & GSM_ADV_BEHIND_NAT))
+		else if (in->self_behind_nat || (m->mem->flags & GSM_ADV_BEHIND_NAT))
 			p->persistent_keepalive = GSD_NAT_KEEPALIVE_S;
 		else
 			p->persistent_keepalive = 0;
