@@ -43,6 +43,7 @@ struct gsd_memcache {
 	struct rec **by_key; /* n_key, sorted by (wg_pubkey, id), has_advert only */
 	size_t n, n_key, cap;
 	bool syncing;	/* between sync_begin and sync_end */
+	size_t cursor;	/* syncing: where the next id is expected */
 	bool key_stale; /* by_key must be rebuilt (sync_end) */
 	uint64_t epoch;
 	uint64_t decodes;
@@ -381,10 +382,26 @@ static int insert_new(struct gsd_memcache *mc, size_t pos, const struct gsm_swim
 	return 0;
 }
 
+/* a resync visits ids in ascending order (gsm_swim_foreach does): try
+ * the record after the previous one before searching */
+static size_t update_pos(struct gsd_memcache *mc, const uint8_t id[GSM_ID_LEN], bool *found)
+{
+	size_t pos;
+	if (mc->syncing && mc->cursor < mc->n && !id_cmp(id, mc->by_id[mc->cursor])) {
+		*found = true;
+		pos = mc->cursor;
+	} else {
+		pos = id_pos(mc, id, found);
+	}
+	if (mc->syncing)
+		mc->cursor = pos + 1;
+	return pos;
+}
+
 int gsd_memcache_update(struct gsd_memcache *mc, const struct gsm_swim_member *m)
 {
 	bool found;
-	size_t pos = id_pos(mc, m->id, &found);
+	size_t pos = update_pos(mc, m->id, &found);
 	if (!found)
 		return insert_new(mc, pos, m);
 
@@ -433,6 +450,7 @@ void gsd_memcache_sync_begin(struct gsd_memcache *mc)
 {
 	mc->epoch++;
 	mc->syncing = true;
+	mc->cursor = 0;
 }
 
 void gsd_memcache_sync_end(struct gsd_memcache *mc)
