@@ -50,6 +50,7 @@
 #include "daemon/config.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/members.h"
 #include "daemon/nat.h"
 #include "daemon/overlay.h"
 #include "daemon/reconcile.h"
@@ -98,6 +99,7 @@ struct gsd_daemon {
 	enum gsd_backend_kind backend_kind;
 	struct gsd_control *ctl;
 	struct gsd_nat *nat;   /* NAT traversal planner (real backends only) */
+	struct gsd_memcache *members; /* member cache for reconcile_wg (lazy) */
 	uv_timer_t nat_timer;  /* plan again at the planner's deadline */
 	uv_timer_t grace_timer; /* reconcile when a dead/left grace expires */
 	struct rxmark *rx;     /* per WireGuard key: rx bytes, when they grew */
@@ -700,37 +702,35 @@ static uint64_t rx_grew_ms(const struct gsd_daemon *d, const uint8_t key[32])
 }
 
 struct snap_ctx {
-	struct gsm_advert *adv;
 	struct gsd_rc_member *m;
-	size_t n, cap;
+	size_t n;
 };
 
-static int snap_member(void *arg, const struct gsm_swim_member *m)
+/* The reconciler's members: the member cache, resynced with the core
+ * (decodes only adverts that changed), less self and members without a
+ * decodable advert. */
+static int snap_members(struct gsd_daemon *d, struct snap_ctx *s)
 {
-	struct snap_ctx *s = arg;
-	if (m->is_self || !m->advert)
-		return 0;
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 16;
-		struct gsm_advert *na = realloc(s->adv, nc * sizeof(*na));
-		if (!na)
-			return -ENOMEM;
-		s->adv = na;
-		struct gsd_rc_member *nm = realloc(s->m, nc * sizeof(*nm));
-		if (!nm)
-			return -ENOMEM;
-		s->m = nm;
-		s->cap = nc;
+	if (!d->members && !(d->members = gsd_memcache_new()))
+		return -ENOMEM;
+	int r = gsd_memcache_sync(d->members, d->swim);
+	if (r < 0)
+		return r;
+	size_t n = gsd_memcache_count(d->members);
+	s->m = calloc(n ? n : 1, sizeof(*s->m));
+	if (!s->m)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct gsd_member *x = gsd_memcache_at(d->members, i);
+		if (x->is_self || !x->has_advert)
+			continue;
+		s->m[s->n++] = (struct gsd_rc_member){
+			.mem = x,
+			.state = x->state,
+			.state_since_ms = x->state_since_ms,
+			.gossip_addr = x->gossip_addr,
+		};
 	}
-	if (gsm_advert_decode(m->advert, m->advert_len, &s->adv[s->n]) < 0)
-		return 0;
-	s->m[s->n] = (struct gsd_rc_member){
-		.adv = NULL,
-		.state = m->state,
-		.state_since_ms = m->state_changed_ms,
-		.gossip_addr = m->addr,
-	};
-	s->n++;
 	return 0;
 }
 
@@ -773,13 +773,11 @@ static void reconcile_wg(struct gsd_daemon *d)
 			 gsd_backend_errmsg(&d->be));
 		goto out;
 	}
-	if (gsm_swim_foreach(d->swim, snap_member, &s) < 0)
+	if (snap_members(d, &s) < 0)
 		goto out;
 	rx_track(d, cur, now_ms());
-	for (size_t i = 0; i < s.n; i++) {
-		s.m[i].adv = &s.adv[i];
-		s.m[i].last_rx_ms = rx_grew_ms(d, s.adv[i].wg_pubkey);
-	}
+	for (size_t i = 0; i < s.n; i++)
+		s.m[i].last_rx_ms = rx_grew_ms(d, s.m[i].mem->wg_pubkey);
 	struct gsd_rc_input in = {
 		.self_behind_nat = d->behind_nat,
 		.keepalive = d->cfg.persistent_keepalive,
@@ -840,11 +838,11 @@ static void reconcile_wg(struct gsd_daemon *d)
 			goto out;
 		/* public side: tell NATed members where our WireGuard sees them */
 		for (size_t i = 0; i < s.n && cur; i++) {
-			const struct gnl_wg_peer *cp = gnl_wg_device_find_peer(cur, s.m[i].adv->wg_pubkey);
+			const struct gnl_wg_peer *cp = gnl_wg_device_find_peer(cur, s.m[i].mem->wg_pubkey);
 			struct gsm_addr ep;
-			if (!gsd_nat_wg_report(s.m[i].adv, cp, d->behind_nat, in.now_unix, &ep))
+			if (!gsd_nat_wg_report(s.m[i].mem, cp, d->behind_nat, in.now_unix, &ep))
 				memset(&ep, 0, sizeof(ep));
-			gsm_swim_set_wg_observed(d->swim, s.m[i].adv->node_id, &ep);
+			gsm_swim_set_wg_observed(d->swim, s.m[i].mem->id, &ep);
 		}
 		uv_timer_stop(&d->nat_timer);
 		if (next != UINT64_MAX && !d->stopping) {
@@ -951,7 +949,6 @@ out:
 	gnl_wg_ops_free(ops);
 	gnl_wg_device_free(want);
 	gnl_wg_device_free(cur);
-	free(s.adv);
 	free(s.m);
 }
 
@@ -2250,6 +2247,7 @@ out:
 	}
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
+	gsd_memcache_free(d->members);
 	free(d->rx);
 	while (d->leave_waiters) {
 		struct pending_leave *p = d->leave_waiters;

@@ -104,7 +104,7 @@ static void add_cand(struct gsm_addr *out, size_t *n, size_t cap, const struct g
 		out[(*n)++] = x;
 }
 
-size_t gsd_nat_candidates(const struct gsm_advert *a, const struct gsm_addr *gossip_addr,
+size_t gsd_nat_candidates(const struct gsd_member *a, const struct gsm_addr *gossip_addr,
 			  struct gsm_addr *out, size_t cap)
 {
 	size_t n = 0;
@@ -349,7 +349,7 @@ static const struct gsd_rc_member *member_by_id(const struct gsd_nat_input *in,
 						const uint8_t id[GSM_ID_LEN])
 {
 	for (size_t i = 0; i < in->n_members; i++)
-		if (!memcmp(in->members[i].adv->node_id, id, GSM_ID_LEN))
+		if (!memcmp(in->members[i].mem->id, id, GSM_ID_LEN))
 			return &in->members[i];
 	return NULL;
 }
@@ -384,21 +384,21 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 	for (size_t i = 0; i < in->n_members; i++) {
 		const struct gsd_rc_member *m = &in->members[i];
 		const uint32_t want = GSM_ADV_PUBLIC | GSM_ADV_RELAY;
-		if ((m->adv->flags & want) != want || !memcmp(m->adv->node_id, in->self_id, GSM_ID_LEN))
+		if ((m->mem->flags & want) != want || !memcmp(m->mem->id, in->self_id, GSM_ID_LEN))
 			continue;
 		if (m->state != GSM_STATE_ALIVE && m->state != GSM_STATE_SUSPECT)
 			continue;
-		if (!gnl_wg_device_find_peer(desired, m->adv->wg_pubkey))
+		if (!gnl_wg_device_find_peer(desired, m->mem->wg_pubkey))
 			continue;
-		relays[n_relays].id = m->adv->node_id;
+		relays[n_relays].id = m->mem->id;
 		relays[n_relays].usable = true;
 		n_relays++;
 	}
 
 	for (size_t i = 0; i < in->n_members; i++) {
 		const struct gsd_rc_member *m = &in->members[i];
-		const struct gsm_advert *a = m->adv;
-		if (!memcmp(a->node_id, in->self_id, GSM_ID_LEN))
+		const struct gsd_member *a = m->mem;
+		if (!memcmp(a->id, in->self_id, GSM_ID_LEN))
 			continue;
 		struct gnl_wg_peer *p = gnl_wg_device_find_peer(desired, a->wg_pubkey);
 		if (!p)
@@ -408,7 +408,7 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		bool pair = in->self_behind_nat && (a->flags & GSM_ADV_BEHIND_NAT) &&
 			    !(a->flags & GSM_ADV_PUBLIC);
 		bool created;
-		struct nat_ent *e = ent_get(nat, a->node_id, &created);
+		struct nat_ent *e = ent_get(nat, a->id, &created);
 		if (!e) {
 			r = -ENOMEM;
 			goto out;
@@ -428,7 +428,7 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 			continue;
 		}
 		uint16_t ka = in->keepalive >= 0 ? (uint16_t)in->keepalive
-						 : gsd_nat_keepalive(in->self_id, a->node_id);
+						 : gsd_nat_keepalive(in->self_id, a->id);
 		p->persistent_keepalive = ka;
 
 		struct gsm_addr cur_ep = { 0 };
@@ -454,7 +454,7 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		if (e->poking && in->now_ms >= e->poke_until_ms)
 			e->poking = false;
 		if (!e->next_punch_unix_ms)
-			e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->node_id, e->attempt,
+			e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
 								  in->now_unix_ms, in->jitter_rand);
 		if (in->now_unix_ms >= e->next_punch_unix_ms && !e->poking) {
 			e->attempt++;
@@ -464,7 +464,7 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 				e->poke_until_ms = in->now_ms + GSD_NAT_POKE_HOLD_MS;
 				nat->st.pokes++;
 			}
-			e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->node_id, e->attempt,
+			e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
 								  in->now_unix_ms, in->jitter_rand);
 		}
 		if (e->poking) {
@@ -485,7 +485,7 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 			min_deadline(&next, e->since_ms + timeout);
 			continue;
 		}
-		int k = gsd_nat_pick_relay(in->self_id, a->node_id, relays, n_relays);
+		int k = gsd_nat_pick_relay(in->self_id, a->id, relays, n_relays);
 		if (k < 0) {
 			e->path = GSD_NAT_TRYING;
 			e->has_relay = false;
@@ -524,8 +524,8 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		const struct gsd_rc_member *rm = member_by_id(in, e->relay);
 		if (!m || !rm)
 			continue;
-		struct gnl_wg_peer *p = gnl_wg_device_find_peer(desired, m->adv->wg_pubkey);
-		struct gnl_wg_peer *rp = gnl_wg_device_find_peer(desired, rm->adv->wg_pubkey);
+		struct gnl_wg_peer *p = gnl_wg_device_find_peer(desired, m->mem->wg_pubkey);
+		struct gnl_wg_peer *rp = gnl_wg_device_find_peer(desired, rm->mem->wg_pubkey);
 		if (!p || !rp || p == rp)
 			continue;
 		r = move_allowedips(p, rp);
@@ -582,7 +582,7 @@ void gsd_nat_stats(const struct gsd_nat *nat, struct gsd_nat_stats *st)
 		memset(st, 0, sizeof(*st));
 }
 
-bool gsd_nat_wg_report(const struct gsm_advert *a, const struct gnl_wg_peer *cur,
+bool gsd_nat_wg_report(const struct gsd_member *a, const struct gnl_wg_peer *cur,
 		       bool self_behind_nat, int64_t now_unix, struct gsm_addr *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/members.h"
 #include "daemon/reconcile.h"
 #include "gossip/wire.h"
 #include "netlink/wg.h"
@@ -63,7 +64,7 @@ bool gsd_nat_detect(const struct gsm_addr *observed, const struct gsm_addr *loca
  *   3. other observed endpoints,
  *   4. the gossip address with the WireGuard port (only when nothing else).
  * Returns the count (<= cap). */
-size_t gsd_nat_candidates(const struct gsm_advert *a, const struct gsm_addr *gossip_addr,
+size_t gsd_nat_candidates(const struct gsd_member *a, const struct gsm_addr *gossip_addr,
 			  struct gsm_addr *out, size_t cap);
 
 /* The endpoint to configure for a peer.  No-flap rule: when the current
@@ -180,7 +181,7 @@ void gsd_nat_stats(const struct gsd_nat *nat, struct gsd_nat_stats *st);
  * True (and *out) when we are not behind NAT, the member is, the peer has a
  * fresh handshake and an endpoint, and that endpoint (IP and port) is not
  * already among the member's advertised endpoints. */
-bool gsd_nat_wg_report(const struct gsm_advert *a, const struct gnl_wg_peer *cur,
+bool gsd_nat_wg_report(const struct gsd_member *a, const struct gnl_wg_peer *cur,
 		       bool self_behind_nat, int64_t now_unix, struct gsm_addr *out);
 
 /* NATed side: merge an endpoint `observer` reported into our observed

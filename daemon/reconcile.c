@@ -1,11 +1,12 @@
 /*
  * daemon/reconcile.c - membership -> desired WireGuard peers.
  *
- * A pure function: given the members the gossip core knows (decoded adverts
- * with their SWIM state and when it last changed), the device as the
- * backend reports it, and the clock, compute the peer set the device should
- * have.  The runtime then diffs it against the device (gnl_wg_diff) and
- * applies only the ops, so unchanged peers keep their sessions.
+ * A pure function: given the members the gossip core knows (member cache
+ * records, daemon/members.h, with their SWIM state and when it last
+ * changed), the device as the backend reports it, and the clock, compute
+ * the peer set the device should have.  The runtime then diffs it against
+ * the device (gnl_wg_diff) and applies only the ops, so unchanged peers keep
+ * their sessions.
  *
  * Rules, chosen to keep working tunnels alive when the control plane blinks:
  *  - alive and suspect members are peers; dead ones stay for dead_grace, and
@@ -94,7 +95,7 @@ void gsd_reconcile_endpoint(const struct gsd_rc_input *in, const struct gsd_rc_m
 
 	struct gsm_addr cand[GSM_MAX_ENDPOINTS + 1];
 	size_t n = 0;
-	const struct gsm_advert *a = m->adv;
+	const struct gsd_member *a = m->mem;
 	for (int pass = 0; pass < 2; pass++)
 		for (uint8_t i = 0; i < a->n_endpoints; i++) {
 			const struct gsm_endpoint *e = &a->endpoints[i];
@@ -135,7 +136,7 @@ static int claim_cmp(const void *x, const void *y, void *ctx)
 	int c = gnl_prefix_cmp(&a->p, &b->p);
 	if (c)
 		return c;
-	c = memcmp(ms[a->member].adv->node_id, ms[b->member].adv->node_id, GSM_ID_LEN);
+	c = memcmp(ms[a->member].mem->id, ms[b->member].mem->id, GSM_ID_LEN);
 	if (c)
 		return c;
 	return a->member < b->member ? -1 : a->member > b->member;
@@ -153,8 +154,8 @@ static bool member_wanted(const struct gsd_rc_input *in, const struct gsd_rc_mem
 		if (age < in->dead_grace_ms)
 			return true;
 		/* past the grace: only a tunnel still receiving keeps it */
-		return handshake_fresh(in, cur) && m->last_rx_ms &&
-		       in->now_ms >= m->last_rx_ms && in->now_ms - m->last_rx_ms < in->dead_grace_ms;
+		return handshake_fresh(in, cur) && m->last_rx_ms && in->now_ms >= m->last_rx_ms &&
+		       in->now_ms - m->last_rx_ms < in->dead_grace_ms;
 	case GSM_STATE_LEFT:
 		return age < in->left_grace_ms;
 	default:
@@ -162,56 +163,143 @@ static bool member_wanted(const struct gsd_rc_input *in, const struct gsd_rc_mem
 	}
 }
 
+static int key_order_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct gsd_rc_member *ms = ctx;
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	int c = memcmp(ms[a].mem->wg_pubkey, ms[b].mem->wg_pubkey, GSM_WGKEY_LEN);
+	return c ? c : (a < b ? -1 : a > b);
+}
+
+/* Does another wanted member (not self) with m's WireGuard key have a lower
+ * node id (or the same one at a lower index)?  grp: the indexes of the
+ * members sharing that key. */
+static bool dup_key_loses(const struct gsd_rc_input *in, size_t i, const size_t *grp, size_t n_grp,
+			  const struct gnl_wg_peer *cur)
+{
+	const struct gsd_rc_member *m = &in->members[i];
+	for (size_t g = 0; g < n_grp; g++) {
+		size_t j = grp[g];
+		const struct gsd_rc_member *o = &in->members[j];
+		if (j == i || !memcmp(o->mem->id, in->self_id, GSM_ID_LEN))
+			continue;
+		/* same key, so the same current peer */
+		if (!member_wanted(in, o, cur))
+			continue;
+		int c = memcmp(o->mem->id, m->mem->id, GSM_ID_LEN);
+		if (c < 0 || (c == 0 && j < i))
+			return true;
+	}
+	return false;
+}
+
+/* 1. who is a peer: v[i] for every member.  Members sharing a WireGuard
+ * key are found through an index sorted by key (O(n log n)).  0 or
+ * -ENOMEM. */
+static int peer_verdicts(const struct gsd_rc_input *in, enum gsd_rc_verdict *v)
+{
+	size_t n = in->n_members;
+	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct gsd_rc_member *m = &in->members[i];
+		const struct gnl_wg_peer *cur =
+		    in->current ? gnl_wg_device_find_peer(in->current, m->mem->wg_pubkey) : NULL;
+		v[i] = GSD_RC_PEER;
+		if (!memcmp(m->mem->id, in->self_id, GSM_ID_LEN) ||
+		    !memcmp(m->mem->wg_pubkey, in->self_wg_pubkey, GSM_WGKEY_LEN))
+			v[i] = GSD_RC_SELF;
+		else if (!member_wanted(in, m, cur))
+			v[i] = GSD_RC_EXPIRED;
+		order[i] = i;
+	}
+	if (n)
+		qsort_r(order, n, sizeof(*order), key_order_cmp, (void *)in->members);
+	/* duplicate WireGuard key: lower node id wins */
+	for (size_t s = 0, e; s < n; s = e) {
+		const uint8_t *key = in->members[order[s]].mem->wg_pubkey;
+		for (e = s + 1;
+		     e < n && !memcmp(in->members[order[e]].mem->wg_pubkey, key, GSM_WGKEY_LEN);
+		     e++)
+			;
+		if (e - s < 2)
+			continue;
+		const struct gnl_wg_peer *cur =
+		    in->current ? gnl_wg_device_find_peer(in->current, key) : NULL;
+		for (size_t g = s; g < e; g++)
+			if (v[order[g]] == GSD_RC_PEER &&
+			    dup_key_loses(in, order[g], &order[s], e - s, cur))
+				v[order[g]] = GSD_RC_DUP_KEY;
+	}
+	free(order);
+	return 0;
+}
+
+/* The winning claims (first of each prefix in sorted order) grouped by
+ * member, sorted order kept within a member: member i's are
+ * win[start[i] .. start[i + 1]).  0 or -ENOMEM. */
+static int claim_winners(const struct claim *claims, size_t n_claims, size_t n, size_t **win_out,
+			 size_t **start_out)
+{
+	size_t *start = calloc(n + 1, sizeof(*start));
+	size_t *win = malloc((n_claims ? n_claims : 1) * sizeof(*win));
+	if (!start || !win) {
+		free(start);
+		free(win);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n_claims; k++)
+		if (k == 0 || gnl_prefix_cmp(&claims[k - 1].p, &claims[k].p))
+			start[claims[k].member + 1]++;
+	for (size_t i = 0; i < n; i++)
+		start[i + 1] += start[i];
+	size_t *fill = calloc(n ? n : 1, sizeof(*fill));
+	if (!fill) {
+		free(start);
+		free(win);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n_claims; k++)
+		if (k == 0 || gnl_prefix_cmp(&claims[k - 1].p, &claims[k].p)) {
+			size_t i = claims[k].member;
+			win[start[i] + fill[i]++] = k;
+		}
+	free(fill);
+	*win_out = win;
+	*start_out = start;
+	return 0;
+}
+
 int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *desired,
 			  enum gsd_rc_verdict *verdicts)
 {
 	int r = 0;
 	size_t n = in->n_members;
+	enum gsd_rc_verdict *v = malloc((n ? n : 1) * sizeof(*v));
 	bool *take = calloc(n ? n : 1, sizeof(bool));
 	struct claim *claims = NULL;
-	size_t n_claims = 0, cap_claims = 0;
-	if (!take)
-		return -ENOMEM;
+	size_t n_claims = 0, cap_claims = 0, *win = NULL, *win_start = NULL;
+	if (!take || !v) {
+		r = -ENOMEM;
+		goto out;
+	}
 
 	/* 1. who is a peer */
+	r = peer_verdicts(in, v);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const struct gsd_rc_member *m = &in->members[i];
-		enum gsd_rc_verdict v = GSD_RC_PEER;
-		const struct gnl_wg_peer *cur =
-			in->current ? gnl_wg_device_find_peer(in->current, m->adv->wg_pubkey) : NULL;
-		if (!memcmp(m->adv->node_id, in->self_id, GSM_ID_LEN) ||
-		    !memcmp(m->adv->wg_pubkey, in->self_wg_pubkey, GSM_WGKEY_LEN))
-			v = GSD_RC_SELF;
-		else if (!member_wanted(in, m, cur))
-			v = GSD_RC_EXPIRED;
-		if (v == GSD_RC_PEER) {
-			/* duplicate WireGuard key: lower node id wins */
-			for (size_t j = 0; j < n; j++) {
-				const struct gsd_rc_member *o = &in->members[j];
-				if (j == i || memcmp(o->adv->wg_pubkey, m->adv->wg_pubkey, GSM_WGKEY_LEN))
-					continue;
-				if (!memcmp(o->adv->node_id, in->self_id, GSM_ID_LEN))
-					continue;
-				/* same key, so the same current peer */
-				if (!member_wanted(in, o, cur))
-					continue;
-				int c = memcmp(o->adv->node_id, m->adv->node_id, GSM_ID_LEN);
-				if (c < 0 || (c == 0 && j < i)) {
-					v = GSD_RC_DUP_KEY;
-					break;
-				}
-			}
-		}
-		take[i] = v == GSD_RC_PEER;
+		take[i] = v[i] == GSD_RC_PEER;
 		if (verdicts)
-			verdicts[i] = v;
+			verdicts[i] = v[i];
 	}
 
 	/* 2. allowed-IP claims, contested ones go to the lower node id */
 	for (size_t i = 0; i < n; i++) {
 		if (!take[i])
 			continue;
-		const struct gsm_advert *a = in->members[i].adv;
+		const struct gsd_member *a = in->members[i].mem;
 		size_t want = (size_t)a->n_overlay + a->n_prefixes;
 		if (n_claims + want > cap_claims) {
 			size_t nc = (cap_claims + want) * 2;
@@ -238,6 +326,9 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 	}
 	if (n_claims)
 		qsort_r(claims, n_claims, sizeof(*claims), claim_cmp, (void *)in->members);
+	r = claim_winners(claims, n_claims, n, &win, &win_start);
+	if (r < 0)
+		goto out;
 
 	/* 3. peers, in member order */
 	for (size_t i = 0; i < n; i++) {
@@ -245,31 +336,30 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 			continue;
 		const struct gsd_rc_member *m = &in->members[i];
 		const struct gnl_wg_peer *cur =
-			in->current ? gnl_wg_device_find_peer(in->current, m->adv->wg_pubkey) : NULL;
+		    in->current ? gnl_wg_device_find_peer(in->current, m->mem->wg_pubkey) : NULL;
 		struct gnl_wg_peer *p;
-		r = gnl_wg_device_add_peer(desired, m->adv->wg_pubkey, &p);
+		r = gnl_wg_device_add_peer(desired, m->mem->wg_pubkey, &p);
 		if (r < 0)
 			goto out;
 		gsd_reconcile_endpoint(in, m, cur, &p->endpoint);
 		if (in->keepalive >= 0)
 			p->persistent_keepalive = (uint16_t)in->keepalive;
-		else if (in->self_behind_nat || (m->adv->flags & GSM_ADV_BEHIND_NAT))
+		else if (in->self_behind_nat || (m->mem->flags & GSM_ADV_BEHIND_NAT))
 			p->persistent_keepalive = GSD_NAT_KEEPALIVE_S;
 		else
 			p->persistent_keepalive = 0;
-		for (size_t k = 0; k < n_claims; k++) {
-			if (claims[k].member != i)
-				continue;
-			/* first in sorted order for this prefix wins */
-			if (k > 0 && !gnl_prefix_cmp(&claims[k - 1].p, &claims[k].p))
-				continue;
-			r = gnl_wg_peer_add_allowedip(p, &claims[k].p);
+		/* first in sorted order for a prefix wins */
+		for (size_t w = win_start[i]; w < win_start[i + 1]; w++) {
+			r = gnl_wg_peer_add_allowedip(p, &claims[win[w]].p);
 			if (r < 0)
 				goto out;
 		}
 	}
 out:
+	free(v);
 	free(take);
 	free(claims);
+	free(win);
+	free(win_start);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/members.h"
 #include "gossip/wire.h"
 #include "netlink/wg.h"
 
@@ -15,8 +16,12 @@
 /* without a fresh handshake, rotate through candidate endpoints this often */
 #define GSD_ENDPOINT_ROTATE_S 20
 
+/* One member as the reconciler sees it: the cached record (read for its
+ * id, WireGuard key and port, flags, endpoints, overlay addresses and
+ * prefixes; it must have has_advert) and the SWIM state the caller decides
+ * on (normally copied from the record).  Borrowed for the call only. */
 struct gsd_rc_member {
-	const struct gsm_advert *adv;
+	const struct gsd_member *mem;
 	uint8_t state;              /* enum gsm_state */
 	uint64_t state_since_ms;    /* monotonic ms of the last state change */
 	struct gsm_addr gossip_addr; /* family 0 = unknown */

@@ -19,7 +19,40 @@
 #define NOW_UNIX 1700000000
 
 static struct gsm_advert advs[8];
+static struct gsd_member *recs[8];
 static struct gsd_rc_member mem[8];
+static struct gsd_member *tmp_rec;
+
+/* the planner reads cache records: rebuild member i's from advs[i] (tests
+ * edit advs[] after mk()) */
+static void rec_of(int i)
+{
+	gsd_member_free(recs[i]);
+	recs[i] = gsd_member_from_advert(&advs[i]);
+	assert_non_null(recs[i]);
+	mem[i].mem = recs[i];
+}
+
+/* a record of a, valid until the next call */
+static const struct gsd_member *R(const struct gsm_advert *a)
+{
+	gsd_member_free(tmp_rec);
+	tmp_rec = gsd_member_from_advert(a);
+	assert_non_null(tmp_rec);
+	return tmp_rec;
+}
+
+static int free_recs(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		gsd_member_free(recs[i]);
+		recs[i] = NULL;
+	}
+	gsd_member_free(tmp_rec);
+	tmp_rec = NULL;
+	return 0;
+}
 
 static struct gsm_addr A(const char *s)
 {
@@ -63,7 +96,7 @@ static void mk(int i, uint8_t idbyte, uint8_t keybyte, uint32_t flags, const cha
 		a->n_endpoints = 1;
 	}
 	memset(&mem[i], 0, sizeof(mem[i]));
-	mem[i].adv = a;
+	rec_of(i);
 	mem[i].state = GSM_STATE_ALIVE;
 	mem[i].state_since_ms = NOW_MS - 1000;
 }
@@ -104,7 +137,7 @@ static void test_candidates_order(void **st)
 	a.endpoints[3].flags = GSM_EP_CONFIGURED;
 	a.n_endpoints = 4;
 	struct gsm_addr g = A("10.9.9.9:7946"), c[8];
-	size_t n = gsd_nat_candidates(&a, &g, c, 8);
+	size_t n = gsd_nat_candidates(R(&a), &g, c, 8);
 	assert_int_equal(n, 3);
 	struct gsm_addr e0 = A("10.0.0.3:6000"), e1 = A("10.0.0.2:5000"), e2 = A("10.0.0.1:51820");
 	assert_true(gsm_addr_equal(&c[0], &e0));
@@ -112,11 +145,11 @@ static void test_candidates_order(void **st)
 	assert_true(gsm_addr_equal(&c[2], &e2)); /* port 0 -> wg port */
 	/* nothing advertised: the gossip address with the WireGuard port */
 	a.n_endpoints = 0;
-	n = gsd_nat_candidates(&a, &g, c, 8);
+	n = gsd_nat_candidates(R(&a), &g, c, 8);
 	assert_int_equal(n, 1);
 	struct gsm_addr gw = A("10.9.9.9:51820");
 	assert_true(gsm_addr_equal(&c[0], &gw));
-	assert_int_equal(gsd_nat_candidates(&a, NULL, c, 8), 0);
+	assert_int_equal(gsd_nat_candidates(R(&a), NULL, c, 8), 0);
 }
 
 static void test_choose_endpoint_no_flap(void **st)
@@ -299,6 +332,8 @@ static struct gnl_wg_device *step(struct world *w, uint64_t *next)
 	w->rc.now_ms = w->now_ms;
 	w->rc.now_unix = w->now_unix_ms / 1000;
 	w->rc.current = w->cur;
+	for (size_t i = 0; i < w->rc.n_members; i++)
+		rec_of((int)i);
 	assert_int_equal(gsd_reconcile_desired(&w->rc, want, NULL), 0);
 	w->in.now_ms = w->now_ms;
 	w->in.now_unix_ms = w->now_unix_ms;
@@ -582,17 +617,17 @@ static void test_wg_observed(void **st)
 	assert_int_equal(gnl_sockaddr_parse("10.250.2.1:40123", &cur.endpoint), 0);
 	cur.last_handshake.tv_sec = NOW_UNIX - 10;
 	struct gsm_addr out, want = A("10.250.2.1:40123");
-	assert_true(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out));
+	assert_true(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out));
 	assert_true(gsm_addr_equal(&out, &want));
-	assert_false(gsd_nat_wg_report(&a, &cur, true, NOW_UNIX, &out));  /* we are NATed */
+	assert_false(gsd_nat_wg_report(R(&a), &cur, true, NOW_UNIX, &out));  /* we are NATed */
 	cur.last_handshake.tv_sec = NOW_UNIX - 1000;                     /* stale */
-	assert_false(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out));
+	assert_false(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out));
 	cur.last_handshake.tv_sec = NOW_UNIX - 10;
 	a.flags = 0;                                                      /* not NATed */
-	assert_false(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out));
+	assert_false(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out));
 	a.flags = GSM_ADV_BEHIND_NAT;
 	assert_int_equal(gnl_sockaddr_parse("10.250.2.1:51820", &cur.endpoint), 0);
-	assert_false(gsd_nat_wg_report(&a, &cur, false, NOW_UNIX, &out)); /* already advertised */
+	assert_false(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out)); /* already advertised */
 
 	/* NATed side: merge */
 	struct gsm_endpoint list[3];
@@ -648,5 +683,5 @@ int main(void)
 		cmocka_unit_test(test_plan_not_behind_nat),
 		cmocka_unit_test(test_wg_observed),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_recs);
 }

@@ -15,7 +15,27 @@
 #define NOW_UNIX 1700000000
 
 static struct gsm_advert advs[8];
+static struct gsd_member *recs[8];
 static struct gsd_rc_member mem[8];
+
+/* the reconciler reads cache records: rebuild member i's from advs[i]
+ * (tests edit advs[] after mk()) */
+static void rec_of(int i)
+{
+	gsd_member_free(recs[i]);
+	recs[i] = gsd_member_from_advert(&advs[i]);
+	assert_non_null(recs[i]);
+	mem[i].mem = recs[i];
+}
+
+static int free_recs(void **state)
+{
+	for (int i = 0; i < 8; i++) {
+		gsd_member_free(recs[i]);
+		recs[i] = NULL;
+	}
+	return 0;
+}
 
 static void mk(int i, uint8_t idbyte, uint8_t keybyte, uint8_t state, const char *v4,
 	       const char *ep)
@@ -37,7 +57,7 @@ static void mk(int i, uint8_t idbyte, uint8_t keybyte, uint8_t state, const char
 		a->n_endpoints = 1;
 	}
 	memset(&mem[i], 0, sizeof(mem[i]));
-	mem[i].adv = a;
+	rec_of(i);
 	mem[i].state = state;
 	mem[i].state_since_ms = NOW_MS - 1000;
 }
@@ -60,6 +80,8 @@ static struct gnl_wg_device *desired(const struct gsd_rc_input *in, enum gsd_rc_
 {
 	struct gnl_wg_device *d;
 	assert_int_equal(gnl_wg_device_new("gsm0", &d), 0);
+	for (size_t i = 0; i < in->n_members; i++)
+		rec_of((int)i);
 	assert_int_equal(gsd_reconcile_desired(in, d, v), 0);
 	return d;
 }
@@ -167,22 +189,26 @@ static void test_endpoint_choice(void **state)
 	in.now_unix = 0; /* rotation slot 0 */
 	union gnl_sockaddr ep;
 	char buf[64];
+	rec_of(0);
 	gsd_reconcile_endpoint(&in, &mem[0], NULL, &ep);
 	gnl_sockaddr_format(&ep, buf, sizeof(buf));
 	assert_string_equal(buf, "198.51.100.2:51820");
 	/* next slot: the observed one is tried */
 	in.now_unix = GSD_ENDPOINT_ROTATE_S;
+	rec_of(0);
 	gsd_reconcile_endpoint(&in, &mem[0], NULL, &ep);
 	gnl_sockaddr_format(&ep, buf, sizeof(buf));
 	assert_string_equal(buf, "198.51.100.1:1111");
 	/* no endpoints at all: gossip source IP with the WireGuard port */
 	a->n_endpoints = 0;
 	gsd_parse_hostport("192.0.2.77:51821", &mem[0].gossip_addr, 0);
+	rec_of(0);
 	gsd_reconcile_endpoint(&in, &mem[0], NULL, &ep);
 	gnl_sockaddr_format(&ep, buf, sizeof(buf));
 	assert_string_equal(buf, "192.0.2.77:51820");
 	/* nothing known: no opinion */
 	memset(&mem[0].gossip_addr, 0, sizeof(mem[0].gossip_addr));
+	rec_of(0);
 	gsd_reconcile_endpoint(&in, &mem[0], NULL, &ep);
 	assert_int_equal(ep.sa.sa_family, AF_UNSPEC);
 }
@@ -277,5 +303,5 @@ int main(void)
 		cmocka_unit_test(test_contested_prefixes_and_dup_keys),
 		cmocka_unit_test(test_idempotent_diff),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_recs);
 }
