@@ -94,7 +94,7 @@ struct gsd_daemon {
 	struct gsm_keyring *kr;
 	uint64_t generation;
 	struct gsm_swim *swim;
-	struct gsd_backend be;
+	struct gsd_backend *be;
 	enum gsd_backend_kind backend_kind;
 	struct gsd_control *ctl;
 	struct gsd_nat *nat;   /* NAT traversal planner (real backends only) */
@@ -765,12 +765,12 @@ static void reconcile_wg(struct gsd_daemon *d)
 	if (d->backend_kind == GSD_BACKEND_NONE || !d->swim)
 		return;
 	d->reconciles++;
-	r = gsd_backend_get(&d->be, &cur);
-	if (r < 0 && gsd_backend_repair(&d->be, &d->cfg, d->loop) > 0)
-		r = gsd_backend_get(&d->be, &cur);
+	r = gsd_backend_get(d->be, &cur);
+	if (r < 0 && gsd_backend_repair(d->be, &d->cfg, d->loop) > 0)
+		r = gsd_backend_get(d->be, &cur);
 	if (r < 0) {
 		gsd_warn("cannot read WireGuard device %s: %s %s", d->cfg.interface, gnl_strerror(r),
-			 gsd_backend_errmsg(&d->be));
+			 gsd_backend_errmsg(d->be));
 		goto out;
 	}
 	if (gsm_swim_foreach(d->swim, snap_member, &s) < 0)
@@ -897,10 +897,10 @@ static void reconcile_wg(struct gsd_daemon *d)
 			else
 				rem++;
 		}
-		r = gsd_backend_apply(&d->be, ops);
+		r = gsd_backend_apply(d->be, ops);
 		if (r < 0)
 			gsd_warn("applying WireGuard changes to %s failed: %s %s", d->cfg.interface,
-				 gnl_strerror(r), gsd_backend_errmsg(&d->be));
+				 gnl_strerror(r), gsd_backend_errmsg(d->be));
 		else
 			gsd_info("WireGuard %s: %zu added, %zu updated, %zu removed%s", d->cfg.interface,
 				 add, upd, rem, ops->dev_changed ? ", device settings" : "");
@@ -916,7 +916,7 @@ static void reconcile_wg(struct gsd_daemon *d)
 	addrs[n_addrs] = d->v6;
 	addrs[n_addrs++].len = d->v6_prefix.len;
 	managed_prefixes(d, managed, &n_managed);
-	gsd_backend_sync_addrs(&d->be, addrs, n_addrs, managed, n_managed);
+	gsd_backend_sync_addrs(d->be, addrs, n_addrs, managed, n_managed);
 	/* routes for advertised prefixes of the peers we configured */
 	for (size_t i = 0; i < want->n_peers; i++)
 		n_routes += want->peers[i].n_allowedips;
@@ -945,7 +945,7 @@ static void reconcile_wg(struct gsd_daemon *d)
 			if (!overlay)
 				routes[n_routes++] = p;
 		}
-	gsd_backend_sync_routes(&d->be, routes, n_routes);
+	gsd_backend_sync_routes(d->be, routes, n_routes);
 out:
 	free(routes);
 	gnl_wg_ops_free(ops);
@@ -1339,8 +1339,7 @@ static int do_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 	gsd_log_set_level(oc->log_level);
 	gsd_log_set_name(oc->name);
 	gsd_log_set_syslog(oc->syslog);
-	d->be.install_routes = oc->install_routes;
-	d->be.stop_child_on_exit = oc->stop_wireguard_go;
+	gsd_backend_set_options(d->be, oc->install_routes, oc->stop_wireguard_go);
 	if (oc->public_node)
 		d->behind_nat = false;
 	if (addr_changed) {
@@ -1590,7 +1589,7 @@ static void cmd_peers(struct gsd_daemon *d, struct gsd_ctl_client *c)
 		return;
 	}
 	struct gnl_wg_device *dev = NULL;
-	int r = gsd_backend_get(&d->be, &dev);
+	int r = gsd_backend_get(d->be, &dev);
 	if (r < 0) {
 		json_decref(arr);
 		gsd_ctl_reply_err(c, gsd_errno_name(r), "cannot read %s: %s", d->cfg.interface,
@@ -2157,7 +2156,12 @@ int gsd_main(int argc, char **argv)
 		d->ctl = NULL;
 		goto out;
 	}
-	r = gsd_backend_open(&d->be, &d->cfg, d->backend_kind, &loop, msg, sizeof(msg));
+	r = gsd_backend_new(&d->be);
+	if (r < 0) {
+		gsd_err("out of memory");
+		goto out;
+	}
+	r = gsd_backend_open(d->be, &d->cfg, d->backend_kind, &loop, msg, sizeof(msg));
 	if (r < 0) {
 		gsd_err("%s", msg);
 		rc = GSD_EXIT_CONFIG;
@@ -2243,11 +2247,12 @@ out:
 			join_finish(d->joins, true);
 		gsd_control_close(d->ctl);
 		d->ctl = NULL;
-		gsd_backend_close(&d->be);
+		gsd_backend_close(d->be);
 		uv_walk(&loop, close_walk, NULL);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 	}
+	gsd_backend_free(d->be);
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
 	free(d->rx);
