@@ -24,7 +24,9 @@
  * Calls that may block the loop
  * ---------------------------------------------------------------------
  * The loop is single threaded; these calls run on it synchronously.  Each
- * has a bound; none waits on a remote host.
+ * is listed with what bounds it (or why nothing does).  None waits on a
+ * remote host: the slow ones talk to the kernel, to wireguard-go on this
+ * host, or to the local disk.
  *
  *  - UAPI socket I/O to wireguard-go (uapi.c transact(), via
  *    gsd_backend_get/apply from the reconcile and `peers`): connect, send
@@ -63,6 +65,15 @@
  *    fsync of the file and the directory: bounded by the disk.
  *    Reading the members file (import) and the key ring (reload) are
  *    plain local reads.
+ *  - Probing wireguard-go's UAPI socket (backend.c uapi_alive: connect on
+ *    a local unix socket, then close): returns at once unless the
+ *    listener's backlog is full.  Probe, open and repair only.
+ *  - Startup only, before uv_run: the control socket's stale check
+ *    (connect, control.c), enabling IP forwarding for a relay (a /proc
+ *    write, nat.c), the backend probe (netlink family lookup).
+ *  - Logging (log.c): synchronous writes to stderr or syslog, one line per
+ *    call; a reader that stops reading a stderr pipe stalls the daemon,
+ *    as with any daemon that logs to stderr.
  *  - The leave at shutdown is not a blocking call: a 20 ms poll timer
  *    bounded by LEAVE_BOUND_MS (2 s), and the loop keeps running.
  */
