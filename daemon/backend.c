@@ -38,6 +38,68 @@
 
 extern char **environ;
 
+struct gsd_backend {
+	enum gsd_backend_kind kind; /* resolved: KERNEL, USERSPACE or NONE */
+	char ifname[GSD_IFNAMSIZ];
+	char sockdir[PATH_MAX];
+	bool install_routes;
+	struct gnl_wg *wg;
+	struct gnl_rtnl *rtnl;
+	uint32_t ifindex;
+	bool created; /* the interface was created by this start */
+	/* wireguard-go child */
+	uv_process_t proc;
+	bool spawned, proc_running, proc_closed, stop_child_on_exit;
+	int child_pid;
+	/* addresses and routes we manage (to remove stale ones) */
+	struct gsm_prefix *addrs;
+	size_t n_addrs;
+};
+
+int gsd_backend_new(struct gsd_backend **out)
+{
+	struct gsd_backend *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->kind = GSD_BACKEND_NONE;
+	*out = b;
+	return 0;
+}
+
+void gsd_backend_free(struct gsd_backend *b)
+{
+	if (!b)
+		return;
+	gsd_backend_close(b);
+	free(b);
+}
+
+void gsd_backend_set_options(struct gsd_backend *b, bool install_routes, bool stop_child_on_exit)
+{
+	b->install_routes = install_routes;
+	b->stop_child_on_exit = stop_child_on_exit;
+}
+
+static void sleep_poll(void)
+{
+	struct timespec ts = {0, GSD_BACKEND_POLL_MS * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* wireguard-go creates its tun link shortly after its UAPI socket: poll
+ * for it, blocking at most GSD_TUN_LINK_WAIT_MS (documented in
+ * daemon_int.h, "Calls that may block the loop"). */
+static int wait_tun_link(struct gsd_backend *b, struct gnl_link_info *li)
+{
+	int r = -ENODEV;
+	for (int i = 0; i < GSD_TUN_LINK_WAIT_MS / GSD_BACKEND_POLL_MS && r == -ENODEV; i++) {
+		r = gnl_link_get(b->rtnl, b->ifname, li);
+		if (r == -ENODEV)
+			sleep_poll();
+	}
+	return r;
+}
+
 bool gsd_find_program(const char *prog, char *path, size_t cap)
 {
 	if (strchr(prog, '/')) {
@@ -46,7 +108,8 @@ bool gsd_find_program(const char *prog, char *path, size_t cap)
 	}
 	const char *env = getenv("PATH");
 	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	snprintf(buf, sizeof(buf), "%s",
+		 env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	char *save = NULL;
 	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		snprintf(path, cap, "%s/%s", *d ? d : ".", prog);
@@ -58,7 +121,7 @@ bool gsd_find_program(const char *prog, char *path, size_t cap)
 
 static bool uapi_alive(const char *dir, const char *ifname)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	if (gsd_uapi_sock_path(dir, ifname, sun.sun_path, sizeof(sun.sun_path)) < 0)
 		return false;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -82,10 +145,14 @@ int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resol
 	case GSD_BACKEND_KERNEL:
 		r = gnl_wg_open(&wg);
 		if (r < 0) {
-			snprintf(msg, msglen, "backend kernel: %s",
-				 r == -ENOENT ? "the kernel has no WireGuard (generic netlink family `wireguard` not found; load the wireguard module or use backend userspace)"
-				 : r == -EPERM || r == -EACCES ? "permission denied (needs CAP_NET_ADMIN)"
-				 : gnl_strerror(r));
+			snprintf(
+			    msg, msglen, "backend kernel: %s",
+			    r == -ENOENT
+				? "the kernel has no WireGuard (generic netlink family `wireguard` "
+				  "not found; load the wireguard module or use backend userspace)"
+			    : r == -EPERM || r == -EACCES
+				? "permission denied (needs CAP_NET_ADMIN)"
+				: gnl_strerror(r));
 			return -ENODEV;
 		}
 		gnl_wg_close(wg);
@@ -98,12 +165,15 @@ int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resol
 		}
 		if (!cfg->spawn_wireguard_go) {
 			snprintf(msg, msglen,
-				 "backend userspace: no wireguard-go serves %s/%s.sock (start `wireguard-go %s` or set spawn_wireguard_go = yes)",
+				 "backend userspace: no wireguard-go serves %s/%s.sock (start "
+				 "`wireguard-go %s` or set spawn_wireguard_go = yes)",
 				 cfg->wg_socket_dir, cfg->interface, cfg->interface);
 			return -ENODEV;
 		}
 		if (!gsd_find_program(cfg->wireguard_go, prog, sizeof(prog))) {
-			snprintf(msg, msglen, "backend userspace: %s not found (install wireguard-go or set wireguard_go)",
+			snprintf(msg, msglen,
+				 "backend userspace: %s not found (install wireguard-go or set "
+				 "wireguard_go)",
 				 cfg->wireguard_go);
 			return -ENODEV;
 		}
@@ -122,7 +192,8 @@ int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resol
 			return 0;
 		}
 		snprintf(msg, msglen,
-			 "backend auto: neither kernel WireGuard (%s) nor %s is available; use backend none for gossip only",
+			 "backend auto: neither kernel WireGuard (%s) nor %s is available; use "
+			 "backend none for gossip only",
 			 gnl_strerror(r), cfg->wireguard_go);
 		return -ENODEV;
 	}
@@ -165,20 +236,20 @@ static int spawn_wggo(struct gsd_backend *b, const struct gsd_config *cfg, uv_lo
 			env[k++] = environ[i];
 	env[k++] = "WG_PROCESS_FOREGROUND=1";
 	env[k] = NULL;
-	char *args[] = { prog, b->ifname, NULL };
+	char *args[] = {prog, b->ifname, NULL};
 	uv_stdio_container_t stdio[3] = {
-		{ .flags = UV_IGNORE },
-		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
-		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
+	    {.flags = UV_IGNORE},
+	    {.flags = UV_INHERIT_FD, .data.fd = 2},
+	    {.flags = UV_INHERIT_FD, .data.fd = 2},
 	};
 	uv_process_options_t o = {
-		.exit_cb = on_child_exit,
-		.file = prog,
-		.args = args,
-		.env = env,
-		.flags = UV_PROCESS_DETACHED,
-		.stdio_count = 3,
-		.stdio = stdio,
+	    .exit_cb = on_child_exit,
+	    .file = prog,
+	    .args = args,
+	    .env = env,
+	    .flags = UV_PROCESS_DETACHED,
+	    .stdio_count = 3,
+	    .stdio = stdio,
 	};
 	b->proc.data = b;
 	int r = uv_spawn(loop, &b->proc, &o);
@@ -193,31 +264,31 @@ static int spawn_wggo(struct gsd_backend *b, const struct gsd_config *cfg, uv_lo
 	b->child_pid = b->proc.pid;
 	uv_unref((uv_handle_t *)&b->proc);
 	gsd_info("started %s %s (pid %d)", prog, b->ifname, b->child_pid);
-	/* wait for its UAPI socket (bounded) */
-	for (int i = 0; i < 100; i++) {
+	/* wait for its UAPI socket, blocking at most GSD_WGGO_SOCKET_WAIT_MS */
+	for (int i = 0; i < GSD_WGGO_SOCKET_WAIT_MS / GSD_BACKEND_POLL_MS; i++) {
 		if (uapi_alive(b->sockdir, b->ifname))
 			return 0;
 		uv_run(loop, UV_RUN_NOWAIT); /* reap an early exit */
 		if (!b->proc_running)
 			break;
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		sleep_poll();
 	}
-	snprintf(msg, msglen, "wireguard-go did not open %s/%s.sock within 5 s%s", b->sockdir,
-		 b->ifname,
-		 b->proc_running ? " (is socket_dir right? wireguard-go always uses /var/run/wireguard)"
-				 : " (it exited; see its messages above)");
+	snprintf(msg, msglen, "wireguard-go did not open %s/%s.sock within %d s%s", b->sockdir,
+		 b->ifname, GSD_WGGO_SOCKET_WAIT_MS / 1000,
+		 b->proc_running
+		     ? " (is socket_dir right? wireguard-go always uses /var/run/wireguard)"
+		     : " (it exited; see its messages above)");
 	if (b->proc_running)
 		kill(b->child_pid, SIGTERM);
 	return -ETIMEDOUT;
 }
 
-int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum gsd_backend_kind kind,
-		     uv_loop_t *loop, char *msg, size_t msglen)
+int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg,
+		     enum gsd_backend_kind kind, uv_loop_t *loop, char *msg, size_t msglen)
 {
 	int r;
 	struct gnl_link_info li;
-	memset(b, 0, sizeof(*b));
+	memset(b, 0, sizeof(*b)); /* fresh from gsd_backend_new */
 	b->kind = kind;
 	snprintf(b->ifname, sizeof(b->ifname), "%s", cfg->interface);
 	snprintf(b->sockdir, sizeof(b->sockdir), "%s", cfg->wg_socket_dir);
@@ -240,7 +311,8 @@ int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum g
 		r = gnl_link_ensure_wireguard(b->rtnl, b->ifname, &li, &b->created);
 		if (r < 0) {
 			snprintf(msg, msglen, "interface %s: %s", b->ifname,
-				 *gnl_rtnl_errmsg(b->rtnl) ? gnl_rtnl_errmsg(b->rtnl) : gnl_strerror(r));
+				 *gnl_rtnl_errmsg(b->rtnl) ? gnl_rtnl_errmsg(b->rtnl)
+							   : gnl_strerror(r));
 			return r;
 		}
 		b->ifindex = li.ifindex;
@@ -248,22 +320,15 @@ int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum g
 			 b->created ? "created" : "adopted", b->ifname, b->ifindex);
 	} else {
 		if (uapi_alive(b->sockdir, b->ifname)) {
-			gsd_info("adopted running wireguard-go for %s (%s/%s.sock)", b->ifname, b->sockdir,
-				 b->ifname);
+			gsd_info("adopted running wireguard-go for %s (%s/%s.sock)", b->ifname,
+				 b->sockdir, b->ifname);
 		} else {
 			r = spawn_wggo(b, cfg, loop, msg, msglen);
 			if (r < 0)
 				return r;
 			b->created = true;
 		}
-		r = -ENODEV;
-		for (int i = 0; i < 40 && r == -ENODEV; i++) {
-			r = gnl_link_get(b->rtnl, b->ifname, &li);
-			if (r == -ENODEV) {
-				struct timespec ts = { 0, 50 * 1000 * 1000 };
-				nanosleep(&ts, NULL);
-			}
-		}
+		r = wait_tun_link(b, &li);
 		if (r < 0) {
 			snprintf(msg, msglen, "tun interface %s: %s", b->ifname, gnl_strerror(r));
 			return r;
@@ -274,7 +339,8 @@ int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum g
 		gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
 	r = gnl_link_set_up(b->rtnl, b->ifindex, true);
 	if (r < 0) {
-		snprintf(msg, msglen, "interface %s: cannot bring up: %s", b->ifname, gnl_strerror(r));
+		snprintf(msg, msglen, "interface %s: cannot bring up: %s", b->ifname,
+			 gnl_strerror(r));
 		return r;
 	}
 	return 0;
@@ -310,14 +376,7 @@ int gsd_backend_repair(struct gsd_backend *b, const struct gsd_config *cfg, uv_l
 		gsd_err("%s", msg);
 		return r;
 	}
-	r = -ENODEV;
-	for (int i = 0; i < 40 && r == -ENODEV; i++) {
-		r = gnl_link_get(b->rtnl, b->ifname, &li);
-		if (r == -ENODEV) {
-			struct timespec ts = { 0, 50 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	}
+	r = wait_tun_link(b, &li);
 	if (r < 0)
 		return r;
 	b->ifindex = li.ifindex;
@@ -333,6 +392,7 @@ void gsd_backend_close(struct gsd_backend *b)
 	if (b->spawned && b->proc_running && b->stop_child_on_exit) {
 		gsd_info("stopping wireguard-go (pid %d)", b->child_pid);
 		kill(b->child_pid, SIGTERM);
+		b->stop_child_on_exit = false; /* once: close is idempotent */
 	}
 	gnl_wg_close(b->wg);
 	b->wg = NULL;
@@ -428,11 +488,12 @@ int gsd_backend_sync_addrs(struct gsd_backend *b, const struct gsm_prefix *want,
 		int e = gnl_addr_add(b->rtnl, b->ifindex, &g);
 		if (e < 0) {
 			gsd_warn("cannot add address %s to %s: %s",
-				 gnl_prefix_format(&g, buf, sizeof(buf)), b->ifname, gnl_strerror(e));
+				 gnl_prefix_format(&g, buf, sizeof(buf)), b->ifname,
+				 gnl_strerror(e));
 			r = e;
 		} else {
-			gsd_info("added overlay address %s to %s", gnl_prefix_format(&g, buf, sizeof(buf)),
-				 b->ifname);
+			gsd_info("added overlay address %s to %s",
+				 gnl_prefix_format(&g, buf, sizeof(buf)), b->ifname);
 		}
 	}
 	free(have);
@@ -463,19 +524,21 @@ int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want
 			gnl_route_del(b->rtnl, &have[i]);
 	}
 	for (size_t k = 0; k < n; k++) {
-		struct gnl_route rt = { .ifindex = b->ifindex, .protocol = GSD_RTPROT };
+		struct gnl_route rt = {.ifindex = b->ifindex, .protocol = GSD_RTPROT};
 		gsd_prefix_to_gnl(&want[k], &rt.dst);
 		gnl_prefix_normalize(&rt.dst);
 		bool present = false;
 		for (size_t i = 0; i < n_have; i++)
-			present |= have[i].protocol == GSD_RTPROT && !gnl_prefix_cmp(&rt.dst, &have[i].dst);
+			present |= have[i].protocol == GSD_RTPROT &&
+				   !gnl_prefix_cmp(&rt.dst, &have[i].dst);
 		if (present)
 			continue;
 		int e = gnl_route_add(b->rtnl, &rt);
 		if (e < 0) {
 			char buf[GNL_PREFIX_STRLEN];
 			gsd_warn("cannot add route %s dev %s: %s",
-				 gnl_prefix_format(&rt.dst, buf, sizeof(buf)), b->ifname, gnl_strerror(e));
+				 gnl_prefix_format(&rt.dst, buf, sizeof(buf)), b->ifname,
+				 gnl_strerror(e));
 			ret = e;
 		}
 	}

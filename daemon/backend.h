@@ -11,42 +11,50 @@
 #include "netlink/rtnl.h"
 #include "netlink/wg.h"
 
-struct gsd_backend {
-	enum gsd_backend_kind kind; /* resolved: KERNEL, USERSPACE or NONE */
-	char ifname[GSD_IFNAMSIZ];
-	char sockdir[PATH_MAX];
-	bool install_routes;
-	struct gnl_wg *wg;
-	struct gnl_rtnl *rtnl;
-	uint32_t ifindex;
-	bool created;          /* the interface was created by this start */
-	/* wireguard-go child */
-	uv_process_t proc;
-	bool spawned, proc_running, proc_closed, stop_child_on_exit;
-	int child_pid;
-	/* addresses and routes we manage (to remove stale ones) */
-	struct gsm_prefix *addrs;
-	size_t n_addrs;
-};
+/* One WireGuard interface and how we drive it.  Opaque: created empty by
+ * gsd_backend_new, configured by gsd_backend_open. */
+struct gsd_backend;
 
 #define GSD_RTPROT 77 /* routes installed by gossamerd carry this protocol */
+
+/* Bounds of the blocking waits in gsd_backend_open/repair (polled every
+ * GSD_BACKEND_POLL_MS). */
+#define GSD_WGGO_SOCKET_WAIT_MS 5000 /* wireguard-go's UAPI socket appears */
+#define GSD_TUN_LINK_WAIT_MS	2000 /* wireguard-go's tun link appears */
+#define GSD_BACKEND_POLL_MS	50
+
+/* An empty backend (kind none, nothing open).  0 or -ENOMEM. */
+int gsd_backend_new(struct gsd_backend **out);
+/* gsd_backend_close, then release the memory.  NULL ok.  Call only after
+ * the loop that ran the wireguard-go child handle is closed. */
+void gsd_backend_free(struct gsd_backend *b);
 
 /* Decide the backend without changing anything (auto resolved here):
  * 0 or -ENODEV with msg explaining what is missing. */
 int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resolved, char *msg,
 		      size_t msglen);
 /* Create or adopt the interface (kernel: rtnetlink link; userspace: an
- * already running wireguard-go or one we start).  Never recreates. */
-int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg, enum gsd_backend_kind kind,
-		     uv_loop_t *loop, char *msg, size_t msglen);
+ * already running wireguard-go or one we start).  Never recreates.
+ * Blocks the caller: up to GSD_WGGO_SOCKET_WAIT_MS for the UAPI socket of
+ * a wireguard-go it started, then up to GSD_TUN_LINK_WAIT_MS for its tun
+ * link.  On failure msg is set; b must still be closed/freed. */
+int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg,
+		     enum gsd_backend_kind kind, uv_loop_t *loop, char *msg, size_t msglen);
 /* The interface vanished (deleted, wireguard-go died): re-create it
  * (kernel) or start wireguard-go again (userspace, when we may spawn).
- * 1 repaired, 0 nothing to do, <0 could not. */
+ * 1 repaired, 0 nothing to do, <0 could not.  May block like
+ * gsd_backend_open when it starts wireguard-go. */
 int gsd_backend_repair(struct gsd_backend *b, const struct gsd_config *cfg, uv_loop_t *loop);
-/* Stop the child if configured to; close handles.  Leaves the interface. */
+/* Stop the child if configured to; close netlink sockets.  Leaves the
+ * interface, and the child's process handle to the loop's close walk.
+ * NULL ok; idempotent. */
 void gsd_backend_close(struct gsd_backend *b);
+/* Live-reloadable options (reload.c). */
+void gsd_backend_set_options(struct gsd_backend *b, bool install_routes, bool stop_child_on_exit);
 
+/* Read the device (sorted by peer key).  Netlink or UAPI (2 s timeouts). */
 int gsd_backend_get(struct gsd_backend *b, struct gnl_wg_device **out);
+/* Apply a diff (netlink, or one UAPI set transaction). */
 int gsd_backend_apply(struct gsd_backend *b, const struct gnl_wg_ops *ops);
 /* Make the interface carry exactly these overlay addresses (address with
  * the overlay prefix length) among the ones in `managed` prefixes; other
@@ -56,6 +64,7 @@ int gsd_backend_sync_addrs(struct gsd_backend *b, const struct gsm_prefix *want,
 /* Routes via the interface for these prefixes; stale gossamerd routes
  * (protocol GSD_RTPROT) removed. */
 int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n);
+/* The last netlink error text, or "". */
 const char *gsd_backend_errmsg(struct gsd_backend *b);
 
 /* is `prog` (name or path) executable / in PATH */

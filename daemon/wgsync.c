@@ -1,0 +1,436 @@
+/*
+ * daemon/wgsync.c - membership -> WireGuard.
+ *
+ * Membership changes schedule a debounced refresh; the refresh runs one
+ * reconcile pass that reads the device, computes the device we want from
+ * the members (daemon/reconcile.c, pure), lets the NAT planner adjust it
+ * (daemon/nat.c, pure), keeps unknown peers during the startup hold-off,
+ * and applies only the difference, then syncs the overlay addresses and
+ * the routes of advertised prefixes.  The pass is a list of phases over
+ * one struct wg_pass, called in order by gsd_reconcile_wg; each phase
+ * returns <0 to abandon the pass (nothing half-applied: apply is one
+ * backend call, addresses and routes are idempotent syncs).
+ *
+ * Timers: refresh (debounce), grace (the next dead/left grace expiry),
+ * nat (the planner's next deadline: poke, punch slot) and periodic (10 s,
+ * catches handshake/rx changes nothing else reports).  Grace and nat
+ * reconcile at once, without the debounce.
+ *
+ * Members come from the member cache (daemon/members.c): adverts are
+ * decoded once per version, not once per pass.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/daemon_int.h"
+#include "daemon/log.h"
+#include "daemon/nat.h"
+#include "daemon/reconcile.h"
+#include "gossip/crypto.h"
+
+#define PERIODIC_MS 10000
+
+/* one reconcile pass: what the phases share */
+struct wg_pass {
+	struct gsd_daemon *d;
+	struct gnl_wg_device *cur;  /* the device as read */
+	struct gnl_wg_device *want; /* the device we want */
+	struct snap_ctx {
+		struct gsd_rc_member *m;
+		size_t n;
+	} s; /* reconcile input over the member cache */
+	struct gsd_rc_input in;
+	struct gsm_prefix managed[2]; /* the overlay prefixes we manage */
+	size_t n_managed;
+};
+
+static void on_refresh(uv_timer_t *t);
+
+/* ------------------------------------------------------------ rx tracking */
+
+static int rxmark_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+static void rx_track(struct gsd_daemon *d, const struct gnl_wg_device *cur, uint64_t now)
+{
+	struct gsd_rxmark *nx = calloc(cur->n_peers ? cur->n_peers : 1, sizeof(*nx));
+	if (!nx)
+		return; /* keep the old marks */
+	for (size_t i = 0; i < cur->n_peers; i++) {
+		const struct gnl_wg_peer *p = &cur->peers[i];
+		const struct gsd_rxmark *o =
+		    d->n_rx ? bsearch(p->public_key, d->rx, d->n_rx, sizeof(*d->rx), rxmark_cmp)
+			    : NULL;
+		memcpy(nx[i].key, p->public_key, 32);
+		nx[i].rx = p->rx_bytes;
+		if (o)
+			nx[i].grew_ms = p->rx_bytes > o->rx ? now : o->grew_ms;
+		else
+			nx[i].grew_ms = p->rx_bytes ? now : 0;
+	}
+	qsort(nx, cur->n_peers, sizeof(*nx), rxmark_cmp);
+	free(d->rx);
+	d->rx = nx;
+	d->n_rx = cur->n_peers;
+}
+
+static uint64_t rx_grew_ms(const struct gsd_daemon *d, const uint8_t key[32])
+{
+	const struct gsd_rxmark *o =
+	    d->n_rx ? bsearch(key, d->rx, d->n_rx, sizeof(*d->rx), rxmark_cmp) : NULL;
+	return o ? o->grew_ms : 0;
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+/* The reconcile input: one entry per member of the member cache that has
+ * an advert (self excluded), pointing at the cached record.  The cache is
+ * resynced first as a safety net for anything an event did not carry
+ * (decoding nothing when nothing changed), so a pass allocates one small
+ * entry per member, never a decoded advert.  0 or -ENOMEM. */
+static int snapshot_members(struct gsd_daemon *d, struct snap_ctx *s)
+{
+	int r = gsd_memcache_sync(d->members, d->swim);
+	if (r < 0)
+		return r;
+	size_t n = gsd_memcache_count(d->members);
+	s->m = calloc(n ? n : 1, sizeof(*s->m));
+	if (!s->m)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct gsd_member *x = gsd_memcache_at(d->members, i);
+		if (x->is_self || !x->has_advert)
+			continue;
+		s->m[s->n++] = (struct gsd_rc_member){
+		    .mem = x,
+		    .state = x->state,
+		    .state_since_ms = x->state_since_ms,
+		    .gossip_addr = x->gossip_addr,
+		    .last_rx_ms = rx_grew_ms(d, x->wg_pubkey),
+		};
+	}
+	return 0;
+}
+
+static void managed_prefixes(struct gsd_daemon *d, struct gsm_prefix *out, size_t *n)
+{
+	*n = 0;
+	if (d->cfg.has_ipv4_prefix)
+		out[(*n)++] = d->cfg.ipv4_prefix;
+	out[(*n)++] = d->v6_prefix;
+}
+
+static void on_nat_timer(uv_timer_t *t)
+{
+	struct gsd_daemon *d = t->data;
+	/* a poke to finish or a punch slot: reconcile now, no debounce */
+	uv_timer_stop(&d->refresh_timer);
+	d->refresh_timer.data = d;
+	on_refresh(&d->refresh_timer);
+}
+
+/* ------------------------------------------------------------ reconcile phases */
+
+/* read: the device as it is (repairing a vanished interface once), and
+ * the rx progress of its peers */
+static int phase_read(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	int r = gsd_backend_get(d->be, &p->cur);
+	if (r < 0 && gsd_backend_repair(d->be, &d->cfg, d->loop) > 0)
+		r = gsd_backend_get(d->be, &p->cur);
+	if (r < 0) {
+		gsd_warn("cannot read WireGuard device %s: %s %s", d->cfg.interface,
+			 gnl_strerror(r), gsd_backend_errmsg(d->be));
+		return r;
+	}
+	rx_track(d, p->cur, gsd_now_ms());
+	return 0;
+}
+
+/* wake up when the next dead/left grace period runs out, rather than
+ * waiting for the periodic refresh */
+static void arm_grace_timer(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	uint64_t first = UINT64_MAX;
+	for (size_t i = 0; i < p->s.n; i++) {
+		uint64_t g = p->s.m[i].state == GSM_STATE_DEAD	 ? d->cfg.dead_grace_ms
+			     : p->s.m[i].state == GSM_STATE_LEFT ? d->cfg.left_grace_ms
+								 : 0;
+		uint64_t exp = p->s.m[i].state_since_ms + g;
+		if (g && exp > p->in.now_ms && exp < first)
+			first = exp;
+	}
+	uv_timer_stop(&d->grace_timer);
+	if (first != UINT64_MAX && !d->stopping)
+		uv_timer_start(&d->grace_timer, on_nat_timer, first - p->in.now_ms + 20, 0);
+}
+
+/* desired: snapshot the members and compute the device we want */
+static int phase_desired(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	int r = snapshot_members(d, &p->s);
+	if (r < 0)
+		return r;
+	p->in = (struct gsd_rc_input){
+	    .self_behind_nat = d->behind_nat,
+	    .keepalive = d->cfg.persistent_keepalive,
+	    .dead_grace_ms = d->cfg.dead_grace_ms,
+	    .left_grace_ms = d->cfg.left_grace_ms,
+	    .now_ms = gsd_now_ms(),
+	    .now_unix = gsd_now_unix(),
+	    .current = p->cur,
+	    .members = p->s.m,
+	    .n_members = p->s.n,
+	};
+	memcpy(p->in.self_id, gsm_identity_public(d->keys.identity), GSM_ID_LEN);
+	memcpy(p->in.self_wg_pubkey, d->keys.wg_public, 32);
+	r = gnl_wg_device_new(d->cfg.interface, &p->want);
+	if (r < 0)
+		return r;
+	p->want->flags = GNL_WG_DEV_PRIVATE_KEY | GNL_WG_DEV_LISTEN_PORT;
+	memcpy(p->want->private_key, d->keys.wg_private, 32);
+	p->want->listen_port = d->cfg.wg_port;
+	r = gsd_reconcile_desired(&p->in, p->want, NULL);
+	if (r < 0)
+		return r;
+	arm_grace_timer(p);
+	return 0;
+}
+
+/* public side: tell NATed members where our WireGuard sees them */
+static void report_wg_observed(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	for (size_t i = 0; i < p->s.n && p->cur; i++) {
+		const struct gnl_wg_peer *cp =
+		    gnl_wg_device_find_peer(p->cur, p->s.m[i].mem->wg_pubkey);
+		struct gsm_addr ep;
+		if (!gsd_nat_wg_report(p->s.m[i].mem, cp, d->behind_nat, p->in.now_unix, &ep))
+			memset(&ep, 0, sizeof(ep));
+		gsm_swim_set_wg_observed(d->swim, p->s.m[i].mem->id, &ep);
+	}
+}
+
+/* NAT plan: endpoints, punching and relays adjust the wanted device */
+static int phase_nat(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	if (!d->nat)
+		return 0;
+	struct gsd_nat_input nin = {
+	    .self_behind_nat = d->behind_nat,
+	    .self_relay = d->cfg.relay,
+	    .keepalive = d->cfg.persistent_keepalive,
+	    .now_ms = p->in.now_ms,
+	    .now_unix_ms = (int64_t)gsd_now_unix() * 1000,
+	    .current = p->cur,
+	    .members = p->s.m,
+	    .n_members = p->s.n,
+	};
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+		nin.now_unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	memcpy(nin.self_id, p->in.self_id, GSM_ID_LEN);
+	randombytes_buf(&nin.jitter_rand, sizeof(nin.jitter_rand));
+	uint64_t next = UINT64_MAX;
+	int r = gsd_nat_plan(d->nat, &nin, p->want, &next);
+	if (r < 0)
+		return r;
+	report_wg_observed(p);
+	uv_timer_stop(&d->nat_timer);
+	if (next != UINT64_MAX && !d->stopping) {
+		uint64_t n = gsd_now_ms();
+		uv_timer_start(&d->nat_timer, on_nat_timer, next > n ? next - n : 0, 0);
+	}
+	uint8_t relay[GSM_ID_LEN];
+	bool has = gsd_nat_relay_in_use(d->nat, relay);
+	if (has != d->relay_via_set || (has && memcmp(relay, d->relay_via, GSM_ID_LEN))) {
+		d->relay_via_set = has;
+		memcpy(d->relay_via, relay, GSM_ID_LEN);
+		gsd_advert_refresh(d, has ? "relaying through a public node" : "direct again");
+	}
+	return 0;
+}
+
+/* startup hold-off: keep peers we do not know (yet), until the first
+ * anti-entropy sync completed or dead_grace passed */
+static int phase_holdoff(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	if (!d->holdoff)
+		return 0;
+	struct gsm_swim_stats st;
+	gsm_swim_stats(d->swim, &st);
+	if (st.last_sync_ms > d->start_ms || gsd_now_ms() - d->start_ms > d->cfg.dead_grace_ms) {
+		d->holdoff = false;
+		return 0;
+	}
+	for (size_t i = 0; i < p->cur->n_peers; i++) {
+		const struct gnl_wg_peer *cp = &p->cur->peers[i];
+		if (gnl_wg_device_find_peer(p->want, cp->public_key))
+			continue;
+		struct gnl_wg_peer *np;
+		int r = gnl_wg_device_add_peer(p->want, cp->public_key, &np);
+		if (r < 0)
+			return r;
+		np->persistent_keepalive = cp->persistent_keepalive;
+		np->has_preshared_key = cp->has_preshared_key;
+		memcpy(np->preshared_key, cp->preshared_key, 32);
+		for (size_t k = 0; k < cp->n_allowedips; k++)
+			gnl_wg_peer_add_allowedip(np, &cp->allowedips[k]);
+	}
+	return 0;
+}
+
+/* apply: diff wanted against current, hand the ops to the backend, log */
+static int phase_apply(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	struct gnl_wg_ops *ops = NULL;
+	int r = gnl_wg_diff(p->want, p->cur, &ops);
+	if (r < 0) {
+		gsd_warn("WireGuard diff failed: %s", gnl_strerror(r));
+		return r;
+	}
+	if (!gnl_wg_ops_empty(ops)) {
+		size_t add = 0, upd = 0, rem = 0;
+		for (size_t i = 0; i < ops->n_ops; i++) {
+			if (ops->ops[i].kind == GNL_WG_OP_ADD)
+				add++;
+			else if (ops->ops[i].kind == GNL_WG_OP_UPDATE)
+				upd++;
+			else
+				rem++;
+		}
+		r = gsd_backend_apply(d->be, ops);
+		if (r < 0)
+			gsd_warn("applying WireGuard changes to %s failed: %s %s", d->cfg.interface,
+				 gnl_strerror(r), gsd_backend_errmsg(d->be));
+		else
+			gsd_info("WireGuard %s: %zu added, %zu updated, %zu removed%s",
+				 d->cfg.interface, add, upd, rem,
+				 ops->dev_changed ? ", device settings" : "");
+		d->wg_changes++;
+	}
+	gnl_wg_ops_free(ops);
+	return 0;
+}
+
+/* addresses: our overlay addresses on the interface */
+static int phase_addresses(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	struct gsm_prefix addrs[2];
+	size_t n_addrs = 0;
+	if (d->have_v4) {
+		addrs[n_addrs] = d->v4;
+		addrs[n_addrs++].len = d->cfg.ipv4_prefix.len;
+	}
+	addrs[n_addrs] = d->v6;
+	addrs[n_addrs++].len = d->v6_prefix.len;
+	managed_prefixes(d, p->managed, &p->n_managed);
+	gsd_backend_sync_addrs(d->be, addrs, n_addrs, p->managed, p->n_managed);
+	return 0;
+}
+
+/* overlay host routes come with the interface's own address; only
+ * prefixes outside the managed ones need a route */
+static bool in_managed(const struct wg_pass *p, const struct gsm_prefix *pf)
+{
+	for (size_t j = 0; j < p->n_managed; j++) {
+		const struct gsm_prefix *m = &p->managed[j];
+		if (pf->family != m->family || pf->len < m->len)
+			continue;
+		bool inside = true;
+		for (unsigned bit = 0; bit < m->len && inside; bit++) {
+			uint8_t mk = (uint8_t)(0x80 >> (bit % 8));
+			inside = (pf->ip[bit / 8] & mk) == (m->ip[bit / 8] & mk);
+		}
+		if (inside)
+			return true;
+	}
+	return false;
+}
+
+/* routes: for the advertised prefixes of the peers we configured */
+static int phase_routes(struct wg_pass *p)
+{
+	struct gsd_daemon *d = p->d;
+	const struct gnl_wg_device *want = p->want;
+	size_t n_routes = 0;
+	for (size_t i = 0; i < want->n_peers; i++)
+		n_routes += want->peers[i].n_allowedips;
+	struct gsm_prefix *routes = calloc(n_routes ? n_routes : 1, sizeof(*routes));
+	if (!routes)
+		return -ENOMEM;
+	n_routes = 0;
+	for (size_t i = 0; i < want->n_peers; i++)
+		for (size_t k = 0; k < want->peers[i].n_allowedips; k++) {
+			struct gsm_prefix pf;
+			gsd_gnl_to_prefix(&want->peers[i].allowedips[k], &pf);
+			if (!in_managed(p, &pf))
+				routes[n_routes++] = pf;
+		}
+	gsd_backend_sync_routes(d->be, routes, n_routes);
+	free(routes);
+	return 0;
+}
+
+void gsd_reconcile_wg(struct gsd_daemon *d)
+{
+	static int (*const phases[])(struct wg_pass *) = {
+	    phase_read,	 phase_desired,	  phase_nat,	phase_holdoff,
+	    phase_apply, phase_addresses, phase_routes,
+	};
+	struct wg_pass p = {.d = d};
+	if (d->backend_kind == GSD_BACKEND_NONE || !d->swim)
+		return;
+	d->reconciles++;
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (phases[i](&p) < 0)
+			break;
+	gnl_wg_device_free(p.want);
+	gnl_wg_device_free(p.cur);
+	free(p.s.m);
+}
+
+/* ------------------------------------------------------------ timers */
+
+static void on_refresh(uv_timer_t *t)
+{
+	struct gsd_daemon *d = t->data;
+	if (d->stopping)
+		return;
+	if (d->v4_conflict) {
+		d->v4_conflict = false;
+		gsd_check_v4(d);
+	}
+	gsd_reconcile_wg(d);
+	gsd_kick(d);
+}
+
+void gsd_schedule_refresh(struct gsd_daemon *d)
+{
+	if (d->stopping || uv_is_active((uv_handle_t *)&d->refresh_timer))
+		return;
+	uv_timer_start(&d->refresh_timer, on_refresh, d->cfg.reconcile_debounce_ms, 0);
+}
+
+static void on_periodic(uv_timer_t *t)
+{
+	struct gsd_daemon *d = t->data;
+	if (d->backend_kind != GSD_BACKEND_NONE)
+		gsd_schedule_refresh(d);
+}
+
+void gsd_wgsync_start(struct gsd_daemon *d)
+{
+	uv_timer_start(&d->periodic_timer, on_periodic, PERIODIC_MS, PERIODIC_MS);
+}
