@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/fileio.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "daemon/nat.h"
@@ -233,7 +234,7 @@ static int phase_config(struct gsd_daemon *d, int argc, char **argv, int *rc)
 static int phase_keyring(struct gsd_daemon *d)
 {
 	char msg[2048];
-	int r = gsd_check_secret_file(d->cfg.cluster_key_file, msg, sizeof(msg));
+	int r = gsc_check_secret(d->cfg.cluster_key_file, msg, sizeof(msg));
 	if (r == -ENOENT) {
 		gsd_err("cluster key file %s does not exist (create one with `gossamerd "
 			"--generate-cluster-key %s` and copy it to every node)",

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fileio.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "gossip/crypto.h"
@@ -25,7 +26,7 @@ static int read_key_file(struct gsd_daemon *d, const char *path, uint16_t *ids, 
 			 size_t *n, char *msg, size_t msglen)
 {
 	struct gsm_keyring *nkr = NULL;
-	int r = gsd_check_secret_file(path, msg, msglen);
+	int r = gsc_check_secret(path, msg, msglen);
 	if (r == -ENOENT) {
 		snprintf(msg, msglen, "cluster key file %s does not exist", path);
 		return -EINVAL;

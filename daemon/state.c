@@ -73,12 +73,6 @@ int gsd_state_dir_prepare(const char *dir, char *msg, size_t msglen)
 	return 0;
 }
 
-/* to be removed once daemon.c calls gsc_check_secret */
-int gsd_check_secret_file(const char *path, char *msg, size_t msglen)
-{
-	return gsc_check_secret(path, msg, msglen);
-}
-
 /* A key file of the state directory: gsc_check_secret(), except that every
  * refusal of a file that exists is -EACCES (the file is there but is not
  * usable as a key, and is never replaced). */

@@ -17,13 +17,6 @@
 /* Create dir (and parents) with mode 0700 if missing; refuse a non-dir. */
 int gsd_state_dir_prepare(const char *dir, char *msg, size_t msglen);
 
-/* Deprecated: gsc_check_secret() (common/fileio.h), which it forwards to:
- * 0, -ENOENT (absent, msg untouched), or -ELOOP (a symlink), -EINVAL (not
- * a regular file), -EACCES (group/world accessible or unreadable) or
- * another negative errno, with msg naming the path.  To be removed once
- * daemon.c calls gsc_check_secret. */
-int gsd_check_secret_file(const char *path, char *msg, size_t msglen);
-
 /* Load or create the node's keys in dir.  created tells which were made.
  * A key file that exists but is refused (symlink, not a regular file,
  * group/world accessible, unreadable) is -EACCES with msg, never replaced;

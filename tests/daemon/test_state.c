@@ -185,7 +185,7 @@ static void test_atomic_write_leaves_no_temp(void **state)
 }
 
 /* secrets are never read through a symlink: the cluster key file (checked
- * by the daemon with gsd_check_secret_file, i.e. gsc_check_secret) and the
+ * by the daemon with gsc_check_secret) and the
  * state directory's key files alike; the message names the link */
 static void test_secret_symlink_refused(void **state)
 {
@@ -194,8 +194,8 @@ static void test_secret_symlink_refused(void **state)
 	path_of(link, sizeof(link), "cluster.key");
 	assert_int_equal(gsc_write_atomic(real, "1 AAAA\n", 7, 0600, GSC_WRITE_DURABLE), 0);
 	assert_int_equal(symlink(real, link), 0);
-	assert_int_equal(gsd_check_secret_file(real, msg, sizeof(msg)), 0);
-	assert_int_equal(gsd_check_secret_file(link, msg, sizeof(msg)), -ELOOP);
+	assert_int_equal(gsc_check_secret(real, msg, sizeof(msg)), 0);
+	assert_int_equal(gsc_check_secret(link, msg, sizeof(msg)), -ELOOP);
 	assert_non_null(strstr(msg, link));
 	assert_non_null(strstr(msg, "symbolic link"));
 	unlink(link);
