@@ -365,22 +365,11 @@ static int move_allowedips(struct gnl_wg_peer *from, struct gnl_wg_peer *to)
 	return 0;
 }
 
-int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
-		 struct gnl_wg_device *desired, uint64_t *next_ms)
+/* usable relays: alive (or merely suspect), public + relay, our peer */
+static size_t collect_relays(const struct gsd_nat_input *in, const struct gnl_wg_device *desired,
+			     struct gsd_nat_relay *relays)
 {
-	int r = 0;
-	uint64_t next = UINT64_MAX;
-	int64_t now_unix = in->now_unix_ms / 1000;
-	uint32_t timeout = in->direct_timeout_ms ? in->direct_timeout_ms : GSD_NAT_DIRECT_TIMEOUT_MS;
-	struct gsd_nat_relay *relays = calloc(in->n_members ? in->n_members : 1, sizeof(*relays));
 	size_t n_relays = 0;
-	if (!relays)
-		return -ENOMEM;
-
-	for (size_t i = 0; i < nat->n; i++)
-		nat->e[i].seen = false;
-
-	/* usable relays: alive (or merely suspect), public + relay, our peer */
 	for (size_t i = 0; i < in->n_members; i++) {
 		const struct gsd_rc_member *m = &in->members[i];
 		const uint32_t want = GSM_ADV_PUBLIC | GSM_ADV_RELAY;
@@ -394,120 +383,157 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		relays[n_relays].usable = true;
 		n_relays++;
 	}
+	return n_relays;
+}
 
-	for (size_t i = 0; i < in->n_members; i++) {
-		const struct gsd_rc_member *m = &in->members[i];
-		const struct gsd_member *a = m->mem;
-		if (!memcmp(a->id, in->self_id, GSM_ID_LEN))
-			continue;
-		struct gnl_wg_peer *p = gnl_wg_device_find_peer(desired, a->wg_pubkey);
-		if (!p)
-			continue;
-		const struct gnl_wg_peer *cur =
-			in->current ? gnl_wg_device_find_peer(in->current, a->wg_pubkey) : NULL;
-		bool pair = in->self_behind_nat && (a->flags & GSM_ADV_BEHIND_NAT) &&
-			    !(a->flags & GSM_ADV_PUBLIC);
-		bool created;
-		struct nat_ent *e = ent_get(nat, a->id, &created);
-		if (!e) {
-			r = -ENOMEM;
-			goto out;
-		}
-		e->seen = true;
-		e->last_seen_ms = in->now_ms;
-		if (created) {
-			e->path = pair ? GSD_NAT_TRYING : GSD_NAT_DIRECT;
-			e->since_ms = in->now_ms;
-		}
-		if (!pair) {
-			e->path = GSD_NAT_DIRECT;
-			e->has_relay = false;
-			e->poking = false;
-			e->attempt = 0;
-			e->next_punch_unix_ms = 0;
-			continue;
-		}
-		uint16_t ka = in->keepalive >= 0 ? (uint16_t)in->keepalive
-						 : gsd_nat_keepalive(in->self_id, a->id);
-		p->persistent_keepalive = ka;
+/* a working direct path: no punching, no relay */
+static void ent_direct(struct nat_ent *e)
+{
+	e->path = GSD_NAT_DIRECT;
+	e->has_relay = false;
+	e->poking = false;
+	e->attempt = 0;
+	e->next_punch_unix_ms = 0;
+}
 
-		struct gsm_addr cur_ep = { 0 };
-		if (cur)
-			gsd_sockaddr_to_addr(&cur->endpoint, &cur_ep);
-		bool fresh = hs_fresh(cur, now_unix);
-		if (fresh) {
-			e->path = GSD_NAT_DIRECT;
-			e->has_relay = false;
-			e->poking = false;
-			e->attempt = 0;
-			e->next_punch_unix_ms = 0;
-			memset(&p->endpoint, 0, sizeof(p->endpoint)); /* keep what works */
-			continue;
-		}
-		if (e->path == GSD_NAT_DIRECT) { /* lost its handshake */
-			e->path = GSD_NAT_TRYING;
-			e->since_ms = in->now_ms;
-		}
+/* what one planning pass shares across members */
+struct plan_ctx {
+	struct gsd_nat *nat;
+	const struct gsd_nat_input *in;
+	struct gnl_wg_device *desired;
+	const struct gsd_nat_relay *relays;
+	size_t n_relays;
+	uint32_t timeout;
+	int64_t now_unix;
+	uint64_t next;
+};
 
-		/* punching */
-		bool rotate = false;
-		if (e->poking && in->now_ms >= e->poke_until_ms)
-			e->poking = false;
-		if (!e->next_punch_unix_ms)
-			e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
-								  in->now_unix_ms, in->jitter_rand);
-		if (in->now_unix_ms >= e->next_punch_unix_ms && !e->poking) {
-			e->attempt++;
-			rotate = true;
-			if (ka) {
-				e->poking = true;
-				e->poke_until_ms = in->now_ms + GSD_NAT_POKE_HOLD_MS;
-				nat->st.pokes++;
-			}
-			e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
-								  in->now_unix_ms, in->jitter_rand);
+/* Punch slots: a slot that came due rotates the endpoint and, with a
+ * keepalive, pokes (keepalive 0 for GSD_NAT_POKE_HOLD_MS).  Returns whether
+ * to rotate. */
+static bool plan_punch(struct plan_ctx *c, struct nat_ent *e, const struct gsd_member *a,
+		       struct gnl_wg_peer *p, uint16_t ka)
+{
+	const struct gsd_nat_input *in = c->in;
+	bool rotate = false;
+	if (e->poking && in->now_ms >= e->poke_until_ms)
+		e->poking = false;
+	if (!e->next_punch_unix_ms)
+		e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
+							  in->now_unix_ms, in->jitter_rand);
+	if (in->now_unix_ms >= e->next_punch_unix_ms && !e->poking) {
+		e->attempt++;
+		rotate = true;
+		if (ka) {
+			e->poking = true;
+			e->poke_until_ms = in->now_ms + GSD_NAT_POKE_HOLD_MS;
+			c->nat->st.pokes++;
 		}
-		if (e->poking) {
-			p->persistent_keepalive = 0;
-			min_deadline(&next, e->poke_until_ms);
-		}
-		int64_t until = e->next_punch_unix_ms - in->now_unix_ms;
-		min_deadline(&next, in->now_ms + (uint64_t)(until > 0 ? until : 0));
-
-		struct gsm_addr cands[GSM_MAX_ENDPOINTS + 1], ep;
-		size_t nc = gsd_nat_candidates(a, &m->gossip_addr, cands, GSM_MAX_ENDPOINTS + 1);
-		gsd_nat_choose_endpoint(cands, nc, &cur_ep, false, rotate, e->attempt, &ep);
-		if (ep.family)
-			gsd_addr_to_sockaddr(&ep, &p->endpoint);
-
-		/* relay fallback */
-		if (e->path == GSD_NAT_TRYING && in->now_ms - e->since_ms < timeout) {
-			min_deadline(&next, e->since_ms + timeout);
-			continue;
-		}
-		int k = gsd_nat_pick_relay(in->self_id, a->id, relays, n_relays);
-		if (k < 0) {
-			e->path = GSD_NAT_TRYING;
-			e->has_relay = false;
-			continue;
-		}
-		if (!e->has_relay || memcmp(e->relay, relays[k].id, GSM_ID_LEN))
-			nat->st.relay_switches++;
-		e->path = GSD_NAT_RELAYED;
-		e->has_relay = true;
-		memcpy(e->relay, relays[k].id, GSM_ID_LEN);
+		e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
+							  in->now_unix_ms, in->jitter_rand);
 	}
+	if (e->poking) {
+		p->persistent_keepalive = 0;
+		min_deadline(&c->next, e->poke_until_ms);
+	}
+	int64_t until = e->next_punch_unix_ms - in->now_unix_ms;
+	min_deadline(&c->next, in->now_ms + (uint64_t)(until > 0 ? until : 0));
+	return rotate;
+}
 
-	/* forget members that are gone for long (compact, order kept); a
-	 * member that flaps dead and back resumes its path (a relayed pair
-	 * does not wait for the direct timeout again) */
+/* after the direct timeout: the pair's relay (rendezvous hashing), or none */
+static void plan_relay(struct plan_ctx *c, struct nat_ent *e, const struct gsd_member *a)
+{
+	int k = gsd_nat_pick_relay(c->in->self_id, a->id, c->relays, c->n_relays);
+	if (k < 0) {
+		e->path = GSD_NAT_TRYING;
+		e->has_relay = false;
+		return;
+	}
+	if (!e->has_relay || memcmp(e->relay, c->relays[k].id, GSM_ID_LEN))
+		c->nat->st.relay_switches++;
+	e->path = GSD_NAT_RELAYED;
+	e->has_relay = true;
+	memcpy(e->relay, c->relays[k].id, GSM_ID_LEN);
+}
+
+/* One member: direct when either side is public or the tunnel works;
+ * otherwise punch, and relay after the direct timeout.  0 or -ENOMEM. */
+static int plan_member(struct plan_ctx *c, const struct gsd_rc_member *m)
+{
+	const struct gsd_nat_input *in = c->in;
+	const struct gsd_member *a = m->mem;
+	if (!memcmp(a->id, in->self_id, GSM_ID_LEN))
+		return 0;
+	struct gnl_wg_peer *p = gnl_wg_device_find_peer(c->desired, a->wg_pubkey);
+	if (!p)
+		return 0;
+	const struct gnl_wg_peer *cur =
+		in->current ? gnl_wg_device_find_peer(in->current, a->wg_pubkey) : NULL;
+	bool pair = in->self_behind_nat && (a->flags & GSM_ADV_BEHIND_NAT) &&
+		    !(a->flags & GSM_ADV_PUBLIC);
+	bool created;
+	struct nat_ent *e = ent_get(c->nat, a->id, &created);
+	if (!e)
+		return -ENOMEM;
+	e->seen = true;
+	e->last_seen_ms = in->now_ms;
+	if (created) {
+		e->path = pair ? GSD_NAT_TRYING : GSD_NAT_DIRECT;
+		e->since_ms = in->now_ms;
+	}
+	if (!pair) {
+		ent_direct(e);
+		return 0;
+	}
+	uint16_t ka = in->keepalive >= 0 ? (uint16_t)in->keepalive
+					 : gsd_nat_keepalive(in->self_id, a->id);
+	p->persistent_keepalive = ka;
+
+	struct gsm_addr cur_ep = { 0 };
+	if (cur)
+		gsd_sockaddr_to_addr(&cur->endpoint, &cur_ep);
+	if (hs_fresh(cur, c->now_unix)) {
+		ent_direct(e);
+		memset(&p->endpoint, 0, sizeof(p->endpoint)); /* keep what works */
+		return 0;
+	}
+	if (e->path == GSD_NAT_DIRECT) { /* lost its handshake */
+		e->path = GSD_NAT_TRYING;
+		e->since_ms = in->now_ms;
+	}
+	bool rotate = plan_punch(c, e, a, p, ka);
+
+	struct gsm_addr cands[GSM_MAX_ENDPOINTS + 1], ep;
+	size_t nc = gsd_nat_candidates(a, &m->gossip_addr, cands, GSM_MAX_ENDPOINTS + 1);
+	gsd_nat_choose_endpoint(cands, nc, &cur_ep, false, rotate, e->attempt, &ep);
+	if (ep.family)
+		gsd_addr_to_sockaddr(&ep, &p->endpoint);
+
+	if (e->path == GSD_NAT_TRYING && in->now_ms - e->since_ms < c->timeout) {
+		min_deadline(&c->next, e->since_ms + c->timeout);
+		return 0;
+	}
+	plan_relay(c, e, a);
+	return 0;
+}
+
+/* forget members that are gone for long (compact, order kept); a member
+ * that flaps dead and back resumes its path (a relayed pair does not wait
+ * for the direct timeout again) */
+static void forget_gone(struct gsd_nat *nat, uint64_t now_ms)
+{
 	size_t w = 0;
 	for (size_t i = 0; i < nat->n; i++)
-		if (nat->e[i].seen || in->now_ms - nat->e[i].last_seen_ms < GSD_NAT_FORGET_MS)
+		if (nat->e[i].seen || now_ms - nat->e[i].last_seen_ms < GSD_NAT_FORGET_MS)
 			nat->e[w++] = nat->e[i];
 	nat->n = w;
+}
 
-	/* route relayed members through their relay's peer */
+/* count paths, and route relayed members through their relay's peer */
+static int route_relayed(struct gsd_nat *nat, const struct gsd_nat_input *in,
+			 struct gnl_wg_device *desired)
+{
 	memset(&nat->st, 0, offsetof(struct gsd_nat_stats, pokes));
 	for (size_t i = 0; i < nat->n; i++) {
 		struct nat_ent *e = &nat->e[i];
@@ -528,13 +554,40 @@ int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
 		struct gnl_wg_peer *rp = gnl_wg_device_find_peer(desired, rm->mem->wg_pubkey);
 		if (!p || !rp || p == rp)
 			continue;
-		r = move_allowedips(p, rp);
+		int r = move_allowedips(p, rp);
 		if (r < 0)
-			goto out;
+			return r;
 	}
-out:
+	return 0;
+}
+
+int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
+		 struct gnl_wg_device *desired, uint64_t *next_ms)
+{
+	int r = 0;
+	struct gsd_nat_relay *relays = calloc(in->n_members ? in->n_members : 1, sizeof(*relays));
+	if (!relays)
+		return -ENOMEM;
+	struct plan_ctx c = {
+		.nat = nat,
+		.in = in,
+		.desired = desired,
+		.relays = relays,
+		.n_relays = collect_relays(in, desired, relays),
+		.timeout = in->direct_timeout_ms ? in->direct_timeout_ms : GSD_NAT_DIRECT_TIMEOUT_MS,
+		.now_unix = in->now_unix_ms / 1000,
+		.next = UINT64_MAX,
+	};
+	for (size_t i = 0; i < nat->n; i++)
+		nat->e[i].seen = false;
+	for (size_t i = 0; i < in->n_members && r == 0; i++)
+		r = plan_member(&c, &in->members[i]);
+	if (r == 0) {
+		forget_gone(nat, in->now_ms);
+		r = route_relayed(nat, in, desired);
+	}
 	free(relays);
-	*next_ms = next;
+	*next_ms = c.next;
 	return r;
 }
 
