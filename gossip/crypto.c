@@ -22,32 +22,36 @@
  * binding the header (version, key id, nonce) means no bit of a datagram
  * can be changed without the open failing.
  *
- * Secrets (seeds, secret keys, cluster keys, key-file contents) live in
+ * Reloading a key file merges the new ring into the running one
+ * (gsm_keyring_merge) in an order that keeps every moment of a rotation
+ * able to open what peers seal: a changed key under a known id is refused
+ * up front, unlisted keys go before new ones arrive (room in the ring), the
+ * primary switches only once the new keys are in, and the old primary
+ * leaves last.  The merge works on a copy and commits at the end, so a
+ * refused reload leaves the ring exactly as it was.
+ *
+ * Secrets (seeds, secret keys, cluster keys, key-file text) live in
  * sodium_malloc'd memory - guard pages, not swapped where the OS allows -
- * and are wiped with sodium_memzero before being freed.  Key files hold
- * base64 text, are written atomically (temp file in the same directory,
- * fsync, rename, fsync of the directory) with mode 0600 and are refused
- * with -EACCES when group or other have any permission on them, the way
- * ssh treats private keys.  Trade-off: sodium_malloc costs a few pages and
- * syscalls per object; identities and key rings are long-lived, so that is
- * irrelevant, and per-datagram paths use only the stack.
+ * and are wiped with sodium_memzero before being freed.  This file works on
+ * key-file TEXT only (gsm_identity_from_text, gsm_keyring_parse, ...); the
+ * files themselves - atomic 0600 writes, refusing symlinks and files group
+ * or others can access, the way ssh treats private keys - are keyfile.c's.
+ * Trade-off: sodium_malloc costs a few pages and syscalls per object;
+ * identities and key rings are long-lived, so that is irrelevant, and
+ * per-datagram paths use only the stack.
  */
 #include "gossip/crypto.h"
 #include "gossip/wire_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
-#define KEYFILE_MAX 4096
+#define SEED_B64_ROOM 64 /* decode room for a 32-byte seed in base64 */
 
 int gsm_crypto_init(void)
 {
@@ -84,142 +88,6 @@ int gsm_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len)
 		return -EINVAL;
 	*len = n;
 	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* key files                                                           */
-
-/* Read a whole secret file into sodium_malloc'd memory, NUL-terminated.
- * -EACCES if group/other have any permission bits. */
-static int read_secret_file(const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		rc = -EACCES;
-		goto out;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		rc = -EMSGSIZE;
-		goto out;
-	}
-	buf = sodium_malloc(KEYFILE_MAX + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		r = read(fd, buf + n, KEYFILE_MAX - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == KEYFILE_MAX) {
-			rc = -EMSGSIZE;
-			goto out;
-		}
-	}
-	buf[n] = 0;
-	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf) {
-		sodium_memzero(buf, KEYFILE_MAX + 1);
-		sodium_free(buf);
-	}
-	close(fd);
-	return rc;
-}
-
-static void free_secret_text(char *s)
-{
-	if (!s)
-		return;
-	sodium_memzero(s, KEYFILE_MAX + 1);
-	sodium_free(s);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Atomically replace path with data, mode 0600. */
-static int write_secret_file(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, dfd, rc;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = write_all(fd, data, len);
-	if (rc)
-		goto fail;
-	if (fsync(fd) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = -errno;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	/* make the rename durable */
-	snprintf(dir, sizeof(dir), "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -274,58 +142,42 @@ const uint8_t *gsm_identity_public(const struct gsm_identity *id)
 	return id ? id->pk : NULL;
 }
 
-int gsm_identity_load(const char *path, struct gsm_identity **out)
+int gsm_identity_from_text(const char *text, struct gsm_identity **out)
 {
-	char *text = NULL;
-	uint8_t *seed = NULL;
+	uint8_t *seed;
 	size_t n;
 	int rc;
 
-	if (!path || !out)
+	if (!text || !out)
 		return -EINVAL;
 	*out = NULL;
-	rc = read_secret_file(path, &text);
-	if (rc)
-		goto out;
-	seed = sodium_malloc(64);
-	if (!seed) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (gsm_b64_decode(text, seed, 64, &n) || n != 32) {
+	seed = sodium_malloc(SEED_B64_ROOM);
+	if (!seed)
+		return -ENOMEM;
+	if (gsm_b64_decode(text, seed, SEED_B64_ROOM, &n) || n != 32)
 		rc = -EINVAL;
-		goto out;
-	}
-	rc = gsm_identity_from_seed(seed, out);
-out:
-	if (seed) {
-		sodium_memzero(seed, 64);
-		sodium_free(seed);
-	}
-	free_secret_text(text);
+	else
+		rc = gsm_identity_from_seed(seed, out);
+	sodium_memzero(seed, SEED_B64_ROOM);
+	sodium_free(seed);
 	return rc;
 }
 
-int gsm_identity_save(const struct gsm_identity *id, const char *path)
+int gsm_identity_to_text(const struct gsm_identity *id, char *buf, size_t cap, size_t *len)
 {
-	char *text;
-	int n, rc;
+	int n;
 
-	if (!id || !path)
+	if (!id || !buf || !len)
 		return -EINVAL;
-	text = sodium_malloc(KEYFILE_MAX + 1);
-	if (!text)
-		return -ENOMEM;
-	n = gsm_b64_encode(id->seed, 32, text, KEYFILE_MAX);
-	if (n < 0) {
-		rc = n;
-		goto out;
-	}
-	text[n++] = '\n';
-	rc = write_secret_file(path, text, (size_t)n);
-out:
-	free_secret_text(text);
-	return rc;
+	n = gsm_b64_encode(id->seed, 32, buf, cap);
+	if (n < 0)
+		return n;
+	if ((size_t)n + 2 > cap)
+		return -EMSGSIZE;
+	buf[n++] = '\n';
+	buf[n] = 0;
+	*len = (size_t)n;
+	return 0;
 }
 
 int gsm_sign(const struct gsm_identity *id, const uint8_t *msg, size_t len,
@@ -522,6 +374,73 @@ const char *gsm_keyring_cluster_name(const struct gsm_keyring *kr)
 	return kr ? kr->name : NULL;
 }
 
+/* The merge's steps 2-4 on a scratch ring t (step 1 already passed). */
+static int keyring_merge_steps(struct gsm_keyring *t, const struct gsm_keyring *from,
+			       struct gsm_keyring_merge_result *res)
+{
+	uint16_t have[GSM_MAX_KEYS], first = from->keys[from->primary].id;
+	int old_primary = gsm_keyring_primary(t);
+	size_t nh;
+	int rc;
+
+	/* 2. drop unlisted keys, not the primary yet (remove: -EBUSY) */
+	nh = gsm_keyring_ids(t, have, GSM_MAX_KEYS);
+	for (size_t i = 0; i < nh; i++)
+		if (!ring_find(from, have[i], NULL) && gsm_keyring_remove(t, have[i]) == 0)
+			res->removed++;
+	/* 3. add the new ones, in from's order */
+	for (size_t i = 0; i < from->n; i++) {
+		if (ring_find(t, from->keys[i].id, NULL))
+			continue;
+		rc = gsm_keyring_add(t, from->keys[i].id, from->keys[i].key);
+		if (rc)
+			return rc;
+		res->added++;
+	}
+	/* 4. switch the primary, then drop the old one if unlisted */
+	gsm_keyring_use(t, first);
+	if (old_primary >= 0 && old_primary != first &&
+	    !ring_find(from, (uint16_t)old_primary, NULL) &&
+	    gsm_keyring_remove(t, (uint16_t)old_primary) == 0)
+		res->removed++;
+	res->primary = first;
+	res->primary_changed = old_primary != first;
+	return 0;
+}
+
+int gsm_keyring_merge(struct gsm_keyring *kr, const struct gsm_keyring *from,
+		      struct gsm_keyring_merge_result *res)
+{
+	struct gsm_keyring *t;
+	int rc = 0;
+
+	if (!kr || !from || !res)
+		return -EINVAL;
+	memset(res, 0, sizeof(*res));
+	if (from->n == 0)
+		return -ENOKEY;
+	/* 1. refuse a changed key under an existing id before touching anything */
+	for (size_t i = 0; i < from->n; i++) {
+		const struct ring_key *k = ring_find(kr, from->keys[i].id, NULL);
+		if (k && sodium_memcmp(k->key, from->keys[i].key, GSM_CLUSTER_KEY_LEN) != 0) {
+			res->conflict_id = k->id;
+			return -EEXIST;
+		}
+	}
+	/* 2-4 on a copy, committed only when every step succeeded */
+	t = sodium_malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, kr, sizeof(*t));
+	rc = keyring_merge_steps(t, from, res);
+	if (rc)
+		memset(res, 0, sizeof(*res));
+	else
+		memcpy(kr, t, sizeof(*t));
+	gsm_keyring_free(t);
+	return rc;
+}
+
 /* Parse one "<id> <base64>" line in place.  0, or -EINVAL. */
 static int parse_key_line(char *line, uint16_t *id, uint8_t key[GSM_CLUSTER_KEY_LEN])
 {
@@ -548,31 +467,21 @@ static int parse_key_line(char *line, uint16_t *id, uint8_t key[GSM_CLUSTER_KEY_
 	return rc;
 }
 
-int gsm_keyring_load(const char *path, const char *cluster_name, struct gsm_keyring **out)
+/* Parse key-ring text in place (strtok_r) into an empty ring. */
+static int keyring_parse_lines(struct gsm_keyring *kr, char *text)
 {
-	struct gsm_keyring *kr = NULL;
-	char *text = NULL, *line, *save = NULL;
-	uint8_t *key = NULL;
+	char *line, *save = NULL;
+	uint8_t *key;
 	uint16_t id;
-	int rc;
+	int rc = 0;
 
-	if (!path || !cluster_name || !out)
-		return -EINVAL;
-	*out = NULL;
-	rc = gsm_keyring_new(cluster_name, &kr);
-	if (rc)
-		goto out;
-	rc = read_secret_file(path, &text);
-	if (rc)
-		goto out;
 	key = sodium_malloc(GSM_CLUSTER_KEY_LEN);
-	if (!key) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!key)
+		return -ENOMEM;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t len = strlen(line);
-		while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		while (len &&
+		       (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 			line[--len] = 0;
 		while (*line == ' ' || *line == '\t')
 			line++;
@@ -580,67 +489,90 @@ int gsm_keyring_load(const char *path, const char *cluster_name, struct gsm_keyr
 			continue;
 		rc = parse_key_line(line, &id, key);
 		if (rc)
-			goto out;
+			break;
 		if (gsm_keyring_has(kr, id)) {
 			rc = -EINVAL; /* the same id twice in one file */
-			goto out;
+			break;
 		}
 		rc = gsm_keyring_add(kr, id, key);
 		if (rc)
-			goto out;
+			break;
 	}
-	if (kr->n == 0) {
+	sodium_memzero(key, GSM_CLUSTER_KEY_LEN);
+	sodium_free(key);
+	if (!rc && kr->n == 0)
 		rc = -ENOKEY;
+	return rc;
+}
+
+int gsm_keyring_parse(const char *text, const char *cluster_name, struct gsm_keyring **out)
+{
+	struct gsm_keyring *kr = NULL;
+	char *copy = NULL;
+	size_t len;
+	int rc;
+
+	if (!text || !cluster_name || !out)
+		return -EINVAL;
+	*out = NULL;
+	rc = gsm_keyring_new(cluster_name, &kr);
+	if (rc)
+		goto out;
+	len = strlen(text);
+	copy = sodium_malloc(len + 1); /* the parser writes; the text is secret */
+	if (!copy) {
+		rc = -ENOMEM;
 		goto out;
 	}
+	memcpy(copy, text, len + 1);
+	rc = keyring_parse_lines(kr, copy);
+	if (rc)
+		goto out;
 	*out = kr;
 	kr = NULL;
-	rc = 0;
 out:
-	if (key) {
-		sodium_memzero(key, GSM_CLUSTER_KEY_LEN);
-		sodium_free(key);
+	if (copy) {
+		sodium_memzero(copy, len + 1);
+		sodium_free(copy);
 	}
-	free_secret_text(text);
 	gsm_keyring_free(kr);
 	return rc;
 }
 
-int gsm_keyring_save(const struct gsm_keyring *kr, const char *path)
+int gsm_keyring_format(const struct gsm_keyring *kr, char *buf, size_t cap, size_t *len)
 {
-	char *text;
-	size_t off = 0;
+	static const char head[] =
+	    "# gossamer cluster keys: <id> <base64 key>; the first is primary\n";
 	uint16_t ids[GSM_MAX_KEYS];
-	size_t n;
-	int rc, w;
+	size_t off, n;
+	int w;
 
-	if (!kr || !path)
+	if (!kr || !buf || !len)
 		return -EINVAL;
 	if (kr->n == 0)
 		return -ENOKEY;
-	text = sodium_malloc(KEYFILE_MAX + 1);
-	if (!text)
-		return -ENOMEM;
-	w = snprintf(text, KEYFILE_MAX, "# gossamer cluster keys: <id> <base64 key>; the first is primary\n");
-	off = (size_t)w;
+	if (cap < sizeof(head))
+		return -EMSGSIZE;
+	memcpy(buf, head, sizeof(head));
+	off = sizeof(head) - 1;
 	n = gsm_keyring_ids(kr, ids, GSM_MAX_KEYS);
 	for (size_t i = 0; i < n; i++) {
 		const struct ring_key *k = ring_find(kr, ids[i], NULL);
-		w = snprintf(text + off, KEYFILE_MAX - off, "%u ", k->id);
+		w = snprintf(buf + off, cap - off, "%u ", k->id);
+		if (w < 0 || (size_t)w >= cap - off)
+			return -EMSGSIZE;
 		off += (size_t)w;
-		w = gsm_b64_encode(k->key, GSM_CLUSTER_KEY_LEN, text + off, KEYFILE_MAX - off);
-		if (w < 0) {
-			rc = w;
-			goto out;
-		}
+		w = gsm_b64_encode(k->key, GSM_CLUSTER_KEY_LEN, buf + off, cap - off);
+		if (w < 0)
+			return w;
 		off += (size_t)w;
-		text[off++] = '\n';
+		if (cap - off < 2)
+			return -EMSGSIZE;
+		buf[off++] = '\n';
+		buf[off] = 0;
 	}
-	rc = write_secret_file(path, text, off);
-out:
-	sodium_memzero(text, KEYFILE_MAX + 1);
-	sodium_free(text);
-	return rc;
+	*len = off;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,15 +581,17 @@ out:
 static void build_header(uint8_t h[GSM_ENVELOPE_HEADER], uint16_t key_id,
 			 const uint8_t nonce[GSM_NONCE_LEN])
 {
-	h[0] = (uint8_t)(GSM_WIRE_MAGIC >> 24);
-	h[1] = (uint8_t)(GSM_WIRE_MAGIC >> 16);
-	h[2] = (uint8_t)(GSM_WIRE_MAGIC >> 8);
-	h[3] = (uint8_t)GSM_WIRE_MAGIC;
-	h[4] = GSM_PROTO_MAJOR;
-	h[5] = GSM_PROTO_MINOR;
-	h[6] = (uint8_t)(key_id >> 8);
-	h[7] = (uint8_t)key_id;
-	memcpy(h + 8, nonce, GSM_NONCE_LEN);
+	uint8_t *m = h + GSM_WK_ENV_MAGIC, *k = h + GSM_WK_ENV_KEY_ID;
+
+	m[0] = (uint8_t)(GSM_WIRE_MAGIC >> 24);
+	m[1] = (uint8_t)(GSM_WIRE_MAGIC >> 16);
+	m[2] = (uint8_t)(GSM_WIRE_MAGIC >> 8);
+	m[3] = (uint8_t)GSM_WIRE_MAGIC;
+	h[GSM_WK_ENV_MAJOR] = GSM_PROTO_MAJOR;
+	h[GSM_WK_ENV_MINOR] = GSM_PROTO_MINOR;
+	k[0] = (uint8_t)(key_id >> 8);
+	k[1] = (uint8_t)key_id;
+	memcpy(h + GSM_WK_ENV_NONCE, nonce, GSM_NONCE_LEN);
 }
 
 static size_t build_ad(const struct gsm_keyring *kr, const uint8_t *hdr, uint8_t *ad)
@@ -693,22 +627,26 @@ int gsm_seal(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN], c
 int gsm_envelope_peek(const uint8_t *dgram, size_t len, uint8_t *major, uint8_t *minor,
 		      uint16_t *key_id)
 {
+	const uint8_t *m, *k;
+
 	if (!dgram)
 		return -EINVAL;
 	if (len > GSM_MAX_DATAGRAM)
 		return -EMSGSIZE;
 	if (len < GSM_ENVELOPE_OVERHEAD)
 		return -EBADMSG;
-	if (((uint32_t)dgram[0] << 24 | (uint32_t)dgram[1] << 16 | (uint32_t)dgram[2] << 8 |
-	     dgram[3]) != GSM_WIRE_MAGIC)
+	m = dgram + GSM_WK_ENV_MAGIC;
+	k = dgram + GSM_WK_ENV_KEY_ID;
+	if (((uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3]) !=
+	    GSM_WIRE_MAGIC)
 		return -EBADMSG;
 	if (major)
-		*major = dgram[4];
+		*major = dgram[GSM_WK_ENV_MAJOR];
 	if (minor)
-		*minor = dgram[5];
+		*minor = dgram[GSM_WK_ENV_MINOR];
 	if (key_id)
-		*key_id = (uint16_t)(dgram[6] << 8 | dgram[7]);
-	return dgram[4] == GSM_PROTO_MAJOR ? 0 : -EPROTONOSUPPORT;
+		*key_id = (uint16_t)(k[0] << 8 | k[1]);
+	return dgram[GSM_WK_ENV_MAJOR] == GSM_PROTO_MAJOR ? 0 : -EPROTONOSUPPORT;
 }
 
 int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uint8_t *body,
@@ -732,9 +670,9 @@ int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uin
 	if (cap < len - GSM_ENVELOPE_OVERHEAD)
 		return -EMSGSIZE;
 	adlen = build_ad(kr, dgram, ad);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(body, &mlen, NULL, dgram + GSM_ENVELOPE_HEADER,
-						       len - GSM_ENVELOPE_HEADER, ad, adlen,
-						       dgram + 8, k->key) != 0)
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		body, &mlen, NULL, dgram + GSM_ENVELOPE_HEADER, len - GSM_ENVELOPE_HEADER, ad,
+		adlen, dgram + GSM_WK_ENV_NONCE, k->key) != 0)
 		return -EBADMSG;
 	*bodylen = (size_t)mlen;
 	if (key_id)
@@ -783,6 +721,9 @@ const char *gsm_strerror(int err)
 		return "unsupported address family";
 	case ENAMETOOLONG:
 		return "path too long";
+	case ELOOP:
+		return "key file is a symbolic link (secrets are not read through links; use the "
+		       "file itself)";
 	}
 	return "unknown error";
 }

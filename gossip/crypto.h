@@ -4,7 +4,9 @@
  *
  * All secrets live in sodium_malloc'd memory where practical and are wiped
  * with sodium_memzero when freed.  Key files are written 0600 and refused
- * when group- or world-readable.
+ * when group- or world-readable or when the path is a symlink (gossip/
+ * keyfile.h has the file side; the *_load/_save functions below are
+ * implemented there, the text forms in crypto.c).
  */
 #ifndef GOSSAMER_GOSSIP_CRYPTO_H
 #define GOSSAMER_GOSSIP_CRYPTO_H
@@ -14,8 +16,8 @@
 
 #include "gossip/wire.h"
 
-#define GSM_CLUSTER_KEY_LEN 32
-#define GSM_MAX_KEYS        8
+#define GSM_CLUSTER_KEY_LEN  32
+#define GSM_MAX_KEYS	     8
 #define GSM_MAX_CLUSTER_NAME 64
 
 /* Call once per process before anything else here (sodium_init). */
@@ -25,10 +27,18 @@ int gsm_crypto_init(void);
 struct gsm_identity;
 int gsm_identity_generate(struct gsm_identity **out);
 int gsm_identity_from_seed(const uint8_t seed[32], struct gsm_identity **out);
-/* Key file: the 32-byte seed, base64, one line.  Refused (-EACCES) if the
- * file is group/world readable.  save writes atomically with mode 0600. */
+/* Key file: the 32-byte seed, base64, one line.  Refused with -EACCES if
+ * the file is group/world readable, -ELOOP if path is a symlink, -ENOENT if
+ * missing, -EINVAL if malformed.  save writes atomically and durably with
+ * mode 0600 (a symlink at path is replaced, not followed). */
 int gsm_identity_load(const char *path, struct gsm_identity **out);
 int gsm_identity_save(const struct gsm_identity *id, const char *path);
+/* The same in memory: text is a key file's contents (surrounding
+ * whitespace allowed; 0, -EINVAL malformed, -ENOMEM); to_text writes
+ * "<base64 seed>\n" NUL-terminated into buf, *len without the NUL
+ * (-EMSGSIZE if cap is too small).  The text is a secret: wipe it. */
+int gsm_identity_from_text(const char *text, struct gsm_identity **out);
+int gsm_identity_to_text(const struct gsm_identity *id, char *buf, size_t cap, size_t *len);
 const uint8_t *gsm_identity_public(const struct gsm_identity *id); /* GSM_ID_LEN */
 int gsm_sign(const struct gsm_identity *id, const uint8_t *msg, size_t len,
 	     uint8_t sig[GSM_SIG_LEN]);
@@ -48,10 +58,11 @@ struct gsm_keyring;
 int gsm_keyring_new(const char *cluster_name, struct gsm_keyring **out);
 void gsm_keyring_free(struct gsm_keyring *kr);
 /* install a key; the first key installed becomes primary */
-int gsm_keyring_add(struct gsm_keyring *kr, uint16_t key_id, const uint8_t key[GSM_CLUSTER_KEY_LEN]);
-int gsm_keyring_use(struct gsm_keyring *kr, uint16_t key_id);    /* make primary */
+int gsm_keyring_add(struct gsm_keyring *kr, uint16_t key_id,
+		    const uint8_t key[GSM_CLUSTER_KEY_LEN]);
+int gsm_keyring_use(struct gsm_keyring *kr, uint16_t key_id);	 /* make primary */
 int gsm_keyring_remove(struct gsm_keyring *kr, uint16_t key_id); /* -EBUSY if primary */
-int gsm_keyring_primary(const struct gsm_keyring *kr);            /* key id or -ENOENT */
+int gsm_keyring_primary(const struct gsm_keyring *kr);		 /* key id or -ENOENT */
 size_t gsm_keyring_count(const struct gsm_keyring *kr);
 /* 1 if key_id is installed, else 0 */
 int gsm_keyring_has(const struct gsm_keyring *kr, uint16_t key_id);
@@ -65,9 +76,47 @@ const char *gsm_keyring_cluster_name(const struct gsm_keyring *kr);
  * -ENOKEY if the file holds no key, -EINVAL if a line is malformed or an
  * id repeats. */
 /* Key ring file: one key a line, "<id> <base64 key>", the first line is
- * primary; '#' comments.  Same permission rules as identity files. */
+ * primary; '#' comments.  Same permission and symlink rules as identity
+ * files.  A loaded ring holds the keys in file order and its primary is
+ * the file's FIRST key (load installs the keys in order with
+ * gsm_keyring_add, which makes the first key installed primary, and never
+ * calls gsm_keyring_use), so gsm_keyring_ids() lists them in file order.
+ * save writes the primary first, then the others in installation order
+ * (plus a '#' header line), so save then load keeps the primary.  load
+ * reads the file before it looks at cluster_name. */
 int gsm_keyring_load(const char *path, const char *cluster_name, struct gsm_keyring **out);
 int gsm_keyring_save(const struct gsm_keyring *kr, const char *path);
+/* The same in memory: parse a key file's text (errors as load, plus
+ * -ENOSPC over GSM_MAX_KEYS keys); format writes the file's text,
+ * NUL-terminated, into buf, *len without the NUL (-ENOKEY empty ring,
+ * -EMSGSIZE cap too small).  The text is a secret: wipe it. */
+int gsm_keyring_parse(const char *text, const char *cluster_name, struct gsm_keyring **out);
+int gsm_keyring_format(const struct gsm_keyring *kr, char *buf, size_t cap, size_t *len);
+
+/* What gsm_keyring_merge did (all zero on error, except conflict_id). */
+struct gsm_keyring_merge_result {
+	size_t added;	      /* keys installed from `from` */
+	size_t removed;	      /* keys dropped because `from` does not list them */
+	int primary_changed;  /* 1 if the primary id differs from before */
+	uint16_t primary;     /* the primary after the merge */
+	uint16_t conflict_id; /* -EEXIST: the id whose key differs */
+};
+/* Make kr hold exactly the keys of `from` (typically just loaded from the
+ * key file, cluster name ignored) with from's primary as primary, keeping
+ * the order the rotation needs:
+ *   1. refuse (-EEXIST, res->conflict_id) an id of `from` that kr holds
+ *      with a different key - a new key needs a new id;
+ *   2. remove kr's keys that `from` does not list, except the primary;
+ *   3. add from's keys kr lacks, in from's installation (= file) order;
+ *   4. make from's primary (= the file's first id) primary, then remove
+ *      the old primary if `from` does not list it.
+ * Atomic: on any error kr is unchanged.  Errors: -EINVAL (NULL), -ENOKEY
+ * (`from` empty), -EEXIST (step 1), -ENOSPC (step 3: `from` holds
+ * GSM_MAX_KEYS keys and kr's unlisted primary still occupies a slot),
+ * -ENOMEM.  Keys kept keep their relative order; gsm_keyring_ids() after
+ * a merge lists the primary, then kept keys, then added ones. */
+int gsm_keyring_merge(struct gsm_keyring *kr, const struct gsm_keyring *from,
+		      struct gsm_keyring_merge_result *res);
 
 /* Seal body under the primary key.  nonce: GSM_NONCE_LEN random bytes
  * from the caller (keeps the core free of hidden randomness).

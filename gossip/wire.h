@@ -33,44 +33,22 @@
  *
  * BODY: map { key: value }            (msg = struct gsm_msg)
  *
- *   0  type            uint            GSM_MSG_*
- *   1  sender          bin 32          sender's node id (Ed25519 public key)
- *   2  seq             uint32          probe / sync sequence number
- *   3  target          bin 32          node the message is about (ping: who
- *                                      is probed; ping-req: whom to probe)
- *   4  target_addr     addr            gossip address of target
- *   5  origin          bin 32          ping-req originator (for forwarded acks)
- *   6  origin_addr     addr
- *   7  observed        addr            the source address the sender saw
- *                                      for the receiver (NAT detection)
- *   8  updates         array[update]   piggybacked membership updates
- *   9  adverts         array[bin]      piggybacked SIGNED adverts (below)
- *  10  digest          array[digest]   anti-entropy digest entries
- *  11  flags           uint            GSM_MF_*
- *  12  cursor          bin 32          sync paging: continue after this id
- *  13  sender_gen      uint64          sender's generation
- *  14  wg_observed     addr            the WireGuard endpoint the sender's
- *                                      WireGuard sees for the receiver
- *  15  state_hash      bin 16..32      sync summary: a hash of the sender's
- *                                      whole view as the digest compares it
- *                                      (see docs/protocol.md, Anti-entropy;
- *                                      any other value is ignored)
+ *   The keys and their value types are specified, with their numbers, by
+ *   the GSM_WK_* enums below (one enum per map or positional array); the
+ *   encoder and the decoder use those names, never bare numbers:
  *
- *   update: map { 0 node bin32, 1 state uint, 2 generation uint64,
- *                 3 incarnation uint64, 4 addr addr, 5 from bin32,
- *                 6 sig bin64 }
- *     from: who asserts a suspect/dead (Lifeguard counts independent
- *           suspicions); sig: Ed25519 by `node` over the leave intent
- *           (only with state LEFT, see gsm_leave_intent()).
- *   digest: array [ node bin32, generation uint64, version uint64 ]
+ *   body      enum gsm_wk_msg        map
+ *   update    enum gsm_wk_update     map      (in GSM_WK_MSG_UPDATES)
+ *   digest    enum gsm_wk_digest     array    (in GSM_WK_MSG_DIGEST)
+ *
  *   addr:   bin 6  = IPv4 (4) + port (2)
  *           bin 18 = IPv6 (16) + port (2)
  *   prefix: bin 5  = IPv4 (4) + prefix length (1)
  *           bin 17 = IPv6 (16) + prefix length (1)
  *
- * SIGNED ADVERT (what travels in body key 9 and in persistence):
+ * SIGNED ADVERT (what travels in GSM_WK_MSG_ADVERTS and in persistence):
  *
- *   array [ body bin, signature bin 64 ]
+ *   array [ body bin, signature bin 64 ]      (enum gsm_wk_signed)
  *
  *   The signature is Ed25519 by the advert's node id over the exact body
  *   bytes, so unknown keys added by newer versions stay covered.  The body
@@ -78,21 +56,9 @@
  *   form, labels sorted by key; the same advert always gives the same
  *   bytes and (Ed25519 being deterministic) the same signature.
  *
- *   advert body: map {
- *      0 node_id   bin 32      Ed25519 public key (the node's identity)
- *      1 name      str  <= GSM_MAX_NAME
- *      2 wg_pubkey bin 32      WireGuard (Curve25519) public key
- *      3 generation uint64     bumped on every start of the daemon
- *      4 version   uint64      bumped on every change within a generation
- *      5 wg_port   uint16      WireGuard listen port
- *      6 gossip_port uint16
- *      7 flags     uint        GSM_ADV_*
- *      8 endpoints array[ map { 0 addr, 1 flags GSM_EP_*, 2 observer bin32 } ]
- *      9 overlay   array[prefix]   overlay addresses (host address + len)
- *     10 prefixes  array[prefix]   advertised routed prefixes
- *     11 labels    array[ [key str, value str] ], sorted by key
- *     12 relay_via bin 32      node currently relaying for this node, if any
- *   }
+ *   advert body  enum gsm_wk_advert     map
+ *   endpoint     enum gsm_wk_endpoint   map      (in GSM_WK_ADVERT_ENDPOINTS)
+ *   label        enum gsm_wk_label      array    (in GSM_WK_ADVERT_LABELS)
  *
  *   Ordering: an advert supersedes another of the same node when its
  *   (generation, version) is greater, compared lexicographically.
@@ -104,33 +70,134 @@
 #include <stdint.h>
 #include <sys/socket.h> /* struct sockaddr, socklen_t (address helpers) */
 
-#define GSM_WIRE_MAGIC        0x47534d52u /* "GSMR" */
-#define GSM_PROTO_MAJOR       1
-#define GSM_PROTO_MINOR       0
-#define GSM_ENVELOPE_HEADER   32          /* magic..nonce */
-#define GSM_AEAD_TAG          16
+#define GSM_WIRE_MAGIC	      0x47534d52u /* "GSMR" */
+#define GSM_PROTO_MAJOR	      1
+#define GSM_PROTO_MINOR	      0
+#define GSM_ENVELOPE_HEADER   32 /* magic..nonce */
+#define GSM_AEAD_TAG	      16
 #define GSM_ENVELOPE_OVERHEAD (GSM_ENVELOPE_HEADER + GSM_AEAD_TAG)
-#define GSM_NONCE_LEN         24
-#define GSM_ID_LEN            32 /* node id = Ed25519 public key */
-#define GSM_WGKEY_LEN         32
-#define GSM_SIG_LEN           64
-#define GSM_DEFAULT_MTU       1400  /* default datagram budget, envelope included */
+#define GSM_NONCE_LEN	      24
+#define GSM_ID_LEN	      32 /* node id = Ed25519 public key */
+#define GSM_WGKEY_LEN	      32
+#define GSM_SIG_LEN	      64
+#define GSM_DEFAULT_MTU	      1400  /* default datagram budget, envelope included */
 #define GSM_MAX_DATAGRAM      65000 /* hard bound on any datagram */
 
 /* Bounds (documented in docs/protocol.md). */
-#define GSM_MAX_NAME          63
-#define GSM_MAX_ENDPOINTS     16
-#define GSM_MAX_OVERLAY       4
-#define GSM_MAX_PREFIXES      64
-#define GSM_MAX_LABELS        32
-#define GSM_MAX_LABEL_KEY     63
-#define GSM_MAX_LABEL_VALUE   127
-#define GSM_MAX_ADVERT        4096 /* encoded signed advert */
-#define GSM_MAX_UPDATES       128  /* per message */
-#define GSM_MAX_ADVERTS       64   /* per message */
-#define GSM_MAX_DIGEST        2048 /* per message */
-#define GSM_STATE_HASH_MIN    16   /* state_hash length bounds (key 15) */
-#define GSM_STATE_HASH_MAX    32
+#define GSM_MAX_NAME	    63
+#define GSM_MAX_ENDPOINTS   16
+#define GSM_MAX_OVERLAY	    4
+#define GSM_MAX_PREFIXES    64
+#define GSM_MAX_LABELS	    32
+#define GSM_MAX_LABEL_KEY   63
+#define GSM_MAX_LABEL_VALUE 127
+#define GSM_MAX_ADVERT	    4096 /* encoded signed advert */
+#define GSM_MAX_UPDATES	    128	 /* per message */
+#define GSM_MAX_ADVERTS	    64	 /* per message */
+#define GSM_MAX_DIGEST	    2048 /* per message */
+#define GSM_STATE_HASH_MIN  16	 /* GSM_WK_MSG_STATE_HASH length bounds */
+#define GSM_STATE_HASH_MAX  32
+
+/* ---- wire keys: the numbers are the format, never renumber ---- */
+
+/* Envelope header: byte offsets (fixed binary layout above). */
+enum gsm_wk_envelope {
+	GSM_WK_ENV_MAGIC = 0,  /* 4 bytes, GSM_WIRE_MAGIC */
+	GSM_WK_ENV_MAJOR = 4,  /* 1 byte */
+	GSM_WK_ENV_MINOR = 5,  /* 1 byte */
+	GSM_WK_ENV_KEY_ID = 6, /* 2 bytes */
+	GSM_WK_ENV_NONCE = 8,  /* GSM_NONCE_LEN bytes */
+};
+
+/* Body map keys (struct gsm_msg).  type and sender are required. */
+enum gsm_wk_msg {
+	GSM_WK_MSG_TYPE = 0,	     /* uint: GSM_MSG_* */
+	GSM_WK_MSG_SENDER = 1,	     /* bin 32: sender's node id (Ed25519 public key) */
+	GSM_WK_MSG_SEQ = 2,	     /* uint32: probe / sync sequence number */
+	GSM_WK_MSG_TARGET = 3,	     /* bin 32: node the message is about (ping: who
+				      * is probed; ping-req: whom to probe) */
+	GSM_WK_MSG_TARGET_ADDR = 4,  /* addr: gossip address of target */
+	GSM_WK_MSG_ORIGIN = 5,	     /* bin 32: ping-req originator (forwarded acks) */
+	GSM_WK_MSG_ORIGIN_ADDR = 6,  /* addr */
+	GSM_WK_MSG_OBSERVED = 7,     /* addr: the source address the sender saw for
+				      * the receiver (NAT detection) */
+	GSM_WK_MSG_UPDATES = 8,	     /* array[update]: piggybacked membership updates */
+	GSM_WK_MSG_ADVERTS = 9,	     /* array[bin]: piggybacked SIGNED adverts */
+	GSM_WK_MSG_DIGEST = 10,	     /* array[digest]: anti-entropy digest entries */
+	GSM_WK_MSG_FLAGS = 11,	     /* uint: GSM_MF_* */
+	GSM_WK_MSG_CURSOR = 12,	     /* bin 32: sync paging: continue after this id */
+	GSM_WK_MSG_SENDER_GEN = 13,  /* uint64: sender's generation */
+	GSM_WK_MSG_WG_OBSERVED = 14, /* addr: the WireGuard endpoint the sender's
+				      * WireGuard sees for the receiver */
+	GSM_WK_MSG_STATE_HASH = 15,  /* bin 16..32: sync summary, a hash of the
+				      * sender's whole view as the digest compares
+				      * it (docs/protocol.md, Anti-entropy; any
+				      * other value is ignored) */
+	GSM_WK_MSG_COUNT = 16,	     /* keys >= this are unknown (skipped) */
+};
+
+/* Update map keys (struct gsm_update).  node is required.
+ *   from: who asserts a suspect/dead (Lifeguard counts independent
+ *         suspicions); sig: Ed25519 by `node` over the leave intent (only
+ *         with state LEFT, see gsm_leave_intent()). */
+enum gsm_wk_update {
+	GSM_WK_UPDATE_NODE = 0,	       /* bin 32 */
+	GSM_WK_UPDATE_STATE = 1,       /* uint: enum gsm_state */
+	GSM_WK_UPDATE_GENERATION = 2,  /* uint64 */
+	GSM_WK_UPDATE_INCARNATION = 3, /* uint64 */
+	GSM_WK_UPDATE_ADDR = 4,	       /* addr */
+	GSM_WK_UPDATE_FROM = 5,	       /* bin 32 */
+	GSM_WK_UPDATE_SIG = 6,	       /* bin 64 */
+	GSM_WK_UPDATE_COUNT = 7,
+};
+
+/* Digest entry: positions in a fixed array of exactly COUNT items. */
+enum gsm_wk_digest {
+	GSM_WK_DIGEST_NODE = 0,	      /* bin 32 */
+	GSM_WK_DIGEST_GENERATION = 1, /* uint64 */
+	GSM_WK_DIGEST_VERSION = 2,    /* uint64 */
+	GSM_WK_DIGEST_COUNT = 3,
+};
+
+/* Signed advert: positions in an array of exactly COUNT items. */
+enum gsm_wk_signed {
+	GSM_WK_SIGNED_BODY = 0, /* bin: the canonical advert body */
+	GSM_WK_SIGNED_SIG = 1,	/* bin 64: Ed25519 over the body bytes */
+	GSM_WK_SIGNED_COUNT = 2,
+};
+
+/* Advert body map keys (struct gsm_advert).  node_id is required. */
+enum gsm_wk_advert {
+	GSM_WK_ADVERT_NODE_ID = 0,     /* bin 32: Ed25519 public key (identity) */
+	GSM_WK_ADVERT_NAME = 1,	       /* str <= GSM_MAX_NAME */
+	GSM_WK_ADVERT_WG_PUBKEY = 2,   /* bin 32: WireGuard (Curve25519) public key */
+	GSM_WK_ADVERT_GENERATION = 3,  /* uint64: bumped on every start of the daemon */
+	GSM_WK_ADVERT_VERSION = 4,     /* uint64: bumped on every change in a generation */
+	GSM_WK_ADVERT_WG_PORT = 5,     /* uint16: WireGuard listen port */
+	GSM_WK_ADVERT_GOSSIP_PORT = 6, /* uint16 */
+	GSM_WK_ADVERT_FLAGS = 7,       /* uint: GSM_ADV_* */
+	GSM_WK_ADVERT_ENDPOINTS = 8,   /* array[endpoint] */
+	GSM_WK_ADVERT_OVERLAY = 9,     /* array[prefix]: overlay addresses (host + len) */
+	GSM_WK_ADVERT_PREFIXES = 10,   /* array[prefix]: advertised routed prefixes */
+	GSM_WK_ADVERT_LABELS = 11,     /* array[label], sorted by key */
+	GSM_WK_ADVERT_RELAY_VIA = 12,  /* bin 32: node currently relaying for this one */
+	GSM_WK_ADVERT_COUNT = 13,
+};
+
+/* Endpoint map keys (struct gsm_endpoint).  addr is required. */
+enum gsm_wk_endpoint {
+	GSM_WK_EP_ADDR = 0,	/* addr */
+	GSM_WK_EP_FLAGS = 1,	/* uint: GSM_EP_* */
+	GSM_WK_EP_OBSERVER = 2, /* bin 32 */
+	GSM_WK_EP_COUNT = 3,
+};
+
+/* Label: positions in an array of exactly COUNT items. */
+enum gsm_wk_label {
+	GSM_WK_LABEL_KEY = 0,	/* str, non-empty, <= GSM_MAX_LABEL_KEY */
+	GSM_WK_LABEL_VALUE = 1, /* str <= GSM_MAX_LABEL_VALUE */
+	GSM_WK_LABEL_COUNT = 2,
+};
 
 enum gsm_msg_type {
 	GSM_MSG_PING = 1,
@@ -140,8 +207,8 @@ enum gsm_msg_type {
 	GSM_MSG_SYNC_DIGEST = 5,   /* "here is (a page of) what I hold" */
 	GSM_MSG_SYNC_REQUEST = 6,  /* "send me these / page after cursor" */
 	GSM_MSG_SYNC_RESPONSE = 7, /* adverts + updates answering a request */
-	GSM_MSG_LEAVE = 8,         /* carries the signed LEFT update */
-	GSM_MSG_GOSSIP = 9,        /* piggyback-only datagram */
+	GSM_MSG_LEAVE = 8,	   /* carries the signed LEFT update */
+	GSM_MSG_GOSSIP = 9,	   /* piggyback-only datagram */
 	GSM_MSG_TYPE_MAX = 9,
 };
 
@@ -153,23 +220,23 @@ enum gsm_state {
 };
 
 /* msg flags */
-#define GSM_MF_MORE        0x1u /* sync: more pages follow */
-#define GSM_MF_REPLY       0x2u /* sync: please answer with your digest */
-#define GSM_MF_FORWARDED   0x4u /* ack/nack relayed on behalf of a ping-req */
+#define GSM_MF_MORE	 0x1u /* sync: more pages follow */
+#define GSM_MF_REPLY	 0x2u /* sync: please answer with your digest */
+#define GSM_MF_FORWARDED 0x4u /* ack/nack relayed on behalf of a ping-req */
 
 /* advert flags */
-#define GSM_ADV_PUBLIC     0x1u /* reachable from the internet without NAT */
-#define GSM_ADV_RELAY      0x2u /* willing to relay for NATed members */
+#define GSM_ADV_PUBLIC	   0x1u /* reachable from the internet without NAT */
+#define GSM_ADV_RELAY	   0x2u /* willing to relay for NATed members */
 #define GSM_ADV_BEHIND_NAT 0x4u /* the node found it is behind NAT */
 
 /* endpoint flags */
-#define GSM_EP_CONFIGURED  0x1u
-#define GSM_EP_OBSERVED    0x2u
+#define GSM_EP_CONFIGURED 0x1u
+#define GSM_EP_OBSERVED	  0x2u
 
 struct gsm_addr {
 	uint8_t family; /* 0 = none, 4 or 6 */
 	uint8_t ip[16]; /* IPv4 in the first 4 bytes */
-	uint16_t port;  /* host byte order */
+	uint16_t port;	/* host byte order */
 };
 
 struct gsm_prefix {
@@ -180,9 +247,9 @@ struct gsm_prefix {
 
 struct gsm_endpoint {
 	struct gsm_addr addr;
-	uint8_t flags;                 /* GSM_EP_* */
+	uint8_t flags; /* GSM_EP_* */
 	uint8_t has_observer;
-	uint8_t observer[GSM_ID_LEN];  /* who observed it (GSM_EP_OBSERVED) */
+	uint8_t observer[GSM_ID_LEN]; /* who observed it (GSM_EP_OBSERVED) */
 };
 
 struct gsm_label {

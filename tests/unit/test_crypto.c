@@ -553,6 +553,213 @@ static void test_strerror(void **state)
 	assert_string_equal(gsm_strerror(-123456), "unknown error");
 }
 
+/* Secrets are never read through a symlink, even to a good 0600 file. */
+static void test_key_files_refuse_symlinks(void **state)
+{
+	uint16_t ids[] = { 4 };
+	struct gsm_keyring *kr = ring("prod", ids, 1, 4), *back = NULL;
+	struct gsm_identity *id, *idback = NULL;
+	char real[128], link[128];
+
+	(void)state;
+	assert_int_equal(gsm_identity_generate(&id), 0);
+	path_in_tmp(real, sizeof(real), "real.key");
+	path_in_tmp(link, sizeof(link), "link.key");
+	assert_int_equal(gsm_identity_save(id, real), 0);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(gsm_identity_load(link, &idback), -ELOOP);
+	assert_null(idback);
+	assert_int_equal(gsm_identity_load(real, &idback), 0);
+	gsm_identity_free(idback);
+
+	path_in_tmp(real, sizeof(real), "real.keys");
+	path_in_tmp(link, sizeof(link), "link.keys");
+	assert_int_equal(gsm_keyring_save(kr, real), 0);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(gsm_keyring_load(link, "prod", &back), -ELOOP);
+	assert_null(back);
+	assert_int_equal(gsm_keyring_load(real, "prod", &back), 0);
+	gsm_keyring_free(back);
+
+	assert_string_not_equal(gsm_strerror(-ELOOP), "unknown error");
+	assert_non_null(strstr(gsm_strerror(-ELOOP), "symbolic link"));
+	gsm_identity_free(id);
+	gsm_keyring_free(kr);
+}
+
+/* The text forms round-trip and agree with the files. */
+static void test_key_text_forms(void **state)
+{
+	uint16_t ids[] = { 3, 1, 2 }, got[GSM_MAX_KEYS];
+	struct gsm_keyring *kr = ring("prod", ids, 3, 1), *back;
+	struct gsm_identity *id, *idback;
+	char text[512];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(gsm_identity_generate(&id), 0);
+	assert_int_equal(gsm_identity_to_text(id, text, sizeof(text), &len), 0);
+	assert_int_equal(len, 45);
+	assert_int_equal(text[44], '\n');
+	assert_int_equal(gsm_identity_from_text(text, &idback), 0);
+	assert_memory_equal(gsm_identity_public(id), gsm_identity_public(idback), GSM_ID_LEN);
+	gsm_identity_free(idback);
+	assert_int_equal(gsm_identity_to_text(id, text, 45, &len), -EMSGSIZE);
+	assert_int_equal(gsm_identity_from_text("AAAA", &idback), -EINVAL);
+	assert_null(idback);
+
+	assert_int_equal(gsm_keyring_format(kr, text, sizeof(text), &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_int_equal(gsm_keyring_parse(text, "prod", &back), 0);
+	assert_int_equal(gsm_keyring_ids(back, got, GSM_MAX_KEYS), 3);
+	assert_int_equal(got[0], 1); /* primary written first, then install order */
+	assert_int_equal(got[1], 3);
+	assert_int_equal(got[2], 2);
+	gsm_keyring_free(back);
+	assert_int_equal(gsm_keyring_format(kr, text, 80, &len), -EMSGSIZE);
+	assert_int_equal(gsm_keyring_parse("# none\n", "prod", &back), -ENOKEY);
+	gsm_identity_free(id);
+	gsm_keyring_free(kr);
+}
+
+/* A loaded ring's primary is the file's first key; ids come in file order. */
+static void test_keyring_load_primary_is_first_line(void **state)
+{
+	uint8_t k[GSM_CLUSTER_KEY_LEN];
+	char k5[64], k4[64], p[128];
+	uint16_t got[GSM_MAX_KEYS];
+	struct gsm_keyring *back;
+	FILE *f;
+
+	(void)state;
+	fx_bytes(k, sizeof(k), 1005);
+	assert_int_equal(gsm_b64_encode(k, sizeof(k), k5, sizeof(k5)), 44);
+	fx_bytes(k, sizeof(k), 1004);
+	assert_int_equal(gsm_b64_encode(k, sizeof(k), k4, sizeof(k4)), 44);
+	path_in_tmp(p, sizeof(p), "order.keys");
+	f = fopen(p, "w");
+	fprintf(f, "# c\n9 %s\n5 %s\n4 %s\n", k4, k5, k4);
+	fclose(f);
+	assert_int_equal(chmod(p, 0600), 0);
+	assert_int_equal(gsm_keyring_load(p, "prod", &back), 0);
+	assert_int_equal(gsm_keyring_primary(back), 9);
+	assert_int_equal(gsm_keyring_ids(back, got, GSM_MAX_KEYS), 3);
+	assert_int_equal(got[0], 9);
+	assert_int_equal(got[1], 5);
+	assert_int_equal(got[2], 4);
+	gsm_keyring_free(back);
+}
+
+static void assert_ids(const struct gsm_keyring *kr, const uint16_t *want, size_t n)
+{
+	uint16_t got[GSM_MAX_KEYS];
+
+	assert_int_equal(gsm_keyring_ids(kr, got, GSM_MAX_KEYS), n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(got[i], want[i]);
+}
+
+static void test_keyring_merge(void **state)
+{
+	struct gsm_keyring_merge_result res;
+	struct gsm_keyring *kr, *from;
+	uint8_t d[256], out[256];
+	size_t dl, ol;
+
+	(void)state;
+	/* add: {1} + file {1, 2} */
+	kr = ring("prod", (uint16_t[]){ 1 }, 1, 1);
+	from = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
+	assert_int_equal(res.added, 1);
+	assert_int_equal(res.removed, 0);
+	assert_int_equal(res.primary_changed, 0);
+	assert_int_equal(res.primary, 1);
+	assert_ids(kr, (uint16_t[]){ 1, 2 }, 2);
+	/* the same file again is a no-op */
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
+	assert_int_equal(res.added + res.removed + (size_t)res.primary_changed, 0);
+	gsm_keyring_free(from);
+	gsm_keyring_free(kr);
+
+	/* remove: {1, 2, 3} + file {1, 3} */
+	kr = ring("prod", (uint16_t[]){ 1, 2, 3 }, 3, 1);
+	from = ring("prod", (uint16_t[]){ 1, 3 }, 2, 1);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
+	assert_int_equal(res.added, 0);
+	assert_int_equal(res.removed, 1);
+	assert_int_equal(res.primary_changed, 0);
+	assert_ids(kr, (uint16_t[]){ 1, 3 }, 2);
+	gsm_keyring_free(from);
+	gsm_keyring_free(kr);
+
+	/* switch primary: {1, 2} primary 1 + file {2, 1}; keys keep their order */
+	kr = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
+	from = ring("prod", (uint16_t[]){ 2, 1 }, 2, 2);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
+	assert_int_equal(res.added, 0);
+	assert_int_equal(res.removed, 0);
+	assert_int_equal(res.primary_changed, 1);
+	assert_int_equal(res.primary, 2);
+	assert_ids(kr, (uint16_t[]){ 2, 1 }, 2);
+	gsm_keyring_free(from);
+	gsm_keyring_free(kr);
+
+	/* drop the old primary: {1, 2} primary 1 + file {3, 2}: 3 added, 1 gone */
+	kr = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
+	from = ring("prod", (uint16_t[]){ 3, 2 }, 2, 3);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
+	assert_int_equal(res.added, 1);
+	assert_int_equal(res.removed, 1);
+	assert_int_equal(res.primary_changed, 1);
+	assert_int_equal(res.primary, 3);
+	assert_ids(kr, (uint16_t[]){ 3, 2 }, 2);
+	assert_int_equal(gsm_keyring_has(kr, 1), 0);
+	gsm_keyring_free(from);
+	gsm_keyring_free(kr);
+
+	/* a changed key under an existing id: refused, nothing changed (not
+	 * even the unlisted key 3, the new key 4 or the primary) */
+	kr = ring("prod", (uint16_t[]){ 1, 2, 3 }, 3, 1);
+	from = ring("prod", (uint16_t[]){ 4 }, 1, 4);
+	uint8_t other[GSM_CLUSTER_KEY_LEN];
+	fx_bytes(other, sizeof(other), 77);
+	assert_int_equal(gsm_keyring_add(from, 2, other), 0);
+	seal(kr, d, &dl);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), -EEXIST);
+	assert_int_equal(res.conflict_id, 2);
+	assert_int_equal(res.added + res.removed, 0);
+	assert_int_equal(gsm_keyring_primary(kr), 1);
+	assert_ids(kr, (uint16_t[]){ 1, 2, 3 }, 3);
+	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, NULL), 0);
+	assert_int_equal(gsm_keyring_use(kr, 2), 0);
+	seal(kr, d, &dl); /* key 2 is still the original key */
+	struct gsm_keyring *orig = ring("prod", (uint16_t[]){ 2 }, 1, 2);
+	assert_int_equal(gsm_open(orig, d, dl, out, sizeof(out), &ol, NULL), 0);
+	gsm_keyring_free(orig);
+	gsm_keyring_free(from);
+	gsm_keyring_free(kr);
+
+	/* a full file while the old, unlisted primary still holds a slot:
+	 * -ENOSPC (as the step order implies), and nothing changed */
+	kr = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
+	from = ring("prod", (uint16_t[]){ 2, 3, 4, 5, 6, 7, 8, 9 }, GSM_MAX_KEYS, 2);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), -ENOSPC);
+	assert_int_equal(res.added + res.removed, 0);
+	assert_int_equal(gsm_keyring_primary(kr), 1);
+	assert_ids(kr, (uint16_t[]){ 1, 2 }, 2);
+	gsm_keyring_free(from);
+
+	/* bad arguments */
+	assert_int_equal(gsm_keyring_merge(NULL, kr, &res), -EINVAL);
+	assert_int_equal(gsm_keyring_merge(kr, NULL, &res), -EINVAL);
+	assert_int_equal(gsm_keyring_merge(kr, kr, NULL), -EINVAL);
+	assert_int_equal(gsm_keyring_new("prod", &from), 0);
+	assert_int_equal(gsm_keyring_merge(kr, from, &res), -ENOKEY);
+	gsm_keyring_free(from);
+	gsm_keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +775,10 @@ int main(void)
 		cmocka_unit_test(test_sign_verify_leave),
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_key_files_refuse_symlinks),
+		cmocka_unit_test(test_key_text_forms),
+		cmocka_unit_test(test_keyring_load_primary_is_first_line),
+		cmocka_unit_test(test_keyring_merge),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, setup, teardown);
 }

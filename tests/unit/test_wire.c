@@ -771,6 +771,51 @@ static void test_names(void **state)
 	assert_string_equal(gsm_state_name(9), "unknown");
 }
 
+/* The wire key numbers are the format: pin every one of them, so renaming
+ * or reordering an enum can never renumber a key. */
+static void test_wire_key_numbers(void **state)
+{
+	static const int msg[] = { GSM_WK_MSG_TYPE, GSM_WK_MSG_SENDER, GSM_WK_MSG_SEQ,
+				   GSM_WK_MSG_TARGET, GSM_WK_MSG_TARGET_ADDR, GSM_WK_MSG_ORIGIN,
+				   GSM_WK_MSG_ORIGIN_ADDR, GSM_WK_MSG_OBSERVED, GSM_WK_MSG_UPDATES,
+				   GSM_WK_MSG_ADVERTS, GSM_WK_MSG_DIGEST, GSM_WK_MSG_FLAGS,
+				   GSM_WK_MSG_CURSOR, GSM_WK_MSG_SENDER_GEN,
+				   GSM_WK_MSG_WG_OBSERVED, GSM_WK_MSG_STATE_HASH };
+	static const int upd[] = { GSM_WK_UPDATE_NODE, GSM_WK_UPDATE_STATE,
+				   GSM_WK_UPDATE_GENERATION, GSM_WK_UPDATE_INCARNATION,
+				   GSM_WK_UPDATE_ADDR, GSM_WK_UPDATE_FROM, GSM_WK_UPDATE_SIG };
+	static const int adv[] = { GSM_WK_ADVERT_NODE_ID, GSM_WK_ADVERT_NAME,
+				   GSM_WK_ADVERT_WG_PUBKEY, GSM_WK_ADVERT_GENERATION,
+				   GSM_WK_ADVERT_VERSION, GSM_WK_ADVERT_WG_PORT,
+				   GSM_WK_ADVERT_GOSSIP_PORT, GSM_WK_ADVERT_FLAGS,
+				   GSM_WK_ADVERT_ENDPOINTS, GSM_WK_ADVERT_OVERLAY,
+				   GSM_WK_ADVERT_PREFIXES, GSM_WK_ADVERT_LABELS,
+				   GSM_WK_ADVERT_RELAY_VIA };
+
+	(void)state;
+	for (int i = 0; i < (int)(sizeof(msg) / sizeof(msg[0])); i++)
+		assert_int_equal(msg[i], i);
+	assert_int_equal(GSM_WK_MSG_COUNT, 16);
+	for (int i = 0; i < (int)(sizeof(upd) / sizeof(upd[0])); i++)
+		assert_int_equal(upd[i], i);
+	assert_int_equal(GSM_WK_UPDATE_COUNT, 7);
+	for (int i = 0; i < (int)(sizeof(adv) / sizeof(adv[0])); i++)
+		assert_int_equal(adv[i], i);
+	assert_int_equal(GSM_WK_ADVERT_COUNT, 13);
+	assert_int_equal(GSM_WK_EP_ADDR, 0);
+	assert_int_equal(GSM_WK_EP_FLAGS, 1);
+	assert_int_equal(GSM_WK_EP_OBSERVER, 2);
+	assert_int_equal(GSM_WK_EP_COUNT, 3);
+	assert_int_equal(GSM_WK_DIGEST_COUNT, 3);
+	assert_int_equal(GSM_WK_SIGNED_COUNT, 2);
+	assert_int_equal(GSM_WK_LABEL_COUNT, 2);
+	assert_int_equal(GSM_WK_ENV_MAJOR, 4);
+	assert_int_equal(GSM_WK_ENV_MINOR, 5);
+	assert_int_equal(GSM_WK_ENV_KEY_ID, 6);
+	assert_int_equal(GSM_WK_ENV_NONCE, 8);
+	assert_int_equal(GSM_WK_ENV_NONCE + GSM_NONCE_LEN, GSM_ENVELOPE_HEADER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +836,7 @@ int main(void)
 		cmocka_unit_test(test_advert_text_rules),
 		cmocka_unit_test(test_leave_intent),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_wire_key_numbers),
 	};
 	return cmocka_run_group_tests_name("wire", tests, setup, NULL);
 }
