@@ -43,94 +43,146 @@ static int state_rank(uint8_t st)
 	return st; /* ALIVE < SUSPECT < DEAD < LEFT */
 }
 
-/* Apply one membership update.  via_sync: learned by anti-entropy, where a
- * DEAD claim about a member we hold ALIVE is only taken as SUSPECT (it must
- * get the chance to refute).  Returns 1 if accepted. */
-int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
-		      const struct gsm_addr *from_addr, int *need_advert)
+/* An update about ourselves is never applied: refute a current suspicion
+ * or death claim, answer a stale one with our state, warn about a newer
+ * generation of us. */
+static void update_about_self(struct gsm_swim *s, const struct gsm_update *u,
+			      const struct gsm_addr *from_addr)
+{
+	uint8_t st = u->state;
+
+	if (u->generation == s->cfg.generation && !s->leaving &&
+	    (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && u->incarnation >= s->self->inc)
+		gsm__refute(s, u->incarnation, from_addr);
+	else if (u->generation == s->cfg.generation && !s->leaving &&
+		 (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && from_addr)
+		gsm__send_gossip(s, from_addr, s->self); /* stale claim: tell our current state */
+	else if (u->generation > s->cfg.generation)
+		gsm__log(s, GSM_LOG_WARN,
+			 "peer claims a newer generation of us (%llu > %llu): "
+			 "is this identity running twice?",
+			 (unsigned long long)u->generation, (unsigned long long)s->cfg.generation);
+}
+
+/* A LEFT update must carry the member's signature over its leave intent. */
+static int leave_signed(const struct gsm_swim *s, const struct gsm_update *u)
+{
+	uint8_t intent[GSM_LEAVE_INTENT_LEN];
+
+	if (!u->has_sig)
+		return 0;
+	gsm_leave_intent(u->node, u->generation, u->incarnation, intent);
+	if (s->cfg.verify_signatures && gsm_verify(u->node, intent, sizeof(intent), u->sig))
+		return 0;
+	return 1;
+}
+
+/* An unknown member enters in whatever state the update says (never
+ * resurrect: a remembered tombstone refuses it).  NULL: refused or out of
+ * memory. */
+static struct member *add_unknown(struct gsm_swim *s, const struct gsm_update *u)
 {
 	struct member *m;
-	int accept = 0, was_new = 0;
-	uint8_t st = u->state;
-	uint8_t old;
 
-	if (st > GSM_STATE_LEFT)
-		return 0;
-	if (u->node[0] == s->self_id[0] && !memcmp(u->node, s->self_id, GSM_ID_LEN)) {
-		if (u->generation == s->cfg.generation && !s->leaving &&
-		    (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) &&
-		    u->incarnation >= s->self->inc)
-			gsm__refute(s, u->incarnation, from_addr);
-		else if (u->generation == s->cfg.generation && !s->leaving &&
-			 (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && from_addr)
-			gsm__send_gossip(s, from_addr,
-					 s->self); /* stale claim: tell our current state */
-		else if (u->generation > s->cfg.generation)
-			gsm__log(s, GSM_LOG_WARN,
-				 "peer claims a newer generation of us (%llu > %llu): "
-				 "is this identity running twice?",
-				 (unsigned long long)u->generation,
-				 (unsigned long long)s->cfg.generation);
-		return 0;
-	}
-	if (st == GSM_STATE_LEFT) {
-		uint8_t intent[GSM_LEAVE_INTENT_LEN];
+	if (s->n_reaped && gsm__is_reaped(s, u->node, u->generation))
+		return NULL;
+	m = gsm__member_add(s, u->node);
+	if (!m)
+		return NULL;
+	m->gen = u->generation;
+	m->inc = u->incarnation;
+	return m;
+}
 
-		if (!u->has_sig)
-			return 0;
-		gsm_leave_intent(u->node, u->generation, u->incarnation, intent);
-		if (s->cfg.verify_signatures && gsm_verify(u->node, intent, sizeof(intent), u->sig))
-			return 0;
-	}
-	m = gsm__find(s, u->node);
-	if (!m) {
-		if (s->n_reaped && gsm__is_reaped(s, u->node, u->generation))
-			return 0;
-		/* never resurrect: unknown members enter in whatever state */
-		m = gsm__member_add(s, u->node);
-		if (!m)
-			return 0;
-		was_new = 1;
-		m->gen = u->generation;
-		m->inc = u->incarnation;
-		accept = 1;
-	} else {
-		int c = cmp_order(u->generation, u->incarnation, m->gen, m->inc);
+/* update_order() results besides the incarnation comparison -1, 0, 1 */
+#define UPD_STALE    (-2) /* older generation, or LEFT within this one */
+#define UPD_NEW_LIFE 2    /* newer generation: wins whatever the states */
 
-		if (u->generation > m->gen) {
-			accept = 1;
-		} else if (u->generation < m->gen) {
-			accept = 0;
-		} else if (m->state == GSM_STATE_LEFT) {
-			accept = 0; /* LEFT is final within a generation */
-		} else {
-			switch (st) {
-			case GSM_STATE_ALIVE:
-				accept = c > 0;
-				break;
-			case GSM_STATE_SUSPECT:
-				if (c > 0 || (c == 0 && m->state == GSM_STATE_ALIVE))
-					accept = 1;
-				else if (c == 0 && m->state == GSM_STATE_SUSPECT && u->has_from &&
-					 gsm__suspicion_confirm(s, m, u->from)) {
-					gsm__enqueue(&s->uqueue, &m->uq);
-					return 0;
-				}
-				break;
-			case GSM_STATE_DEAD:
-				accept = c > 0 || (c == 0 && state_rank(m->state) < GSM_STATE_DEAD);
-				if (accept && via_sync && m->state == GSM_STATE_ALIVE)
-					st = GSM_STATE_SUSPECT;
-				break;
-			case GSM_STATE_LEFT:
-				accept = c >= 0;
-				break;
-			}
-		}
-	}
-	if (!accept)
+/* The ordering rule: how u relates to what we hold for m.  A generation
+ * decides first; LEFT is final within a generation; within one the
+ * incarnations compare (-1, 0, 1) and the target state's rule decides. */
+static int update_order(const struct member *m, const struct gsm_update *u)
+{
+	if (u->generation > m->gen)
+		return UPD_NEW_LIFE;
+	if (u->generation < m->gen)
+		return UPD_STALE;
+	if (m->state == GSM_STATE_LEFT)
+		return UPD_STALE;
+	return cmp_order(u->generation, u->incarnation, m->gen, m->inc);
+}
+
+/* Target ALIVE: only a higher incarnation (a refutation). */
+static int accept_alive(int c)
+{
+	return c > 0;
+}
+
+/* Target SUSPECT: a higher incarnation, or the same one over ALIVE.  The
+ * same one over SUSPECT from another suspecter is a confirmation
+ * (Lifeguard): it shortens the timer and is gossiped on, but the update
+ * itself is not taken. */
+static int accept_suspect(struct gsm_swim *s, struct member *m, const struct gsm_update *u, int c)
+{
+	if (c > 0 || (c == 0 && m->state == GSM_STATE_ALIVE))
+		return 1;
+	if (c == 0 && m->state == GSM_STATE_SUSPECT && u->has_from &&
+	    gsm__suspicion_confirm(s, m, u->from))
+		gsm__enqueue(&s->uqueue, &m->uq);
+	return 0;
+}
+
+/* Target DEAD: a higher incarnation, or the same one over ALIVE/SUSPECT.
+ * Learned by sync about a member we hold ALIVE, *st becomes SUSPECT: it
+ * must get the chance to refute. */
+static int accept_dead(const struct member *m, int c, int via_sync, uint8_t *st)
+{
+	int accept = c > 0 || (c == 0 && state_rank(m->state) < GSM_STATE_DEAD);
+
+	if (accept && via_sync && m->state == GSM_STATE_ALIVE)
+		*st = GSM_STATE_SUSPECT;
+	return accept;
+}
+
+/* Target LEFT (signature already checked): the same or a higher
+ * incarnation. */
+static int accept_left(int c)
+{
+	return c >= 0;
+}
+
+/* Whether u (target state *st, which accept_dead may lower) supersedes
+ * what we hold for the known member m. */
+static int update_accepted(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
+			   int via_sync, uint8_t *st)
+{
+	int c = update_order(m, u);
+
+	if (c == UPD_NEW_LIFE)
+		return 1;
+	if (c == UPD_STALE)
 		return 0;
-	old = was_new ? 0xff : m->state;
+	switch (*st) {
+	case GSM_STATE_ALIVE:
+		return accept_alive(c);
+	case GSM_STATE_SUSPECT:
+		return accept_suspect(s, m, u, c);
+	case GSM_STATE_DEAD:
+		return accept_dead(m, c, via_sync, st);
+	case GSM_STATE_LEFT:
+		return accept_left(c);
+	}
+	return 0;
+}
+
+/* Take an accepted update into m in state st: order, address, state and
+ * counters, the suspicion timer, the leave signature.  Returns the old
+ * state (0xff for a member that was new). */
+static uint8_t commit_update(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
+			     uint8_t st, int was_new)
+{
+	uint8_t old = was_new ? 0xff : m->state;
+
 	m->gen = u->generation;
 	m->inc = u->incarnation;
 	m->imported = 0;
@@ -156,6 +208,14 @@ int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sy
 		if (m->leave_sig)
 			memcpy(m->leave_sig, u->sig, GSM_SIG_LEN);
 	}
+	return old;
+}
+
+/* What follows an accepted update: an advert request when ours is missing
+ * or stale, gossiping it on, a sync after a healed partition, the event. */
+static void announce_update(struct gsm_swim *s, struct member *m, uint8_t st, uint8_t old,
+			    int via_sync, int *need_advert)
+{
 	/* an advert older than the membership generation is stale */
 	if (m->advert && m->adv_gen < m->gen && need_advert)
 		*need_advert = 1;
@@ -182,6 +242,34 @@ int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sy
 			break;
 		}
 	}
+}
+
+int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
+		      const struct gsm_addr *from_addr, int *need_advert)
+{
+	struct member *m;
+	int was_new = 0;
+	uint8_t st = u->state, old;
+
+	if (st > GSM_STATE_LEFT)
+		return 0;
+	if (u->node[0] == s->self_id[0] && !memcmp(u->node, s->self_id, GSM_ID_LEN)) {
+		update_about_self(s, u, from_addr);
+		return 0;
+	}
+	if (st == GSM_STATE_LEFT && !leave_signed(s, u))
+		return 0;
+	m = gsm__find(s, u->node);
+	if (!m) {
+		m = add_unknown(s, u);
+		if (!m)
+			return 0;
+		was_new = 1;
+	} else if (!update_accepted(s, m, u, via_sync, &st)) {
+		return 0;
+	}
+	old = commit_update(s, m, u, st, was_new);
+	announce_update(s, m, st, old, via_sync, need_advert);
 	return 1;
 }
 
