@@ -126,15 +126,100 @@ void gsm__send(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf *tb)
 	s->env.send(s->env.ctx, to, tb->out, olen);
 }
 
+/* One datagram being packed: the room for piggybacked items, what is used,
+ * and the queue slots taken (counted as sent at the end). */
+struct pack_ctx {
+	struct gsm_msg *m;
+	size_t room, used;
+	struct qitem *usel[GSM_MAX_UPDATES], *asel[GSM_MAX_ADVERTS];
+	size_t nu, na;
+};
+
+/* Queued updates, least-sent/newest first, until `limit` bytes are used. */
+static void pack_updates(struct gsm_swim *s, struct pack_ctx *pc, size_t limit)
+{
+	struct gsm_msg *m = pc->m;
+	struct gsm_update tmp;
+
+	for (int b = 0; b < MAX_BUCKETS && m->n_updates < GSM_MAX_UPDATES; b++) {
+		for (struct qitem *it = s->uqueue.head[b]; it; it = it->next) {
+			struct member *x = qitem_member_u(it);
+			size_t sz;
+
+			if (x->mark == s->pack_epoch)
+				continue;
+			gsm__fill_update(s, x, &tmp);
+			sz = gsm_update_encoded_size(&tmp);
+			if (pc->used + sz > limit)
+				return;
+			if (m->n_updates >= GSM_MAX_UPDATES || pc->nu >= GSM_MAX_UPDATES)
+				return;
+			m->updates[m->n_updates++] = tmp;
+			x->mark = s->pack_epoch;
+			pc->usel[pc->nu++] = it;
+			pc->used += sz;
+		}
+	}
+}
+
+/* Queued adverts, each with its member's update, least-sent/newest first,
+ * within the room (a GOSSIP datagram takes one advert that never fits an
+ * MTU-sized datagram: it goes out oversize); a bucket is left after more
+ * than 4 adverts that do not fit. */
+static void pack_adverts(struct gsm_swim *s, struct pack_ctx *pc)
+{
+	struct gsm_msg *m = pc->m;
+	struct gsm_update tmp;
+
+	for (int b = 0; b < MAX_BUCKETS && s->aqueue.count; b++) {
+		int misses = 0;
+
+		for (struct qitem *it = s->aqueue.head[b]; it; it = it->next) {
+			struct member *x = qitem_member_a(it);
+			size_t sz;
+			int need_u;
+
+			if (!x->advert || m->n_adverts >= GSM_MAX_ADVERTS)
+				continue;
+			need_u = x->mark != s->pack_epoch;
+			sz = gsm_advert_ref_encoded_size(x->advert_len);
+			if (need_u) {
+				gsm__fill_update(s, x, &tmp);
+				sz += gsm_update_encoded_size(&tmp);
+			}
+			if (sz > pc->room && pc->na == 0 && m->type == GSM_MSG_GOSSIP &&
+			    !(need_u && m->n_updates >= GSM_MAX_UPDATES)) {
+				/* never fits a datagram of MTU size: send it
+				 * alone-ish in an oversize gossip datagram */
+			} else if (pc->used + sz > pc->room ||
+				   (need_u && m->n_updates >= GSM_MAX_UPDATES)) {
+				if (++misses > 4)
+					return;
+				continue;
+			}
+			m->adverts[m->n_adverts].ptr = x->advert;
+			m->adverts[m->n_adverts].len = x->advert_len;
+			m->n_adverts++;
+			if (need_u) {
+				m->updates[m->n_updates++] = tmp;
+				x->mark = s->pack_epoch;
+			}
+			pc->asel[pc->na++] = it;
+			pc->used += sz;
+			if (pc->na >= GSM_MAX_ADVERTS)
+				return;
+		}
+	}
+}
+
 /*
  * Fill the rest of m with pending updates and adverts.  buddy: a member
  * whose current update goes first (Lifeguard buddy rule / direct telling).
  */
 void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 {
-	size_t cap = body_cap(s), base, room, used = 0, ushare;
-	struct qitem *usel[GSM_MAX_UPDATES], *asel[GSM_MAX_ADVERTS];
-	size_t nu = 0, na = 0;
+	size_t cap = body_cap(s), base, ushare;
+	struct pack_ctx pc;
 	struct gsm_update tmp;
 
 	if (!buddy && !s->uqueue.count && !s->aqueue.count)
@@ -142,7 +227,9 @@ void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 	base = gsm_msg_encoded_size(m);
 	if (base + PACK_SLACK >= cap)
 		return;
-	room = cap - base - PACK_SLACK;
+	pc.m = m;
+	pc.room = cap - base - PACK_SLACK;
+	pc.used = pc.nu = pc.na = 0;
 	if (++s->pack_epoch == 0)
 		s->pack_epoch = 1;
 	for (size_t i = 0; i < m->n_updates; i++) {
@@ -155,85 +242,21 @@ void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 		gsm__fill_update(s, buddy, &tmp);
 		size_t sz = gsm_update_encoded_size(&tmp);
 
-		if (sz <= room && m->n_updates < GSM_MAX_UPDATES) {
+		if (sz <= pc.room && m->n_updates < GSM_MAX_UPDATES) {
 			m->updates[m->n_updates++] = tmp;
 			buddy->mark = s->pack_epoch;
-			used += sz;
+			pc.used += sz;
 		}
 	}
-	ushare = s->aqueue.count ? room / 2 : room;
-	/* phase 1: updates up to their share */
-	for (int pass = 0; pass < 2; pass++) {
-		size_t limit = pass == 0 ? ushare : room;
-
-		for (int b = 0; b < MAX_BUCKETS && m->n_updates < GSM_MAX_UPDATES; b++) {
-			for (struct qitem *it = s->uqueue.head[b]; it; it = it->next) {
-				struct member *x = qitem_member_u(it);
-				size_t sz;
-
-				if (x->mark == s->pack_epoch)
-					continue;
-				gsm__fill_update(s, x, &tmp);
-				sz = gsm_update_encoded_size(&tmp);
-				if (used + sz > limit)
-					goto next_phase;
-				if (m->n_updates >= GSM_MAX_UPDATES || nu >= GSM_MAX_UPDATES)
-					goto next_phase;
-				m->updates[m->n_updates++] = tmp;
-				x->mark = s->pack_epoch;
-				usel[nu++] = it;
-				used += sz;
-			}
-		}
-	next_phase:
-		if (pass == 1)
-			break;
-		/* phase 2: adverts (each with its member's update) */
-		for (int b = 0; b < MAX_BUCKETS && s->aqueue.count; b++) {
-			int misses = 0;
-
-			for (struct qitem *it = s->aqueue.head[b]; it; it = it->next) {
-				struct member *x = qitem_member_a(it);
-				size_t sz;
-				int need_u;
-
-				if (!x->advert || m->n_adverts >= GSM_MAX_ADVERTS)
-					continue;
-				need_u = x->mark != s->pack_epoch;
-				sz = gsm_advert_ref_encoded_size(x->advert_len);
-				if (need_u) {
-					gsm__fill_update(s, x, &tmp);
-					sz += gsm_update_encoded_size(&tmp);
-				}
-				if (sz > room && na == 0 && m->type == GSM_MSG_GOSSIP &&
-				    !(need_u && m->n_updates >= GSM_MAX_UPDATES)) {
-					/* never fits a datagram of MTU size: send it
-					 * alone-ish in an oversize gossip datagram */
-				} else if (used + sz > room ||
-					   (need_u && m->n_updates >= GSM_MAX_UPDATES)) {
-					if (++misses > 4)
-						goto adverts_done;
-					continue;
-				}
-				m->adverts[m->n_adverts].ptr = x->advert;
-				m->adverts[m->n_adverts].len = x->advert_len;
-				m->n_adverts++;
-				if (need_u) {
-					m->updates[m->n_updates++] = tmp;
-					x->mark = s->pack_epoch;
-				}
-				asel[na++] = it;
-				used += sz;
-				if (na >= GSM_MAX_ADVERTS)
-					goto adverts_done;
-			}
-		}
-	adverts_done:;
-	}
-	for (size_t i = 0; i < nu; i++)
-		q_sent(s, &s->uqueue, usel[i]);
-	for (size_t i = 0; i < na; i++)
-		q_sent(s, &s->aqueue, asel[i]);
+	ushare = s->aqueue.count ? pc.room / 2 : pc.room;
+	/* updates up to their share, then adverts, then updates in the rest */
+	pack_updates(s, &pc, ushare);
+	pack_adverts(s, &pc);
+	pack_updates(s, &pc, pc.room);
+	for (size_t i = 0; i < pc.nu; i++)
+		q_sent(s, &s->uqueue, pc.usel[i]);
+	for (size_t i = 0; i < pc.na; i++)
+		q_sent(s, &s->aqueue, pc.asel[i]);
 }
 
 /* GOSSIP datagram to addr, first carrying `first`'s update. */
