@@ -419,6 +419,63 @@ static void push_states(struct gsm_swim *s, const struct gsm_addr *to, const str
 	}
 }
 
+/* Initiator: a digest page against our members with adverts in [pos, end)
+ * (merged in id order): what the peer has and we lack or hold older goes to
+ * want, what it lacks or holds older to push. */
+static void digest_compare(struct gsm_swim *s, const struct gsm_msg *m, size_t pos, size_t end,
+			   struct gsm_digest_entry *want, size_t *nw, struct member **push,
+			   size_t *np)
+{
+	size_t i = 0, p = pos;
+
+	while (i < m->n_digest || p < end) {
+		const struct gsm_digest_entry *d = i < m->n_digest ? &m->digest[i] : NULL;
+		struct member *x = p < end ? s->mem[p] : NULL;
+		int c;
+
+		if (x && !x->advert) {
+			p++;
+			continue;
+		}
+		if (!d)
+			c = -1;
+		else if (!x)
+			c = 1;
+		else
+			c = memcmp(x->id, d->node, GSM_ID_LEN);
+		if (c < 0) {
+			/* we have it, peer does not */
+			if (!x->is_self || s->self->advert)
+				push[(*np)++] = x;
+			p++;
+		} else if (c > 0) {
+			/* peer has it, we do not (and did not just reap it) */
+			if (memcmp(d->node, s->self_id, GSM_ID_LEN) &&
+			    !(s->n_reaped && gsm__is_reaped(s, d->node, d->generation))) {
+				memcpy(want[*nw].node, d->node, GSM_ID_LEN);
+				want[*nw].generation = 0;
+				want[*nw].version = 0;
+				(*nw)++;
+			}
+			i++;
+		} else {
+			int o =
+			    cmp_order(x->adv_gen, x->adv_ver, d->generation, d->version);
+
+			if (o > 0)
+				push[(*np)++] = x;
+			else if (o < 0 && !x->is_self) {
+				memcpy(want[*nw].node, d->node, GSM_ID_LEN);
+				want[*nw].generation = x->adv_gen;
+				want[*nw].version = x->adv_ver;
+				(*nw)++;
+			}
+			i++;
+			p++;
+		}
+	}
+}
+
 /* Initiator: a digest page arrived. */
 void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 			     const struct gsm_addr *from)
@@ -466,56 +523,7 @@ void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 	} else {
 		end = s->n_mem;
 	}
-	{
-		size_t i = 0, p = pos;
-
-		while (i < m->n_digest || p < end) {
-			const struct gsm_digest_entry *d = i < m->n_digest ? &m->digest[i] : NULL;
-			struct member *x = p < end ? s->mem[p] : NULL;
-			int c;
-
-			if (x && !x->advert) {
-				p++;
-				continue;
-			}
-			if (!d)
-				c = -1;
-			else if (!x)
-				c = 1;
-			else
-				c = memcmp(x->id, d->node, GSM_ID_LEN);
-			if (c < 0) {
-				/* we have it, peer does not */
-				if (!x->is_self || s->self->advert)
-					push[np++] = x;
-				p++;
-			} else if (c > 0) {
-				/* peer has it, we do not (and did not just reap it) */
-				if (memcmp(d->node, s->self_id, GSM_ID_LEN) &&
-				    !(s->n_reaped && gsm__is_reaped(s, d->node, d->generation))) {
-					memcpy(want[nw].node, d->node, GSM_ID_LEN);
-					want[nw].generation = 0;
-					want[nw].version = 0;
-					nw++;
-				}
-				i++;
-			} else {
-				int o =
-				    cmp_order(x->adv_gen, x->adv_ver, d->generation, d->version);
-
-				if (o > 0)
-					push[np++] = x;
-				else if (o < 0 && !x->is_self) {
-					memcpy(want[nw].node, d->node, GSM_ID_LEN);
-					want[nw].generation = x->adv_gen;
-					want[nw].version = x->adv_ver;
-					nw++;
-				}
-				i++;
-				p++;
-			}
-		}
-	}
+	digest_compare(s, m, pos, end, want, &nw, push, &np);
 	if (nw)
 		gsm__request_adverts(s, from, want, nw);
 	if (np)
