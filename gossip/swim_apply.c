@@ -96,7 +96,7 @@ static struct member *add_unknown(struct gsm_swim *s, const struct gsm_update *u
 
 /* update_order() results besides the incarnation comparison -1, 0, 1 */
 #define UPD_STALE    (-2) /* older generation, or LEFT within this one */
-#define UPD_NEW_LIFE 2    /* newer generation: wins whatever the states */
+#define UPD_NEW_LIFE 2	  /* newer generation: wins whatever the states */
 
 /* The ordering rule: how u relates to what we hold for m.  A generation
  * decides first; LEFT is final within a generation; within one the

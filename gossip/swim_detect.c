@@ -510,15 +510,8 @@ int gsm_swim_set_wg_observed(struct gsm_swim *s, const uint8_t id[GSM_ID_LEN],
 		return 0;
 	}
 	if (i == s->n_wgobs) {
-		if (s->n_wgobs == s->cap_wgobs) {
-			size_t nc = s->cap_wgobs ? s->cap_wgobs * 2 : 8;
-			struct wgobs *nw = realloc(s->wgobs, nc * sizeof(*nw));
-
-			if (!nw)
-				return -ENOMEM;
-			s->wgobs = nw;
-			s->cap_wgobs = nc;
-		}
+		if (gsm__grow(s, &s->wgobs, &s->cap_wgobs, s->n_wgobs + 1, sizeof(*s->wgobs)))
+			return -ENOMEM;
 		memcpy(s->wgobs[i].id, id, GSM_ID_LEN);
 		s->n_wgobs++;
 	}

@@ -459,8 +459,7 @@ static void digest_compare(struct gsm_swim *s, const struct gsm_msg *m, size_t p
 			}
 			i++;
 		} else {
-			int o =
-			    cmp_order(x->adv_gen, x->adv_ver, d->generation, d->version);
+			int o = cmp_order(x->adv_gen, x->adv_ver, d->generation, d->version);
 
 			if (o > 0)
 				push[(*np)++] = x;
@@ -606,6 +605,24 @@ static void reconnect(struct gsm_swim *s, uint64_t now)
 	(void)now;
 }
 
+/* Join: our advert and update to a contact beside the sync session, as
+ * GOSSIP, not SYNC_RESPONSE: the receiver must spread us.  0 or -ENOMEM. */
+static int introduce(struct gsm_swim *s, const struct gsm_addr *to)
+{
+	struct txbuf *tb = gsm__msg_new(s, GSM_MSG_GOSSIP);
+
+	if (!tb)
+		return -ENOMEM;
+	tb->m.adverts[0].ptr = s->self->advert;
+	tb->m.adverts[0].len = s->self->advert_len;
+	tb->m.n_adverts = 1;
+	gsm__fill_update(s, s->self, &tb->m.updates[0]);
+	tb->m.n_updates = 1;
+	gsm__send(s, to, tb);
+	gsm__msg_done(s, tb);
+	return 0;
+}
+
 int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n)
 {
 	int contacted = 0;
@@ -617,11 +634,8 @@ int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n)
 	if (!s->self->advert)
 		return -EAGAIN;
 	if (n) {
-		struct gsm_addr *ns = realloc(s->seeds, (s->n_seeds + n) * sizeof(*ns));
-
-		if (!ns)
+		if (gsm__grow(s, &s->seeds, &s->cap_seeds, s->n_seeds + n, sizeof(*s->seeds)))
 			return -ENOMEM;
-		s->seeds = ns;
 		for (size_t i = 0; i < n; i++) {
 			int dup = 0;
 
@@ -635,22 +649,10 @@ int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (!seeds[i].family || gsm_addr_equal(&seeds[i], &s->self->addr))
 			continue;
-		if (!s->sync.active) {
+		if (!s->sync.active)
 			sync_start(s, &seeds[i], NULL);
-		} else {
-			/* GOSSIP, not SYNC_RESPONSE: the receiver must spread us */
-			struct txbuf *tb = gsm__msg_new(s, GSM_MSG_GOSSIP);
-
-			if (!tb)
-				return -ENOMEM;
-			tb->m.adverts[0].ptr = s->self->advert;
-			tb->m.adverts[0].len = s->self->advert_len;
-			tb->m.n_adverts = 1;
-			gsm__fill_update(s, s->self, &tb->m.updates[0]);
-			tb->m.n_updates = 1;
-			gsm__send(s, &seeds[i], tb);
-			gsm__msg_done(s, tb);
-		}
+		else if (introduce(s, &seeds[i]))
+			return -ENOMEM;
 		contacted++;
 	}
 	/* a few imported members, for when every seed is down */
@@ -664,22 +666,10 @@ int gsm_swim_join(struct gsm_swim *s, const struct gsm_addr *seeds, size_t n)
 			imp[ni++] = x;
 	}
 	for (size_t i = 0; i < ni; i++) {
-		if (!s->sync.active) {
+		if (!s->sync.active)
 			sync_start(s, &imp[i]->addr, imp[i]->id);
-		} else {
-			/* GOSSIP, not SYNC_RESPONSE: the receiver must spread us */
-			struct txbuf *tb = gsm__msg_new(s, GSM_MSG_GOSSIP);
-
-			if (!tb)
-				return -ENOMEM;
-			tb->m.adverts[0].ptr = s->self->advert;
-			tb->m.adverts[0].len = s->self->advert_len;
-			tb->m.n_adverts = 1;
-			gsm__fill_update(s, s->self, &tb->m.updates[0]);
-			tb->m.n_updates = 1;
-			gsm__send(s, &imp[i]->addr, tb);
-			gsm__msg_done(s, tb);
-		}
+		else if (introduce(s, &imp[i]->addr))
+			return -ENOMEM;
 		contacted++;
 	}
 	s->next_reconnect = now_ms(s) + jitter(s, s->cfg.reconnect_interval_ms);
