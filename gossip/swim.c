@@ -35,7 +35,7 @@
  * part of the behaviour, since timers draw from the one random generator.
  *
  * Scratch.  A decoded message (struct gsm_msg with every array bound) and
- * a datagram being built are large (about 170 and 230 KiB), so each
+ * a datagram being built are large (about 180 and 250 KiB), so each
  * instance owns one of each, allocated in gsm_swim_new and freed in
  * gsm_swim_free; nothing is static or thread-local.  They are reserved
  * address space more than memory: only the pages a datagram touches are
