@@ -212,7 +212,9 @@ struct gsm_swim_stats {
 	 * ended by the state_hash summary (views equal, one round trip),
 	 * digest pages we received as initiator and sent as responder */
 	uint64_t syncs, syncs_summary, digest_pages_recv, digest_pages_sent;
-	size_t memory_bytes;        /* heap used by this instance (approximate) */
+	size_t memory_bytes;        /* heap used by this instance (approximate): members,
+				     * adverts, queues; not its fixed ~430 KiB of
+				     * scratch datagrams (swim.c) */
 };
 void gsm_swim_stats(const struct gsm_swim *s, struct gsm_swim_stats *st);
 

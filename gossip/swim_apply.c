@@ -1,0 +1,526 @@
+/*
+ * gossip/swim_apply.c - applying membership updates and signed adverts.
+ *
+ * Ordering.  A member's state is ordered by (generation, incarnation), then
+ * LEFT > DEAD > SUSPECT > ALIVE.  The generation is bumped by every start
+ * of a daemon, so a newer generation supersedes whatever we hold; an older
+ * one is stale, and LEFT is final within its generation.  Within one
+ * generation the incarnation decides, and each target state has its own
+ * rule for a tie (update_order and the accept_* functions below):
+ *   ALIVE    only a higher incarnation (refutation);
+ *   SUSPECT  a higher incarnation, or the same one over ALIVE; the same
+ *            one over SUSPECT is an independent confirmation (Lifeguard)
+ *            that shortens the timer but changes nothing else;
+ *   DEAD     a higher incarnation, or the same one over ALIVE/SUSPECT;
+ *            learned by anti-entropy about a member we hold ALIVE, it is
+ *            only taken as SUSPECT (it must get the chance to refute);
+ *   LEFT     the same or a higher incarnation, and only with a valid leave
+ *            signature.
+ * Unknown members enter in whatever state the update says (never
+ * resurrected: a reaped tombstone is remembered).  Updates about ourselves
+ * are never applied: a current suspicion or death claim is refuted (swim_
+ * detect.c), a stale one answered with our state.
+ *
+ * What sync teaches is not re-gossiped (anti-entropy is pairwise), except
+ * bad news: otherwise every joiner would re-broadcast the whole cluster.
+ * Stale bad news brought by a sync is answered with the newer ALIVE state.
+ * A member's advert that is missing, or older than its membership
+ * generation, is requested from whoever told us about it (rate limited per
+ * member).
+ *
+ * Adverts are accepted when newer (generation, version) and correctly
+ * signed; the core stores the signed bytes, not decoded adverts.  A newer
+ * advert generation is a new life of the member: ALIVE at incarnation 0.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/swim_int.h"
+
+static int state_rank(uint8_t st)
+{
+	return st; /* ALIVE < SUSPECT < DEAD < LEFT */
+}
+
+/* An update about ourselves is never applied: refute a current suspicion
+ * or death claim, answer a stale one with our state, warn about a newer
+ * generation of us. */
+static void update_about_self(struct gsm_swim *s, const struct gsm_update *u,
+			      const struct gsm_addr *from_addr)
+{
+	uint8_t st = u->state;
+
+	if (u->generation == s->cfg.generation && !s->leaving &&
+	    (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && u->incarnation >= s->self->inc)
+		gsm__refute(s, u->incarnation, from_addr);
+	else if (u->generation == s->cfg.generation && !s->leaving &&
+		 (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && from_addr)
+		gsm__send_gossip(s, from_addr, s->self); /* stale claim: tell our current state */
+	else if (u->generation > s->cfg.generation)
+		gsm__log(s, GSM_LOG_WARN,
+			 "peer claims a newer generation of us (%llu > %llu): "
+			 "is this identity running twice?",
+			 (unsigned long long)u->generation, (unsigned long long)s->cfg.generation);
+}
+
+/* A LEFT update must carry the member's signature over its leave intent. */
+static int leave_signed(const struct gsm_swim *s, const struct gsm_update *u)
+{
+	uint8_t intent[GSM_LEAVE_INTENT_LEN];
+
+	if (!u->has_sig)
+		return 0;
+	gsm_leave_intent(u->node, u->generation, u->incarnation, intent);
+	if (s->cfg.verify_signatures && gsm_verify(u->node, intent, sizeof(intent), u->sig))
+		return 0;
+	return 1;
+}
+
+/* An unknown member enters in whatever state the update says (never
+ * resurrect: a remembered tombstone refuses it).  NULL: refused or out of
+ * memory. */
+static struct member *add_unknown(struct gsm_swim *s, const struct gsm_update *u)
+{
+	struct member *m;
+
+	if (s->n_reaped && gsm__is_reaped(s, u->node, u->generation))
+		return NULL;
+	m = gsm__member_add(s, u->node);
+	if (!m)
+		return NULL;
+	m->gen = u->generation;
+	m->inc = u->incarnation;
+	return m;
+}
+
+/* update_order() results besides the incarnation comparison -1, 0, 1 */
+#define UPD_STALE    (-2) /* older generation, or LEFT within this one */
+#define UPD_NEW_LIFE 2	  /* newer generation: wins whatever the states */
+
+/* The ordering rule: how u relates to what we hold for m.  A generation
+ * decides first; LEFT is final within a generation; within one the
+ * incarnations compare (-1, 0, 1) and the target state's rule decides. */
+static int update_order(const struct member *m, const struct gsm_update *u)
+{
+	if (u->generation > m->gen)
+		return UPD_NEW_LIFE;
+	if (u->generation < m->gen)
+		return UPD_STALE;
+	if (m->state == GSM_STATE_LEFT)
+		return UPD_STALE;
+	return cmp_order(u->generation, u->incarnation, m->gen, m->inc);
+}
+
+/* Target ALIVE: only a higher incarnation (a refutation). */
+static int accept_alive(int c)
+{
+	return c > 0;
+}
+
+/* Target SUSPECT: a higher incarnation, or the same one over ALIVE.  The
+ * same one over SUSPECT from another suspecter is a confirmation
+ * (Lifeguard): it shortens the timer and is gossiped on, but the update
+ * itself is not taken. */
+static int accept_suspect(struct gsm_swim *s, struct member *m, const struct gsm_update *u, int c)
+{
+	if (c > 0 || (c == 0 && m->state == GSM_STATE_ALIVE))
+		return 1;
+	if (c == 0 && m->state == GSM_STATE_SUSPECT && u->has_from &&
+	    gsm__suspicion_confirm(s, m, u->from))
+		gsm__enqueue(&s->uqueue, &m->uq);
+	return 0;
+}
+
+/* Target DEAD: a higher incarnation, or the same one over ALIVE/SUSPECT.
+ * Learned by sync about a member we hold ALIVE, *st becomes SUSPECT: it
+ * must get the chance to refute. */
+static int accept_dead(const struct member *m, int c, int via_sync, uint8_t *st)
+{
+	int accept = c > 0 || (c == 0 && state_rank(m->state) < GSM_STATE_DEAD);
+
+	if (accept && via_sync && m->state == GSM_STATE_ALIVE)
+		*st = GSM_STATE_SUSPECT;
+	return accept;
+}
+
+/* Target LEFT (signature already checked): the same or a higher
+ * incarnation. */
+static int accept_left(int c)
+{
+	return c >= 0;
+}
+
+/* Whether u (target state *st, which accept_dead may lower) supersedes
+ * what we hold for the known member m. */
+static int update_accepted(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
+			   int via_sync, uint8_t *st)
+{
+	int c = update_order(m, u);
+
+	if (c == UPD_NEW_LIFE)
+		return 1;
+	if (c == UPD_STALE)
+		return 0;
+	switch (*st) {
+	case GSM_STATE_ALIVE:
+		return accept_alive(c);
+	case GSM_STATE_SUSPECT:
+		return accept_suspect(s, m, u, c);
+	case GSM_STATE_DEAD:
+		return accept_dead(m, c, via_sync, st);
+	case GSM_STATE_LEFT:
+		return accept_left(c);
+	}
+	return 0;
+}
+
+/* Take an accepted update into m in state st: order, address, state and
+ * counters, the suspicion timer, the leave signature.  Returns the old
+ * state (0xff for a member that was new). */
+static uint8_t commit_update(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
+			     uint8_t st, int was_new)
+{
+	uint8_t old = was_new ? 0xff : m->state;
+
+	m->gen = u->generation;
+	m->inc = u->incarnation;
+	m->imported = 0;
+	if (u->addr.family)
+		m->addr = u->addr;
+	if (was_new) {
+		gsm__count_state(s, m, -1);
+		m->state = st;
+		gsm__count_state(s, m, +1);
+		m->changed_ms = now_ms(s);
+	} else {
+		gsm__set_state(s, m, st);
+	}
+	if (st == GSM_STATE_SUSPECT) {
+		if (old != GSM_STATE_SUSPECT || !m->susp)
+			gsm__suspicion_start(s, m, u->has_from ? u->from : NULL);
+	} else {
+		gsm__susp_remove(s, m);
+	}
+	if (st == GSM_STATE_LEFT) {
+		if (!m->leave_sig)
+			m->leave_sig = gsm__mem_alloc(s, GSM_SIG_LEN);
+		if (m->leave_sig)
+			memcpy(m->leave_sig, u->sig, GSM_SIG_LEN);
+	}
+	return old;
+}
+
+/* What follows an accepted update: an advert request when ours is missing
+ * or stale, gossiping it on, a sync after a healed partition, the event. */
+static void announce_update(struct gsm_swim *s, struct member *m, uint8_t st, uint8_t old,
+			    int via_sync, int *need_advert)
+{
+	/* an advert older than the membership generation is stale */
+	if (m->advert && m->adv_gen < m->gen && need_advert)
+		*need_advert = 1;
+	if (!m->advert && need_advert)
+		*need_advert = 1;
+	/* anti-entropy is pairwise: only bad news learned by sync is gossiped */
+	if (!via_sync || st != GSM_STATE_ALIVE)
+		gsm__enqueue(&s->uqueue, &m->uq);
+	if (old == GSM_STATE_DEAD && st == GSM_STATE_ALIVE)
+		gsm__sync_soon(s); /* a healed partition: its adverts may have moved on */
+	if (m->advert && old != st) {
+		switch (st) {
+		case GSM_STATE_ALIVE:
+			gsm__emit(s, GSM_SWIM_EV_ALIVE, m);
+			break;
+		case GSM_STATE_SUSPECT:
+			gsm__emit(s, GSM_SWIM_EV_SUSPECT, m);
+			break;
+		case GSM_STATE_DEAD:
+			gsm__emit(s, GSM_SWIM_EV_DEAD, m);
+			break;
+		case GSM_STATE_LEFT:
+			gsm__emit(s, GSM_SWIM_EV_LEFT, m);
+			break;
+		}
+	}
+}
+
+int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
+		      const struct gsm_addr *from_addr, int *need_advert)
+{
+	struct member *m;
+	int was_new = 0;
+	uint8_t st = u->state, old;
+
+	if (st > GSM_STATE_LEFT)
+		return 0;
+	if (u->node[0] == s->self_id[0] && !memcmp(u->node, s->self_id, GSM_ID_LEN)) {
+		update_about_self(s, u, from_addr);
+		return 0;
+	}
+	if (st == GSM_STATE_LEFT && !leave_signed(s, u))
+		return 0;
+	m = gsm__find(s, u->node);
+	if (!m) {
+		m = add_unknown(s, u);
+		if (!m)
+			return 0;
+		was_new = 1;
+	} else if (!update_accepted(s, m, u, via_sync, &st)) {
+		return 0;
+	}
+	old = commit_update(s, m, u, st, was_new);
+	announce_update(s, m, st, old, via_sync, need_advert);
+	return 1;
+}
+
+/* Accept a signed advert if it is newer and correctly signed.  Returns 1 if
+ * accepted, 0 if not newer, <0 on error. */
+int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
+		      int via_sync, const struct gsm_addr *addr)
+{
+	uint8_t id[GSM_ID_LEN];
+	uint64_t g, v;
+	struct member *m;
+	int r, first;
+	uint8_t *copy;
+
+	if (len == 0 || len > GSM_MAX_ADVERT)
+		return -EMSGSIZE;
+	r = gsm_advert_peek(adv, len, id, &g, &v);
+	if (r < 0)
+		return r;
+	if (!memcmp(id, s->self_id, GSM_ID_LEN))
+		return 0;
+	m = gsm__find(s, id);
+	if (m && m->advert && cmp_order(g, v, m->adv_gen, m->adv_ver) <= 0)
+		return 0;
+	if (m && !m->advert && g < m->gen)
+		return 0; /* older life than the state we hold */
+	if (!m && s->n_reaped && gsm__is_reaped(s, id, g))
+		return 0;
+	if (s->cfg.verify_signatures) {
+		r = gsm_advert_verify(adv, len);
+		if (r < 0)
+			return r;
+	}
+	copy = gsm__mem_alloc(s, len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, adv, len);
+	if (!m) {
+		m = gsm__member_add(s, id);
+		if (!m) {
+			gsm__mem_free(s, copy, len);
+			return -ENOMEM;
+		}
+		m->gen = g;
+		m->inc = 0;
+		m->changed_ms = now_ms(s);
+		m->imported = (uint8_t)imported;
+		if (addr)
+			m->addr = *addr;
+	}
+	first = m->advert == NULL;
+	gsm__mem_free(s, m->advert, m->advert_len);
+	m->advert = copy;
+	m->advert_len = (uint16_t)len;
+	m->adv_gen = g;
+	m->adv_ver = v;
+	if (g > m->gen) {
+		/* a new life of the member: alive at incarnation 0 */
+		m->gen = g;
+		m->inc = 0;
+		gsm__set_state(s, m, GSM_STATE_ALIVE);
+		if (!first && !via_sync)
+			gsm__enqueue(&s->uqueue, &m->uq);
+	}
+	if (!imported && !via_sync) {
+		gsm__enqueue(&s->aqueue, &m->aq);
+		if (first)
+			gsm__enqueue(&s->uqueue, &m->uq);
+	}
+	gsm__emit(s, first ? GSM_SWIM_EV_JOINED : GSM_SWIM_EV_UPDATED, m);
+	return 1;
+}
+
+static int recently_requested(struct gsm_swim *s, const uint8_t *id, uint64_t now)
+{
+	for (int i = 0; i < RECENT_REQ; i++)
+		if (s->recent_req_ms[i] &&
+		    now - s->recent_req_ms[i] < s->cfg.probe_interval_ms * 2u &&
+		    !memcmp(s->recent_req[i], id, GSM_ID_LEN))
+			return 1;
+	memcpy(s->recent_req[s->recent_req_i], id, GSM_ID_LEN);
+	s->recent_req_ms[s->recent_req_i] = now;
+	s->recent_req_i = (s->recent_req_i + 1) % RECENT_REQ;
+	return 0;
+}
+
+/* Process the piggybacked updates and adverts of a received message. */
+void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
+			    const struct gsm_addr *from, int via_sync)
+{
+	struct gsm_digest_entry want[32];
+	struct member *fix[32];
+	size_t nw = 0, nf = 0;
+	uint64_t now = now_ms(s);
+
+	for (uint16_t i = 0; i < m->n_updates; i++) {
+		const struct gsm_update *u = &m->updates[i];
+		int need = 0;
+
+		if (!gsm__apply_update(s, u, via_sync, from, &need) && via_sync && nf < 32 &&
+		    u->state != GSM_STATE_ALIVE) {
+			/* anti-entropy brought stale bad news (the peer missed a
+			 * refutation or a restart): answer with what we know */
+			struct member *x = gsm__find(s, u->node);
+
+			if (x && !x->is_self && x->state == GSM_STATE_ALIVE &&
+			    cmp_order(x->gen, x->inc, u->generation, u->incarnation) > 0)
+				fix[nf++] = x;
+		}
+		if (need && nw < 32) {
+			struct member *x = gsm__find(s, m->updates[i].node);
+
+			if (x && since32(now, x->advreq_ms) >= s->cfg.probe_interval_ms * 2u) {
+				x->advreq_ms = stamp32(now);
+				memcpy(want[nw].node, x->id, GSM_ID_LEN);
+				want[nw].generation = x->adv_gen;
+				want[nw].version = x->adv_ver;
+				nw++;
+			}
+		}
+	}
+	for (uint16_t i = 0; i < m->n_adverts; i++) {
+		int r =
+		    gsm__apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync, NULL);
+
+		if (r < 0)
+			gsm__log(s, GSM_LOG_DEBUG, "advert rejected: %s", gsm_strerror(r));
+	}
+	if (nw) {
+		/* drop the ones that arrived with this very message */
+		size_t k = 0;
+
+		for (size_t i = 0; i < nw; i++) {
+			struct member *x = gsm__find(s, want[i].node);
+
+			if (x && (!x->advert || x->adv_gen < x->gen))
+				want[k++] = want[i];
+		}
+		if (k)
+			gsm__request_adverts(s, from, want, k);
+	}
+	for (size_t i = 0; i < nf;) {
+		struct txbuf *tb = gsm__msg_new(s, GSM_MSG_SYNC_RESPONSE);
+		size_t used, cap = body_cap(s) - PACK_SLACK;
+
+		if (!tb)
+			return;
+		used = gsm_msg_encoded_size(&tb->m);
+		while (i < nf) {
+			struct gsm_update u;
+			size_t sz;
+
+			gsm__fill_update(s, fix[i], &u);
+			sz = gsm_update_encoded_size(&u);
+			if (used + sz > cap && tb->m.n_updates)
+				break;
+			tb->m.updates[tb->m.n_updates++] = u;
+			used += sz;
+			i++;
+		}
+		gsm__send(s, from, tb);
+		gsm__msg_done(s, tb);
+	}
+}
+
+/* Sender liveness bookkeeping, and direct telling (partition healing). */
+void gsm__note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
+{
+	struct member *x = gsm__find(s, m->sender);
+	uint64_t now = now_ms(s);
+
+	if (!x) {
+		if (m->type != GSM_MSG_SYNC_RESPONSE && m->type != GSM_MSG_LEAVE &&
+		    !recently_requested(s, m->sender, now)) {
+			struct gsm_digest_entry d;
+
+			memcpy(d.node, m->sender, GSM_ID_LEN);
+			d.generation = 0;
+			d.version = 0;
+			gsm__request_adverts(s, from, &d, 1);
+		}
+		return;
+	}
+	if (x->is_self)
+		return;
+	if (m->sender_gen > x->gen || (x->advert && m->sender_gen > x->adv_gen)) {
+		if (since32(now, x->advreq_ms) >= s->cfg.probe_interval_ms * 2u) {
+			struct gsm_digest_entry d;
+
+			x->advreq_ms = stamp32(now);
+			memcpy(d.node, x->id, GSM_ID_LEN);
+			d.generation = x->adv_gen;
+			d.version = x->adv_ver;
+			gsm__request_adverts(s, from, &d, 1);
+		}
+		return;
+	}
+	if (m->sender_gen == x->gen &&
+	    (x->state == GSM_STATE_SUSPECT || x->state == GSM_STATE_DEAD) &&
+	    m->type != GSM_MSG_LEAVE && !s->leaving) {
+		if (since32(now, x->told_ms) >= s->cfg.probe_interval_ms) {
+			x->told_ms = stamp32(now);
+			gsm__send_gossip(s, from, x);
+		}
+	}
+}
+
+int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *adv, size_t len)
+{
+	uint8_t id[GSM_ID_LEN];
+	uint64_t g, v;
+	struct member *me;
+	uint8_t *copy;
+	int r, first;
+
+	if (!s || !adv || !len || len > GSM_MAX_ADVERT)
+		return -EINVAL;
+	r = gsm_advert_peek(adv, len, id, &g, &v);
+	if (r < 0)
+		return r;
+	me = s->self;
+	if (memcmp(id, s->self_id, GSM_ID_LEN) || g != s->cfg.generation)
+		return -EINVAL;
+	if (me->advert && v <= me->adv_ver)
+		return -ESTALE;
+	r = gsm_advert_verify(adv, len);
+	if (r < 0)
+		return r;
+	copy = gsm__mem_alloc(s, len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, adv, len);
+	first = me->advert == NULL;
+	gsm__mem_free(s, me->advert, me->advert_len);
+	me->advert = copy;
+	me->advert_len = (uint16_t)len;
+	me->adv_gen = g;
+	me->adv_ver = v;
+	me->changed_ms = now_ms(s);
+	gsm__enqueue(&s->aqueue, &me->aq);
+	if (first)
+		gsm__enqueue(&s->uqueue, &me->uq);
+	return 0;
+}
+
+int gsm_swim_import(struct gsm_swim *s, const uint8_t *adv, size_t len, const struct gsm_addr *addr)
+{
+	int r;
+
+	if (!s || !adv)
+		return -EINVAL;
+	r = gsm__apply_advert(s, adv, len, 1, 0, addr);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,450 @@
+/*
+ * gossip/swim_int.h - internals of the membership core, shared by its
+ * files.  Not part of the public interface (that is gossip/swim.h); only the
+ * core and its unit tests (tests/unit/test_swim_parts.c) include it.
+ *
+ *   swim.c          API and dispatch: new/free, recv, tick, deadlines, stats,
+ *                   scratch datagrams, allocation accounting, log
+ *   swim_members.c  the member table: find/add/remove, views, counts, events,
+ *                   random member choice, tombstones
+ *   swim_dissem.c   broadcast queues, retransmit limits, packing, sending,
+ *                   gossip rounds, graceful leave
+ *   swim_detect.c   probing (ping, ping-req, ack, nack), Lifeguard awareness,
+ *                   suspicion timers, refutation, observed addresses
+ *   swim_apply.c    applying updates (the ordering rule, one function per
+ *                   target state) and adverts; piggyback processing
+ *   swim_sync.c     anti-entropy: digest pages, view hash, advert requests,
+ *                   join and reconnect
+ *
+ * Conventions: every function here takes the instance first and is only
+ * called from the thread that owns it (see swim.h).  "Member pointers" are
+ * valid until the next call that can add or remove members.  Functions that
+ * send build their datagram in the instance's scratch (gsm__msg_new).
+ */
+#ifndef GOSSAMER_GOSSIP_SWIM_INT_H
+#define GOSSAMER_GOSSIP_SWIM_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/rng.h"
+#include "gossip/swim.h"
+
+#define MAX_BUCKETS    64
+#define MAX_CONFIRM    8
+#define MAX_RELAYS     32
+#define RECENT_REQ     16
+#define PACK_SLACK     12
+#define REAP_CHECK_MS  10000u
+#define OBS_REFRESH_MS 30000u
+#define LEAVE_DIRECT   512
+#define SYNC_HASH_LEN  16 /* state_hash we send (wire allows 16..32) */
+
+struct qitem {
+	struct qitem *prev, *next;
+	uint8_t tx;
+	uint8_t queued;
+	uint8_t bucket;
+};
+
+struct bqueue {
+	struct qitem *head[MAX_BUCKETS];
+	uint32_t count;
+};
+
+struct suspicion {
+	uint64_t start;
+	uint64_t deadline;
+	uint8_t n_confirm;
+	uint8_t confirm[MAX_CONFIRM][GSM_ID_LEN];
+	uint8_t has_from;
+	uint8_t last_chance;	  /* final direct ping sent */
+	uint8_t from[GSM_ID_LEN]; /* suspecter relayed with the update */
+};
+
+struct member {
+	uint8_t id[GSM_ID_LEN];
+	uint8_t state;
+	uint8_t is_self;
+	uint8_t imported;
+	uint16_t advert_len;
+	uint64_t gen, inc;
+	uint64_t adv_gen, adv_ver;
+	struct gsm_addr addr;
+	uint8_t *advert;
+	uint64_t changed_ms;
+	uint32_t mark;	    /* pack epoch */
+	uint32_t told_ms;   /* last "you are suspect/dead" sent to it (low 32 bits) */
+	uint32_t advreq_ms; /* last advert request for it (low 32 bits) */
+	struct suspicion *susp;
+	uint8_t *leave_sig; /* LEFT: signature over the leave intent */
+	struct qitem uq, aq;
+};
+
+/* a reaped tombstone, remembered for one more tombstone period so that
+ * peers still holding it (or stale gossip) cannot re-create it */
+struct reaped {
+	uint8_t id[GSM_ID_LEN];
+	uint64_t gen;
+	uint64_t until;
+};
+
+struct relay {
+	uint8_t used;
+	uint8_t acked;
+	uint32_t seq; /* our ping to the target */
+	uint32_t origin_seq;
+	uint8_t origin[GSM_ID_LEN];
+	uint8_t target[GSM_ID_LEN];
+	struct gsm_addr origin_addr;
+	uint64_t nack_at;
+};
+
+struct probe {
+	uint8_t active;
+	uint8_t acked;
+	uint8_t direct_ok;
+	uint8_t indirect_sent;
+	uint32_t seq;
+	uint8_t target[GSM_ID_LEN];
+	uint64_t gen, inc;
+	uint64_t timeout_at;
+	uint32_t expected_nacks, nacks;
+};
+
+struct sync_sess {
+	uint8_t active;
+	uint8_t has_peer;
+	uint8_t has_cursor;
+	uint8_t changed;
+	uint8_t peer[GSM_ID_LEN];
+	uint8_t cursor[GSM_ID_LEN];
+	struct gsm_addr addr;
+	uint32_t seq;
+	uint64_t deadline;
+	uint32_t pages;
+	uint8_t has_hash;
+	uint8_t hash[SYNC_HASH_LEN]; /* summary sent with the first request */
+};
+
+/* A received datagram: the decoded message and the opened body its
+ * gsm_bytes point into. */
+struct rxbuf {
+	struct gsm_msg m;
+	uint8_t body[GSM_MAX_DATAGRAM];
+};
+
+/* A datagram being built: the message, its encoded body and the sealed
+ * envelope. */
+struct txbuf {
+	struct gsm_msg m;
+	uint8_t body[GSM_MAX_DATAGRAM];
+	uint8_t out[GSM_MAX_DATAGRAM + GSM_ENVELOPE_OVERHEAD];
+};
+
+struct gsm_swim {
+	struct gsm_swim_config cfg;
+	const struct gsm_identity *id;
+	const struct gsm_keyring *kr;
+	struct gsm_swim_env env;
+	uint8_t self_id[GSM_ID_LEN];
+	struct member *self;
+
+	struct member **mem; /* sorted by id */
+	size_t n_mem, cap_mem;
+	uint64_t *keys; /* id prefixes parallel to mem[]: cache-friendly search */
+	size_t cap_keys;
+	struct member **plist; /* probe order */
+	size_t n_plist, cap_plist, pidx;
+	struct member **susp; /* suspects with timers */
+	size_t n_susp, cap_susp;
+
+	uint32_t n_alive, n_suspect, n_dead, n_left; /* others only */
+
+	struct bqueue uqueue, aqueue;
+	uint32_t pack_epoch;
+
+	struct gsm_rng rng;
+	uint32_t seq;
+
+	struct probe probe;
+	struct relay relays[MAX_RELAYS];
+	struct sync_sess sync;
+
+	uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_reap;
+	uint64_t last_sync;
+	uint32_t sync_backoff;	/* multiplier step for adaptive sync */
+	uint32_t join_retry_ms; /* wait for an unanswered join: 1 probe interval,
+				 * doubling up to the reconnect interval */
+	uint32_t awareness;
+
+	struct gsm_addr *seeds;
+	size_t n_seeds, cap_seeds;
+	struct reaped *reaped;
+	size_t n_reaped, cap_reaped;
+	uint8_t joined;
+	uint8_t leaving;
+	uint32_t leave_sends;
+
+	uint8_t recent_req[RECENT_REQ][GSM_ID_LEN];
+	uint64_t recent_req_ms[RECENT_REQ];
+	uint32_t recent_req_i;
+
+	struct gsm_addr last_observed;
+	uint64_t last_observed_ms;
+
+	/* wg_observed (issue 8): endpoints we report, sorted by id (only
+	 * NATed members that are our WireGuard peers: few) */
+	struct wgobs {
+		uint8_t id[GSM_ID_LEN];
+		struct gsm_addr addr;
+	} * wgobs;
+	size_t n_wgobs, cap_wgobs;
+	struct gsm_addr last_wg_observed;
+	uint64_t last_wg_observed_ms;
+
+	struct gsm_swim_stats st;
+	size_t mem_bytes; /* what gsm__mem_alloc/gsm__grow hold (not the scratch) */
+
+	/* scratch datagrams (see gsm__msg_new): owned by the instance,
+	 * allocated in gsm_swim_new, freed in gsm_swim_free */
+	struct rxbuf *rx;
+	struct txbuf *tx;
+	uint8_t tx_busy;
+};
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+
+static inline uint64_t now_ms(const struct gsm_swim *s)
+{
+	return s->env.now(s->env.ctx);
+}
+
+static inline uint64_t rnd_below(struct gsm_swim *s, uint64_t n)
+{
+	return gsm_rng_below(&s->rng, n);
+}
+
+/* +-25% jitter around v */
+static inline uint64_t jitter(struct gsm_swim *s, uint64_t v)
+{
+	if (v < 4)
+		return v;
+	return v - v / 4 + rnd_below(s, v / 2 + 1);
+}
+
+/* 32-bit time stamps (rate limits only): 0 = never */
+static inline uint32_t stamp32(uint64_t now)
+{
+	uint32_t t = (uint32_t)now;
+
+	return t ? t : 1;
+}
+
+static inline uint32_t since32(uint64_t now, uint32_t stamp)
+{
+	return stamp ? (uint32_t)now - stamp : UINT32_MAX;
+}
+
+static inline int cmp_order(uint64_t g1, uint64_t i1, uint64_t g2, uint64_t i2)
+{
+	if (g1 != g2)
+		return g1 < g2 ? -1 : 1;
+	if (i1 != i2)
+		return i1 < i2 ? -1 : 1;
+	return 0;
+}
+
+static inline size_t cluster_size(const struct gsm_swim *s)
+{
+	return 1 + s->n_alive + s->n_suspect;
+}
+
+static inline struct member *qitem_member_u(struct qitem *q)
+{
+	return (struct member *)((char *)q - offsetof(struct member, uq));
+}
+
+static inline struct member *qitem_member_a(struct qitem *q)
+{
+	return (struct member *)((char *)q - offsetof(struct member, aq));
+}
+
+static inline size_t body_cap(const struct gsm_swim *s)
+{
+	return s->cfg.mtu - GSM_ENVELOPE_OVERHEAD;
+}
+
+static inline int eligible(const struct member *m)
+{
+	return !m->is_self && (m->state == GSM_STATE_ALIVE || m->state == GSM_STATE_SUSPECT) &&
+	       m->addr.family != 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* swim.c: instance utilities                                          */
+
+/* Log through env.log (a no-op without one). */
+__attribute__((format(printf, 3, 4))) void
+gsm__log(const struct gsm_swim *s, enum gsm_swim_log_level lvl, const char *fmt, ...);
+/* calloc/free counted in the instance's memory_bytes; n is the size. */
+void *gsm__mem_alloc(struct gsm_swim *s, size_t n);
+void gsm__mem_free(struct gsm_swim *s, void *p, size_t n);
+/* THE array growth of the core: make *arrp (an array of elem-sized items,
+ * capacity *cap) hold at least need items, doubling from 16; the growth is
+ * counted in memory_bytes.  0 or -ENOMEM (the array is unchanged then). */
+int gsm__grow(struct gsm_swim *s, void *arrp, size_t *cap, size_t need, size_t elem);
+/* A datagram of the given type to fill and send (gsm__send), then give back
+ * with gsm__msg_done.  The instance's scratch serves one datagram at a time;
+ * one requested while it is in use is allocated and freed by gsm__msg_done.
+ * NULL: out of memory. */
+struct txbuf *gsm__msg_new(struct gsm_swim *s, uint8_t type);
+void gsm__msg_done(struct gsm_swim *s, struct txbuf *tb);
+
+/* ------------------------------------------------------------------ */
+/* swim_members.c: the member table                                   */
+
+/* Binary search by id: the position of id (*found = 1) or where it would
+ * be inserted (*found = 0). */
+size_t gsm__find_pos(const struct gsm_swim *s, const uint8_t *id, int *found);
+/* The member with this id or NULL. */
+struct member *gsm__find(const struct gsm_swim *s, const uint8_t *id);
+/* Add d (+1/-1) to the per-state counter of m (others only). */
+void gsm__count_state(struct gsm_swim *s, const struct member *m, int d);
+/* The member with this id, added ALIVE (counted, at a random place of the
+ * probe order: consumes one random number) if new.  NULL: out of memory. */
+struct member *gsm__member_add(struct gsm_swim *s, const uint8_t *id);
+/* Free m and everything it owns (queue slots, suspicion); does not touch
+ * the table. */
+void gsm__member_free(struct gsm_swim *s, struct member *m);
+/* Deliver an event about m (may be NULL) to env.event, if any. */
+void gsm__emit(struct gsm_swim *s, enum gsm_swim_event_type t, const struct member *m);
+/* Change m's state: counters, changed_ms, and the suspicion goes unless
+ * the new state is SUSPECT.  No-op for the same state. */
+void gsm__set_state(struct gsm_swim *s, struct member *m, uint8_t state);
+/* The update that describes m now (with the suspecter / leave signature). */
+void gsm__fill_update(const struct gsm_swim *s, const struct member *m, struct gsm_update *u);
+/* Up to n distinct random eligible members, excluding id ex (may be NULL);
+ * alive_only: not suspects either (ping-req helpers, sync partners). */
+size_t gsm__pick_random(struct gsm_swim *s, struct member **out, size_t n, const uint8_t *ex,
+			int alive_only);
+/* A reaped tombstone still remembered for id at generation >= gen. */
+int gsm__is_reaped(const struct gsm_swim *s, const uint8_t *id, uint64_t gen);
+/* Forget expired tombstone memories; reap (REMOVED event) DEAD/LEFT
+ * members older than the tombstone period, remembering them. */
+void gsm__reap(struct gsm_swim *s, uint64_t now);
+
+/* ------------------------------------------------------------------ */
+/* swim_dissem.c: dissemination                                       */
+
+/* Transmissions of one update (advert 0) or advert (advert 1) at the
+ * current cluster size: lambda*ceil(log10(N+1)) resp. ceil(lambda*log10(N+1)),
+ * clamped to [1, MAX_BUCKETS-1]. */
+uint32_t gsm__retransmit_limit(const struct gsm_swim *s, int advert);
+/* (Re)queue a slot as new (transmit count 0, first in its bucket). */
+void gsm__enqueue(struct bqueue *q, struct qitem *it);
+/* Take a slot out of its queue (no-op if not queued). */
+void gsm__q_remove(struct bqueue *q, struct qitem *it);
+/* Fill the rest of m with pending updates and adverts within the body
+ * budget (mtu - envelope); buddy (may be NULL): a member whose update goes
+ * first.  Updates get at least half of the room when adverts compete.  What
+ * is packed counts as sent once (and leaves its queue at its limit). */
+void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy);
+/* Encode, seal (nonce from env.random) and send tb to `to` (no-op for a
+ * NULL or family-0 address); counts the datagram. */
+void gsm__send(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf *tb);
+/* A GOSSIP datagram to `to`, carrying first's update first (may be NULL),
+ * then whatever is pending; nothing is sent if it would be empty. */
+void gsm__send_gossip(struct gsm_swim *s, const struct gsm_addr *to, struct member *first);
+/* Timer: the gossip round (fanout random members) if due and something is
+ * pending. */
+void gsm__gossip_timer(struct gsm_swim *s, uint64_t now);
+
+/* ------------------------------------------------------------------ */
+/* swim_detect.c: failure detection                                    */
+
+/* How many independent confirmations a suspicion can expect (k helpers,
+ * at most N-2; 0 below N=3). */
+uint32_t gsm__expected_confirmations(const struct gsm_swim *s);
+/* Suspicion timeout after `confirmations` confirmations: Lifeguard starts
+ * at max = suspicion_max_mult * min and shrinks logarithmically to min
+ * (suspicion_min_mult * max(1, log10 N) * probe interval) at the expected
+ * confirmations; min without Lifeguard. */
+uint64_t gsm__suspicion_timeout(const struct gsm_swim *s, uint32_t confirmations);
+/* (Re)start m's suspicion timer; from: the suspecter (may be NULL).  Out
+ * of memory leaves m without a timer. */
+void gsm__suspicion_start(struct gsm_swim *s, struct member *m, const uint8_t *from);
+/* An independent confirmation by `from`: 1 if it counted (timer shortened). */
+int gsm__suspicion_confirm(struct gsm_swim *s, struct member *m, const uint8_t *from);
+/* Drop m's suspicion timer (no-op without one). */
+void gsm__susp_remove(struct gsm_swim *s, struct member *m);
+/* Refute a suspicion/death of ourselves claimed at claimed_inc: bump our
+ * incarnation past it and gossip it (also straight to tell, if not NULL). */
+void gsm__refute(struct gsm_swim *s, uint64_t claimed_inc, const struct gsm_addr *tell);
+/* PING target with seq; buddy 1: carry its suspicion (Lifeguard), 2: always. */
+void gsm__send_ping(struct gsm_swim *s, struct member *target, uint32_t seq, int buddy);
+void gsm__handle_ping(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
+void gsm__handle_ping_req(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
+void gsm__handle_ack(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
+void gsm__handle_nack(struct gsm_swim *s, const struct gsm_msg *m);
+/* Keys 13 and 14 of a received message: the address (WireGuard endpoint)
+ * the sender sees us at, as OBSERVED (WG_OBSERVED) events, rate limited. */
+void gsm__observed_addr(struct gsm_swim *s, const struct gsm_msg *m);
+void gsm__wg_observed_addr(struct gsm_swim *s, const struct gsm_msg *m);
+/* Timers, in this order in gsm_swim_tick: expiring suspicions (last-chance
+ * ping, then DEAD), ping-req relays (nack), the probe (ping-reqs after the
+ * probe timeout; the period's verdict and the next probe). */
+void gsm__suspicion_timers(struct gsm_swim *s, uint64_t now);
+void gsm__relay_timers(struct gsm_swim *s, uint64_t now);
+void gsm__probe_timers(struct gsm_swim *s, uint64_t now);
+
+/* ------------------------------------------------------------------ */
+/* swim_apply.c: applying updates and adverts                          */
+
+/* Apply one membership update.  via_sync: learned by anti-entropy (a DEAD
+ * claim about a member we hold ALIVE is only taken as SUSPECT; what is not
+ * bad news is not re-gossiped).  from_addr: where it came from (may be
+ * NULL), for refutations.  *need_advert (may be NULL) is set when the
+ * member's advert is missing or older than its generation.  1 if accepted. */
+int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
+		      const struct gsm_addr *from_addr, int *need_advert);
+/* Accept a signed advert if it is newer and correctly signed.  imported:
+ * from gsm_swim_import (not gossiped); addr: for a new member (may be
+ * NULL).  1 if accepted, 0 if not newer, <0 on error. */
+int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
+		      int via_sync, const struct gsm_addr *addr);
+/* The piggybacked updates and adverts of a received message, with the
+ * advert requests and stale-bad-news answers they call for. */
+void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
+			    const struct gsm_addr *from, int via_sync);
+/* Sender bookkeeping: ask an unknown or newer sender for its advert, tell
+ * a member we hold SUSPECT/DEAD so (partition healing). */
+void gsm__note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
+
+/* ------------------------------------------------------------------ */
+/* swim_sync.c: anti-entropy                                           */
+
+/* The delay until the next sync: adaptive (2 probe intervals doubling per
+ * backoff step up to the scaled interval), jittered. */
+uint64_t gsm__next_sync_delay(struct gsm_swim *s);
+/* Bring the next sync forward (within ~2 probe intervals) and reset the
+ * backoff. */
+void gsm__sync_soon(struct gsm_swim *s);
+/* Ask `to` for the adverts of want[0..n) (paged, non-reply SYNC_REQUEST). */
+void gsm__request_adverts(struct gsm_swim *s, const struct gsm_addr *to,
+			  struct gsm_digest_entry *want, size_t n);
+/* The sync summary (wire key 15) of our view: equal for views a paged sync
+ * would leave untouched, different (but for 2^-128) otherwise. */
+void gsm__view_hash(const struct gsm_swim *s, uint8_t out[SYNC_HASH_LEN]);
+void gsm__handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
+				const struct gsm_addr *from);
+void gsm__handle_advert_request(struct gsm_swim *s, const struct gsm_msg *rq,
+				const struct gsm_addr *from);
+void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
+			     const struct gsm_addr *from);
+/* Timers (not while leaving): the sync session's deadline and the next
+ * sync, then the reconnect timer. */
+void gsm__sync_timers(struct gsm_swim *s, uint64_t now);
+
+#endif
