@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "gossip/swim_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -94,22 +95,12 @@ void gsm__mem_free(struct gsm_swim *s, void *p, size_t n)
 
 int gsm__grow(struct gsm_swim *s, void *arrp, size_t *cap, size_t need, size_t elem)
 {
-	void **arr = arrp;
-	size_t nc;
-	void *p;
+	size_t before = *cap;
+	int r = gsc_grow(arrp, cap, need, elem);
 
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 16;
-	while (nc < need)
-		nc *= 2;
-	p = realloc(*arr, nc * elem);
-	if (!p)
-		return -ENOMEM;
-	s->mem_bytes += (nc - *cap) * elem;
-	*arr = p;
-	*cap = nc;
-	return 0;
+	if (r == 0)
+		s->mem_bytes += (*cap - before) * elem; /* the core's memory accounting */
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
