@@ -18,6 +18,14 @@
  *
  * Members come from the member cache (daemon/members.c): adverts are
  * decoded once per version, not once per pass.
+ *
+ * Static peers (static_peers) are added to the desired device after the
+ * members, so every pass keeps them (a member with the same key wins);
+ * they are never removed, survive restarts (they are configuration) and
+ * their routes go into our table like members' prefixes.  Any other peer
+ * on the interface (a foreign peer: not a member, not static) is removed
+ * once the startup hold-off is over, and the removal is logged once per
+ * key, naming it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +39,7 @@
 #include "gossip/crypto.h"
 
 #define PERIODIC_MS 10000
+#define FOREIGN_LOGGED 32 /* foreign keys whose removal was logged (a ring) */
 
 /* one reconcile pass: what the phases share */
 struct wg_pass {
@@ -171,6 +180,38 @@ static void arm_grace_timer(struct wg_pass *p)
 		uv_timer_start(&d->grace_timer, on_nat_timer, first - p->in.now_ms + 20, 0);
 }
 
+/* static peers: the configured key, allowed IPs and endpoint; a PSK or
+ * keepalive set by hand on the interface is kept */
+static int add_static_peers(struct wg_pass *p)
+{
+	const struct gsd_config *cfg = &p->d->cfg;
+	for (int i = 0; i < cfg->n_static_peers; i++) {
+		const struct gsd_static_peer *sp = &cfg->static_peers[i];
+		if (gnl_wg_device_find_peer(p->want, sp->key))
+			continue; /* also a member: the member's peer wins */
+		struct gnl_wg_peer *np;
+		int r = gnl_wg_device_add_peer(p->want, sp->key, &np);
+		if (r < 0)
+			return r;
+		const struct gnl_wg_peer *cp = p->cur ? gnl_wg_device_find_peer(p->cur, sp->key) : NULL;
+		if (cp) {
+			np->persistent_keepalive = cp->persistent_keepalive;
+			np->has_preshared_key = cp->has_preshared_key;
+			memcpy(np->preshared_key, cp->preshared_key, 32);
+		}
+		if (sp->has_endpoint)
+			gsd_addr_to_sockaddr(&sp->endpoint, &np->endpoint);
+		for (int k = 0; k < sp->n_allowed; k++) {
+			struct gnl_prefix g;
+			gsd_prefix_to_gnl(&sp->allowed[k], &g);
+			r = gnl_wg_peer_add_allowedip(np, &g);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 /* desired: snapshot the members and compute the device we want */
 static int phase_desired(struct wg_pass *p)
 {
@@ -198,6 +239,9 @@ static int phase_desired(struct wg_pass *p)
 	memcpy(p->want->private_key, d->keys.wg_private, 32);
 	p->want->listen_port = d->cfg.wg_port;
 	r = gsd_reconcile_desired(&p->in, p->want, NULL);
+	if (r < 0)
+		return r;
+	r = add_static_peers(p);
 	if (r < 0)
 		return r;
 	arm_grace_timer(p);
@@ -289,6 +333,32 @@ static int phase_holdoff(struct wg_pass *p)
 	return 0;
 }
 
+/* foreign peers removed by this pass: not members (with or without a
+ * peer wanted now) and not static; logged once per key */
+static void log_foreign_removals(struct wg_pass *p, const struct gnl_wg_ops *ops)
+{
+	static uint8_t logged[FOREIGN_LOGGED][32];
+	static size_t next;
+	for (size_t i = 0; i < ops->n_ops; i++) {
+		const uint8_t *key = ops->ops[i].public_key;
+		bool member = false, seen = false;
+		if (ops->ops[i].kind != GNL_WG_OP_REMOVE)
+			continue;
+		for (size_t k = 0; k < p->s.n && !member; k++)
+			member = !memcmp(p->s.m[k].mem->wg_pubkey, key, 32);
+		for (size_t k = 0; k < FOREIGN_LOGGED && !seen; k++)
+			seen = !memcmp(logged[k], key, 32);
+		if (member || seen)
+			continue;
+		char b64[45];
+		gsd_b64_key(key, b64);
+		gsd_warn("removing WireGuard peer %s from %s: not a member and not in static_peers",
+			 b64, p->d->cfg.interface);
+		memcpy(logged[next], key, 32);
+		next = (next + 1) % FOREIGN_LOGGED;
+	}
+}
+
 /* apply: diff wanted against current, hand the ops to the backend, log */
 static int phase_apply(struct wg_pass *p)
 {
@@ -309,6 +379,7 @@ static int phase_apply(struct wg_pass *p)
 			else
 				rem++;
 		}
+		log_foreign_removals(p, ops);
 		r = gsd_backend_apply(d->be, ops);
 		if (r < 0)
 			gsd_warn("applying WireGuard changes to %s failed: %s %s", d->cfg.interface,
