@@ -319,8 +319,8 @@ static uint32_t underlay_mtu(struct gsd_backend *b, const struct gsd_config *cfg
 	for (int i = -1; i < 2; i++) {
 		char host[GSD_SEED_LEN];
 		uint16_t port;
-		if (i < 0 && (!cfg->n_seeds || gsd_split_hostport(cfg->seeds[0], host, sizeof(host),
-								  &port, 1) < 0))
+		if (i < 0 && (!cfg->n_seeds ||
+			      gsd_split_hostport(cfg->seeds[0], host, sizeof(host), &port, 1) < 0))
 			continue;
 		if (i < 0)
 			snprintf(buf, sizeof(buf), strchr(host, ':') ? "[%s]:1" : "%s:1", host);
@@ -351,7 +351,9 @@ static void apply_mtu(struct gsd_backend *b, const struct gsd_config *cfg)
 		uint32_t u = cfg->mtu ? 0 : underlay_mtu(b, cfg);
 		b->mtu = cfg->mtu ? cfg->mtu : gsd_backend_mtu_from_underlay(u);
 		gsd_info("%s MTU %u (%s)", b->ifname, b->mtu,
-			 cfg->mtu ? "configured" : u ? "underlay MTU - 80" : "underlay unknown");
+			 cfg->mtu ? "configured"
+			 : u	  ? "underlay MTU - 80"
+				  : "underlay unknown");
 	}
 	if (gnl_link_get(b->rtnl, b->ifname, &li) == 0 && li.mtu == b->mtu)
 		return;
@@ -661,7 +663,8 @@ int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want
 		gnl_prefix_normalize(&rt.dst);
 		bool present = false;
 		for (size_t i = 0; i < n_have && !present; i++)
-			present = have[i].ifindex == b->ifindex && !gnl_prefix_cmp(&rt.dst, &have[i].dst);
+			present =
+			    have[i].ifindex == b->ifindex && !gnl_prefix_cmp(&rt.dst, &have[i].dst);
 		if (present)
 			continue;
 		int e = gnl_route_add(b->rtnl, &rt);

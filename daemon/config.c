@@ -257,9 +257,8 @@ static int check_routed(const struct gsd_config *c, enum gsd_kid id, const struc
 			gsd_format_prefix(&ov[i], ob, sizeof(ob));
 			snprintf(msg, msglen, "%s: %s %s overlaps the overlay prefix %s%s", w, what,
 				 pb, ob,
-				 ov[i].family == 6 && !c->has_ipv6_prefix
-				     ? " (ipv6_prefix default)"
-				     : "");
+				 ov[i].family == 6 && !c->has_ipv6_prefix ? " (ipv6_prefix default)"
+									  : "");
 			return -EINVAL;
 		}
 	return 0;

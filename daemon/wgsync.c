@@ -38,7 +38,7 @@
 #include "daemon/reconcile.h"
 #include "gossip/crypto.h"
 
-#define PERIODIC_MS 10000
+#define PERIODIC_MS    10000
 #define FOREIGN_LOGGED 32 /* foreign keys whose removal was logged (a ring) */
 
 /* one reconcile pass: what the phases share */
@@ -193,7 +193,8 @@ static int add_static_peers(struct wg_pass *p)
 		int r = gnl_wg_device_add_peer(p->want, sp->key, &np);
 		if (r < 0)
 			return r;
-		const struct gnl_wg_peer *cp = p->cur ? gnl_wg_device_find_peer(p->cur, sp->key) : NULL;
+		const struct gnl_wg_peer *cp =
+		    p->cur ? gnl_wg_device_find_peer(p->cur, sp->key) : NULL;
 		if (cp) {
 			np->persistent_keepalive = cp->persistent_keepalive;
 			np->has_preshared_key = cp->has_preshared_key;

@@ -108,7 +108,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	li->ifindex = (uint32_t)ifi->ifi_index;
 	li->up = ifi->ifi_flags & IFF_UP;
 	li->running = ifi->ifi_flags & IFF_RUNNING;
-	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifi))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
@@ -120,11 +121,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		case IFLA_LINKINFO: {
 			const struct nlattr *b;
-			mnl_attr_for_each_nested(b, a) {
+			mnl_attr_for_each_nested(b, a)
+			{
 				if (mnl_attr_get_type(b) == IFLA_INFO_KIND &&
 				    mnl_attr_validate(b, MNL_TYPE_STRING) == 0)
 					snprintf(li->kind, sizeof(li->kind), "%.*s",
-						 (int)mnl_attr_get_payload_len(b), mnl_attr_get_str(b));
+						 (int)mnl_attr_get_payload_len(b),
+						 mnl_attr_get_str(b));
 			}
 			break;
 		}
@@ -133,9 +136,10 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int link_get(struct gnl_rtnl *h, const char *ifname, uint32_t ifindex, struct gnl_link_info *out)
+static int link_get(struct gnl_rtnl *h, const char *ifname, uint32_t ifindex,
+		    struct gnl_link_info *out)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
@@ -169,7 +173,7 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 			      bool *created)
 {
 	struct gnl_link_info li;
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct nlattr *info;
@@ -183,9 +187,11 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 		ret = link_get(h, ifname, 0, &li);
 		if (ret == 0) {
 			if (strcmp(li.kind, "wireguard") != 0) {
-				gnl_sock_seterr(&h->s,
-						"interface '%s' exists and is not WireGuard (kind '%s'); "
-						"refusing to touch it", ifname, li.kind[0] ? li.kind : "none");
+				gnl_sock_seterr(
+				    &h->s,
+				    "interface '%s' exists and is not WireGuard (kind '%s'); "
+				    "refusing to touch it",
+				    ifname, li.kind[0] ? li.kind : "none");
 				return -EEXIST;
 			}
 			if (out)
@@ -207,10 +213,12 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 		if (ret == -EEXIST)
 			continue; /* someone created it meanwhile: look again */
 		if (ret == -EOPNOTSUPP) {
-			gnl_sock_seterr(&h->s,
-					"cannot create '%s': the kernel does not know link kind 'wireguard' "
-					"(WireGuard kernel module missing; try 'modprobe wireguard', or use "
-					"the userspace backend)", ifname);
+			gnl_sock_seterr(
+			    &h->s,
+			    "cannot create '%s': the kernel does not know link kind 'wireguard' "
+			    "(WireGuard kernel module missing; try 'modprobe wireguard', or use "
+			    "the userspace backend)",
+			    ifname);
 			return ret;
 		}
 		if (ret)
@@ -230,7 +238,7 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 int gnl_link_delete(struct gnl_rtnl *h, const char *ifname)
 {
 	struct gnl_link_info li;
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int ret;
@@ -248,10 +256,10 @@ int gnl_link_delete(struct gnl_rtnl *h, const char *ifname)
 	return explain(h, gnl_sock_request(&h->s, nlh, NULL, NULL), "delete link");
 }
 
-static int link_change(struct gnl_rtnl *h, uint32_t ifindex, unsigned int flags, unsigned int change,
-		       uint32_t mtu, const char *what)
+static int link_change(struct gnl_rtnl *h, uint32_t ifindex, unsigned int flags,
+		       unsigned int change, uint32_t mtu, const char *what)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
@@ -276,14 +284,15 @@ int gnl_link_set_mtu(struct gnl_rtnl *h, uint32_t ifindex, uint32_t mtu)
 
 int gnl_link_set_up(struct gnl_rtnl *h, uint32_t ifindex, bool up)
 {
-	return link_change(h, ifindex, up ? IFF_UP : 0, IFF_UP, 0, up ? "set link up" : "set link down");
+	return link_change(h, ifindex, up ? IFF_UP : 0, IFF_UP, 0,
+			   up ? "set link up" : "set link down");
 }
 
 /* ---------------------------------------------------------- addresses */
 
 static int addr_req(struct gnl_rtnl *h, int type, uint32_t ifindex, const struct gnl_prefix *p)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 	size_t alen;
@@ -365,7 +374,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		alen = 16;
 	else
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifa))
+	{
 		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == alen)
 			local = a;
 		else if (mnl_attr_get_type(a) == IFA_ADDRESS && mnl_attr_get_payload_len(a) == alen)
@@ -386,16 +396,17 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_prefix **out, size_t *n)
+int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_prefix **out,
+		  size_t *n)
 {
-	struct plist l = { .ifindex = ifindex };
-	int fams[2] = { AF_INET, AF_INET6 };
+	struct plist l = {.ifindex = ifindex};
+	int fams[2] = {AF_INET, AF_INET6};
 	int ret = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF] = { 0 };
+		char buf[REQ_BUF] = {0};
 		struct nlmsghdr *nlh;
 		struct ifaddrmsg *ifa;
 		if (family != AF_UNSPEC && family != fams[i])
@@ -429,7 +440,7 @@ static void put_table(struct nlmsghdr *nlh, struct rtmsg *rtm, uint32_t table)
 
 static int route_req(struct gnl_rtnl *h, int type, const struct gnl_route *r)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 	size_t alen;
@@ -451,7 +462,8 @@ static int route_req(struct gnl_rtnl *h, int type, const struct gnl_route *r)
 	rtm->rtm_dst_len = dst.cidr;
 	rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
 	rtm->rtm_type = RTN_UNICAST;
-	rtm->rtm_protocol = type == RTM_NEWROUTE ? (r->protocol ? r->protocol : RTPROT_STATIC) : r->protocol;
+	rtm->rtm_protocol =
+	    type == RTM_NEWROUTE ? (r->protocol ? r->protocol : RTPROT_STATIC) : r->protocol;
 	put_table(nlh, rtm, r->table);
 	mnl_attr_put(nlh, RTA_DST, alen, dst.addr.b);
 	if (r->ifindex)
@@ -492,7 +504,7 @@ struct rlist {
 	struct gnl_route *v;
 	size_t n, cap;
 	uint32_t ifindex, table; /* ifindex 0 = any device */
-	int protocol;            /* -1 = any */
+	int protocol;		 /* -1 = any */
 };
 
 /* fields of one RTM_NEWROUTE; returns false if it is not a plain route */
@@ -520,7 +532,8 @@ static bool parse_route(const struct nlmsghdr *nlh, struct gnl_route *r, union g
 	r->dst.cidr = rtm->rtm_dst_len;
 	r->table = rtm->rtm_table;
 	r->protocol = rtm->rtm_protocol;
-	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+	mnl_attr_for_each(a, nlh, sizeof(*rtm))
+	{
 		uint16_t len = mnl_attr_get_payload_len(a);
 		const void *v = mnl_attr_get_payload(a);
 		union gnl_sockaddr *sa = NULL;
@@ -543,8 +556,10 @@ static bool parse_route(const struct nlmsghdr *nlh, struct gnl_route *r, union g
 			break;
 		case RTA_METRICS: {
 			const struct nlattr *m;
-			mnl_attr_for_each_nested(m, a) {
-				if (mnl_attr_get_type(m) == RTAX_MTU && mnl_attr_validate(m, MNL_TYPE_U32) == 0)
+			mnl_attr_for_each_nested(m, a)
+			{
+				if (mnl_attr_get_type(m) == RTAX_MTU &&
+				    mnl_attr_validate(m, MNL_TYPE_U32) == 0)
 					r->mtu = mnl_attr_get_u32(m);
 			}
 			break;
@@ -600,13 +615,13 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 static int route_dump(struct gnl_rtnl *h, struct rlist *lp, struct gnl_route **out, size_t *n)
 {
 	struct rlist l = *lp;
-	int fams[2] = { AF_INET, AF_INET6 };
+	int fams[2] = {AF_INET, AF_INET6};
 	int ret = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF] = { 0 };
+		char buf[REQ_BUF] = {0};
 		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 		struct rtmsg *rtm;
 		nlh->nlmsg_type = RTM_GETROUTE;
@@ -627,7 +642,8 @@ static int route_dump(struct gnl_rtnl *h, struct rlist *lp, struct gnl_route **o
 int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct gnl_route **out,
 		   size_t *n)
 {
-	struct rlist l = { .ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN, .protocol = -1 };
+	struct rlist l = {
+	    .ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN, .protocol = -1};
 
 	if (!ifindex)
 		return -EINVAL;
@@ -637,7 +653,7 @@ int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct 
 int gnl_route_list_proto(struct gnl_rtnl *h, uint32_t table, uint8_t protocol,
 			 struct gnl_route **out, size_t *n)
 {
-	struct rlist l = { .table = table ? table : RT_TABLE_MAIN, .protocol = protocol };
+	struct rlist l = {.table = table ? table : RT_TABLE_MAIN, .protocol = protocol};
 
 	return route_dump(h, &l, out, n);
 }
@@ -661,11 +677,12 @@ static int lookup_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct gnl_route_lookup *out)
+int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst,
+		     struct gnl_route_lookup *out)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct lookup_ctx c = { .out = out };
+	struct lookup_ctx c = {.out = out};
 	struct rtmsg *rtm;
 	int ret;
 
@@ -703,7 +720,7 @@ int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct g
 
 static int rule_req(struct gnl_rtnl *h, int type, const struct gnl_rule *r)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct fib_rule_hdr *frh;
 
@@ -786,8 +803,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	r.table = frh->table;
 	r.suppress_prefixlen = -1;
 	r.selectors = frh->src_len || frh->dst_len || frh->tos || (frh->flags & FIB_RULE_INVERT);
-	mnl_attr_for_each(a, nlh, sizeof(*frh))
-		rule_parse_attr(a, &r);
+	mnl_attr_for_each(a, nlh, sizeof(*frh)) rule_parse_attr(a, &r);
 	if (r.suppress_prefixlen == (int32_t)0xffffffff)
 		r.suppress_prefixlen = -1;
 	if (l->n == l->cap) {
@@ -806,14 +822,14 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 int gnl_rule_list(struct gnl_rtnl *h, int family, struct gnl_rule **out, size_t *n)
 {
-	struct rulelist l = { 0 };
-	int fams[2] = { AF_INET, AF_INET6 };
+	struct rulelist l = {0};
+	int fams[2] = {AF_INET, AF_INET6};
 	int ret = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF] = { 0 };
+		char buf[REQ_BUF] = {0};
 		struct nlmsghdr *nlh;
 		struct fib_rule_hdr *frh;
 		if (family != AF_UNSPEC && family != fams[i])
