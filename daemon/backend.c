@@ -67,6 +67,9 @@ struct gsd_backend {
 	bool main_cleaned; /* pre-table protocol-77 routes in main removed */
 	uint32_t route_table, route_priority;
 	uint32_t mtu; /* applied to the interface */
+	/* prefixes refused by the shadow guard, to log each once */
+	struct gnl_prefix refused[16];
+	size_t n_refused, next_refused;
 	struct gnl_wg *wg;
 	struct gnl_rtnl *rtnl;
 	uint32_t ifindex;
@@ -611,6 +614,86 @@ static bool route_wanted(const struct gnl_route *have, const struct gsm_prefix *
 	return false;
 }
 
+/* The shadow guard, the data plane's own line of defence: a route in our
+ * table is looked up before main, so it would capture traffic the host
+ * routes elsewhere.  Refused: a prefix overlapping an on-link network of
+ * another interface (the LAN, the underlay), and a prefix as wide as or
+ * wider than a route of main via another interface (it would override
+ * it).  A prefix more specific than a gatewayed route of main (a site
+ * subnet inside a corporate /8) is fine: that is the point.  Default
+ * routes of main are ignored (suppress_prefixlength 0 covers /0). */
+static bool shadows_host_route(const struct gsd_backend *b, const struct gnl_prefix *p,
+			       const struct gnl_route *main_rt, size_t n_main, char *why,
+			       size_t cap)
+{
+	for (size_t i = 0; i < n_main; i++) {
+		const struct gnl_route *r = &main_rt[i];
+		if (r->ifindex == b->ifindex || r->dst.cidr == 0 || r->protocol == GSD_RTPROT ||
+		    r->dst.family != p->family)
+			continue;
+		uint8_t len = p->cidr < r->dst.cidr ? p->cidr : r->dst.cidr;
+		struct gnl_prefix a = *p, c = r->dst;
+		a.cidr = c.cidr = len;
+		gnl_prefix_normalize(&a);
+		gnl_prefix_normalize(&c);
+		if (gnl_prefix_cmp(&a, &c))
+			continue; /* disjoint */
+		if (!r->gateway || p->cidr <= r->dst.cidr) {
+			char buf[GNL_PREFIX_STRLEN];
+			snprintf(why, cap, "%s host route %s",
+				 r->gateway ? "would override the"
+					    : "overlaps the on-link network of the",
+				 gnl_prefix_format(&r->dst, buf, sizeof(buf)));
+			return true;
+		}
+	}
+	return false;
+}
+
+static void log_refused(struct gsd_backend *b, const struct gnl_prefix *p, const char *why)
+{
+	for (size_t i = 0; i < b->n_refused; i++)
+		if (!gnl_prefix_cmp(&b->refused[i], p))
+			return;
+	char buf[GNL_PREFIX_STRLEN];
+	gsd_warn("not routing %s into %s: it %s", gnl_prefix_format(p, buf, sizeof(buf)), b->ifname,
+		 why);
+	b->refused[b->next_refused] = *p;
+	b->next_refused = (b->next_refused + 1) % (sizeof(b->refused) / sizeof(b->refused[0]));
+	if (b->n_refused < sizeof(b->refused) / sizeof(b->refused[0]))
+		b->n_refused++;
+}
+
+/* want minus what the shadow guard refuses; *out malloc'd */
+static int guard_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n,
+			struct gsm_prefix **out, size_t *n_out)
+{
+	struct gnl_route *main_rt = NULL;
+	size_t n_main = 0;
+	*n_out = 0;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	int r = n ? gnl_route_list(b->rtnl, 0, 0, &main_rt, &n_main) : 0;
+	if (r < 0) {
+		free(*out);
+		*out = NULL;
+		return r;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct gnl_prefix g;
+		char why[128];
+		gsd_prefix_to_gnl(&want[k], &g);
+		gnl_prefix_normalize(&g);
+		if (shadows_host_route(b, &g, main_rt, n_main, why, sizeof(why)))
+			log_refused(b, &g, why);
+		else
+			(*out)[(*n_out)++] = want[k];
+	}
+	free(main_rt);
+	return 0;
+}
+
 /* one `from all lookup TABLE suppress_prefixlength 0` rule per family:
  * present while we install routes; removed when we do not and our table
  * holds none of our routes */
@@ -635,18 +718,25 @@ static int sync_rules(struct gsd_backend *b, bool want_rules)
 	return ret;
 }
 
-int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n)
+int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want_all, size_t n_all)
 {
 	if (b->kind == GSD_BACKEND_NONE || !b->rtnl)
 		return 0;
 	if (!b->install_routes)
-		n = 0;
+		n_all = 0;
 	clean_legacy_main(b);
-	struct gnl_route *have = NULL;
-	size_t n_have = 0;
-	int r = gnl_route_list_proto(b->rtnl, b->route_table, GSD_RTPROT, &have, &n_have), ret = 0;
+	struct gsm_prefix *want = NULL;
+	size_t n = 0;
+	int r = guard_routes(b, want_all, n_all, &want, &n), ret = 0;
 	if (r < 0)
 		return r;
+	struct gnl_route *have = NULL;
+	size_t n_have = 0;
+	r = gnl_route_list_proto(b->rtnl, b->route_table, GSD_RTPROT, &have, &n_have);
+	if (r < 0) {
+		free(want);
+		return r;
+	}
 	size_t kept = 0;
 	for (size_t i = 0; i < n_have; i++) {
 		if (route_wanted(&have[i], want, n, b->ifindex)) {
@@ -679,6 +769,7 @@ int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want
 		}
 	}
 	free(have);
+	free(want);
 	if (b->install_routes || kept == 0) {
 		r = sync_rules(b, b->install_routes);
 		if (r < 0 && !ret)

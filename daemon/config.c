@@ -253,7 +253,7 @@ static int check_routed(const struct gsd_config *c, enum gsd_kid id, const struc
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n_ov; i++)
-		if (gsd_prefix_overlap(p, &ov[i])) {
+		if (gsm_prefix_overlaps(p, &ov[i])) {
 			gsd_format_prefix(&ov[i], ob, sizeof(ob));
 			snprintf(msg, msglen, "%s: %s %s overlaps the overlay prefix %s%s", w, what,
 				 pb, ob,

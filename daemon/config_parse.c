@@ -404,19 +404,6 @@ static int item_prefix(struct gsd_config *c, const char *it, char *err, size_t e
 	return 0;
 }
 
-bool gsd_prefix_overlap(const struct gsm_prefix *a, const struct gsm_prefix *b)
-{
-	if (a->family != b->family)
-		return false;
-	unsigned len = a->len < b->len ? a->len : b->len;
-	for (unsigned bit = 0; bit < len; bit++) {
-		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
-		if ((a->ip[bit / 8] & m) != (b->ip[bit / 8] & m))
-			return false;
-	}
-	return true;
-}
-
 /* the allowed IPs of a static peer: IP/LEN[+IP/LEN...] */
 static int static_allowed(struct gsd_static_peer *sp, char *s, char *err, size_t errlen)
 {
@@ -430,7 +417,8 @@ static int static_allowed(struct gsd_static_peer *sp, char *s, char *err, size_t
 			return -EINVAL;
 		}
 		if (p.len == 0) {
-			snprintf(err, errlen, "static peer allowed IP '%s' is a default route", tok);
+			snprintf(err, errlen, "static peer allowed IP '%s' is a default route",
+				 tok);
 			return -EINVAL;
 		}
 		if (sp->n_allowed >= GSD_MAX_STATIC_ALLOWED) {

@@ -110,8 +110,4 @@ bool gsd_config_key_is_list(const struct gsd_keydef *k);
 int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		       size_t errlen);
 
-/* Whether two prefixes of the same family share an address (one contains
- * the other). */
-bool gsd_prefix_overlap(const struct gsm_prefix *a, const struct gsm_prefix *b);
-
 #endif

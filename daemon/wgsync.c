@@ -431,6 +431,43 @@ static bool in_managed(const struct wg_pass *p, const struct gsm_prefix *pf)
 	return false;
 }
 
+static bool prefix_has_sockaddr(const struct gsm_prefix *pf, const union gnl_sockaddr *sa)
+{
+	struct gsm_prefix host = {0};
+	if (sa->sa.sa_family == AF_INET) {
+		host.family = 4;
+		memcpy(host.ip, &sa->in.sin_addr, 4);
+	} else if (sa->sa.sa_family == AF_INET6) {
+		host.family = 6;
+		memcpy(host.ip, &sa->in6.sin6_addr, 16);
+	} else {
+		return false;
+	}
+	host.len = host.family == 4 ? 32 : 128;
+	return pf->len <= host.len && gsm_prefix_contains(pf, &host);
+}
+
+/* A prefix containing the endpoint of a peer (or a member's gossip
+ * address) would route the tunnel's own packets into the tunnel: never
+ * routed, whatever the acceptance policy let through. */
+static bool captures_endpoint(const struct wg_pass *p, const struct gsm_prefix *pf)
+{
+	const struct gnl_wg_device *devs[2] = {p->want, p->cur};
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; devs[d] && i < devs[d]->n_peers; i++)
+			if (prefix_has_sockaddr(pf, &devs[d]->peers[i].endpoint))
+				return true;
+	for (size_t i = 0; i < p->s.n; i++) {
+		union gnl_sockaddr sa;
+		if (!p->s.m[i].gossip_addr.family)
+			continue;
+		gsd_addr_to_sockaddr(&p->s.m[i].gossip_addr, &sa);
+		if (prefix_has_sockaddr(pf, &sa))
+			return true;
+	}
+	return false;
+}
+
 /* routes: for the advertised prefixes of the peers we configured */
 static int phase_routes(struct wg_pass *p)
 {
@@ -447,7 +484,7 @@ static int phase_routes(struct wg_pass *p)
 		for (size_t k = 0; k < want->peers[i].n_allowedips; k++) {
 			struct gsm_prefix pf;
 			gsd_gnl_to_prefix(&want->peers[i].allowedips[k], &pf);
-			if (!in_managed(p, &pf))
+			if (!in_managed(p, &pf) && !captures_endpoint(p, &pf))
 				routes[n_routes++] = pf;
 		}
 	gsd_backend_sync_routes(d->be, routes, n_routes);

@@ -589,9 +589,11 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	struct rlist *l = data;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct gnl_route r;
+	union gnl_sockaddr gw;
 
-	if (!parse_route(nlh, &r, NULL, NULL))
+	if (!parse_route(nlh, &r, &gw, NULL))
 		return MNL_CB_OK;
+	r.gateway = gw.sa.sa_family != AF_UNSPEC;
 	if (rtm->rtm_type != RTN_UNICAST || (rtm->rtm_flags & RTM_F_CLONED))
 		return MNL_CB_OK;
 	if ((l->ifindex && r.ifindex != l->ifindex) || r.table != l->table)

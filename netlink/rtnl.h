@@ -68,6 +68,7 @@ struct gnl_route {
 	uint32_t metric;
 	uint32_t mtu;     /* RTAX_MTU, 0 = none */
 	uint8_t protocol; /* RTPROT_*; 0 = RTPROT_STATIC when adding */
+	bool gateway;     /* listed route has a gateway (false: on-link) */
 };
 /* Add with NLM_F_CREATE|NLM_F_EXCL, never NLM_F_REPLACE: if a route for
  * the same destination (and metric) already exists in that table, whoever
@@ -77,7 +78,7 @@ int gnl_route_add(struct gnl_rtnl *h, const struct gnl_route *r);
  * then refuses to delete a route of another protocol: -ESRCH -> 0).
  * Absent: 0. */
 int gnl_route_del(struct gnl_rtnl *h, const struct gnl_route *r);
-/* Unicast routes whose output device is ifindex (must be non-zero) in
+/* Unicast routes whose output device is ifindex (0 = any device) in
  * table (0 = main); *out malloc'd. */
 int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct gnl_route **out,
 		   size_t *n);
