@@ -468,6 +468,25 @@ static bool captures_endpoint(const struct wg_pass *p, const struct gsm_prefix *
 	return false;
 }
 
+/* log a prefix refused by captures_endpoint once (a small ring) */
+static void log_endpoint_capture(struct gsd_daemon *d, const struct gsm_prefix *pf)
+{
+	static struct gsm_prefix logged[16];
+	static size_t n, next;
+	for (size_t i = 0; i < n; i++)
+		if (gsm_prefix_equal(&logged[i], pf))
+			return;
+	char buf[64];
+	gsd_format_prefix(pf, buf, sizeof(buf));
+	gsd_warn("not routing %s into %s: it contains a peer's endpoint or a member's gossip "
+		 "address",
+		 buf, d->cfg.interface);
+	logged[next] = *pf;
+	next = (next + 1) % 16;
+	if (n < 16)
+		n++;
+}
+
 /* routes: for the advertised prefixes of the peers we configured */
 static int phase_routes(struct wg_pass *p)
 {
@@ -484,7 +503,11 @@ static int phase_routes(struct wg_pass *p)
 		for (size_t k = 0; k < want->peers[i].n_allowedips; k++) {
 			struct gsm_prefix pf;
 			gsd_gnl_to_prefix(&want->peers[i].allowedips[k], &pf);
-			if (!in_managed(p, &pf) && !captures_endpoint(p, &pf))
+			if (in_managed(p, &pf))
+				continue;
+			if (captures_endpoint(p, &pf))
+				log_endpoint_capture(d, &pf);
+			else
 				routes[n_routes++] = pf;
 		}
 	gsd_backend_sync_routes(d->be, routes, n_routes);

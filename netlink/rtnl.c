@@ -647,8 +647,6 @@ int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct 
 	struct rlist l = {
 	    .ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN, .protocol = -1};
 
-	if (!ifindex)
-		return -EINVAL;
 	return route_dump(h, &l, out, n);
 }
 
