@@ -26,7 +26,10 @@
  * added with NLM_F_EXCL into our table only, the main table is never
  * modified or replaced, whatever a member advertises (the acceptance
  * policy refuses /0, connected networks and endpoints first; this is the
- * second line).  Withdrawal removes only routes in our table with our
+ * second line).  A shadow guard (shadows_host_route) does not route a
+ * prefix overlapping an on-link network of main or overriding one of its
+ * routes (daemon/wgsync.c also skips prefixes holding a peer's
+ * endpoint).  Withdrawal removes only routes in our table with our
  * protocol.  The rules stay at shutdown and restart (like the interface
  * and its routes, so a restart does not flap routing); they are removed
  * only when install_routes is off and our table holds none of our
