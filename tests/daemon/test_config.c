@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 
@@ -255,6 +256,18 @@ static void test_static_peers_and_routing(void **state)
 	const char *argv3[] = { "gossamerd", "--advertise-prefix", "0.0.0.0/0" };
 	assert_int_equal(build(&c, msg, sizeof(msg), 3, argv3), -EINVAL);
 	assert_non_null(strstr(msg, "--advertise-prefix: prefix 0.0.0.0/0 is a default route"));
+}
+
+/* mtu = auto: underlay - 80 within [1280, 1420]; 1420 when unknown */
+static void test_mtu_from_underlay(void **state)
+{
+	assert_int_equal(gsd_backend_mtu_from_underlay(0), 1420);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1500), 1420);
+	assert_int_equal(gsd_backend_mtu_from_underlay(9000), 1420);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1400), 1320);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1360), 1280);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1280), 1280);
+	assert_int_equal(gsd_backend_mtu_from_underlay(68), 1280);
 }
 
 static void test_missing_file(void **state)
@@ -506,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_static_peers_and_routing),
+		cmocka_unit_test(test_mtu_from_underlay),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_flags_override),
 		cmocka_unit_test(test_bad_flags),
