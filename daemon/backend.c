@@ -16,6 +16,30 @@
  * running when the daemon exits (unless stop_wireguard_go is set): the
  * next daemon adopts it.
  *
+ * Routing (docs/routing.md): members' prefix routes go into a table of
+ * our own (route_table, default 51821) with protocol GSD_RTPROT, reached
+ * through one rule per family, `from all lookup TABLE
+ * suppress_prefixlength 0` at priority route_priority (default 5210,
+ * before main at 32766).  Our more specific prefixes win over main;
+ * suppress_prefixlength 0 means a /0 in our table is never used, so the
+ * host's default route cannot be overridden; and because routes are
+ * added with NLM_F_EXCL into our table only, the main table is never
+ * modified or replaced, whatever a member advertises (the acceptance
+ * policy refuses /0, connected networks and endpoints first; this is the
+ * second line).  A shadow guard (shadows_host_route) does not route a
+ * prefix overlapping an on-link network of main or overriding one of its
+ * routes (daemon/wgsync.c also skips prefixes holding a peer's
+ * endpoint).  Withdrawal removes only routes in our table with our
+ * protocol.  The rules stay at shutdown and restart (like the interface
+ * and its routes, so a restart does not flap routing); they are removed
+ * only when install_routes is off and our table holds none of our
+ * routes.
+ *
+ * MTU: the `mtu` key, or underlay MTU - 80 (the route toward the first
+ * seed, else toward the default route), clamped to [1280, 1420]; 1420
+ * when the underlay is unknown.  Applied at open and repair, also to an
+ * adopted interface.
+ *
  * Probing (gsd_backend_probe) only looks: it resolves `auto` and checks that
  * the chosen backend can work, before anything is created, so a missing
  * backend is a clean exit 2 with nothing half-configured.
@@ -43,6 +67,12 @@ struct gsd_backend {
 	char ifname[GSD_IFNAMSIZ];
 	char sockdir[PATH_MAX];
 	bool install_routes;
+	bool main_cleaned; /* pre-table protocol-77 routes in main removed */
+	uint32_t route_table, route_priority;
+	uint32_t mtu; /* applied to the interface */
+	/* prefixes refused by the shadow guard, to log each once */
+	struct gnl_prefix refused[16];
+	size_t n_refused, next_refused;
 	struct gnl_wg *wg;
 	struct gnl_rtnl *rtnl;
 	uint32_t ifindex;
@@ -283,6 +313,61 @@ static int spawn_wggo(struct gsd_backend *b, const struct gsd_config *cfg, uv_lo
 	return -ETIMEDOUT;
 }
 
+/* the underlay MTU toward the first numeric seed, else toward the
+ * default route (a TEST-NET / documentation address, never contacted);
+ * 0 if unknown */
+static uint32_t underlay_mtu(struct gsd_backend *b, const struct gsd_config *cfg)
+{
+	static const char *const probes[] = {"192.0.2.1", "2001:db8::1"};
+	struct gnl_route_lookup lk;
+	union gnl_sockaddr sa;
+	char buf[GSD_SEED_LEN + 8];
+	for (int i = -1; i < 2; i++) {
+		char host[GSD_SEED_LEN];
+		uint16_t port;
+		if (i < 0 && (!cfg->n_seeds ||
+			      gsd_split_hostport(cfg->seeds[0], host, sizeof(host), &port, 1) < 0))
+			continue;
+		if (i < 0)
+			snprintf(buf, sizeof(buf), strchr(host, ':') ? "[%s]:1" : "%s:1", host);
+		else
+			snprintf(buf, sizeof(buf), i ? "[%s]:1" : "%s:1", probes[i]);
+		if (gnl_sockaddr_parse(buf, &sa) < 0 || gnl_route_lookup(b->rtnl, &sa, &lk) < 0)
+			continue;
+		if (lk.mtu && lk.ifindex != b->ifindex)
+			return lk.mtu;
+	}
+	return 0;
+}
+
+uint32_t gsd_backend_mtu_from_underlay(uint32_t underlay)
+{
+	if (!underlay)
+		return GSD_MTU_DEFAULT;
+	uint32_t m = underlay > GSD_MTU_OVERHEAD ? underlay - GSD_MTU_OVERHEAD : 0;
+	return m < GSD_MTU_MIN ? GSD_MTU_MIN : m > GSD_MTU_DEFAULT ? GSD_MTU_DEFAULT : m;
+}
+
+/* the configured MTU, or the one derived from the underlay; set it on
+ * the interface if it differs */
+static void apply_mtu(struct gsd_backend *b, const struct gsd_config *cfg)
+{
+	struct gnl_link_info li;
+	if (!b->mtu) {
+		uint32_t u = cfg->mtu ? 0 : underlay_mtu(b, cfg);
+		b->mtu = cfg->mtu ? cfg->mtu : gsd_backend_mtu_from_underlay(u);
+		gsd_info("%s MTU %u (%s)", b->ifname, b->mtu,
+			 cfg->mtu ? "configured"
+			 : u	  ? "underlay MTU - 80"
+				  : "underlay unknown");
+	}
+	if (gnl_link_get(b->rtnl, b->ifname, &li) == 0 && li.mtu == b->mtu)
+		return;
+	int r = gnl_link_set_mtu(b->rtnl, b->ifindex, b->mtu);
+	if (r < 0)
+		gsd_warn("cannot set MTU %u on %s: %s", b->mtu, b->ifname, gnl_strerror(r));
+}
+
 int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg,
 		     enum gsd_backend_kind kind, uv_loop_t *loop, char *msg, size_t msglen)
 {
@@ -293,6 +378,8 @@ int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg,
 	snprintf(b->ifname, sizeof(b->ifname), "%s", cfg->interface);
 	snprintf(b->sockdir, sizeof(b->sockdir), "%s", cfg->wg_socket_dir);
 	b->install_routes = cfg->install_routes;
+	b->route_table = cfg->route_table;
+	b->route_priority = cfg->route_priority;
 	b->stop_child_on_exit = cfg->stop_wireguard_go;
 	if (kind == GSD_BACKEND_NONE)
 		return 0;
@@ -335,8 +422,7 @@ int gsd_backend_open(struct gsd_backend *b, const struct gsd_config *cfg,
 		}
 		b->ifindex = li.ifindex;
 	}
-	if (b->created)
-		gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
+	apply_mtu(b, cfg);
 	r = gnl_link_set_up(b->rtnl, b->ifindex, true);
 	if (r < 0) {
 		snprintf(msg, msglen, "interface %s: cannot bring up: %s", b->ifname,
@@ -360,7 +446,7 @@ int gsd_backend_repair(struct gsd_backend *b, const struct gsd_config *cfg, uv_l
 			return 0;
 		gsd_warn("interface %s was gone: re-created (ifindex %u)", b->ifname, li.ifindex);
 		b->ifindex = li.ifindex;
-		gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
+		apply_mtu(b, cfg);
 		gnl_link_set_up(b->rtnl, b->ifindex, true);
 		return 1;
 	}
@@ -380,7 +466,7 @@ int gsd_backend_repair(struct gsd_backend *b, const struct gsd_config *cfg, uv_l
 	if (r < 0)
 		return r;
 	b->ifindex = li.ifindex;
-	gnl_link_set_mtu(b->rtnl, b->ifindex, 1420);
+	apply_mtu(b, cfg);
 	gnl_link_set_up(b->rtnl, b->ifindex, true);
 	return 1;
 }
@@ -500,48 +586,197 @@ int gsd_backend_sync_addrs(struct gsd_backend *b, const struct gsm_prefix *want,
 	return r < 0 ? r : 0;
 }
 
-int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n)
+/* Routes an older gossamerd installed in the main table (protocol
+ * GSD_RTPROT via our interface): ours, removed once so that only the
+ * table design remains. */
+static void clean_legacy_main(struct gsd_backend *b)
+{
+	struct gnl_route *have = NULL;
+	size_t n_have = 0;
+	if (b->main_cleaned || gnl_route_list(b->rtnl, b->ifindex, 0, &have, &n_have) < 0)
+		return;
+	b->main_cleaned = true;
+	for (size_t i = 0; i < n_have; i++)
+		if (have[i].protocol == GSD_RTPROT)
+			gnl_route_del(b->rtnl, &have[i]);
+	free(have);
+}
+
+static bool route_wanted(const struct gnl_route *have, const struct gsm_prefix *want, size_t n,
+			 uint32_t ifindex)
+{
+	if (have->ifindex != ifindex)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		struct gnl_prefix g;
+		gsd_prefix_to_gnl(&want[k], &g);
+		gnl_prefix_normalize(&g);
+		if (!gnl_prefix_cmp(&g, &have->dst))
+			return true;
+	}
+	return false;
+}
+
+/* The shadow guard, the data plane's own line of defence: a route in our
+ * table is looked up before main, so it would capture traffic the host
+ * routes elsewhere.  Refused: a prefix overlapping an on-link network of
+ * another interface (the LAN, the underlay), and a prefix as wide as or
+ * wider than a route of main via another interface (it would override
+ * it).  A prefix more specific than a gatewayed route of main (a site
+ * subnet inside a corporate /8) is fine: that is the point.  Default
+ * routes of main are ignored (suppress_prefixlength 0 covers /0). */
+static bool shadows_host_route(const struct gsd_backend *b, const struct gnl_prefix *p,
+			       const struct gnl_route *main_rt, size_t n_main, char *why,
+			       size_t cap)
+{
+	for (size_t i = 0; i < n_main; i++) {
+		const struct gnl_route *r = &main_rt[i];
+		if (r->ifindex == b->ifindex || r->dst.cidr == 0 || r->protocol == GSD_RTPROT ||
+		    r->dst.family != p->family)
+			continue;
+		uint8_t len = p->cidr < r->dst.cidr ? p->cidr : r->dst.cidr;
+		struct gnl_prefix a = *p, c = r->dst;
+		a.cidr = c.cidr = len;
+		gnl_prefix_normalize(&a);
+		gnl_prefix_normalize(&c);
+		if (gnl_prefix_cmp(&a, &c))
+			continue; /* disjoint */
+		if (!r->gateway || p->cidr <= r->dst.cidr) {
+			char buf[GNL_PREFIX_STRLEN];
+			snprintf(why, cap, "%s host route %s",
+				 r->gateway ? "would override the"
+					    : "overlaps the on-link network of the",
+				 gnl_prefix_format(&r->dst, buf, sizeof(buf)));
+			return true;
+		}
+	}
+	return false;
+}
+
+static void log_refused(struct gsd_backend *b, const struct gnl_prefix *p, const char *why)
+{
+	for (size_t i = 0; i < b->n_refused; i++)
+		if (!gnl_prefix_cmp(&b->refused[i], p))
+			return;
+	char buf[GNL_PREFIX_STRLEN];
+	gsd_warn("not routing %s into %s: it %s", gnl_prefix_format(p, buf, sizeof(buf)), b->ifname,
+		 why);
+	b->refused[b->next_refused] = *p;
+	b->next_refused = (b->next_refused + 1) % (sizeof(b->refused) / sizeof(b->refused[0]));
+	if (b->n_refused < sizeof(b->refused) / sizeof(b->refused[0]))
+		b->n_refused++;
+}
+
+/* want minus what the shadow guard refuses; *out malloc'd */
+static int guard_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n,
+			struct gsm_prefix **out, size_t *n_out)
+{
+	struct gnl_route *main_rt = NULL;
+	size_t n_main = 0;
+	*n_out = 0;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	int r = n ? gnl_route_list(b->rtnl, 0, 0, &main_rt, &n_main) : 0;
+	if (r < 0) {
+		free(*out);
+		*out = NULL;
+		return r;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct gnl_prefix g;
+		char why[128];
+		gsd_prefix_to_gnl(&want[k], &g);
+		gnl_prefix_normalize(&g);
+		if (shadows_host_route(b, &g, main_rt, n_main, why, sizeof(why)))
+			log_refused(b, &g, why);
+		else
+			(*out)[(*n_out)++] = want[k];
+	}
+	free(main_rt);
+	return 0;
+}
+
+/* one `from all lookup TABLE suppress_prefixlength 0` rule per family:
+ * present while we install routes; removed when we do not and our table
+ * holds none of our routes */
+static int sync_rules(struct gsd_backend *b, bool want_rules)
+{
+	static const int fams[2] = {AF_INET, AF_INET6};
+	int ret = 0;
+	for (int i = 0; i < 2; i++) {
+		struct gnl_rule rule = {.family = fams[i],
+					.priority = b->route_priority,
+					.table = b->route_table,
+					.suppress_prefixlen = 0,
+					.protocol = GSD_RTPROT};
+		int e = want_rules ? gnl_rule_add(b->rtnl, &rule) : gnl_rule_del(b->rtnl, &rule);
+		if (e < 0) {
+			gsd_warn("cannot %s rule lookup %u priority %u (%s): %s",
+				 want_rules ? "add" : "remove", b->route_table, b->route_priority,
+				 fams[i] == AF_INET ? "IPv4" : "IPv6", gsd_backend_errmsg(b));
+			ret = e;
+		}
+	}
+	return ret;
+}
+
+int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want_all, size_t n_all)
 {
 	if (b->kind == GSD_BACKEND_NONE || !b->rtnl)
 		return 0;
 	if (!b->install_routes)
-		n = 0;
-	struct gnl_route *have = NULL;
-	size_t n_have = 0;
-	int r = gnl_route_list(b->rtnl, b->ifindex, 0, &have, &n_have), ret = 0;
+		n_all = 0;
+	clean_legacy_main(b);
+	struct gsm_prefix *want = NULL;
+	size_t n = 0;
+	int r = guard_routes(b, want_all, n_all, &want, &n), ret = 0;
 	if (r < 0)
 		return r;
+	struct gnl_route *have = NULL;
+	size_t n_have = 0;
+	r = gnl_route_list_proto(b->rtnl, b->route_table, GSD_RTPROT, &have, &n_have);
+	if (r < 0) {
+		free(want);
+		return r;
+	}
+	size_t kept = 0;
 	for (size_t i = 0; i < n_have; i++) {
-		if (have[i].protocol != GSD_RTPROT)
+		if (route_wanted(&have[i], want, n, b->ifindex)) {
+			kept++;
 			continue;
-		bool wanted = false;
-		for (size_t k = 0; k < n; k++) {
-			struct gnl_prefix g;
-			gsd_prefix_to_gnl(&want[k], &g);
-			wanted |= !gnl_prefix_cmp(&g, &have[i].dst);
 		}
-		if (!wanted)
-			gnl_route_del(b->rtnl, &have[i]);
+		have[i].protocol = GSD_RTPROT; /* delete only a route of ours */
+		gnl_route_del(b->rtnl, &have[i]);
 	}
 	for (size_t k = 0; k < n; k++) {
-		struct gnl_route rt = {.ifindex = b->ifindex, .protocol = GSD_RTPROT};
+		struct gnl_route rt = {
+		    .ifindex = b->ifindex, .table = b->route_table, .protocol = GSD_RTPROT};
 		gsd_prefix_to_gnl(&want[k], &rt.dst);
 		gnl_prefix_normalize(&rt.dst);
 		bool present = false;
-		for (size_t i = 0; i < n_have; i++)
-			present |= have[i].protocol == GSD_RTPROT &&
-				   !gnl_prefix_cmp(&rt.dst, &have[i].dst);
+		for (size_t i = 0; i < n_have && !present; i++)
+			present =
+			    have[i].ifindex == b->ifindex && !gnl_prefix_cmp(&rt.dst, &have[i].dst);
 		if (present)
 			continue;
 		int e = gnl_route_add(b->rtnl, &rt);
 		if (e < 0) {
 			char buf[GNL_PREFIX_STRLEN];
-			gsd_warn("cannot add route %s dev %s: %s",
+			gsd_warn("cannot add route %s dev %s table %u: %s",
 				 gnl_prefix_format(&rt.dst, buf, sizeof(buf)), b->ifname,
-				 gnl_strerror(e));
+				 b->route_table, gnl_strerror(e));
 			ret = e;
+		} else {
+			kept++;
 		}
 	}
 	free(have);
+	free(want);
+	if (b->install_routes || kept == 0) {
+		r = sync_rules(b, b->install_routes);
+		if (r < 0 && !ret)
+			ret = r;
+	}
 	return ret;
 }

@@ -17,6 +17,14 @@ struct gsd_backend;
 
 #define GSD_RTPROT 77 /* routes installed by gossamerd carry this protocol */
 
+/* MTU (docs/config.md `mtu`): underlay MTU - GSD_MTU_OVERHEAD (IPv6 outer
+ * header 40 + UDP 8 + WireGuard 32), clamped to [GSD_MTU_MIN,
+ * GSD_MTU_DEFAULT]; GSD_MTU_DEFAULT when the underlay is unknown (0). */
+#define GSD_MTU_DEFAULT	 1420
+#define GSD_MTU_MIN	 1280
+#define GSD_MTU_OVERHEAD 80
+uint32_t gsd_backend_mtu_from_underlay(uint32_t underlay_mtu);
+
 /* Bounds of the blocking waits in gsd_backend_open/repair (polled every
  * GSD_BACKEND_POLL_MS). */
 #define GSD_WGGO_SOCKET_WAIT_MS 5000 /* wireguard-go's UAPI socket appears */
@@ -34,7 +42,8 @@ void gsd_backend_free(struct gsd_backend *b);
 int gsd_backend_probe(const struct gsd_config *cfg, enum gsd_backend_kind *resolved, char *msg,
 		      size_t msglen);
 /* Create or adopt the interface (kernel: rtnetlink link; userspace: an
- * already running wireguard-go or one we start).  Never recreates.
+ * already running wireguard-go or one we start).  Never recreates.  Sets
+ * the MTU (cfg->mtu, or derived from the underlay: see GSD_MTU_*).
  * Blocks the caller: up to GSD_WGGO_SOCKET_WAIT_MS for the UAPI socket of
  * a wireguard-go it started, then up to GSD_TUN_LINK_WAIT_MS for its tun
  * link.  On failure msg is set; b must still be closed/freed. */
@@ -61,8 +70,15 @@ int gsd_backend_apply(struct gsd_backend *b, const struct gnl_wg_ops *ops);
  * addresses are left alone.  Brings the link up. */
 int gsd_backend_sync_addrs(struct gsd_backend *b, const struct gsm_prefix *want, size_t n,
 			   const struct gsm_prefix *managed, size_t n_managed);
-/* Routes via the interface for these prefixes; stale gossamerd routes
- * (protocol GSD_RTPROT) removed. */
+/* Routes via the interface for these prefixes, in table cfg->route_table
+ * with protocol GSD_RTPROT, added with NLM_F_EXCL (never replacing);
+ * routes of ours no longer wanted are removed (only our table, only our
+ * protocol: nothing else is ever touched).  Keeps one rule per family
+ * `from all lookup route_table suppress_prefixlength 0` at
+ * route_priority while install_routes is on; with it off, removes our
+ * routes and then the rules.  Routes that an older gossamerd put in the
+ * main table (protocol GSD_RTPROT via our interface) are removed once.
+ * See docs/routing.md. */
 int gsd_backend_sync_routes(struct gsd_backend *b, const struct gsm_prefix *want, size_t n);
 /* The last netlink error text, or "". */
 const char *gsd_backend_errmsg(struct gsd_backend *b);

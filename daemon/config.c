@@ -30,6 +30,7 @@
 
 #include "daemon/config_parse.h"
 #include "daemon/log.h"
+#include "daemon/overlay.h"
 
 const char *gsd_backend_name(enum gsd_backend_kind b)
 {
@@ -73,6 +74,8 @@ void gsd_config_defaults(struct gsd_config *c)
 	c->has_ipv4_prefix = true;
 	gsd_parse_prefix("10.77.0.0/16", &c->ipv4_prefix);
 	c->install_routes = true;
+	c->route_table = GSD_ROUTE_TABLE_DEFAULT;
+	c->route_priority = GSD_ROUTE_PRIORITY_DEFAULT;
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/gossamer");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/gossamer/gossamerd.sock");
 	c->log_level = GSD_LOG_INFO;
@@ -95,6 +98,9 @@ static void clear_list(struct gsd_config *c, const struct gsd_keydef *k)
 		break;
 	case KI_PREFIXES:
 		c->n_prefixes = 0;
+		break;
+	case KI_STATIC:
+		c->n_static_peers = 0;
 		break;
 	default:
 		break;
@@ -216,6 +222,67 @@ static void where(const struct gsd_config *c, enum gsd_kid id, char *buf, size_t
 		snprintf(buf, cap, "%s", k->key);
 }
 
+/* the overlay prefixes, defaults included (the IPv6 one derived from the
+ * cluster name when not set) */
+static size_t overlay_prefixes(const struct gsd_config *c, struct gsm_prefix out[2])
+{
+	size_t n = 0;
+	if (c->has_ipv4_prefix)
+		out[n++] = c->ipv4_prefix;
+	if (c->has_ipv6_prefix)
+		out[n++] = c->ipv6_prefix;
+	else
+		gsd_overlay_ula48(c->cluster_name, &out[n++]);
+	return n;
+}
+
+/* a routed prefix must not be a default route nor overlap the overlay */
+static int check_routed(const struct gsd_config *c, enum gsd_kid id, const struct gsm_prefix *p,
+			const char *what, char *msg, size_t msglen)
+{
+	struct gsm_prefix ov[2];
+	size_t n_ov = overlay_prefixes(c, ov);
+	char w[PATH_MAX + 64], pb[64], ob[64];
+	gsd_format_prefix(p, pb, sizeof(pb));
+	where(c, id, w, sizeof(w));
+	if (p->len == 0) {
+		snprintf(msg, msglen,
+			 "%s: %s %s is a default route: members never route all traffic "
+			 "through one member",
+			 w, what, pb);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n_ov; i++)
+		if (gsm_prefix_overlaps(p, &ov[i])) {
+			gsd_format_prefix(&ov[i], ob, sizeof(ob));
+			snprintf(msg, msglen, "%s: %s %s overlaps the overlay prefix %s%s", w, what,
+				 pb, ob,
+				 ov[i].family == 6 && !c->has_ipv6_prefix ? " (ipv6_prefix default)"
+									  : "");
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int validate_routed(const struct gsd_config *c, char *msg, size_t msglen)
+{
+#ifndef GSD_TEST_ATTACKER /* tests/net's gossamerd-attacker advertises anything */
+	for (int i = 0; i < c->n_prefixes; i++) {
+		int r = check_routed(c, KI_PREFIXES, &c->prefixes[i], "prefix", msg, msglen);
+		if (r < 0)
+			return r;
+	}
+#endif
+	for (int i = 0; i < c->n_static_peers; i++)
+		for (int k = 0; k < c->static_peers[i].n_allowed; k++) {
+			int r = check_routed(c, KI_STATIC, &c->static_peers[i].allowed[k],
+					     "static peer allowed IP", msg, msglen);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
 int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen)
 {
 	char w[PATH_MAX + 64];
@@ -241,6 +308,8 @@ int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen)
 			return -EINVAL;
 		}
 	}
+	if (validate_routed(c, msg, msglen) < 0)
+		return -EINVAL;
 	if (c->public_node && c->n_endpoints == 0) {
 		/* fine: endpoints are learned from observation; warn only */
 	}

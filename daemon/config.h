@@ -19,6 +19,22 @@
 #define GSD_SEED_LEN      270
 #define GSD_IFNAMSIZ      16
 
+#define GSD_MAX_STATIC_PEERS   16
+#define GSD_MAX_STATIC_ALLOWED 8
+
+/* A WireGuard peer configured by the operator (static_peers): kept on the
+ * interface by every reconcile, never removed. */
+struct gsd_static_peer {
+	uint8_t key[32];
+	uint8_t n_allowed;
+	struct gsm_prefix allowed[GSD_MAX_STATIC_ALLOWED];
+	bool has_endpoint;
+	struct gsm_addr endpoint; /* port never 0 */
+};
+
+#define GSD_ROUTE_TABLE_DEFAULT	   51821
+#define GSD_ROUTE_PRIORITY_DEFAULT 5210
+
 enum gsd_backend_kind {
 	GSD_BACKEND_AUTO = 0,
 	GSD_BACKEND_KERNEL,
@@ -57,6 +73,9 @@ struct gsd_config {
 	uint32_t dead_grace_ms;
 	uint32_t left_grace_ms;
 	uint32_t reconcile_debounce_ms;
+	uint32_t mtu; /* 0 = auto (from the underlay) */
+	uint8_t n_static_peers;
+	struct gsd_static_peer static_peers[GSD_MAX_STATIC_PEERS];
 	/* [overlay] */
 	bool has_ipv4_prefix;
 	struct gsm_prefix ipv4_prefix;
@@ -67,6 +86,8 @@ struct gsd_config {
 	uint8_t n_prefixes;
 	struct gsm_prefix prefixes[GSM_MAX_PREFIXES];
 	bool install_routes;
+	uint32_t route_table;    /* our routing table (docs/routing.md) */
+	uint32_t route_priority; /* priority of our lookup rule */
 	/* [daemon] */
 	char state_dir[PATH_MAX];
 	char control_socket[PATH_MAX];

@@ -16,9 +16,11 @@
  * omitted (a default applies) but is never 0, and a prefix must not have
  * host bits set (a typo, not a network).
  *
- * Lists (seeds, labels, prefixes, endpoints, binds) accept comma or space
- * separated items and append; a repeated label key replaces the earlier
- * value.
+ * Lists (seeds, labels, prefixes, endpoints, binds, static peers) accept
+ * comma or space separated items and append; a repeated label key
+ * replaces the earlier value.  A static peer is one item without spaces:
+ * KEY:ALLOWED[+ALLOWED...][@ENDPOINT], the key being exactly 44 base64
+ * characters (base64 has '+' and '/', so the key is cut by length).
  */
 #include "daemon/config_parse.h"
 
@@ -60,11 +62,15 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_DEADGRACE, "wireguard", "dead_grace", "dead-grace", 0, K_DURATION, "DURATION", "keep a dead member's peer this long (default 30s)", FIELD(dead_grace_ms) },
 	{ KI_LEFTGRACE, "wireguard", "left_grace", "left-grace", 0, K_DURATION, "DURATION", "keep a member that left this long (default 5s)", FIELD(left_grace_ms) },
 	{ KI_DEBOUNCE, "wireguard", "reconcile_debounce", "reconcile-debounce", 0, K_DURATION, "DURATION", "batch membership changes this long (default 200ms)", FIELD(reconcile_debounce_ms) },
+	{ KI_MTU, "wireguard", "mtu", "mtu", 0, K_MTU, "auto|BYTES", "interface MTU (default auto: underlay MTU - 80, within 1280..1420)", NOFIELD },
+	{ KI_STATIC, "wireguard", "static_peers", "static-peer", 0, K_STATIC_PEERS, "KEY:IP/LEN[+IP/LEN...][@IP:PORT]", "WireGuard peer(s) kept on the interface, never removed", NOFIELD },
 	{ KI_PREFIX4, "overlay", "ipv4_prefix", "overlay-ipv4", 0, K_PREFIX4, "CIDR|none", "IPv4 overlay prefix (default 10.77.0.0/16)", NOFIELD },
 	{ KI_ADDR4, "overlay", "ipv4_address", "address-ipv4", 0, K_ADDR4, "IP", "static IPv4 overlay address (default: derived from the key)", NOFIELD },
 	{ KI_PREFIX6, "overlay", "ipv6_prefix", "overlay-ipv6", 0, K_PREFIX6, "CIDR", "IPv6 overlay prefix (default: ULA /48 from the cluster name)", NOFIELD },
 	{ KI_PREFIXES, "overlay", "advertise_prefixes", "advertise-prefix", 'a', K_PREFIXES, "CIDR", "routed prefix(es) to advertise", NOFIELD },
 	{ KI_ROUTES, "overlay", "install_routes", "routes", 0, K_BOOL, NULL, "install routes for advertised prefixes (default yes)", FIELD(install_routes) },
+	{ KI_RTABLE, "overlay", "route_table", "route-table", 0, K_U32, "TABLE", "routing table for members' prefixes (default 51821)", FIELD(route_table) },
+	{ KI_RPRIO, "overlay", "route_priority", "route-priority", 0, K_U32, "PRIORITY", "priority of the rule looking up route_table (default 5210)", FIELD(route_priority) },
 	{ KI_STATEDIR, "daemon", "state_dir", "state-dir", 'd', K_PATH, "DIR", "state directory (default /var/lib/gossamer)", FIELD(state_dir) },
 	{ KI_CTLSOCK, "daemon", "control_socket", "control-socket", 'S', K_SOCKET, "PATH", "control socket (default /run/gossamer/gossamerd.sock)", FIELD(control_socket) },
 	{ KI_LOGLEVEL, "daemon", "log_level", "log-level", 'l', K_LOGLEVEL, "error|warn|info|debug", "log level (default info)", NOFIELD },
@@ -76,6 +82,18 @@ _Static_assert(KI_COUNT <= sizeof(((struct gsd_config *)0)->origin) / sizeof(int
 	       "origin[] too small");
 
 #define WEEK_MS (7u * 24 * 3600 * 1000)
+
+/* The bounds of each K_U32 key: route_table excludes 0 and the kernel's
+ * reserved tables (253 default, 254 main, 255 local); route_priority
+ * stays before main's rule (32766) and after local's (0). */
+static const struct u32_bounds {
+	enum gsd_kid id;
+	uint32_t min, max;
+	const char *what;
+} u32s[] = {
+    {KI_RTABLE, 1, 0xfffffffeu, "a table number 1..4294967294, not 253, 254 or 255"},
+    {KI_RPRIO, 1, 32765, "a rule priority 1..32765 (before main at 32766)"},
+};
 
 /* The bounds of each duration key; the upper one is also the parser's
  * limit, so an absurd value is "out of range", never truncated. */
@@ -104,7 +122,7 @@ const struct gsd_keydef *gsd_config_key_find(const char *section, const char *ke
 bool gsd_config_key_is_list(const struct gsd_keydef *k)
 {
 	return k->type == K_LABELS || k->type == K_BINDS || k->type == K_SEEDS ||
-	       k->type == K_ENDPOINTS || k->type == K_PREFIXES;
+	       k->type == K_ENDPOINTS || k->type == K_PREFIXES || k->type == K_STATIC_PEERS;
 }
 
 /* ---- addresses (public helpers of config.h) ---- */
@@ -386,6 +404,78 @@ static int item_prefix(struct gsd_config *c, const char *it, char *err, size_t e
 	return 0;
 }
 
+/* the allowed IPs of a static peer: IP/LEN[+IP/LEN...] */
+static int static_allowed(struct gsd_static_peer *sp, char *s, char *err, size_t errlen)
+{
+	char *save = NULL;
+	for (char *tok = strtok_r(s, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+		struct gsm_prefix p;
+		int r = gsd_parse_prefix(tok, &p);
+		if (r < 0) {
+			snprintf(err, errlen, "static peer allowed IP '%s' %s", tok,
+				 r == -EDOM ? "has host bits set" : "is not a CIDR prefix");
+			return -EINVAL;
+		}
+		if (p.len == 0) {
+			snprintf(err, errlen, "static peer allowed IP '%s' is a default route",
+				 tok);
+			return -EINVAL;
+		}
+		if (sp->n_allowed >= GSD_MAX_STATIC_ALLOWED) {
+			snprintf(err, errlen, "too many allowed IPs for one static peer (max %d)",
+				 GSD_MAX_STATIC_ALLOWED);
+			return -EINVAL;
+		}
+		sp->allowed[sp->n_allowed++] = p;
+	}
+	if (!sp->n_allowed) {
+		snprintf(err, errlen, "static peer without allowed IPs");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int item_static_peer(struct gsd_config *c, const char *it, char *err, size_t errlen)
+{
+	struct gsd_static_peer sp = {0};
+	char key[45], rest[512];
+	if (strlen(it) < 46 || it[44] != ':' || strlen(it) >= sizeof(rest) + 45) {
+		snprintf(err, errlen, "'%s' is not KEY:IP/LEN[+IP/LEN...][@IP:PORT]", it);
+		return -EINVAL;
+	}
+	memcpy(key, it, 44);
+	key[44] = 0;
+	size_t klen = 0;
+	if (gsm_b64_decode(key, sp.key, sizeof(sp.key), &klen) < 0 || klen != 32) {
+		snprintf(err, errlen, "'%s' is not a base64 WireGuard public key", key);
+		return -EINVAL;
+	}
+	snprintf(rest, sizeof(rest), "%s", it + 45);
+	char *at = strchr(rest, '@');
+	if (at) {
+		*at = 0;
+		if (gsd_parse_hostport(at + 1, &sp.endpoint, 0) < 0 || !sp.endpoint.port) {
+			snprintf(err, errlen, "static peer endpoint '%s' is not IP:PORT", at + 1);
+			return -EINVAL;
+		}
+		sp.has_endpoint = true;
+	}
+	int r = static_allowed(&sp, rest, err, errlen);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < c->n_static_peers; i++)
+		if (!memcmp(c->static_peers[i].key, sp.key, 32)) {
+			snprintf(err, errlen, "static peer %s listed twice", key);
+			return -EINVAL;
+		}
+	if (c->n_static_peers >= GSD_MAX_STATIC_PEERS) {
+		snprintf(err, errlen, "too many static peers (max %d)", GSD_MAX_STATIC_PEERS);
+		return -EINVAL;
+	}
+	c->static_peers[c->n_static_peers++] = sp;
+	return 0;
+}
+
 static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		    size_t errlen)
 {
@@ -400,6 +490,8 @@ static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char
 		return for_items(c, v, item_endpoint, err, errlen);
 	case K_PREFIXES:
 		return for_items(c, v, item_prefix, err, errlen);
+	case K_STATIC_PEERS:
+		return for_items(c, v, item_static_peer, err, errlen);
 	default:
 		snprintf(err, errlen, "internal error");
 		return -EINVAL;
@@ -479,7 +571,48 @@ static int set_duration(struct gsd_config *c, const struct gsd_keydef *k, const 
 	return 0;
 }
 
+static int set_u32(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
+		   size_t errlen)
+{
+	const struct u32_bounds *b = NULL;
+	for (size_t i = 0; i < sizeof(u32s) / sizeof(u32s[0]); i++)
+		if (u32s[i].id == k->id)
+			b = &u32s[i];
+	if (!b) {
+		snprintf(err, errlen, "internal error");
+		return -EINVAL;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (!*v || *end || errno || *v == '-' || x < b->min || x > b->max ||
+	    (k->id == KI_RTABLE && x >= 253 && x <= 255)) {
+		snprintf(err, errlen, "'%s' is not %s", v, b->what);
+		return -EINVAL;
+	}
+	*(uint32_t *)field(c, k) = (uint32_t)x;
+	return 0;
+}
+
 /* ---- setters of the other keys ---- */
+
+static int set_mtu(struct gsd_config *c, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long m;
+	if (!strcmp(v, "auto")) {
+		c->mtu = 0;
+		return 0;
+	}
+	errno = 0;
+	m = strtoul(v, &end, 10);
+	if (!*v || *end || errno || *v == '-' || m < 1280 || m > 65535) {
+		snprintf(err, errlen, "'%s' is not auto or an MTU (1280..65535)", v);
+		return -EINVAL;
+	}
+	c->mtu = (uint32_t)m;
+	return 0;
+}
 
 static int set_name(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		    size_t errlen)
@@ -629,7 +762,12 @@ int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const c
 	case K_SEEDS:
 	case K_ENDPOINTS:
 	case K_PREFIXES:
+	case K_STATIC_PEERS:
 		return set_list(c, k, v, err, errlen);
+	case K_U32:
+		return set_u32(c, k, v, err, errlen);
+	case K_MTU:
+		return set_mtu(c, v, err, errlen);
 	case K_BOOL:
 		return set_bool(c, k, v, err, errlen);
 	case K_PORT:

@@ -37,6 +37,9 @@ enum gsd_ktype {
 	K_PREFIX6,
 	K_PREFIXES,
 	K_LOGLEVEL,
+	K_MTU,
+	K_U32,          /* a bounded integer (the bounds table in config_parse.c) */
+	K_STATIC_PEERS, /* list of KEY:ALLOWED[+ALLOWED...][@ENDPOINT] */
 };
 
 enum gsd_kid {
@@ -63,11 +66,15 @@ enum gsd_kid {
 	KI_DEADGRACE,
 	KI_LEFTGRACE,
 	KI_DEBOUNCE,
+	KI_MTU,
+	KI_STATIC,
 	KI_PREFIX4,
 	KI_ADDR4,
 	KI_PREFIX6,
 	KI_PREFIXES,
 	KI_ROUTES,
+	KI_RTABLE,
+	KI_RPRIO,
 	KI_STATEDIR,
 	KI_CTLSOCK,
 	KI_LOGLEVEL,
@@ -85,7 +92,7 @@ struct gsd_keydef {
 	const char *arg;
 	const char *help;
 	size_t off;  /* the field of struct gsd_config (K_BOOL, K_PORT, K_PATH, */
-	size_t size; /* K_SOCKET, K_DURATION); 0, 0 for the other types */
+	size_t size; /* K_SOCKET, K_DURATION, K_U32); 0, 0 for the other types */
 };
 
 /* Every key, in enum gsd_kid order. */

@@ -18,6 +18,14 @@
  *
  * Members come from the member cache (daemon/members.c): adverts are
  * decoded once per version, not once per pass.
+ *
+ * Static peers (static_peers) are added to the desired device after the
+ * members, so every pass keeps them (a member with the same key wins);
+ * they are never removed, survive restarts (they are configuration) and
+ * their routes go into our table like members' prefixes.  Any other peer
+ * on the interface (a foreign peer: not a member, not static) is removed
+ * once the startup hold-off is over, and the removal is logged once per
+ * key, naming it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +38,8 @@
 #include "daemon/reconcile.h"
 #include "gossip/crypto.h"
 
-#define PERIODIC_MS 10000
+#define PERIODIC_MS    10000
+#define FOREIGN_LOGGED 32 /* foreign keys whose removal was logged (a ring) */
 
 /* one reconcile pass: what the phases share */
 struct wg_pass {
@@ -171,6 +180,39 @@ static void arm_grace_timer(struct wg_pass *p)
 		uv_timer_start(&d->grace_timer, on_nat_timer, first - p->in.now_ms + 20, 0);
 }
 
+/* static peers: the configured key, allowed IPs and endpoint; a PSK or
+ * keepalive set by hand on the interface is kept */
+static int add_static_peers(struct wg_pass *p)
+{
+	const struct gsd_config *cfg = &p->d->cfg;
+	for (int i = 0; i < cfg->n_static_peers; i++) {
+		const struct gsd_static_peer *sp = &cfg->static_peers[i];
+		if (gnl_wg_device_find_peer(p->want, sp->key))
+			continue; /* also a member: the member's peer wins */
+		struct gnl_wg_peer *np;
+		int r = gnl_wg_device_add_peer(p->want, sp->key, &np);
+		if (r < 0)
+			return r;
+		const struct gnl_wg_peer *cp =
+		    p->cur ? gnl_wg_device_find_peer(p->cur, sp->key) : NULL;
+		if (cp) {
+			np->persistent_keepalive = cp->persistent_keepalive;
+			np->has_preshared_key = cp->has_preshared_key;
+			memcpy(np->preshared_key, cp->preshared_key, 32);
+		}
+		if (sp->has_endpoint)
+			gsd_addr_to_sockaddr(&sp->endpoint, &np->endpoint);
+		for (int k = 0; k < sp->n_allowed; k++) {
+			struct gnl_prefix g;
+			gsd_prefix_to_gnl(&sp->allowed[k], &g);
+			r = gnl_wg_peer_add_allowedip(np, &g);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 /* desired: snapshot the members and compute the device we want */
 static int phase_desired(struct wg_pass *p)
 {
@@ -198,6 +240,9 @@ static int phase_desired(struct wg_pass *p)
 	memcpy(p->want->private_key, d->keys.wg_private, 32);
 	p->want->listen_port = d->cfg.wg_port;
 	r = gsd_reconcile_desired(&p->in, p->want, NULL);
+	if (r < 0)
+		return r;
+	r = add_static_peers(p);
 	if (r < 0)
 		return r;
 	arm_grace_timer(p);
@@ -289,6 +334,32 @@ static int phase_holdoff(struct wg_pass *p)
 	return 0;
 }
 
+/* foreign peers removed by this pass: not members (with or without a
+ * peer wanted now) and not static; logged once per key */
+static void log_foreign_removals(struct wg_pass *p, const struct gnl_wg_ops *ops)
+{
+	static uint8_t logged[FOREIGN_LOGGED][32];
+	static size_t next;
+	for (size_t i = 0; i < ops->n_ops; i++) {
+		const uint8_t *key = ops->ops[i].public_key;
+		bool member = false, seen = false;
+		if (ops->ops[i].kind != GNL_WG_OP_REMOVE)
+			continue;
+		for (size_t k = 0; k < p->s.n && !member; k++)
+			member = !memcmp(p->s.m[k].mem->wg_pubkey, key, 32);
+		for (size_t k = 0; k < FOREIGN_LOGGED && !seen; k++)
+			seen = !memcmp(logged[k], key, 32);
+		if (member || seen)
+			continue;
+		char b64[45];
+		gsd_b64_key(key, b64);
+		gsd_warn("removing WireGuard peer %s from %s: not a member and not in static_peers",
+			 b64, p->d->cfg.interface);
+		memcpy(logged[next], key, 32);
+		next = (next + 1) % FOREIGN_LOGGED;
+	}
+}
+
 /* apply: diff wanted against current, hand the ops to the backend, log */
 static int phase_apply(struct wg_pass *p)
 {
@@ -309,6 +380,7 @@ static int phase_apply(struct wg_pass *p)
 			else
 				rem++;
 		}
+		log_foreign_removals(p, ops);
 		r = gsd_backend_apply(d->be, ops);
 		if (r < 0)
 			gsd_warn("applying WireGuard changes to %s failed: %s %s", d->cfg.interface,
@@ -359,6 +431,62 @@ static bool in_managed(const struct wg_pass *p, const struct gsm_prefix *pf)
 	return false;
 }
 
+static bool prefix_has_sockaddr(const struct gsm_prefix *pf, const union gnl_sockaddr *sa)
+{
+	struct gsm_prefix host = {0};
+	if (sa->sa.sa_family == AF_INET) {
+		host.family = 4;
+		memcpy(host.ip, &sa->in.sin_addr, 4);
+	} else if (sa->sa.sa_family == AF_INET6) {
+		host.family = 6;
+		memcpy(host.ip, &sa->in6.sin6_addr, 16);
+	} else {
+		return false;
+	}
+	host.len = host.family == 4 ? 32 : 128;
+	return pf->len <= host.len && gsm_prefix_contains(pf, &host);
+}
+
+/* A prefix containing the endpoint of a peer (or a member's gossip
+ * address) would route the tunnel's own packets into the tunnel: never
+ * routed, whatever the acceptance policy let through. */
+static bool captures_endpoint(const struct wg_pass *p, const struct gsm_prefix *pf)
+{
+	const struct gnl_wg_device *devs[2] = {p->want, p->cur};
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; devs[d] && i < devs[d]->n_peers; i++)
+			if (prefix_has_sockaddr(pf, &devs[d]->peers[i].endpoint))
+				return true;
+	for (size_t i = 0; i < p->s.n; i++) {
+		union gnl_sockaddr sa;
+		if (!p->s.m[i].gossip_addr.family)
+			continue;
+		gsd_addr_to_sockaddr(&p->s.m[i].gossip_addr, &sa);
+		if (prefix_has_sockaddr(pf, &sa))
+			return true;
+	}
+	return false;
+}
+
+/* log a prefix refused by captures_endpoint once (a small ring) */
+static void log_endpoint_capture(struct gsd_daemon *d, const struct gsm_prefix *pf)
+{
+	static struct gsm_prefix logged[16];
+	static size_t n, next;
+	for (size_t i = 0; i < n; i++)
+		if (gsm_prefix_equal(&logged[i], pf))
+			return;
+	char buf[64];
+	gsd_format_prefix(pf, buf, sizeof(buf));
+	gsd_warn("not routing %s into %s: it contains a peer's endpoint or a member's gossip "
+		 "address",
+		 buf, d->cfg.interface);
+	logged[next] = *pf;
+	next = (next + 1) % 16;
+	if (n < 16)
+		n++;
+}
+
 /* routes: for the advertised prefixes of the peers we configured */
 static int phase_routes(struct wg_pass *p)
 {
@@ -375,7 +503,11 @@ static int phase_routes(struct wg_pass *p)
 		for (size_t k = 0; k < want->peers[i].n_allowedips; k++) {
 			struct gsm_prefix pf;
 			gsd_gnl_to_prefix(&want->peers[i].allowedips[k], &pf);
-			if (!in_managed(p, &pf))
+			if (in_managed(p, &pf))
+				continue;
+			if (captures_endpoint(p, &pf))
+				log_endpoint_capture(d, &pf);
+			else
 				routes[n_routes++] = pf;
 		}
 	gsd_backend_sync_routes(d->be, routes, n_routes);

@@ -10,10 +10,19 @@
  * while tunnels must keep running, so nothing here destroys state it could
  * adopt.  gnl_link_ensure_wireguard looks the name up first and adopts a
  * WireGuard link (same ifindex, sessions intact); it refuses any other kind
- * rather than deleting an operator's interface.  Address and route
- * additions use NLM_F_CREATE|NLM_F_REPLACE and removals treat "not there"
- * as success, so the reconciler can replay its whole desired state at any
- * time and converge.
+ * rather than deleting an operator's interface.  Address additions use
+ * NLM_F_CREATE|NLM_F_REPLACE; route additions use NLM_F_CREATE|NLM_F_EXCL
+ * and NEVER replace: a route that already exists for that destination in
+ * that table (whoever owns it) is left exactly as it is and the add
+ * reports success.  Removals treat "not there" as success.  So the
+ * reconciler can replay its whole desired state at any time and converge,
+ * without ever being able to overwrite a route it does not own.
+ *
+ * Policy rules (RTM_*RULE) are the other half of the routing design
+ * (docs/routing.md): the daemon's routes live in a table of their own,
+ * reached through one `from all lookup TABLE suppress_prefixlength 0`
+ * rule per family.  Rule add looks first and adds only when no equal rule
+ * exists (older kernels accept duplicate rules even with NLM_F_EXCL).
  *
  * Trade-offs: one request at a time (these calls are rare next to peer
  * updates); listing filters in userspace rather than with strict dump
@@ -23,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -98,7 +108,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	li->ifindex = (uint32_t)ifi->ifi_index;
 	li->up = ifi->ifi_flags & IFF_UP;
 	li->running = ifi->ifi_flags & IFF_RUNNING;
-	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifi))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
@@ -110,11 +121,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		case IFLA_LINKINFO: {
 			const struct nlattr *b;
-			mnl_attr_for_each_nested(b, a) {
+			mnl_attr_for_each_nested(b, a)
+			{
 				if (mnl_attr_get_type(b) == IFLA_INFO_KIND &&
 				    mnl_attr_validate(b, MNL_TYPE_STRING) == 0)
 					snprintf(li->kind, sizeof(li->kind), "%.*s",
-						 (int)mnl_attr_get_payload_len(b), mnl_attr_get_str(b));
+						 (int)mnl_attr_get_payload_len(b),
+						 mnl_attr_get_str(b));
 			}
 			break;
 		}
@@ -123,9 +136,10 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int link_get(struct gnl_rtnl *h, const char *ifname, uint32_t ifindex, struct gnl_link_info *out)
+static int link_get(struct gnl_rtnl *h, const char *ifname, uint32_t ifindex,
+		    struct gnl_link_info *out)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
@@ -159,7 +173,7 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 			      bool *created)
 {
 	struct gnl_link_info li;
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct nlattr *info;
@@ -173,9 +187,11 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 		ret = link_get(h, ifname, 0, &li);
 		if (ret == 0) {
 			if (strcmp(li.kind, "wireguard") != 0) {
-				gnl_sock_seterr(&h->s,
-						"interface '%s' exists and is not WireGuard (kind '%s'); "
-						"refusing to touch it", ifname, li.kind[0] ? li.kind : "none");
+				gnl_sock_seterr(
+				    &h->s,
+				    "interface '%s' exists and is not WireGuard (kind '%s'); "
+				    "refusing to touch it",
+				    ifname, li.kind[0] ? li.kind : "none");
 				return -EEXIST;
 			}
 			if (out)
@@ -197,10 +213,12 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 		if (ret == -EEXIST)
 			continue; /* someone created it meanwhile: look again */
 		if (ret == -EOPNOTSUPP) {
-			gnl_sock_seterr(&h->s,
-					"cannot create '%s': the kernel does not know link kind 'wireguard' "
-					"(WireGuard kernel module missing; try 'modprobe wireguard', or use "
-					"the userspace backend)", ifname);
+			gnl_sock_seterr(
+			    &h->s,
+			    "cannot create '%s': the kernel does not know link kind 'wireguard' "
+			    "(WireGuard kernel module missing; try 'modprobe wireguard', or use "
+			    "the userspace backend)",
+			    ifname);
 			return ret;
 		}
 		if (ret)
@@ -220,7 +238,7 @@ int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl
 int gnl_link_delete(struct gnl_rtnl *h, const char *ifname)
 {
 	struct gnl_link_info li;
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int ret;
@@ -238,10 +256,10 @@ int gnl_link_delete(struct gnl_rtnl *h, const char *ifname)
 	return explain(h, gnl_sock_request(&h->s, nlh, NULL, NULL), "delete link");
 }
 
-static int link_change(struct gnl_rtnl *h, uint32_t ifindex, unsigned int flags, unsigned int change,
-		       uint32_t mtu, const char *what)
+static int link_change(struct gnl_rtnl *h, uint32_t ifindex, unsigned int flags,
+		       unsigned int change, uint32_t mtu, const char *what)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
@@ -266,14 +284,15 @@ int gnl_link_set_mtu(struct gnl_rtnl *h, uint32_t ifindex, uint32_t mtu)
 
 int gnl_link_set_up(struct gnl_rtnl *h, uint32_t ifindex, bool up)
 {
-	return link_change(h, ifindex, up ? IFF_UP : 0, IFF_UP, 0, up ? "set link up" : "set link down");
+	return link_change(h, ifindex, up ? IFF_UP : 0, IFF_UP, 0,
+			   up ? "set link up" : "set link down");
 }
 
 /* ---------------------------------------------------------- addresses */
 
 static int addr_req(struct gnl_rtnl *h, int type, uint32_t ifindex, const struct gnl_prefix *p)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 	size_t alen;
@@ -355,7 +374,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		alen = 16;
 	else
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifa))
+	{
 		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == alen)
 			local = a;
 		else if (mnl_attr_get_type(a) == IFA_ADDRESS && mnl_attr_get_payload_len(a) == alen)
@@ -376,16 +396,17 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_prefix **out, size_t *n)
+int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_prefix **out,
+		  size_t *n)
 {
-	struct plist l = { .ifindex = ifindex };
-	int fams[2] = { AF_INET, AF_INET6 };
+	struct plist l = {.ifindex = ifindex};
+	int fams[2] = {AF_INET, AF_INET6};
 	int ret = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF] = { 0 };
+		char buf[REQ_BUF] = {0};
 		struct nlmsghdr *nlh;
 		struct ifaddrmsg *ifa;
 		if (family != AF_UNSPEC && family != fams[i])
@@ -419,7 +440,7 @@ static void put_table(struct nlmsghdr *nlh, struct rtmsg *rtm, uint32_t table)
 
 static int route_req(struct gnl_rtnl *h, int type, const struct gnl_route *r)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 	size_t alen;
@@ -435,13 +456,14 @@ static int route_req(struct gnl_rtnl *h, int type, const struct gnl_route *r)
 	nlh->nlmsg_type = (uint16_t)type;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	if (type == RTM_NEWROUTE)
-		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
+		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL; /* never NLM_F_REPLACE */
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (uint8_t)dst.family;
 	rtm->rtm_dst_len = dst.cidr;
 	rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
 	rtm->rtm_type = RTN_UNICAST;
-	rtm->rtm_protocol = type == RTM_NEWROUTE ? (r->protocol ? r->protocol : RTPROT_STATIC) : r->protocol;
+	rtm->rtm_protocol =
+	    type == RTM_NEWROUTE ? (r->protocol ? r->protocol : RTPROT_STATIC) : r->protocol;
 	put_table(nlh, rtm, r->table);
 	mnl_attr_put(nlh, RTA_DST, alen, dst.addr.b);
 	if (r->ifindex)
@@ -458,7 +480,13 @@ static int route_req(struct gnl_rtnl *h, int type, const struct gnl_route *r)
 
 int gnl_route_add(struct gnl_rtnl *h, const struct gnl_route *r)
 {
-	return explain(h, route_req(h, RTM_NEWROUTE, r), "add route");
+	int ret = route_req(h, RTM_NEWROUTE, r);
+
+	if (ret == -EEXIST) { /* something is there already: leave it alone */
+		h->s.errmsg[0] = '\0';
+		return 0;
+	}
+	return explain(h, ret, "add route");
 }
 
 int gnl_route_del(struct gnl_rtnl *h, const struct gnl_route *r)
@@ -475,7 +503,8 @@ int gnl_route_del(struct gnl_rtnl *h, const struct gnl_route *r)
 struct rlist {
 	struct gnl_route *v;
 	size_t n, cap;
-	uint32_t ifindex, table;
+	uint32_t ifindex, table; /* ifindex 0 = any device */
+	int protocol;		 /* -1 = any */
 };
 
 /* fields of one RTM_NEWROUTE; returns false if it is not a plain route */
@@ -503,7 +532,8 @@ static bool parse_route(const struct nlmsghdr *nlh, struct gnl_route *r, union g
 	r->dst.cidr = rtm->rtm_dst_len;
 	r->table = rtm->rtm_table;
 	r->protocol = rtm->rtm_protocol;
-	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+	mnl_attr_for_each(a, nlh, sizeof(*rtm))
+	{
 		uint16_t len = mnl_attr_get_payload_len(a);
 		const void *v = mnl_attr_get_payload(a);
 		union gnl_sockaddr *sa = NULL;
@@ -526,8 +556,10 @@ static bool parse_route(const struct nlmsghdr *nlh, struct gnl_route *r, union g
 			break;
 		case RTA_METRICS: {
 			const struct nlattr *m;
-			mnl_attr_for_each_nested(m, a) {
-				if (mnl_attr_get_type(m) == RTAX_MTU && mnl_attr_validate(m, MNL_TYPE_U32) == 0)
+			mnl_attr_for_each_nested(m, a)
+			{
+				if (mnl_attr_get_type(m) == RTAX_MTU &&
+				    mnl_attr_validate(m, MNL_TYPE_U32) == 0)
 					r->mtu = mnl_attr_get_u32(m);
 			}
 			break;
@@ -557,12 +589,16 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	struct rlist *l = data;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct gnl_route r;
+	union gnl_sockaddr gw;
 
-	if (!parse_route(nlh, &r, NULL, NULL))
+	if (!parse_route(nlh, &r, &gw, NULL))
 		return MNL_CB_OK;
+	r.gateway = gw.sa.sa_family != AF_UNSPEC;
 	if (rtm->rtm_type != RTN_UNICAST || (rtm->rtm_flags & RTM_F_CLONED))
 		return MNL_CB_OK;
-	if (r.ifindex != l->ifindex || r.table != l->table)
+	if ((l->ifindex && r.ifindex != l->ifindex) || r.table != l->table)
+		return MNL_CB_OK;
+	if (l->protocol >= 0 && r.protocol != l->protocol)
 		return MNL_CB_OK;
 	if (l->n == l->cap) {
 		size_t c = l->cap ? l->cap * 2 : 8;
@@ -578,16 +614,16 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct gnl_route **out, size_t *n)
+static int route_dump(struct gnl_rtnl *h, struct rlist *lp, struct gnl_route **out, size_t *n)
 {
-	struct rlist l = { .ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN };
-	int fams[2] = { AF_INET, AF_INET6 };
+	struct rlist l = *lp;
+	int fams[2] = {AF_INET, AF_INET6};
 	int ret = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 2 && !ret; i++) {
-		char buf[REQ_BUF] = { 0 };
+		char buf[REQ_BUF] = {0};
 		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 		struct rtmsg *rtm;
 		nlh->nlmsg_type = RTM_GETROUTE;
@@ -603,6 +639,23 @@ int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct 
 	*out = l.v;
 	*n = l.n;
 	return 0;
+}
+
+int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct gnl_route **out,
+		   size_t *n)
+{
+	struct rlist l = {
+	    .ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN, .protocol = -1};
+
+	return route_dump(h, &l, out, n);
+}
+
+int gnl_route_list_proto(struct gnl_rtnl *h, uint32_t table, uint8_t protocol,
+			 struct gnl_route **out, size_t *n)
+{
+	struct rlist l = {.table = table ? table : RT_TABLE_MAIN, .protocol = protocol};
+
+	return route_dump(h, &l, out, n);
 }
 
 struct lookup_ctx {
@@ -624,11 +677,12 @@ static int lookup_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct gnl_route_lookup *out)
+int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst,
+		     struct gnl_route_lookup *out)
 {
-	char buf[REQ_BUF] = { 0 };
+	char buf[REQ_BUF] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct lookup_ctx c = { .out = out };
+	struct lookup_ctx c = {.out = out};
 	struct rtmsg *rtm;
 	int ret;
 
@@ -660,4 +714,185 @@ int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct g
 		out->mtu = li.mtu;
 	}
 	return 0;
+}
+
+/* -------------------------------------------------------------- rules */
+
+static int rule_req(struct gnl_rtnl *h, int type, const struct gnl_rule *r)
+{
+	char buf[REQ_BUF] = {0};
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *frh;
+
+	if ((r->family != AF_INET && r->family != AF_INET6) || !r->table)
+		return -EINVAL;
+	nlh->nlmsg_type = (uint16_t)type;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	if (type == RTM_NEWRULE)
+		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = (uint8_t)r->family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
+	if (r->suppress_prefixlen >= 0)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, (uint32_t)r->suppress_prefixlen);
+	if (type == RTM_NEWRULE && r->protocol)
+		mnl_attr_put_u8(nlh, FRA_PROTOCOL, r->protocol);
+	return gnl_sock_request(&h->s, nlh, NULL, NULL);
+}
+
+struct rulelist {
+	struct gnl_rule *v;
+	size_t n, cap;
+};
+
+/* true for the attributes that narrow a rule beyond "from all" */
+static bool rule_selector(uint16_t type)
+{
+	switch (type) {
+	case FRA_DST:
+	case FRA_SRC:
+	case FRA_IIFNAME:
+	case FRA_OIFNAME:
+	case FRA_FWMARK:
+	case FRA_FWMASK:
+	case FRA_FLOW:
+	case FRA_TUN_ID:
+	case FRA_L3MDEV:
+	case FRA_UID_RANGE:
+	case FRA_IP_PROTO:
+	case FRA_SPORT_RANGE:
+	case FRA_DPORT_RANGE:
+	case FRA_SUPPRESS_IFGROUP:
+		return true;
+	}
+	return false;
+}
+
+static void rule_parse_attr(const struct nlattr *a, struct gnl_rule *r)
+{
+	uint16_t t = mnl_attr_get_type(a);
+
+	if (rule_selector(t))
+		r->selectors = true;
+	else if (t == FRA_TABLE && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		r->table = mnl_attr_get_u32(a);
+	else if (t == FRA_PRIORITY && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		r->priority = mnl_attr_get_u32(a);
+	else if (t == FRA_SUPPRESS_PREFIXLEN && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		r->suppress_prefixlen = (int32_t)mnl_attr_get_u32(a);
+	else if (t == FRA_PROTOCOL && mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+		r->protocol = mnl_attr_get_u8(a);
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rulelist *l = data;
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	struct gnl_rule r;
+
+	if (nlh->nlmsg_type != RTM_NEWRULE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*frh))
+		return MNL_CB_OK;
+	if (frh->action != FR_ACT_TO_TBL)
+		return MNL_CB_OK;
+	memset(&r, 0, sizeof(r));
+	r.family = frh->family;
+	r.table = frh->table;
+	r.suppress_prefixlen = -1;
+	r.selectors = frh->src_len || frh->dst_len || frh->tos || (frh->flags & FIB_RULE_INVERT);
+	mnl_attr_for_each(a, nlh, sizeof(*frh)) rule_parse_attr(a, &r);
+	if (r.suppress_prefixlen == (int32_t)0xffffffff)
+		r.suppress_prefixlen = -1;
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 8;
+		struct gnl_rule *v = realloc(l->v, c * sizeof(*v));
+		if (!v) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		l->v = v;
+		l->cap = c;
+	}
+	l->v[l->n++] = r;
+	return MNL_CB_OK;
+}
+
+int gnl_rule_list(struct gnl_rtnl *h, int family, struct gnl_rule **out, size_t *n)
+{
+	struct rulelist l = {0};
+	int fams[2] = {AF_INET, AF_INET6};
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (int i = 0; i < 2 && !ret; i++) {
+		char buf[REQ_BUF] = {0};
+		struct nlmsghdr *nlh;
+		struct fib_rule_hdr *frh;
+		if (family != AF_UNSPEC && family != fams[i])
+			continue;
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETRULE;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+		frh->family = (uint8_t)fams[i];
+		ret = gnl_sock_request(&h->s, nlh, rule_cb, &l);
+	}
+	if (ret) {
+		free(l.v);
+		return explain(h, ret, "list rules");
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+bool gnl_rule_equal(const struct gnl_rule *a, const struct gnl_rule *b)
+{
+	return a->family == b->family && a->priority == b->priority && a->table == b->table &&
+	       a->suppress_prefixlen == b->suppress_prefixlen && !a->selectors && !b->selectors;
+}
+
+int gnl_rule_find(struct gnl_rtnl *h, const struct gnl_rule *r, bool *found)
+{
+	struct gnl_rule *v = NULL;
+	size_t n = 0;
+	int ret = gnl_rule_list(h, r->family, &v, &n);
+
+	*found = false;
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !*found; i++)
+		*found = gnl_rule_equal(&v[i], r);
+	free(v);
+	return 0;
+}
+
+int gnl_rule_add(struct gnl_rtnl *h, const struct gnl_rule *r)
+{
+	bool found;
+	int ret = gnl_rule_find(h, r, &found);
+
+	if (ret || found)
+		return ret;
+	ret = rule_req(h, RTM_NEWRULE, r);
+	if (ret == -EEXIST) {
+		h->s.errmsg[0] = '\0';
+		return 0;
+	}
+	return explain(h, ret, "add rule");
+}
+
+int gnl_rule_del(struct gnl_rtnl *h, const struct gnl_rule *r)
+{
+	int ret = rule_req(h, RTM_DELRULE, r);
+
+	if (ret == -ENOENT) {
+		h->s.errmsg[0] = '\0';
+		return 0;
+	}
+	return explain(h, ret, "remove rule");
 }

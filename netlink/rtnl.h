@@ -1,13 +1,15 @@
 /*
  * netlink/rtnl.h - the rtnetlink half of netlink/: the WireGuard link
  * itself (create or adopt, MTU, up/down, delete), its addresses and routes,
- * and route lookups toward an underlay address (for MTU choice).
+ * policy routing rules, and route lookups toward an underlay address (for
+ * MTU choice).
  *
  * Interfaces are never recreated: gnl_link_ensure_wireguard adopts an
  * existing WireGuard link of that name (ifindex unchanged) and refuses a
- * non-WireGuard one.  Address and route add/remove are idempotent (adding
- * what exists or removing what is absent succeeds), so a reconciler can
- * replay its desired state.  Errors are negative errno; gnl_rtnl_errmsg
+ * non-WireGuard one.  Address, route and rule add/remove are idempotent
+ * (adding what exists or removing what is absent succeeds), so a
+ * reconciler can replay its desired state; a route add never replaces an
+ * existing route.  Errors are negative errno; gnl_rtnl_errmsg
  * gives the kernel's extended ACK text or this module's explanation.
  */
 #ifndef GOSSAMER_NETLINK_RTNL_H
@@ -58,7 +60,7 @@ int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_p
 		  size_t *n);
 
 /* Routes to dst via the device ifindex (scope link), in `table`
- * (0 = main).  metric 0 = none. */
+ * (0 = main; values >= 256 work: RTA_TABLE).  metric 0 = none. */
 struct gnl_route {
 	struct gnl_prefix dst;
 	uint32_t ifindex;
@@ -66,12 +68,45 @@ struct gnl_route {
 	uint32_t metric;
 	uint32_t mtu;     /* RTAX_MTU, 0 = none */
 	uint8_t protocol; /* RTPROT_*; 0 = RTPROT_STATIC when adding */
+	bool gateway;     /* listed route has a gateway (false: on-link) */
 };
-int gnl_route_add(struct gnl_rtnl *h, const struct gnl_route *r); /* create or replace */
-int gnl_route_del(struct gnl_rtnl *h, const struct gnl_route *r); /* absent: 0 */
-/* Routes whose output device is ifindex in table (0 = main); *out malloc'd. */
+/* Add with NLM_F_CREATE|NLM_F_EXCL, never NLM_F_REPLACE: if a route for
+ * the same destination (and metric) already exists in that table, whoever
+ * installed it, it is left untouched and 0 is returned. */
+int gnl_route_add(struct gnl_rtnl *h, const struct gnl_route *r);
+/* Delete; matches the protocol too when r->protocol is set (the kernel
+ * then refuses to delete a route of another protocol: -ESRCH -> 0).
+ * Absent: 0. */
+int gnl_route_del(struct gnl_rtnl *h, const struct gnl_route *r);
+/* Unicast routes whose output device is ifindex (0 = any device) in
+ * table (0 = main); *out malloc'd. */
 int gnl_route_list(struct gnl_rtnl *h, uint32_t ifindex, uint32_t table, struct gnl_route **out,
 		   size_t *n);
+/* Unicast routes of any device in table (0 = main) with this protocol,
+ * both families; *out malloc'd. */
+int gnl_route_list_proto(struct gnl_rtnl *h, uint32_t table, uint8_t protocol,
+			 struct gnl_route **out, size_t *n);
+
+/* Policy routing rules of the form `from all lookup TABLE` at a priority
+ * (FR_ACT_TO_TBL), optionally with suppress_prefixlength. */
+struct gnl_rule {
+	int family;                 /* AF_INET or AF_INET6 */
+	uint32_t priority;          /* FRA_PRIORITY */
+	uint32_t table;             /* FRA_TABLE, non-zero */
+	int32_t suppress_prefixlen; /* -1 = none */
+	uint8_t protocol;           /* FRA_PROTOCOL when adding (0 = none); as listed */
+	bool selectors;             /* listed rule has from/to/iif/fwmark/... selectors */
+};
+/* Every lookup rule (family AF_UNSPEC = both); *out malloc'd. */
+int gnl_rule_list(struct gnl_rtnl *h, int family, struct gnl_rule **out, size_t *n);
+/* Same family, priority, table and suppress_prefixlen, and no selectors. */
+bool gnl_rule_equal(const struct gnl_rule *a, const struct gnl_rule *b);
+/* Whether an equal rule exists. */
+int gnl_rule_find(struct gnl_rtnl *h, const struct gnl_rule *r, bool *found);
+/* Idempotent: adds only if no equal rule exists (0 then too). */
+int gnl_rule_add(struct gnl_rtnl *h, const struct gnl_rule *r);
+/* Removes one equal rule; absent: 0. */
+int gnl_rule_del(struct gnl_rtnl *h, const struct gnl_rule *r);
 
 /* The kernel's route to dst (RTM_GETROUTE), for underlay MTU choice. */
 struct gnl_route_lookup {

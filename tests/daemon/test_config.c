@@ -12,10 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 
 static char tmpdir[256];
+
+/* WireGuard public keys for static_peers (44 base64 characters) */
+#define SPKEY  "ERERERERERERERERERERERERERERERERERERERERERE="
+#define SPKEY2 "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
+#define BADKEY "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!="
 
 static const char *write_file(const char *name, const char *text)
 {
@@ -56,6 +62,10 @@ static void test_defaults(void **state)
 	assert_true(c.install_routes);
 	assert_int_equal(c.dead_grace_ms, 30000);
 	assert_true(strlen(c.name) > 0);
+	assert_int_equal(c.route_table, 51821);
+	assert_int_equal(c.route_priority, 5210);
+	assert_int_equal(c.mtu, 0); /* auto */
+	assert_int_equal(c.n_static_peers, 0);
 }
 
 static void test_good_file(void **state)
@@ -167,6 +177,28 @@ static void test_bad_files(void **state)
 		{ "[daemon]\nlog_level = loud\n", "2: log_level: 'loud' is not one of error, warn, info, debug" },
 		{ "[overlay]\nipv4_prefix = 10.77.0.0/16\nipv4_address = 10.78.0.1\n", "3: ipv4_address: not a host address inside ipv4_prefix 10.77.0.0/16" },
 		{ "[overlay]\nipv4_address = 10.77.0.0\n", "2: ipv4_address: not a host address inside ipv4_prefix 10.77.0.0/16" },
+		/* routed prefixes: never a default route, never inside the overlay */
+		{ "[overlay]\nadvertise_prefixes = 10.1.0.0/16\nadvertise_prefixes = 0.0.0.0/0\n", "3: advertise_prefixes: prefix 0.0.0.0/0 is a default route" },
+		{ "[overlay]\nadvertise_prefixes = ::/0\n", "2: advertise_prefixes: prefix ::/0 is a default route" },
+		{ "[overlay]\nadvertise_prefixes = 10.77.3.0/24\n", "2: advertise_prefixes: prefix 10.77.3.0/24 overlaps the overlay prefix 10.77.0.0/16" },
+		{ "[overlay]\nadvertise_prefixes = 10.0.0.0/8\n", "2: advertise_prefixes: prefix 10.0.0.0/8 overlaps the overlay prefix 10.77.0.0/16" },
+		{ "[overlay]\nipv4_prefix = 10.5.0.0/16\nadvertise_prefixes = 10.5.1.0/24\n", "3: advertise_prefixes: prefix 10.5.1.0/24 overlaps the overlay prefix 10.5.0.0/16" },
+		{ "[overlay]\nipv6_prefix = fd10::/48\nadvertise_prefixes = fd10:0:0:1::/64\n", "3: advertise_prefixes: prefix fd10:0:0:1::/64 overlaps the overlay prefix fd10::/48" },
+		{ "[overlay]\nadvertise_prefixes = fc00::/7\n", "2: advertise_prefixes: prefix fc00::/7 overlaps the overlay prefix fd" },
+		/* static peers */
+		{ "[wireguard]\nstatic_peers = nokey\n", "2: static_peers: 'nokey' is not KEY:IP/LEN[+IP/LEN...][@IP:PORT]" },
+		{ "[wireguard]\nstatic_peers = " SPKEY "\n", "2: static_peers: '" SPKEY "' is not KEY" },
+		{ "[wireguard]\nstatic_peers = " BADKEY ":10.9.0.2/32\n", "2: static_peers: '" BADKEY "' is not a base64 WireGuard public key" },
+		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/24\n", "2: static_peers: static peer allowed IP '10.9.0.2/24' has host bits set" },
+		{ "[wireguard]\nstatic_peers = " SPKEY ":0.0.0.0/0\n", "2: static_peers: static peer allowed IP '0.0.0.0/0' is a default route" },
+		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32@1.2.3.4\n", "2: static_peers: static peer endpoint '1.2.3.4' is not IP:PORT" },
+		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32 " SPKEY ":10.9.0.3/32\n", "2: static_peers: static peer " SPKEY " listed twice" },
+		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32+10.77.9.0/24\n", "2: static_peers: static peer allowed IP 10.77.9.0/24 overlaps the overlay prefix 10.77.0.0/16" },
+		{ "[wireguard]\nmtu = 9999999\n", "2: mtu: '9999999' is not auto or an MTU (1280..65535)" },
+		{ "[wireguard]\nmtu = 1000\n", "2: mtu: '1000' is not auto or an MTU" },
+		{ "[overlay]\nroute_table = 254\n", "2: route_table: '254' is not a table number" },
+		{ "[overlay]\nroute_table = 0\n", "2: route_table: '0' is not a table number" },
+		{ "[overlay]\nroute_priority = 32766\n", "2: route_priority: '32766' is not a rule priority 1..32765" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *path = write_file("bad.conf", cases[i].text);
@@ -178,6 +210,64 @@ static void test_bad_files(void **state)
 		if (r != -EINVAL || strncmp(msg, expect, strlen(expect)))
 			fail_msg("case %zu: got r=%d msg \"%s\", want prefix \"%s\"", i, r, msg, expect);
 	}
+}
+
+static void test_static_peers_and_routing(void **state)
+{
+	const char *path = write_file("sp.conf",
+		"[wireguard]\nmtu = 1380\n"
+		"static_peers = " SPKEY ":10.9.0.2/32+10.9.1.0/24@1.2.3.4:51820\n"
+		"static_peers = " SPKEY2 ":fd99::/64\n"
+		"[overlay]\nroute_table = 100\nroute_priority = 77\n"
+		"advertise_prefixes = 10.1.0.0/16, fd01::/64\n");
+	struct gsd_config c;
+	char msg[512] = "", p[64];
+	const char *argv[] = { "gossamerd", "-c", path };
+	int r = build(&c, msg, sizeof(msg), 3, argv);
+	if (r)
+		fail_msg("%s", msg);
+	assert_int_equal(c.mtu, 1380);
+	assert_int_equal(c.route_table, 100);
+	assert_int_equal(c.route_priority, 77);
+	assert_int_equal(c.n_static_peers, 2);
+	const struct gsd_static_peer *sp = &c.static_peers[0];
+	assert_int_equal(sp->key[0], 0x11);
+	assert_int_equal(sp->key[31], 0x11);
+	assert_int_equal(sp->n_allowed, 2);
+	gsd_format_prefix(&sp->allowed[1], p, sizeof(p));
+	assert_string_equal(p, "10.9.1.0/24");
+	assert_true(sp->has_endpoint);
+	gsd_format_addr(&sp->endpoint, p, sizeof(p));
+	assert_string_equal(p, "1.2.3.4:51820");
+	assert_false(c.static_peers[1].has_endpoint);
+	gsd_format_prefix(&c.static_peers[1].allowed[0], p, sizeof(p));
+	assert_string_equal(p, "fd99::/64");
+
+	/* a flag replaces the file's list; mtu auto */
+	const char *argv2[] = { "gossamerd", "-c", path, "--static-peer", SPKEY2 ":10.9.9.9/32",
+				"--mtu", "auto", "--route-table", "4000000000" };
+	r = build(&c, msg, sizeof(msg), 9, argv2);
+	if (r)
+		fail_msg("%s", msg);
+	assert_int_equal(c.n_static_peers, 1);
+	assert_int_equal(c.mtu, 0);
+	assert_int_equal(c.route_table, 4000000000u);
+
+	const char *argv3[] = { "gossamerd", "--advertise-prefix", "0.0.0.0/0" };
+	assert_int_equal(build(&c, msg, sizeof(msg), 3, argv3), -EINVAL);
+	assert_non_null(strstr(msg, "--advertise-prefix: prefix 0.0.0.0/0 is a default route"));
+}
+
+/* mtu = auto: underlay - 80 within [1280, 1420]; 1420 when unknown */
+static void test_mtu_from_underlay(void **state)
+{
+	assert_int_equal(gsd_backend_mtu_from_underlay(0), 1420);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1500), 1420);
+	assert_int_equal(gsd_backend_mtu_from_underlay(9000), 1420);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1400), 1320);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1360), 1280);
+	assert_int_equal(gsd_backend_mtu_from_underlay(1280), 1280);
+	assert_int_equal(gsd_backend_mtu_from_underlay(68), 1280);
 }
 
 static void test_missing_file(void **state)
@@ -428,6 +518,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_static_peers_and_routing),
+		cmocka_unit_test(test_mtu_from_underlay),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_flags_override),
 		cmocka_unit_test(test_bad_flags),

@@ -144,9 +144,13 @@ def main():
 
         # routes for advertised prefixes (protocol 77) and the allowed IPs
         tl.check("10.252.9.0/24" in peers[0]["allowed_ips"], "advertised prefix in allowed IPs")
-        rt = sh("ip", "-n", nsa, "route", "show", "10.252.9.0/24").stdout
+        rt = sh("ip", "-n", nsa, "route", "show", "table", "51821", "10.252.9.0/24").stdout
         tl.check("dev %s" % a.ifname in rt and "proto 77" in rt,
-                 "route for b's advertised prefix installed on a: %r" % rt.strip())
+                 "route for b's advertised prefix installed on a in table 51821: %r"
+                 % rt.strip())
+        rules = sh("ip", "-n", nsa, "rule").stdout
+        tl.check("5210:\tfrom all lookup 51821 suppress_prefixlength 0" in rules,
+                 "rule to table 51821 installed: %r" % rules)
 
         # 2. restart a while b pings it continuously
         av4 = a.v4()
@@ -172,8 +176,10 @@ def main():
         tl.check(log.count("WireGuard %s:" % a.ifname) == changes_before,
                  "restart changed no WireGuard peer")
         tl.check(a.wggo_pids() == wg_before, "same wireguard-go process")
-        rt = sh("ip", "-n", nsa, "route", "show", "10.252.9.0/24").stdout
+        rt = sh("ip", "-n", nsa, "route", "show", "table", "all", "10.252.9.0/24").stdout
         tl.check(rt.strip() == "", "--no-routes: the advertised prefix route was removed")
+        rules = sh("ip", "-n", nsa, "rule").stdout
+        tl.check("lookup 51821" not in rules, "--no-routes: our rule was removed: %r" % rules)
         peers = tl.ctl(a.sock, {"cmd": "peers"})["result"]
         tl.check("10.252.9.0/24" in peers[0]["allowed_ips"], "--no-routes keeps allowed IPs")
 

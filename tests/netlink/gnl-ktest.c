@@ -11,6 +11,13 @@
  *   gnl-ktest genkey           print "PRIVATE_HEX PUBLIC_HEX"
  *   gnl-ktest setup IF PRIVHEX ADDR/LEN PORT PEERPUBHEX ENDPOINT ALLOWED ROUTE
  *                              configure a tunnel end through this code only
+ *   gnl-ktest route add|del IF TABLE PROTO PREFIX...
+ *                              gnl_route_add/del (table 0 = main)
+ *   gnl-ktest route list TABLE PROTO
+ *                              gnl_route_list_proto: one "PREFIX IFINDEX" a line
+ *   gnl-ktest rule add|del|count TABLE PRIORITY
+ *                              our rule (both families, suppress_prefixlength 0);
+ *                              count prints how many equal rules exist
  *
  * Every failure prints what differed and exits 1.
  */
@@ -32,24 +39,24 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                              \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                 \
-			fputc('\n', stderr);                                          \
-			failures++;                                                   \
-		}                                                                     \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
-#define MUST(expr)                                                                        \
-	do {                                                                              \
-		int r_ = (expr);                                                          \
-		if (r_ < 0) {                                                             \
-			fprintf(stderr, "FATAL %s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr, r_, \
-				gnl_strerror(r_));                                        \
-			exit(1);                                                          \
-		}                                                                         \
+#define MUST(expr)                                                                                 \
+	do {                                                                                       \
+		int r_ = (expr);                                                                   \
+		if (r_ < 0) {                                                                      \
+			fprintf(stderr, "FATAL %s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr,  \
+				r_, gnl_strerror(r_));                                             \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static double now(void)
@@ -102,17 +109,19 @@ static void fill_peers(struct gnl_wg_device *d, size_t n, uint32_t salt)
 		genkey(k, NULL); /* random bytes are as good a key as any here */
 		MUST(gnl_wg_device_add_peer(d, k, &p));
 		if (i % 2)
-			snprintf(s, sizeof(s), "10.%u.%zu.%zu:%zu", 100 + (unsigned)(i >> 16), (i >> 8) & 255,
-				 i & 255, 1024 + i % 60000);
+			snprintf(s, sizeof(s), "10.%u.%zu.%zu:%zu", 100 + (unsigned)(i >> 16),
+				 (i >> 8) & 255, i & 255, 1024 + i % 60000);
 		else
-			snprintf(s, sizeof(s), "[fd00:250:%x::%zx]:%zu", salt & 0xffff, i + 1, 2000 + i % 50000);
+			snprintf(s, sizeof(s), "[fd00:250:%x::%zx]:%zu", salt & 0xffff, i + 1,
+				 2000 + i % 50000);
 		MUST(gnl_sockaddr_parse(s, &p->endpoint));
 		p->persistent_keepalive = i % 3 == 0 ? (uint16_t)(10 + i % 50) : 0;
 		if (i % 5 == 0) {
 			p->has_preshared_key = true;
 			randombytes_buf(p->preshared_key, 32);
 		}
-		snprintf(s, sizeof(s), "10.%u.%zu.%zu/32", 16 + (unsigned)(i >> 16), (i >> 8) & 255, i & 255);
+		snprintf(s, sizeof(s), "10.%u.%zu.%zu/32", 16 + (unsigned)(i >> 16), (i >> 8) & 255,
+			 i & 255);
 		struct gnl_prefix a = pfx(s);
 		MUST(gnl_wg_peer_add_allowedip(p, &a));
 		if (i % 2 == 0) {
@@ -123,8 +132,8 @@ static void fill_peers(struct gnl_wg_device *d, size_t n, uint32_t salt)
 		if (i % 7 == 0) {
 			/* unique per peer: a prefix claimed twice moves to the
 			 * last claimant in the kernel */
-			snprintf(s, sizeof(s), "172.%u.%zu.%zu/32", 16 + (unsigned)(i >> 16) % 16, (i >> 8) & 255,
-				 i & 255);
+			snprintf(s, sizeof(s), "172.%u.%zu.%zu/32", 16 + (unsigned)(i >> 16) % 16,
+				 (i >> 8) & 255, i & 255);
 			a = pfx(s);
 			MUST(gnl_wg_peer_add_allowedip(p, &a));
 		}
@@ -152,7 +161,7 @@ static int cmp_keyp(const void *key, const void *elem)
 
 static struct index index_of(const struct gnl_wg_device *d)
 {
-	struct index x = { .v = malloc((d->n_peers + 1) * sizeof(*x.v)), .n = d->n_peers };
+	struct index x = {.v = malloc((d->n_peers + 1) * sizeof(*x.v)), .n = d->n_peers};
 	if (!x.v)
 		exit(1);
 	for (size_t i = 0; i < d->n_peers; i++)
@@ -168,19 +177,21 @@ static const struct gnl_wg_peer *lookup(const struct index *x, const uint8_t key
 }
 
 /* exact comparison of a read-back device with what was asked */
-static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device *got, const char *what)
+static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device *got,
+		    const char *what)
 {
 	struct gnl_wg_ops *ops = NULL;
 	struct index gx = index_of(got);
 	size_t bad = 0;
 
-	CHECK(got->n_peers == want->n_peers, "%s: kernel has %zu peers, wanted %zu", what, got->n_peers,
-	      want->n_peers);
+	CHECK(got->n_peers == want->n_peers, "%s: kernel has %zu peers, wanted %zu", what,
+	      got->n_peers, want->n_peers);
 	if (want->flags & GNL_WG_DEV_LISTEN_PORT)
-		CHECK(got->listen_port == want->listen_port, "%s: port %u != %u", what, got->listen_port,
-		      want->listen_port);
+		CHECK(got->listen_port == want->listen_port, "%s: port %u != %u", what,
+		      got->listen_port, want->listen_port);
 	if (want->flags & GNL_WG_DEV_PRIVATE_KEY)
-		CHECK(!memcmp(got->private_key, want->private_key, 32), "%s: private key differs", what);
+		CHECK(!memcmp(got->private_key, want->private_key, 32), "%s: private key differs",
+		      what);
 	for (size_t i = 0; i < want->n_peers && bad < 5; i++) {
 		const struct gnl_wg_peer *w = &want->peers[i];
 		const struct gnl_wg_peer *g = lookup(&gx, w->public_key);
@@ -191,16 +202,20 @@ static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device
 			continue;
 		}
 		if (w->endpoint.sa.sa_family)
-			CHECK(gnl_sockaddr_equal(&w->endpoint, &g->endpoint), "%s: peer %zu endpoint %s != %s",
-			      what, i, gnl_sockaddr_format(&g->endpoint, a, sizeof(a)),
+			CHECK(gnl_sockaddr_equal(&w->endpoint, &g->endpoint),
+			      "%s: peer %zu endpoint %s != %s", what, i,
+			      gnl_sockaddr_format(&g->endpoint, a, sizeof(a)),
 			      gnl_sockaddr_format(&w->endpoint, b, sizeof(b)));
-		CHECK(w->persistent_keepalive == g->persistent_keepalive, "%s: peer %zu keepalive %u != %u",
-		      what, i, g->persistent_keepalive, w->persistent_keepalive);
-		CHECK(w->has_preshared_key == g->has_preshared_key &&
-			      (!w->has_preshared_key || !memcmp(w->preshared_key, g->preshared_key, 32)),
-		      "%s: peer %zu preshared key differs", what, i);
-		CHECK(w->n_allowedips == g->n_allowedips, "%s: peer %zu has %zu allowed IPs, wanted %zu", what,
-		      i, g->n_allowedips, w->n_allowedips);
+		CHECK(w->persistent_keepalive == g->persistent_keepalive,
+		      "%s: peer %zu keepalive %u != %u", what, i, g->persistent_keepalive,
+		      w->persistent_keepalive);
+		CHECK(
+		    w->has_preshared_key == g->has_preshared_key &&
+			(!w->has_preshared_key || !memcmp(w->preshared_key, g->preshared_key, 32)),
+		    "%s: peer %zu preshared key differs", what, i);
+		CHECK(w->n_allowedips == g->n_allowedips,
+		      "%s: peer %zu has %zu allowed IPs, wanted %zu", what, i, g->n_allowedips,
+		      w->n_allowedips);
 		for (size_t j = 0; j < w->n_allowedips; j++) {
 			bool found = false;
 			for (size_t k = 0; k < g->n_allowedips && !found; k++)
@@ -214,14 +229,16 @@ static void compare(const struct gnl_wg_device *want, const struct gnl_wg_device
 	}
 	free(gx.v);
 	MUST(gnl_wg_diff(want, got, &ops));
-	CHECK(gnl_wg_ops_empty(ops), "%s: diff(wanted, kernel) not empty: %zu ops", what, ops->n_ops);
+	CHECK(gnl_wg_ops_empty(ops), "%s: diff(wanted, kernel) not empty: %zu ops", what,
+	      ops->n_ops);
 	gnl_wg_ops_free(ops);
 }
 
 static void print_stats(const char *what, double secs, const struct gnl_wg_apply_stats *st)
 {
-	printf("  %-34s %8.3f s  %4zu msgs %9zu bytes %6zu peers %6zu aips%s\n", what, secs, st->messages,
-	       st->bytes, st->peers, st->allowedips, st->aip_replace_fallback ? " (aip replace)" : "");
+	printf("  %-34s %8.3f s  %4zu msgs %9zu bytes %6zu peers %6zu aips%s\n", what, secs,
+	       st->messages, st->bytes, st->peers, st->allowedips,
+	       st->aip_replace_fallback ? " (aip replace)" : "");
 }
 
 static struct gnl_wg *wg_open_or_die(void)
@@ -259,7 +276,7 @@ static int cmd_peers(void)
 {
 	struct gnl_rtnl *rt = rt_open_or_die();
 	struct gnl_wg *wg = wg_open_or_die();
-	const size_t sizes[] = { 1, 100, 1000, 10000 };
+	const size_t sizes[] = {1, 100, 1000, 10000};
 	struct gnl_wg_device *want = NULL, *got = NULL;
 	struct gnl_wg_apply_stats st;
 	bool created;
@@ -292,8 +309,8 @@ static int cmd_peers(void)
 		got = NULL;
 		/* applying the same state again sends nothing */
 		MUST(gnl_wg_sync(wg, want, &st));
-		CHECK(st.messages == 0 && st.peers == 0, "re-sync of %zu peers sent %zu msgs", sizes[s],
-		      st.messages);
+		CHECK(st.messages == 0 && st.peers == 0, "re-sync of %zu peers sent %zu msgs",
+		      sizes[s], st.messages);
 	}
 
 	/* replace-all path (setconf semantics) on the 10 000 set */
@@ -348,7 +365,7 @@ static int cmd_peers(void)
 
 static void poke(const char *addr)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	inet_pton(AF_INET, addr, &sin.sin_addr);
 	if (fd >= 0) {
@@ -441,7 +458,8 @@ static int cmd_incremental(void)
 	MUST(gnl_wg_sync(wg, want, &st));
 	print_stats("change 1 endpoint of 10000 (sync)", now() - t, &st);
 	CHECK(st.messages == 1 && st.peers == 1 && st.allowedips == 0,
-	      "endpoint change sent %zu msgs, %zu peers, %zu aips", st.messages, st.peers, st.allowedips);
+	      "endpoint change sent %zu msgs, %zu peers, %zu aips", st.messages, st.peers,
+	      st.allowedips);
 	CHECK(st.bytes < 200, "endpoint change took %zu bytes", st.bytes);
 
 	/* 2) one real peer gains an allowed IP: one peer, one prefix */
@@ -459,10 +477,12 @@ static int cmd_incremental(void)
 	t = now();
 	MUST(gnl_wg_sync(wg, want, &st));
 	print_stats("remove 1 allowed IP of a real peer", now() - t, &st);
-	printf("  kernel allowed-IP removal flag: %s\n",
-	       gnl_wg_aip_remove_supported(wg) == 1 ? "supported" : "not supported (replace fallback)");
+	printf("  kernel allowed-IP removal flag: %s\n", gnl_wg_aip_remove_supported(wg) == 1
+							     ? "supported"
+							     : "not supported (replace fallback)");
 	/* the first removal on a handle also sends a one-peer support probe */
-	CHECK(st.messages <= 2 && st.peers == 1, "aip removal sent %zu msgs %zu peers", st.messages, st.peers);
+	CHECK(st.messages <= 2 && st.peers == 1, "aip removal sent %zu msgs %zu peers", st.messages,
+	      st.peers);
 
 	/* 4) remove one fake peer, add one new */
 	{
@@ -498,14 +518,15 @@ static int cmd_incremental(void)
 		if (!a || !b)
 			continue;
 		CHECK(b->last_handshake.tv_sec == a->last_handshake.tv_sec &&
-			      b->last_handshake.tv_nsec == a->last_handshake.tv_nsec,
+			  b->last_handshake.tv_nsec == a->last_handshake.tv_nsec,
 		      "real peer %d: handshake changed (%ld -> %ld): session was reset", i,
 		      (long)a->last_handshake.tv_sec, (long)b->last_handshake.tv_sec);
 		CHECK(b->tx_bytes >= a->tx_bytes && b->rx_bytes >= a->rx_bytes && a->tx_bytes > 0,
-		      "real peer %d: counters went back (tx %llu -> %llu)", i, (unsigned long long)a->tx_bytes,
-		      (unsigned long long)b->tx_bytes);
-		printf("  real peer %d: handshake %ld kept, rx %llu tx %llu\n", i, (long)b->last_handshake.tv_sec,
-		       (unsigned long long)b->rx_bytes, (unsigned long long)b->tx_bytes);
+		      "real peer %d: counters went back (tx %llu -> %llu)", i,
+		      (unsigned long long)a->tx_bytes, (unsigned long long)b->tx_bytes);
+		printf("  real peer %d: handshake %ld kept, rx %llu tx %llu\n", i,
+		       (long)b->last_handshake.tv_sec, (unsigned long long)b->rx_bytes,
+		       (unsigned long long)b->tx_bytes);
 	}
 	size_t moved = 0;
 	struct index x2 = index_of(snap2);
@@ -564,8 +585,9 @@ static void *churn_main(void *arg)
 
 	genkey(k, NULL);
 	while (!c->stop) {
-		struct gnl_wg_ops ops = { 0 };
-		struct gnl_wg_peer_op op = { .kind = (c->changes & 1) ? GNL_WG_OP_REMOVE : GNL_WG_OP_ADD };
+		struct gnl_wg_ops ops = {0};
+		struct gnl_wg_peer_op op = {.kind = (c->changes & 1) ? GNL_WG_OP_REMOVE
+								     : GNL_WG_OP_ADD};
 		memcpy(op.public_key, k, 32);
 		ops.ops = &op;
 		ops.n_ops = ops.cap_ops = 1;
@@ -589,7 +611,7 @@ static int cmd_dumpintr(void)
 	struct gnl_wg *wg = wg_open_or_die();
 	struct gnl_wg_device *want, *got = NULL;
 	struct gnl_wg_apply_stats st;
-	struct churn c = { 0 };
+	struct churn c = {0};
 	pthread_t th;
 	int ok = 0, again = 0;
 
@@ -616,8 +638,8 @@ static int cmd_dumpintr(void)
 				missing++;
 		free(x.v);
 		CHECK(dups == 0 && missing == 0 && (got->n_peers == 10000 || got->n_peers == 10001),
-		      "dump %d inconsistent: %zu peers, %zu duplicates, %zu missing", i, got->n_peers, dups,
-		      missing);
+		      "dump %d inconsistent: %zu peers, %zu duplicates, %zu missing", i,
+		      got->n_peers, dups, missing);
 		ok++;
 		gnl_wg_device_free(got);
 		got = NULL;
@@ -625,7 +647,8 @@ static int cmd_dumpintr(void)
 	c.stop = 1;
 	pthread_join(th, NULL);
 	CHECK(c.err == 0, "churn thread: %s", gnl_strerror(c.err));
-	printf("  %d consistent dumps, %d gave up (-EAGAIN), %lu interrupted dumps retried, %lu concurrent changes\n",
+	printf("  %d consistent dumps, %d gave up (-EAGAIN), %lu interrupted dumps retried, %lu "
+	       "concurrent changes\n",
 	       ok, again, gnl_wg_dump_retries(wg), c.changes);
 	CHECK(ok > 0, "no dump completed");
 	/* clear peers before deleting (fast teardown) */
@@ -657,12 +680,14 @@ static int cmd_rtnl(const char *other)
 	CHECK(!strcmp(li.kind, "wireguard"), "kind %s", li.kind);
 	MUST(gnl_link_ensure_wireguard(rt, "gnlr0", &li2, &created));
 	CHECK(!created, "second ensure adopts");
-	CHECK(li2.ifindex == li.ifindex, "ifindex changed %u -> %u: recreated", li.ifindex, li2.ifindex);
+	CHECK(li2.ifindex == li.ifindex, "ifindex changed %u -> %u: recreated", li.ifindex,
+	      li2.ifindex);
 
 	r = gnl_link_ensure_wireguard(rt, other, &li2, &created);
 	CHECK(r == -EEXIST, "non-WireGuard %s: %d", other, r);
 	printf("  refusing %s: %s\n", other, gnl_rtnl_errmsg(rt));
-	CHECK(strstr(gnl_rtnl_errmsg(rt), "not WireGuard") != NULL, "message: %s", gnl_rtnl_errmsg(rt));
+	CHECK(strstr(gnl_rtnl_errmsg(rt), "not WireGuard") != NULL, "message: %s",
+	      gnl_rtnl_errmsg(rt));
 	MUST(gnl_link_get(rt, other, &li2));
 	CHECK(strcmp(li2.kind, "wireguard") != 0, "other link untouched (kind %s)", li2.kind);
 
@@ -691,8 +716,9 @@ static int cmd_rtnl(const char *other)
 	CHECK(n == 0, "%zu v4 addresses left", n);
 	free(addrs);
 
-	struct gnl_route r1 = { .dst = pfx("10.250.99.0/24"), .ifindex = li.ifindex, .mtu = 1300 };
-	struct gnl_route r2 = { .dst = pfx("fd00:250:99::/48"), .ifindex = li.ifindex, .table = 1234 };
+	struct gnl_route r1 = {.dst = pfx("10.250.99.0/24"), .ifindex = li.ifindex, .mtu = 1300};
+	struct gnl_route r2 = {
+	    .dst = pfx("fd00:250:99::/48"), .ifindex = li.ifindex, .table = 1234};
 	MUST(gnl_route_add(rt, &r1));
 	MUST(gnl_route_add(rt, &r1));
 	MUST(gnl_route_add(rt, &r2));
@@ -715,11 +741,12 @@ static int cmd_rtnl(const char *other)
 	struct gnl_route_lookup lk;
 	MUST(gnl_sockaddr_parse("10.250.99.7:0", &dst));
 	MUST(gnl_route_lookup(rt, &dst, &lk));
-	CHECK(lk.ifindex == li.ifindex && lk.mtu == 1300, "lookup: if %u mtu %u", lk.ifindex, lk.mtu);
+	CHECK(lk.ifindex == li.ifindex && lk.mtu == 1300, "lookup: if %u mtu %u", lk.ifindex,
+	      lk.mtu);
 	MUST(gnl_sockaddr_parse("[fd00:250:7::9]:0", &dst));
 	MUST(gnl_route_lookup(rt, &dst, &lk));
-	CHECK(lk.ifindex == li.ifindex && lk.mtu == 1380, "lookup v6 connected: if %u mtu %u", lk.ifindex,
-	      lk.mtu);
+	CHECK(lk.ifindex == li.ifindex && lk.mtu == 1380, "lookup v6 connected: if %u mtu %u",
+	      lk.ifindex, lk.mtu);
 	MUST(gnl_sockaddr_parse("10.77.0.1:0", &dst));
 	r = gnl_route_lookup(rt, &dst, &lk);
 	CHECK(r == -ENETUNREACH || r == -EHOSTUNREACH, "no route: %d", r);
@@ -758,13 +785,15 @@ static int cmd_eperm(void)
 	r = gnl_link_ensure_wireguard(rt, "gnle0", &li, NULL);
 	CHECK(r == -EPERM, "unprivileged link creation: %d", r);
 	printf("  link: %s\n", gnl_rtnl_errmsg(rt));
-	CHECK(strstr(gnl_rtnl_errmsg(rt), "permission denied") != NULL, "message: %s", gnl_rtnl_errmsg(rt));
+	CHECK(strstr(gnl_rtnl_errmsg(rt), "permission denied") != NULL, "message: %s",
+	      gnl_rtnl_errmsg(rt));
 	r = gnl_wg_open(&wg);
 	if (r == 0) {
 		r = gnl_wg_get_device(wg, "lo", &d);
 		CHECK(r == -EPERM, "unprivileged get: %d", r);
 		printf("  wireguard: %s\n", gnl_wg_errmsg(wg));
-		CHECK(strstr(gnl_wg_errmsg(wg), "CAP_NET_ADMIN") != NULL, "message: %s", gnl_wg_errmsg(wg));
+		CHECK(strstr(gnl_wg_errmsg(wg), "CAP_NET_ADMIN") != NULL, "message: %s",
+		      gnl_wg_errmsg(wg));
 	} else {
 		CHECK(r == -EPERM || r == -EACCES, "open: %d", r);
 		printf("  wireguard: %s\n", gnl_wg_errmsg(NULL));
@@ -814,10 +843,78 @@ static int cmd_setup(char **av)
 	a = pfx(av[2]);
 	MUST(gnl_addr_add(rt, idx, &a));
 	MUST(gnl_link_set_up(rt, idx, true));
-	struct gnl_route r = { .dst = pfx(av[7]), .ifindex = idx };
+	struct gnl_route r = {.dst = pfx(av[7]), .ifindex = idx};
 	MUST(gnl_route_add(rt, &r));
 	gnl_wg_device_free(d);
 	gnl_wg_close(wg);
+	gnl_rtnl_close(rt);
+	return 0;
+}
+
+/* route add|del IF TABLE PROTO PREFIX... / route list TABLE PROTO */
+static int cmd_route(int argc, char **argv)
+{
+	struct gnl_rtnl *rt;
+	MUST(gnl_rtnl_open(&rt));
+	if (!strcmp(argv[0], "list") && argc >= 3) {
+		struct gnl_route *v = NULL;
+		size_t n = 0;
+		MUST(gnl_route_list_proto(rt, (uint32_t)atol(argv[1]), (uint8_t)atoi(argv[2]), &v,
+					  &n));
+		for (size_t i = 0; i < n; i++) {
+			char s[GNL_PREFIX_STRLEN];
+			printf("%s %u\n", gnl_prefix_format(&v[i].dst, s, sizeof(s)), v[i].ifindex);
+		}
+		free(v);
+		gnl_rtnl_close(rt);
+		return 0;
+	}
+	if (argc < 5)
+		return 2;
+	struct gnl_link_info li;
+	MUST(gnl_link_get(rt, argv[1], &li));
+	for (int i = 4; i < argc; i++) {
+		struct gnl_route r = {.dst = pfx(argv[i]),
+				      .ifindex = li.ifindex,
+				      .table = (uint32_t)atol(argv[2]),
+				      .protocol = (uint8_t)atoi(argv[3])};
+		if (!strcmp(argv[0], "add"))
+			MUST(gnl_route_add(rt, &r));
+		else
+			MUST(gnl_route_del(rt, &r));
+	}
+	gnl_rtnl_close(rt);
+	return 0;
+}
+
+/* rule add|del|count TABLE PRIORITY */
+static int cmd_rule(char **argv)
+{
+	static const int fams[2] = {AF_INET, AF_INET6};
+	struct gnl_rtnl *rt;
+	size_t count = 0;
+	MUST(gnl_rtnl_open(&rt));
+	for (int i = 0; i < 2; i++) {
+		struct gnl_rule r = {.family = fams[i],
+				     .table = (uint32_t)atol(argv[1]),
+				     .priority = (uint32_t)atol(argv[2]),
+				     .suppress_prefixlen = 0,
+				     .protocol = 77};
+		if (!strcmp(argv[0], "add")) {
+			MUST(gnl_rule_add(rt, &r));
+		} else if (!strcmp(argv[0], "del")) {
+			MUST(gnl_rule_del(rt, &r));
+		} else {
+			struct gnl_rule *v = NULL;
+			size_t n = 0;
+			MUST(gnl_rule_list(rt, fams[i], &v, &n));
+			for (size_t k = 0; k < n; k++)
+				count += gnl_rule_equal(&v[k], &r);
+			free(v);
+		}
+	}
+	if (!strcmp(argv[0], "count"))
+		printf("%zu\n", count);
 	gnl_rtnl_close(rt);
 	return 0;
 }
@@ -841,6 +938,10 @@ int main(int argc, char **argv)
 		return cmd_genkey();
 	if (argc >= 10 && !strcmp(argv[1], "setup"))
 		return cmd_setup(argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "route"))
+		return cmd_route(argc - 2, argv + 2);
+	if (argc >= 5 && !strcmp(argv[1], "rule"))
+		return cmd_rule(argv + 2);
 	fprintf(stderr, "usage: see the comment at the top of gnl-ktest.c\n");
 	return 2;
 }
