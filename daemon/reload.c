@@ -100,6 +100,9 @@ int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 	RESTART_ONLY(has_ipv6_prefix, "ipv6_prefix");
 	RESTART_ONLY(probe_interval_ms, "probe_interval");
 	RESTART_ONLY(sync_interval_ms, "sync_interval");
+	RESTART_ONLY(mtu, "mtu");
+	RESTART_ONLY(route_table, "route_table");
+	RESTART_ONLY(route_priority, "route_priority");
 #undef RESTART_ONLY
 	bool addr_changed = nc->has_ipv4_address != oc->has_ipv4_address ||
 			    memcmp(&nc->ipv4_address, &oc->ipv4_address, sizeof(nc->ipv4_address));
