@@ -44,6 +44,7 @@
  * the chosen backend can work, before anything is created, so a missing
  * backend is a clean exit 2 with nothing half-configured.
  */
+#include "common/prefix.h"
 #include "daemon/backend.h"
 
 #include <errno.h>
@@ -521,16 +522,12 @@ const char *gsd_backend_errmsg(struct gsd_backend *b)
 	return "";
 }
 
+/* is the interface address a (whatever its prefix length) inside net? */
 static bool prefix_contains(const struct gsm_prefix *net, const struct gnl_prefix *a)
 {
 	if ((net->family == 4) != (a->family == AF_INET))
 		return false;
-	for (unsigned bit = 0; bit < net->len; bit++) {
-		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
-		if ((net->ip[bit / 8] & m) != (a->addr.b[bit / 8] & m))
-			return false;
-	}
-	return true;
+	return gsc_prefix_covers(net->ip, net->len, a->addr.b, a->family == AF_INET ? 32 : 128);
 }
 
 int gsd_backend_sync_addrs(struct gsd_backend *b, const struct gsm_prefix *want, size_t n,

@@ -416,18 +416,9 @@ static int phase_addresses(struct wg_pass *p)
  * prefixes outside the managed ones need a route */
 static bool in_managed(const struct wg_pass *p, const struct gsm_prefix *pf)
 {
-	for (size_t j = 0; j < p->n_managed; j++) {
-		const struct gsm_prefix *m = &p->managed[j];
-		if (pf->family != m->family || pf->len < m->len)
-			continue;
-		bool inside = true;
-		for (unsigned bit = 0; bit < m->len && inside; bit++) {
-			uint8_t mk = (uint8_t)(0x80 >> (bit % 8));
-			inside = (pf->ip[bit / 8] & mk) == (m->ip[bit / 8] & mk);
-		}
-		if (inside)
+	for (size_t j = 0; j < p->n_managed; j++)
+		if (gsm_prefix_contains(&p->managed[j], pf))
 			return true;
-	}
 	return false;
 }
 
