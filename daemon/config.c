@@ -96,6 +96,9 @@ static void clear_list(struct gsd_config *c, const struct gsd_keydef *k)
 	case KI_PREFIXES:
 		c->n_prefixes = 0;
 		break;
+	case KI_ACCEPT:
+		c->n_accept = 0;
+		break;
 	default:
 		break;
 	}

@@ -64,6 +64,7 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_ADDR4, "overlay", "ipv4_address", "address-ipv4", 0, K_ADDR4, "IP", "static IPv4 overlay address (default: derived from the key)", NOFIELD },
 	{ KI_PREFIX6, "overlay", "ipv6_prefix", "overlay-ipv6", 0, K_PREFIX6, "CIDR", "IPv6 overlay prefix (default: ULA /48 from the cluster name)", NOFIELD },
 	{ KI_PREFIXES, "overlay", "advertise_prefixes", "advertise-prefix", 'a', K_PREFIXES, "CIDR", "routed prefix(es) to advertise", NOFIELD },
+	{ KI_ACCEPT, "overlay", "accept_prefixes", "accept-prefix", 0, K_PREFIXES, "CIDR", "accept other members' prefixes inside these even if they overlap local networks or endpoints", NOFIELD },
 	{ KI_ROUTES, "overlay", "install_routes", "routes", 0, K_BOOL, NULL, "install routes for advertised prefixes (default yes)", FIELD(install_routes) },
 	{ KI_STATEDIR, "daemon", "state_dir", "state-dir", 'd', K_PATH, "DIR", "state directory (default /var/lib/gossamer)", FIELD(state_dir) },
 	{ KI_CTLSOCK, "daemon", "control_socket", "control-socket", 'S', K_SOCKET, "PATH", "control socket (default /run/gossamer/gossamerd.sock)", FIELD(control_socket) },
@@ -386,6 +387,24 @@ static int item_prefix(struct gsd_config *c, const char *it, char *err, size_t e
 	return 0;
 }
 
+/* accept_prefixes: the same CIDR syntax into the operator's allow-list */
+static int item_accept(struct gsd_config *c, const char *it, char *err, size_t errlen)
+{
+	struct gsm_prefix p;
+	int r = gsd_parse_prefix(it, &p);
+	if (r < 0) {
+		snprintf(err, errlen, "'%s' is not a CIDR prefix%s", it,
+			 r == -EDOM ? " (host bits set)" : "");
+		return -EINVAL;
+	}
+	if (c->n_accept >= GSD_MAX_ACCEPT) {
+		snprintf(err, errlen, "too many prefixes (max %d)", GSD_MAX_ACCEPT);
+		return -EINVAL;
+	}
+	c->accept[c->n_accept++] = p;
+	return 0;
+}
+
 static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		    size_t errlen)
 {
@@ -399,7 +418,7 @@ static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char
 	case K_ENDPOINTS:
 		return for_items(c, v, item_endpoint, err, errlen);
 	case K_PREFIXES:
-		return for_items(c, v, item_prefix, err, errlen);
+		return for_items(c, v, k->id == KI_ACCEPT ? item_accept : item_prefix, err, errlen);
 	default:
 		snprintf(err, errlen, "internal error");
 		return -EINVAL;

@@ -12,7 +12,8 @@
  *    addresses are host claims with their own rule), this host's connected
  *    networks, or any member's gossip address or WireGuard endpoint (that
  *    would route the tunnel into itself).  The operator's accept_prefixes
- *    lets through a prefix inside one of its entries, except /0.
+ *    lets through a prefix inside one of its entries, except /0 and the
+ *    overlay.
  *  - overlay addresses: the IPv6 one must be derived from the claimant's
  *    node id, so it cannot be stolen.  IPv4 addresses are scarce and not
  *    provable: a claim inside the prefix is accepted with a rank, the
@@ -105,11 +106,11 @@ enum gsd_policy_reason gsd_policy_check_prefix(const struct gsd_policy *pol,
 {
 	if (p->len == 0)
 		return GSD_POL_DEFAULT_ROUTE;
-	if (allowed_by_operator(pol, p))
-		return GSD_POL_OK;
 	if ((pol->has_v4_prefix && p->family == 4 && gsm_prefix_overlaps(&pol->v4_prefix, p)) ||
 	    (p->family == 6 && gsm_prefix_overlaps(&pol->v6_prefix, p)))
 		return GSD_POL_OVERLAY;
+	if (allowed_by_operator(pol, p))
+		return GSD_POL_OK;
 	if (overlaps_any(p, pol->connected, pol->n_connected))
 		return GSD_POL_CONNECTED;
 	if (covers_endpoint(p, endpoints, n_endpoints))

@@ -50,8 +50,9 @@ void gsd_policy_normalize(struct gsm_prefix *p);
 
 /* An advertised (routed) prefix from another member: GSD_POL_OK or why it
  * is refused.  endpoints: every member's gossip address and WireGuard
- * endpoints (only the IPs matter).  /0 is always refused; the other reasons
- * are waived when p is inside one of pol->accept. */
+ * endpoints (only the IPs matter).  /0 and overlay overlaps are always
+ * refused; connected and endpoint overlaps are waived when p is inside one
+ * of pol->accept. */
 enum gsd_policy_reason gsd_policy_check_prefix(const struct gsd_policy *pol,
 					       const struct gsm_prefix *p,
 					       const struct gsm_addr *endpoints,
@@ -135,5 +136,19 @@ uint64_t gsd_policy_table_self_since(const struct gsd_policy_table *t);
 /* The drops of the last completed pass. */
 size_t gsd_policy_table_n_drops(const struct gsd_policy_table *t);
 const struct gsd_policy_drop *gsd_policy_table_drop_at(const struct gsd_policy_table *t, size_t i);
+
+/* ------------------------------------------- the daemon's inputs (advert.c) */
+
+struct gsd_daemon;
+
+/* This host's interface networks (address and netmask, host bits
+ * cleared), except those of exclude_ifname (may be NULL).  *out is the
+ * caller's (free).  0 or -errno. */
+int gsd_local_prefixes(const char *exclude_ifname, struct gsm_prefix **out, size_t *n_out);
+/* The daemon's policy (configuration, overlay prefixes, connected networks
+ * re-read every GSD_IFADDR_REFRESH_MS); valid until the next call. */
+const struct gsd_policy *gsd_policy_of(struct gsd_daemon *d);
+/* The daemon's claims-seen table; NULL when it could not be allocated. */
+struct gsd_policy_table *gsd_policy_table_of(struct gsd_daemon *d);
 
 #endif

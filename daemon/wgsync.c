@@ -188,6 +188,8 @@ static int phase_desired(struct wg_pass *p)
 	    .current = p->cur,
 	    .members = p->s.m,
 	    .n_members = p->s.n,
+	    .policy = gsd_policy_of(d),
+	    .claims_seen = gsd_policy_table_of(d),
 	};
 	memcpy(p->in.self_id, gsm_identity_public(d->keys.identity), GSM_ID_LEN);
 	memcpy(p->in.self_wg_pubkey, d->keys.wg_public, 32);
