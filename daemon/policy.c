@@ -178,6 +178,7 @@ struct gsd_policy_table {
 	size_t n_seen, cap_seen;
 	struct gsd_policy_drop *cur, *last;
 	size_t n_cur, cap_cur, n_last, cap_last;
+	uint64_t contact_ms; /* first pass with another member; 0 = not yet */
 	uint64_t self_since;
 	gsd_policy_log_fn log;
 	void *ctx;
@@ -291,11 +292,17 @@ void gsd_policy_table_end(struct gsd_policy_table *t)
 
 void gsd_policy_table_contact(struct gsd_policy_table *t, size_t n_others, uint64_t now_ms)
 {
-	if (t->self_since || n_others == 0)
+	if (n_others == 0)
 		return;
-	t->self_since = now_ms + (n_others >= 2 ? GSD_POLICY_INCUMBENT_MS : 0);
-	if (!t->self_since)
-		t->self_since = 1;
+	if (!t->contact_ms) {
+		t->contact_ms = now_ms ? now_ms : 1;
+		t->self_since = t->contact_ms;
+	}
+	/* two or more others at first contact, or soon after it (a join
+	 * through one seed learns the rest a moment later): a newcomer */
+	if (n_others >= 2 && t->self_since == t->contact_ms &&
+	    now_ms < t->contact_ms + GSD_POLICY_INCUMBENT_MS)
+		t->self_since = t->contact_ms + GSD_POLICY_INCUMBENT_MS;
 }
 
 uint64_t gsd_policy_table_self_since(const struct gsd_policy_table *t)

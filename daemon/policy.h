@@ -127,9 +127,9 @@ void gsd_policy_table_drop(struct gsd_policy_table *t, const struct gsd_policy_d
 void gsd_policy_table_end(struct gsd_policy_table *t);
 
 /* The incumbency time of this node's own claims: the first pass that saw
- * another member; a node that then saw two or more others joined an
- * established cluster and counts as a newcomer (GSD_POLICY_INCUMBENT_MS
- * later).  0 while alone. */
+ * another member; a node that sees two or more others then or within
+ * GSD_POLICY_INCUMBENT_MS of it joined an established cluster and counts
+ * as a newcomer (GSD_POLICY_INCUMBENT_MS later).  0 while alone. */
 void gsd_policy_table_contact(struct gsd_policy_table *t, size_t n_others, uint64_t now_ms);
 uint64_t gsd_policy_table_self_since(const struct gsd_policy_table *t);
 

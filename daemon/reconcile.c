@@ -336,27 +336,35 @@ static uint64_t first_seen(const struct gsd_rc_input *in, const struct gsd_membe
 	return gsd_policy_table_seen(in->claims_seen, p, a->id, in->now_ms);
 }
 
+/* Member idx of the claims: in->members[idx], or this node's own record
+ * for idx == n_members. */
+static const struct gsd_member *claimant(const struct gsd_rc_input *in, size_t idx)
+{
+	return idx < in->n_members ? in->members[idx].mem : in->self_mem;
+}
+
 /* One member's claim: appended to *claims unless the policy refuses it. */
 static void add_claim(const struct gsd_rc_input *in, size_t i, bool self, bool overlay,
 		      const struct gsm_prefix *p0, const struct gsm_addr *eps, size_t n_eps,
 		      struct claim *c, size_t *n_claims)
 {
-	const struct gsd_member *a = in->members[i].mem;
+	const struct gsd_member *a = claimant(in, i);
 	struct gsm_prefix p = *p0;
 	uint32_t rank = 0;
 	if (overlay)
 		p.len = p.family == 4 ? 32 : 128; /* host route */
 	else
 		gsd_policy_normalize(&p);
-	if (in->policy) {
+	if (in->policy && !self) { /* our own claims are our configuration */
 		enum gsd_policy_reason why =
 		    overlay ? gsd_policy_check_overlay(in->policy, a->id, &p, &rank)
 			    : gsd_policy_check_prefix(in->policy, &p, eps, n_eps);
 		if (why != GSD_POL_OK) {
-			if (!self)
-				note_drop(in, a, &p, why, NULL);
+			note_drop(in, a, &p, why, NULL);
 			return;
 		}
+	} else if (self && overlay && p.family == 4 && in->policy && in->policy->has_v4_prefix) {
+		rank = gsd_policy_v4_rank(&in->policy->v4_prefix, a->id, p.ip);
 	}
 	struct claim *x = &c[(*n_claims)++];
 	gsd_prefix_to_gnl(&p, &x->p);
@@ -385,12 +393,15 @@ static int collect_claims(const struct gsd_rc_input *in, const enum gsd_rc_verdi
 		others += v[i] == GSD_RC_PEER;
 	if (in->claims_seen)
 		gsd_policy_table_contact(in->claims_seen, others, in->now_ms);
-	for (size_t i = 0; i < n; i++) {
-		bool self = v[i] == GSD_RC_SELF && in->policy &&
-			    !memcmp(in->members[i].mem->id, in->self_id, GSM_ID_LEN);
-		if (v[i] != GSD_RC_PEER && !self)
+	bool self_rec = in->policy && in->self_mem && in->self_mem->has_advert;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n && !self_rec)
+			break;
+		bool self = i == n || (v[i] == GSD_RC_SELF && in->policy && !self_rec &&
+				       !memcmp(in->members[i].mem->id, in->self_id, GSM_ID_LEN));
+		if (i < n && v[i] != GSD_RC_PEER && !self)
 			continue;
-		const struct gsd_member *a = in->members[i].mem;
+		const struct gsd_member *a = claimant(in, i);
 		if (gsc_grow(&claims, &cap, n_claims + a->n_overlay + a->n_prefixes + 1,
 			     sizeof(*claims)) < 0) {
 			r = -ENOMEM;
@@ -398,7 +409,7 @@ static int collect_claims(const struct gsd_rc_input *in, const enum gsd_rc_verdi
 		}
 		for (uint8_t k = 0; k < a->n_overlay; k++)
 			add_claim(in, i, self, true, &a->overlay[k], eps, n_eps, claims, &n_claims);
-		for (uint8_t k = 0; k < a->n_prefixes && !self; k++)
+		for (uint8_t k = 0; k < a->n_prefixes; k++)
 			add_claim(in, i, self, false, &a->prefixes[k], eps, n_eps, claims,
 				  &n_claims);
 	}
@@ -423,12 +434,13 @@ static void drop_losers(const struct gsd_rc_input *in, const enum gsd_rc_verdict
 			w = k;
 			continue;
 		}
-		if (v[claims[k].member] != GSD_RC_PEER || !in->policy)
+		size_t m = claims[k].member;
+		if (m >= in->n_members || v[m] != GSD_RC_PEER || !in->policy)
 			continue;
 		struct gsm_prefix p;
 		gsd_gnl_to_prefix(&claims[k].p, &p);
-		note_drop(in, in->members[claims[k].member].mem, &p, GSD_POL_CONFLICT,
-			  in->members[claims[w].member].mem);
+		note_drop(in, in->members[m].mem, &p, GSD_POL_CONFLICT,
+			  claimant(in, claims[w].member));
 	}
 }
 
@@ -467,7 +479,7 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 	drop_losers(in, v, claims, n_claims);
 	if (in->claims_seen)
 		gsd_policy_table_end(in->claims_seen);
-	r = claim_winners(claims, n_claims, n, &win, &win_start);
+	r = claim_winners(claims, n_claims, n + 1, &win, &win_start); /* n: self_mem */
 	if (r < 0)
 		goto out;
 

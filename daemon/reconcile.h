@@ -50,6 +50,10 @@ struct gsd_rc_input {
 	 * (one table pass per call). */
 	const struct gsd_policy *policy;
 	struct gsd_policy_table *claims_seen; /* may be NULL */
+	/* This node's own record (may be NULL; with a policy, its overlay
+	 * addresses and prefixes compete with the others' claims, e.g. when
+	 * the members list leaves self out). */
+	const struct gsd_member *self_mem;
 };
 
 /* Why a member is (not) a peer; for logs and tests. */

@@ -207,6 +207,27 @@ static void test_grinding_does_not_win(void **state)
 	assert_true(gsd_policy_claim_cmp(&ac, &vc) < 0);
 }
 
+/* A node's own claims date from its first contact; joining an established
+ * cluster (two or more others then or soon after) makes it a newcomer. */
+static void test_self_since(void **state)
+{
+	struct gsd_policy_table *t = gsd_policy_table_new(NULL, NULL);
+	gsd_policy_table_contact(t, 0, 1000);
+	assert_int_equal(gsd_policy_table_self_since(t), 0);
+	gsd_policy_table_contact(t, 1, 2000); /* two nodes bootstrapping */
+	assert_int_equal(gsd_policy_table_self_since(t), 2000);
+	gsd_policy_table_contact(t, 1, 3000);
+	assert_int_equal(gsd_policy_table_self_since(t), 2000);
+	gsd_policy_table_contact(t, 3, 2500); /* the seed's peers arrive */
+	assert_int_equal(gsd_policy_table_self_since(t), 2000 + GSD_POLICY_INCUMBENT_MS);
+	gsd_policy_table_free(t);
+	t = gsd_policy_table_new(NULL, NULL);
+	gsd_policy_table_contact(t, 1, 2000);
+	gsd_policy_table_contact(t, 2, 2000 + GSD_POLICY_INCUMBENT_MS + 1); /* grew later */
+	assert_int_equal(gsd_policy_table_self_since(t), 2000);
+	gsd_policy_table_free(t);
+}
+
 /* ------------------------------------------------------------ through reconcile */
 
 static struct gsm_advert advs[6];
@@ -474,6 +495,7 @@ int main(void)
 	    cmocka_unit_test(test_overlay_claims),
 	    cmocka_unit_test(test_claim_rule),
 	    cmocka_unit_test(test_grinding_does_not_win),
+	    cmocka_unit_test(test_self_since),
 	    cmocka_unit_test_teardown(test_reconcile_attacker, free_recs),
 	    cmocka_unit_test_teardown(test_equal_prefixes, free_recs),
 	};
