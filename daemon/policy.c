@@ -174,7 +174,7 @@ struct seen {
 };
 
 struct gsd_policy_table {
-	struct seen *seen; /* unsorted; small clusters, linear search */
+	struct seen *seen; /* sorted by seen_cmp (binary search) */
 	size_t n_seen, cap_seen;
 	struct gsd_policy_drop *cur, *last;
 	size_t n_cur, cap_cur, n_last, cap_last;
@@ -204,18 +204,37 @@ void gsd_policy_table_free(struct gsd_policy_table *t)
 	free(t);
 }
 
-static struct seen *seen_find(const struct gsd_policy_table *t, const struct gsm_prefix *p,
-			      const uint8_t id[GSM_ID_LEN])
+static int seen_cmp(const struct gsm_prefix *p, const uint8_t *id, const struct seen *s)
+{
+	if (p->family != s->p.family)
+		return p->family < s->p.family ? -1 : 1;
+	if (p->len != s->p.len)
+		return p->len < s->p.len ? -1 : 1;
+	int c = memcmp(p->ip, s->p.ip, 16);
+	return c ? c : memcmp(id, s->id, GSM_ID_LEN);
+}
+
+/* index of (p, id) in t->seen, or where it would go (*found false) */
+static size_t seen_pos(const struct gsd_policy_table *t, const struct gsm_prefix *p,
+		       const uint8_t id[GSM_ID_LEN], bool *found)
 {
 	struct gsm_prefix n = *p;
 	gsd_policy_normalize(&n);
-	for (size_t i = 0; i < t->n_seen; i++) {
-		struct seen *s = &t->seen[i];
-		if (s->p.family == n.family && s->p.len == n.len && !memcmp(s->p.ip, n.ip, 16) &&
-		    !memcmp(s->id, id, GSM_ID_LEN))
-			return s;
+	size_t lo = 0, hi = t->n_seen;
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = seen_cmp(&n, id, &t->seen[mid]);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	return NULL;
+	return lo;
 }
 
 void gsd_policy_table_begin(struct gsd_policy_table *t)
@@ -228,11 +247,17 @@ void gsd_policy_table_begin(struct gsd_policy_table *t)
 uint64_t gsd_policy_table_seen(struct gsd_policy_table *t, const struct gsm_prefix *p,
 			       const uint8_t id[GSM_ID_LEN], uint64_t now_ms)
 {
-	struct seen *s = seen_find(t, p, id);
-	if (!s) {
+	bool found;
+	size_t at = seen_pos(t, p, id, &found);
+	struct seen *s;
+	if (found) {
+		s = &t->seen[at];
+	} else {
 		if (gsc_grow(&t->seen, &t->cap_seen, t->n_seen + 1, sizeof(*t->seen)) < 0)
 			return now_ms;
-		s = &t->seen[t->n_seen++];
+		s = &t->seen[at];
+		memmove(s + 1, s, (t->n_seen - at) * sizeof(*s));
+		t->n_seen++;
 		memset(s, 0, sizeof(*s));
 		s->p = *p;
 		gsd_policy_normalize(&s->p);
@@ -246,8 +271,9 @@ uint64_t gsd_policy_table_seen(struct gsd_policy_table *t, const struct gsm_pref
 uint64_t gsd_policy_table_first_seen(const struct gsd_policy_table *t, const struct gsm_prefix *p,
 				     const uint8_t id[GSM_ID_LEN])
 {
-	const struct seen *s = seen_find(t, p, id);
-	return s ? s->first_ms : 0;
+	bool found;
+	size_t at = seen_pos(t, p, id, &found);
+	return found ? t->seen[at].first_ms : 0;
 }
 
 static bool drop_same(const struct gsd_policy_drop *a, const struct gsd_policy_drop *b)

@@ -435,7 +435,8 @@ static void drop_losers(const struct gsd_rc_input *in, const enum gsd_rc_verdict
 			continue;
 		}
 		size_t m = claims[k].member;
-		if (m >= in->n_members || v[m] != GSD_RC_PEER || !in->policy)
+		if (m >= in->n_members || v[m] != GSD_RC_PEER || !in->policy ||
+		    m == claims[w].member) /* one member saying it twice */
 			continue;
 		struct gsm_prefix p;
 		gsd_gnl_to_prefix(&claims[k].p, &p);
