@@ -460,9 +460,10 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 			json_is_true(json_object_get(s, "behind_nat")) ? "behind NAT" : "no", NULL);
 	if (json_is_array(json_object_get(s, "dropped_claims"))) {
 		size_t nd = json_array_size(json_object_get(s, "dropped_claims"));
-		snprintf(buf, sizeof(buf), "%zu%s", nd,
-			 nd ? " (see status --json: dropped_claims)" : "");
-		kv_line(ctx, "Dropped claims:", buf, nd ? "33" : NULL);
+		/* reads "Dropped: N claims" within the 12-column key */
+		snprintf(buf, sizeof(buf), "%zu claim%s%s", nd, nd == 1 ? "" : "s",
+			 nd ? " (status --json: dropped_claims)" : "");
+		kv_line(ctx, "Dropped:", buf, nd ? "33" : NULL);
 	}
 	const json_t *c = json_object_get(s, "members");
 	snprintf(buf, sizeof(buf), "%lld alive, %lld suspect, %lld dead, %lld left (%lld total)",
