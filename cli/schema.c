@@ -193,11 +193,24 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 		{"endpoints", T_OBJ_ARRAY}, {"prefixes", T_STR_ARRAY},
 		{"pending_updates", T_INT}, {"last_sync", T_INT},
 		{"generation", T_INT},    {"uptime", T_INT},
-		{"behind_nat", T_BOOL},
+		{"behind_nat", T_BOOL},   {"dropped_claims", T_OBJ_ARRAY},
 	};
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
 		if ((rc = check_optional("status", s, opt[i].n, opt[i].t, why, cap)))
 			return rc;
+	static const struct field drop[] = {
+		{"member", T_STR}, {"id", T_STR}, {"prefix", T_STR},
+		{"reason", T_STR}, {"winner", T_STR_NULL},
+	};
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(s, "dropped_claims"), i, e)
+	{
+		rc = check_fields("status.dropped_claims", e, drop, sizeof(drop) / sizeof(drop[0]),
+				  why, cap);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 

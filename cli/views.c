@@ -216,11 +216,13 @@ static const char *name_of(const json_t *list, const char *id)
 	return NULL;
 }
 
-enum { MC_SELF, MC_NAME, MC_ID, MC_ADDR, MC_EP, MC_STATE, MC_SINCE, MC_LABELS, MC_N };
+/* MC_PFX (advertised prefixes) only in --wide tables */
+enum { MC_SELF, MC_NAME, MC_ID, MC_ADDR, MC_EP, MC_STATE, MC_SINCE, MC_LABELS, MC_PFX, MC_N };
 
 int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 {
-	struct gcli_table *t = gcli_table_new(MC_N);
+	bool wide = ctx->width == 0;
+	struct gcli_table *t = gcli_table_new(wide ? MC_N : MC_PFX);
 	int rc = -ENOMEM;
 	if (!t)
 		return -ENOMEM;
@@ -234,6 +236,8 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 	gcli_table_column(t, MC_STATE, "STATE", 0, 7, 0);
 	gcli_table_column(t, MC_SINCE, "SINCE", GCLI_COL_RIGHT, 5, 0);
 	gcli_table_column(t, MC_LABELS, "LABELS", GCLI_COL_SHRINK, 8, 1);
+	if (wide)
+		gcli_table_column(t, MC_PFX, "PREFIXES", GCLI_COL_SHRINK, 8, 0);
 	size_t i;
 	json_t *m;
 	json_array_foreach(members, i, m)
@@ -273,6 +277,10 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 			goto out;
 		gcli_table_set(t, row, MC_LABELS, lab, NULL);
 		free(lab);
+		if (wide) {
+			addr_cell(json_object_get(m, "prefixes"), true, buf, sizeof(buf));
+			gcli_table_set(t, row, MC_PFX, buf, NULL);
+		}
 	}
 	rc = emit_table(t, ctx);
 out:
@@ -450,6 +458,13 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 	if (json_is_boolean(json_object_get(s, "behind_nat")))
 		kv_line(ctx, "NAT:",
 			json_is_true(json_object_get(s, "behind_nat")) ? "behind NAT" : "no", NULL);
+	if (json_is_array(json_object_get(s, "dropped_claims"))) {
+		size_t nd = json_array_size(json_object_get(s, "dropped_claims"));
+		/* reads "Dropped: N claims" within the 12-column key */
+		snprintf(buf, sizeof(buf), "%zu claim%s%s", nd, nd == 1 ? "" : "s",
+			 nd ? " (status --json: dropped_claims)" : "");
+		kv_line(ctx, "Dropped:", buf, nd ? "33" : NULL);
+	}
 	const json_t *c = json_object_get(s, "members");
 	snprintf(buf, sizeof(buf), "%lld alive, %lld suspect, %lld dead, %lld left (%lld total)",
 		 integer(c, "alive", 0), integer(c, "suspect", 0), integer(c, "dead", 0),

@@ -22,8 +22,14 @@
  * IPv4 overlay collisions: every new/updated member is checked against our
  * address as its event arrives (gsd_note_claim, from the cached record); the full
  * check (gsd_check_v4) runs on the next refresh only when a claim was seen.
- * The loser (higher node id) moves to its next derived address
- * (overlay.c); a static address is never moved, only reported.
+ * Who keeps the address is decided by the rule every node applies to the
+ * others' claims (daemon/policy.h: rank, incumbency, node id), so a
+ * claimant that loses by it (a ground key, a late static claim) never makes
+ * us move; the loser moves to its next derived address (overlay.c); a
+ * static address is never moved, only reported.
+ *
+ * The acceptance policy's inputs live here too: this host's connected
+ * networks (gsd_local_prefixes) and the claims-seen table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +43,7 @@
 #include "daemon/log.h"
 #include "daemon/nat.h"
 #include "daemon/overlay.h"
+#include "daemon/policy.h"
 #include "gossip/crypto.h"
 
 /* ------------------------------------------------------------ local addresses */
@@ -307,6 +314,102 @@ void gsd_setup_overlay(struct gsd_daemon *d)
 	}
 }
 
+/* ------------------------------------------------------------ acceptance policy */
+
+int gsd_local_prefixes(const char *exclude_ifname, struct gsm_prefix **out, size_t *n_out)
+{
+	struct ifaddrs *ifa = NULL;
+	size_t n = 0, cap = 0;
+	struct gsm_prefix *v = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_netmask)
+			continue;
+		int fam = i->ifa_addr->sa_family;
+		if (fam != AF_INET && fam != AF_INET6)
+			continue;
+		if (exclude_ifname && i->ifa_name && !strcmp(i->ifa_name, exclude_ifname))
+			continue;
+		struct gsm_addr a, m;
+		if (gsm_addr_from_sockaddr(i->ifa_addr, &a) < 0 ||
+		    gsm_addr_from_sockaddr(i->ifa_netmask, &m) < 0)
+			continue;
+		if (gsc_grow(&v, &cap, n + 1, sizeof(*v)) < 0) {
+			free(v);
+			freeifaddrs(ifa);
+			return -ENOMEM;
+		}
+		struct gsm_prefix *p = &v[n++];
+		memset(p, 0, sizeof(*p));
+		p->family = a.family;
+		memcpy(p->ip, a.ip, 16);
+		for (unsigned b = 0; b < (a.family == 4 ? 4u : 16u); b++)
+			p->len += (uint8_t)__builtin_popcount(m.ip[b]);
+		gsd_policy_normalize(p);
+	}
+	freeifaddrs(ifa);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static void log_drop(void *ctx, const struct gsd_policy_drop *x)
+{
+	char pfx[64], id[17], wid[17];
+	(void)ctx;
+	gsd_format_prefix(&x->prefix, pfx, sizeof(pfx));
+	gsd_short_id(x->id, id);
+	if (x->has_winner) {
+		gsd_short_id(x->winner, wid);
+		gsd_warn("claim dropped: %s from %s (%s): %s, kept by %s (%s)", pfx, x->name, id,
+			 gsd_policy_reason_name(x->reason), x->winner_name, wid);
+	} else {
+		gsd_warn("claim dropped: %s from %s (%s): %s", pfx, x->name, id,
+			 gsd_policy_reason_name(x->reason));
+	}
+}
+
+/* the claims table is made on first use (NULL if that allocation fails:
+ * callers then decide without incumbency) */
+struct gsd_policy_table *gsd_policy_table_of(struct gsd_daemon *d)
+{
+	if (!d->pol.table)
+		d->pol.table = gsd_policy_table_new(log_drop, NULL);
+	return d->pol.table;
+}
+
+void gsd_policy_state_free(struct gsd_daemon *d)
+{
+	gsd_policy_table_free(d->pol.table);
+	free(d->pol.connected);
+	memset(&d->pol, 0, sizeof(d->pol));
+}
+
+const struct gsd_policy *gsd_policy_of(struct gsd_daemon *d)
+{
+	uint64_t now = gsd_now_ms();
+	if (!d->pol.connected_ms || now - d->pol.connected_ms >= GSD_IFADDR_REFRESH_MS) {
+		struct gsm_prefix *v;
+		size_t n;
+		d->pol.connected_ms = now ? now : 1;
+		if (gsd_local_prefixes(d->cfg.interface, &v, &n) == 0) {
+			free(d->pol.connected);
+			d->pol.connected = v;
+			d->pol.n_connected = n;
+		}
+	}
+	struct gsd_policy *p = &d->pol.pol;
+	p->has_v4_prefix = d->cfg.has_ipv4_prefix;
+	p->v4_prefix = d->cfg.ipv4_prefix;
+	p->v6_prefix = d->v6_prefix;
+	p->connected = d->pol.connected;
+	p->n_connected = d->pol.n_connected;
+	p->accept = d->cfg.accept;
+	p->n_accept = d->cfg.n_accept;
+	return p;
+}
+
 /* ------------------------------------------------------------ IPv4 collisions */
 
 /* Does this (new or revived) member claim our IPv4 overlay address with a
@@ -317,11 +420,19 @@ void gsd_note_claim(struct gsd_daemon *d, const struct gsd_member *m)
 {
 	if (!d->have_v4 || !m->has_advert || m->is_self)
 		return;
-	for (int i = 0; i < m->n_overlay; i++)
-		if (m->overlay[i].family == 4 && !memcmp(m->overlay[i].ip, d->v4.ip, 4) &&
-		    (d->cfg.has_ipv4_address ||
-		     gsd_overlay_v4_loses(gsm_identity_public(d->keys.identity), m->id)))
-			d->v4_conflict = true;
+	struct gsd_policy_table *t = gsd_policy_table_of(d);
+	uint64_t now = gsd_now_ms();
+	size_t others = gsd_memcache_count(d->members);
+	if (t)
+		gsd_policy_table_contact(t, others > 0 ? others - 1 : 0, now);
+	for (int i = 0; i < m->n_overlay; i++) {
+		if (m->overlay[i].family != 4)
+			continue;
+		if (t) /* incumbency counts from the first sighting */
+			(void)gsd_policy_table_seen(t, &m->overlay[i], m->id, now);
+		if (!memcmp(m->overlay[i].ip, d->v4.ip, 4))
+			d->v4_conflict = true; /* gsd_check_v4 decides by the rule */
+	}
 }
 
 struct claims_ctx {
@@ -329,9 +440,12 @@ struct claims_ctx {
 	size_t n, cap;
 };
 
-/* the IPv4 overlay addresses that alive/suspect members claim */
+/* the IPv4 overlay addresses that alive/suspect members claim, with when
+ * we first saw each claim */
 static int collect_claims(struct gsd_daemon *d, struct claims_ctx *cc)
 {
+	struct gsd_policy_table *t = gsd_policy_table_of(d);
+	uint64_t now = gsd_now_ms();
 	for (size_t k = 0; k < gsd_memcache_count(d->members); k++) {
 		const struct gsd_member *m = gsd_memcache_at(d->members, k);
 		if (m->is_self || !m->has_advert)
@@ -345,6 +459,8 @@ static int collect_claims(struct gsd_daemon *d, struct claims_ctx *cc)
 				return -ENOMEM;
 			memcpy(cc->v[cc->n].node_id, m->id, GSM_ID_LEN);
 			memcpy(cc->v[cc->n].ip, m->overlay[i].ip, 4);
+			cc->v[cc->n].first_seen_ms =
+			    t ? gsd_policy_table_seen(t, &m->overlay[i], m->id, now) : now;
 			cc->n++;
 		}
 	}
@@ -376,8 +492,12 @@ void gsd_check_v4(struct gsd_daemon *d)
 		goto out;
 	}
 	struct gsm_prefix pick;
-	int attempt = gsd_overlay_v4_pick(&d->cfg.ipv4_prefix, self, cc.v, cc.n,
-					  d->have_v4 ? &d->v4 : NULL, &pick);
+	struct gsd_policy_table *t = gsd_policy_table_of(d);
+	uint64_t since = t ? gsd_policy_table_self_since(t) : 0;
+	int winner;
+	int attempt =
+	    gsd_overlay_v4_pick(&d->cfg.ipv4_prefix, self, cc.v, cc.n, d->have_v4 ? &d->v4 : NULL,
+				since ? since : gsd_now_ms(), &pick, &winner);
 	if (attempt < 0) {
 		gsd_err("IPv4 overlay prefix exhausted");
 		goto out;
@@ -387,15 +507,19 @@ void gsd_check_v4(struct gsd_daemon *d)
 		if (d->have_v4)
 			inet_ntop(AF_INET, d->v4.ip, from, sizeof(from));
 		inet_ntop(AF_INET, pick.ip, to, sizeof(to));
-		if (d->have_v4) {
-			char holder[17] = "?";
-			for (size_t i = 0; i < cc.n; i++)
-				if (!memcmp(cc.v[i].ip, d->v4.ip, 4) &&
-				    gsd_overlay_v4_loses(self, cc.v[i].node_id))
-					gsd_short_id(cc.v[i].node_id, holder);
-			gsd_warn("IPv4 collision: %s is claimed by lower node id %s; moving to %s "
-				 "(attempt %d)",
-				 from, holder, to, attempt);
+		if (d->have_v4 && winner >= 0) {
+			char holder[17];
+			const struct gsd_v4_claim *w = &cc.v[winner];
+			gsd_short_id(w->node_id, holder);
+			uint32_t rank = gsd_policy_v4_rank(&d->cfg.ipv4_prefix, w->node_id, w->ip);
+			uint32_t ours = gsd_policy_v4_rank(&d->cfg.ipv4_prefix, self, d->v4.ip);
+			const char *why = rank < ours ? "better-ranked" : "lower";
+			if (rank == ours && w->first_seen_ms + GSD_POLICY_INCUMBENT_MS <=
+						(since ? since : gsd_now_ms()))
+				why = "incumbent";
+			gsd_warn("IPv4 collision: %s is claimed by %s node id %s (its attempt %u, "
+				 "ours %u); moving to %s (attempt %d)",
+				 from, why, holder, rank, ours, to, attempt);
 		}
 		d->v4 = pick;
 		d->have_v4 = true;

@@ -102,6 +102,9 @@ static void clear_list(struct gsd_config *c, const struct gsd_keydef *k)
 	case KI_STATIC:
 		c->n_static_peers = 0;
 		break;
+	case KI_ACCEPT:
+		c->n_accept = 0;
+		break;
 	default:
 		break;
 	}

@@ -18,6 +18,7 @@
 #define GSD_MAX_BINDS     4
 #define GSD_SEED_LEN      270
 #define GSD_IFNAMSIZ      16
+#define GSD_MAX_ACCEPT    16
 
 #define GSD_MAX_STATIC_PEERS   16
 #define GSD_MAX_STATIC_ALLOWED 8
@@ -85,6 +86,11 @@ struct gsd_config {
 	struct gsm_prefix ipv6_prefix; /* default: ULA /48 derived from cluster name */
 	uint8_t n_prefixes;
 	struct gsm_prefix prefixes[GSM_MAX_PREFIXES];
+	/* accept_prefixes: other members' prefixes inside one of these are
+	 * accepted despite overlapping local networks or endpoints (never /0,
+	 * daemon/policy.h) */
+	uint8_t n_accept;
+	struct gsm_prefix accept[GSD_MAX_ACCEPT];
 	bool install_routes;
 	uint32_t route_table;    /* our routing table (docs/routing.md) */
 	uint32_t route_priority; /* priority of our lookup rule */

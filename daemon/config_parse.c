@@ -68,6 +68,7 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_ADDR4, "overlay", "ipv4_address", "address-ipv4", 0, K_ADDR4, "IP", "static IPv4 overlay address (default: derived from the key)", NOFIELD },
 	{ KI_PREFIX6, "overlay", "ipv6_prefix", "overlay-ipv6", 0, K_PREFIX6, "CIDR", "IPv6 overlay prefix (default: ULA /48 from the cluster name)", NOFIELD },
 	{ KI_PREFIXES, "overlay", "advertise_prefixes", "advertise-prefix", 'a', K_PREFIXES, "CIDR", "routed prefix(es) to advertise", NOFIELD },
+	{ KI_ACCEPT, "overlay", "accept_prefixes", "accept-prefix", 0, K_PREFIXES, "CIDR", "accept other members' prefixes inside these even if they overlap local networks or endpoints", NOFIELD },
 	{ KI_ROUTES, "overlay", "install_routes", "routes", 0, K_BOOL, NULL, "install routes for advertised prefixes (default yes)", FIELD(install_routes) },
 	{ KI_RTABLE, "overlay", "route_table", "route-table", 0, K_U32, "TABLE", "routing table for members' prefixes (default 51821)", FIELD(route_table) },
 	{ KI_RPRIO, "overlay", "route_priority", "route-priority", 0, K_U32, "PRIORITY", "priority of the rule looking up route_table (default 5210)", FIELD(route_priority) },
@@ -476,6 +477,24 @@ static int item_static_peer(struct gsd_config *c, const char *it, char *err, siz
 	return 0;
 }
 
+/* accept_prefixes: the same CIDR syntax into the operator's allow-list */
+static int item_accept(struct gsd_config *c, const char *it, char *err, size_t errlen)
+{
+	struct gsm_prefix p;
+	int r = gsd_parse_prefix(it, &p);
+	if (r < 0) {
+		snprintf(err, errlen, "'%s' is not a CIDR prefix%s", it,
+			 r == -EDOM ? " (host bits set)" : "");
+		return -EINVAL;
+	}
+	if (c->n_accept >= GSD_MAX_ACCEPT) {
+		snprintf(err, errlen, "too many prefixes (max %d)", GSD_MAX_ACCEPT);
+		return -EINVAL;
+	}
+	c->accept[c->n_accept++] = p;
+	return 0;
+}
+
 static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		    size_t errlen)
 {
@@ -489,7 +508,7 @@ static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char
 	case K_ENDPOINTS:
 		return for_items(c, v, item_endpoint, err, errlen);
 	case K_PREFIXES:
-		return for_items(c, v, item_prefix, err, errlen);
+		return for_items(c, v, k->id == KI_ACCEPT ? item_accept : item_prefix, err, errlen);
 	case K_STATIC_PEERS:
 		return for_items(c, v, item_static_peer, err, errlen);
 	default:

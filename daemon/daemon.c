@@ -436,6 +436,7 @@ static void daemon_free(struct gsd_daemon *d)
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
 	gsd_memcache_free(d->members);
+	gsd_policy_state_free(d);
 	free(d->rx);
 	gsd_local_addrs_free(d);
 	while (d->leave_waiters) {

@@ -91,6 +91,7 @@
 #include "daemon/config.h"
 #include "daemon/control.h"
 #include "daemon/members.h"
+#include "daemon/policy.h"
 #include "daemon/state.h"
 #include "gossip/swim.h"
 
@@ -160,6 +161,18 @@ struct gsd_daemon {
 	 * start and by every reconcile as a safety net (no decode when
 	 * nothing changed).  Consumers read it instead of decoding adverts. */
 	struct gsd_memcache *members;
+
+	/* --- claim acceptance (policy.c, state in advert.c): the policy
+	 * inputs (connected networks, re-read at most every
+	 * GSD_IFADDR_REFRESH_MS) and the table of claims seen (first-seen
+	 * times for incumbency, drops logged once) */
+	struct {
+		struct gsd_policy_table *table;
+		struct gsd_policy pol;
+		struct gsm_prefix *connected;
+		size_t n_connected;
+		uint64_t connected_ms;
+	} pol;
 
 	/* --- WireGuard sync (wgsync.c) */
 	struct gsd_backend *be;
@@ -344,5 +357,20 @@ int gsd_leave_add_waiter(struct gsd_daemon *d, struct gsd_ctl_client *c);
 /* Persist, answer pending requests, close the control socket, stop the
  * loop.  Idempotent. */
 void gsd_stop_everything(struct gsd_daemon *d);
+
+/* ------------------------------------------- claim acceptance (advert.c) */
+
+/* This host's interface networks (address and netmask, host bits
+ * cleared), except those of exclude_ifname (may be NULL).  *out is the
+ * caller's (free).  0 or -errno. */
+int gsd_local_prefixes(const char *exclude_ifname, struct gsm_prefix **out, size_t *n_out);
+/* The daemon's policy (configuration, overlay prefixes, connected networks
+ * re-read every GSD_IFADDR_REFRESH_MS); valid until the next call. */
+const struct gsd_policy *gsd_policy_of(struct gsd_daemon *d);
+/* The daemon's claims-seen table, made on first use; NULL when it could
+ * not be allocated. */
+struct gsd_policy_table *gsd_policy_table_of(struct gsd_daemon *d);
+/* Release the policy state (teardown). */
+void gsd_policy_state_free(struct gsd_daemon *d);
 
 #endif

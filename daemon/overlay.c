@@ -8,14 +8,18 @@
  * identity.  IPv4 is scarcer: the address is either configured or derived
  * by hashing (node id, attempt) into the configured prefix.  In a /16 with
  * hundreds of nodes birthday collisions do happen, so collisions are
- * detected from the gossiped adverts and resolved without any coordinator:
- * the lower node id keeps the address, the other node takes the next
- * attempt that nobody with a lower id claims, and re-advertises.  Every
- * node applies the same rule to the same data, so the outcome is
- * deterministic and stable (a node never gives up an address to a
- * higher-id node, and never grabs one held by anyone when it moves).
+ * detected from the gossiped adverts and resolved without any coordinator
+ * by the rule of daemon/policy.h (gsd_policy_claim_cmp): the claim at the
+ * lower attempt index of its own derivation keeps the address, then the
+ * incumbent, then the lower node id (so grinding keys for a low id or a
+ * colliding first candidate does not take an address away); the loser
+ * takes its next attempt that nobody claims, and re-advertises.  Every
+ * node applies the same rule to the others' claims (daemon/reconcile.c),
+ * and a node never grabs an address held by anyone when it moves.
+ * docs/addressing.md has the whole rule.
  */
 #include "daemon/overlay.h"
+#include "daemon/policy.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -79,17 +83,34 @@ void gsd_overlay_v4_candidate(const struct gsm_prefix *prefix4, const uint8_t no
 	out->len = 32;
 }
 
-bool gsd_overlay_v4_loses(const uint8_t self_id[GSM_ID_LEN], const uint8_t other[GSM_ID_LEN])
+bool gsd_overlay_v4_loses(const struct gsm_prefix *prefix4, const uint8_t self_id[GSM_ID_LEN],
+			  uint32_t our_attempt, uint64_t self_since_ms,
+			  const struct gsd_v4_claim *c)
 {
-	return memcmp(other, self_id, GSM_ID_LEN) < 0;
+	if (!memcmp(c->node_id, self_id, GSM_ID_LEN))
+		return false;
+	struct gsd_policy_claim ours = {
+	    .rank = our_attempt < GSD_POLICY_V4_K ? our_attempt : GSD_POLICY_V4_K,
+	    .first_seen_ms = self_since_ms,
+	};
+	struct gsd_policy_claim theirs = {
+	    .rank = gsd_policy_v4_rank(prefix4, c->node_id, c->ip),
+	    .first_seen_ms = c->first_seen_ms,
+	};
+	memcpy(ours.id, self_id, GSM_ID_LEN);
+	memcpy(theirs.id, c->node_id, GSM_ID_LEN);
+	return gsd_policy_claim_cmp(&theirs, &ours) < 0;
 }
 
 int gsd_overlay_v4_pick(const struct gsm_prefix *prefix4, const uint8_t self_id[GSM_ID_LEN],
 			const struct gsd_v4_claim *claims, size_t n_claims,
-			const struct gsm_prefix *current, struct gsm_prefix *out)
+			const struct gsm_prefix *current, uint64_t self_since_ms,
+			struct gsm_prefix *out, int *winner)
 {
 	uint64_t space = ((uint64_t)1 << (32u - prefix4->len));
 	uint64_t limit = space * 4 + 64;
+	if (winner)
+		*winner = -1;
 	for (uint32_t attempt = 0; attempt < limit; attempt++) {
 		struct gsm_prefix c;
 		gsd_overlay_v4_candidate(prefix4, self_id, attempt, &c);
@@ -100,10 +121,14 @@ int gsd_overlay_v4_pick(const struct gsm_prefix *prefix4, const uint8_t self_id[
 				continue;
 			if (!memcmp(claims[i].node_id, self_id, GSM_ID_LEN))
 				continue;
-			if (gsd_overlay_v4_loses(self_id, claims[i].node_id))
-				ok = false; /* a lower id holds it */
-			else if (!held)
-				ok = false; /* taken by a higher id; do not grab it when moving */
+			if (!held) {
+				ok = false; /* taken: do not grab it when moving */
+			} else if (gsd_overlay_v4_loses(prefix4, self_id, attempt, self_since_ms,
+							&claims[i])) {
+				ok = false;
+				if (winner)
+					*winner = (int)i;
+			}
 		}
 		if (ok) {
 			*out = c;

@@ -24,20 +24,28 @@ void gsd_overlay_v4_candidate(const struct gsm_prefix *prefix4, const uint8_t no
 struct gsd_v4_claim {
 	uint8_t node_id[GSM_ID_LEN];
 	uint8_t ip[4];
+	uint64_t first_seen_ms; /* when this node first saw the claim (0: at start) */
 };
 
 /* Pick our IPv4 address given the other members' claims: the first derived
- * candidate that no member with a lower node id claims, and that no member
- * with a higher node id claims either unless it is the address we hold now
- * (`current`, may be NULL): they must move, we stay.  Lower node id
- * (memcmp order) always keeps a contested address.  Returns the attempt
+ * candidate that nobody claims, except the address we hold now (`current`,
+ * may be NULL), which we keep unless a claimant beats us for it by
+ * gsd_policy_claim_cmp (daemon/policy.h: lower rank = the attempt index of
+ * the claimant's own derivation, then incumbency, then lower node id; our
+ * own claim dates from self_since_ms).  Every node applies the same rule to
+ * the others' claims, so the mover and the rest agree.  Returns the attempt
  * index used; out receives the address (/32).  -ENOSPC if the prefix is
- * exhausted after a bounded search. */
+ * exhausted after a bounded search.  *winner (may be NULL) receives the
+ * index of the claim that took `current` from us, or -1. */
 int gsd_overlay_v4_pick(const struct gsm_prefix *prefix4, const uint8_t self_id[GSM_ID_LEN],
 			const struct gsd_v4_claim *claims, size_t n_claims,
-			const struct gsm_prefix *current, struct gsm_prefix *out);
+			const struct gsm_prefix *current, uint64_t self_since_ms,
+			struct gsm_prefix *out, int *winner);
 
-/* true if a node with id `other` claiming `ip` beats us for it */
-bool gsd_overlay_v4_loses(const uint8_t self_id[GSM_ID_LEN], const uint8_t other[GSM_ID_LEN]);
+/* Does the claim c beat our claim on the same address (we hold it at
+ * attempt our_attempt, since self_since_ms)? */
+bool gsd_overlay_v4_loses(const struct gsm_prefix *prefix4, const uint8_t self_id[GSM_ID_LEN],
+			  uint32_t our_attempt, uint64_t self_since_ms,
+			  const struct gsd_v4_claim *c);
 
 #endif

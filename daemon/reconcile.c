@@ -22,10 +22,13 @@
  *    then the member's gossip IP with its WireGuard port) are tried in turn,
  *    one every GSD_ENDPOINT_ROTATE_S seconds.
  *  - allowed IPs: the overlay addresses as host routes plus the advertised
- *    prefixes.  When two members claim the same prefix (an IPv4 collision
- *    not yet resolved, or two routers announcing one subnet) the lower node
- *    id gets it, deterministically on every node, instead of WireGuard's
- *    "last one configured wins".
+ *    prefixes, filtered by this node's acceptance policy (daemon/policy.h:
+ *    no /0, nothing over the overlay, connected networks or endpoints,
+ *    overlay addresses must be derived).  When two members claim the same
+ *    prefix (an IPv4 collision not yet resolved, or two routers announcing
+ *    one subnet) one wins by gsd_policy_claim_cmp (rank, incumbency, lower
+ *    node id), instead of WireGuard's "last one configured wins"; different
+ *    lengths are all kept (longest match routes, in WireGuard too).
  *  - persistent keepalive: configured value, or in auto mode 25 s when this
  *    node or the member is behind NAT.
  *  - two members with one WireGuard key (a cloned VM): only the lower node id
@@ -33,8 +36,11 @@
  */
 #include "daemon/reconcile.h"
 
+#include "common/array.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,16 +133,17 @@ void gsd_reconcile_endpoint(const struct gsd_rc_input *in, const struct gsd_rc_m
 struct claim {
 	struct gnl_prefix p;
 	size_t member;
+	struct gsd_policy_claim pc; /* id, rank, first seen */
 };
 
 static int claim_cmp(const void *x, const void *y, void *ctx)
 {
 	const struct claim *a = x, *b = y;
-	const struct gsd_rc_member *ms = ctx;
+	(void)ctx;
 	int c = gnl_prefix_cmp(&a->p, &b->p);
 	if (c)
 		return c;
-	c = memcmp(ms[a->member].mem->id, ms[b->member].mem->id, GSM_ID_LEN);
+	c = gsd_policy_claim_cmp(&a->pc, &b->pc);
 	if (c)
 		return c;
 	return a->member < b->member ? -1 : a->member > b->member;
@@ -271,6 +278,173 @@ static int claim_winners(const struct claim *claims, size_t n_claims, size_t n, 
 	return 0;
 }
 
+/* Every member's gossip address and WireGuard endpoints (IPs only): no
+ * accepted prefix may cover one.  *out is the caller's (free). */
+static int member_endpoints(const struct gsd_rc_input *in, struct gsm_addr **out, size_t *n_out)
+{
+	size_t n = 0, cap = 0;
+	struct gsm_addr *v = NULL;
+	for (size_t i = 0; i < in->n_members; i++) {
+		const struct gsd_rc_member *m = &in->members[i];
+		size_t want = n + m->mem->n_endpoints + 2;
+		if (gsc_grow(&v, &cap, want, sizeof(*v)) < 0) {
+			free(v);
+			return -ENOMEM;
+		}
+		if (m->gossip_addr.family)
+			v[n++] = m->gossip_addr;
+		if (m->mem->gossip_addr.family)
+			v[n++] = m->mem->gossip_addr;
+		for (uint8_t k = 0; k < m->mem->n_endpoints; k++)
+			if (m->mem->endpoints[k].addr.family)
+				v[n++] = m->mem->endpoints[k].addr;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static void note_drop(const struct gsd_rc_input *in, const struct gsd_member *a,
+		      const struct gsm_prefix *p, enum gsd_policy_reason why,
+		      const struct gsd_member *winner)
+{
+	if (!in->claims_seen)
+		return;
+	struct gsd_policy_drop d = {.reason = why, .prefix = *p};
+	memcpy(d.id, a->id, GSM_ID_LEN);
+	snprintf(d.name, sizeof(d.name), "%s", a->name);
+	if (winner) {
+		d.has_winner = true;
+		memcpy(d.winner, winner->id, GSM_ID_LEN);
+		snprintf(d.winner_name, sizeof(d.winner_name), "%s", winner->name);
+	}
+	gsd_policy_table_drop(in->claims_seen, &d);
+}
+
+/* The first-seen time of a claim: this node's own claims date from its
+ * first contact with the cluster. */
+static uint64_t first_seen(const struct gsd_rc_input *in, const struct gsd_member *a,
+			   const struct gsm_prefix *p, bool self)
+{
+	if (!in->claims_seen)
+		return 0;
+	if (self) {
+		uint64_t s = gsd_policy_table_self_since(in->claims_seen);
+		(void)gsd_policy_table_seen(in->claims_seen, p, a->id, in->now_ms);
+		return s ? s : in->now_ms;
+	}
+	return gsd_policy_table_seen(in->claims_seen, p, a->id, in->now_ms);
+}
+
+/* Member idx of the claims: in->members[idx], or this node's own record
+ * for idx == n_members. */
+static const struct gsd_member *claimant(const struct gsd_rc_input *in, size_t idx)
+{
+	return idx < in->n_members ? in->members[idx].mem : in->self_mem;
+}
+
+/* One member's claim: appended to *claims unless the policy refuses it. */
+static void add_claim(const struct gsd_rc_input *in, size_t i, bool self, bool overlay,
+		      const struct gsm_prefix *p0, const struct gsm_addr *eps, size_t n_eps,
+		      struct claim *c, size_t *n_claims)
+{
+	const struct gsd_member *a = claimant(in, i);
+	struct gsm_prefix p = *p0;
+	uint32_t rank = 0;
+	if (overlay)
+		p.len = p.family == 4 ? 32 : 128; /* host route */
+	else
+		gsd_policy_normalize(&p);
+	if (in->policy && !self) { /* our own claims are our configuration */
+		enum gsd_policy_reason why =
+		    overlay ? gsd_policy_check_overlay(in->policy, a->id, &p, &rank)
+			    : gsd_policy_check_prefix(in->policy, &p, eps, n_eps);
+		if (why != GSD_POL_OK) {
+			note_drop(in, a, &p, why, NULL);
+			return;
+		}
+	} else if (self && overlay && p.family == 4 && in->policy && in->policy->has_v4_prefix) {
+		rank = gsd_policy_v4_rank(&in->policy->v4_prefix, a->id, p.ip);
+	}
+	struct claim *x = &c[(*n_claims)++];
+	gsd_prefix_to_gnl(&p, &x->p);
+	gnl_prefix_normalize(&x->p);
+	x->member = i;
+	memcpy(x->pc.id, a->id, GSM_ID_LEN);
+	x->pc.rank = rank;
+	x->pc.first_seen_ms = first_seen(in, a, &p, self);
+}
+
+/* The claims of the peers (and, with a policy, this node's own overlay
+ * addresses), refused ones dropped.  *out is the caller's (free). */
+static int collect_claims(const struct gsd_rc_input *in, const enum gsd_rc_verdict *v,
+			  struct claim **out, size_t *n_out)
+{
+	size_t n = in->n_members, n_claims = 0, cap = 0, n_eps = 0, others = 0;
+	struct claim *claims = NULL;
+	struct gsm_addr *eps = NULL;
+	int r = 0;
+	if (in->policy) {
+		r = member_endpoints(in, &eps, &n_eps);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < n; i++)
+		others += v[i] == GSD_RC_PEER;
+	if (in->claims_seen)
+		gsd_policy_table_contact(in->claims_seen, others, in->now_ms);
+	bool self_rec = in->policy && in->self_mem && in->self_mem->has_advert;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n && !self_rec)
+			break;
+		bool self = i == n || (v[i] == GSD_RC_SELF && in->policy && !self_rec &&
+				       !memcmp(in->members[i].mem->id, in->self_id, GSM_ID_LEN));
+		if (i < n && v[i] != GSD_RC_PEER && !self)
+			continue;
+		const struct gsd_member *a = claimant(in, i);
+		if (gsc_grow(&claims, &cap, n_claims + a->n_overlay + a->n_prefixes + 1,
+			     sizeof(*claims)) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (uint8_t k = 0; k < a->n_overlay; k++)
+			add_claim(in, i, self, true, &a->overlay[k], eps, n_eps, claims, &n_claims);
+		for (uint8_t k = 0; k < a->n_prefixes; k++)
+			add_claim(in, i, self, false, &a->prefixes[k], eps, n_eps, claims,
+				  &n_claims);
+	}
+out:
+	free(eps);
+	if (r < 0) {
+		free(claims);
+		return r;
+	}
+	*out = claims;
+	*n_out = n_claims;
+	return 0;
+}
+
+/* Sorted claims: the first of each prefix wins; the others are dropped
+ * (reported when they were a peer's). */
+static void drop_losers(const struct gsd_rc_input *in, const enum gsd_rc_verdict *v,
+			const struct claim *claims, size_t n_claims)
+{
+	for (size_t k = 1, w = 0; k < n_claims; k++) {
+		if (gnl_prefix_cmp(&claims[w].p, &claims[k].p)) {
+			w = k;
+			continue;
+		}
+		size_t m = claims[k].member;
+		if (m >= in->n_members || v[m] != GSD_RC_PEER || !in->policy ||
+		    m == claims[w].member) /* one member saying it twice */
+			continue;
+		struct gsm_prefix p;
+		gsd_gnl_to_prefix(&claims[k].p, &p);
+		note_drop(in, in->members[m].mem, &p, GSD_POL_CONFLICT,
+			  claimant(in, claims[w].member));
+	}
+}
+
 int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *desired,
 			  enum gsd_rc_verdict *verdicts)
 {
@@ -279,7 +453,7 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 	enum gsd_rc_verdict *v = malloc((n ? n : 1) * sizeof(*v));
 	bool *take = calloc(n ? n : 1, sizeof(bool));
 	struct claim *claims = NULL;
-	size_t n_claims = 0, cap_claims = 0, *win = NULL, *win_start = NULL;
+	size_t n_claims = 0, *win = NULL, *win_start = NULL;
 	if (!take || !v) {
 		r = -ENOMEM;
 		goto out;
@@ -295,38 +469,18 @@ int gsd_reconcile_desired(const struct gsd_rc_input *in, struct gnl_wg_device *d
 			verdicts[i] = v[i];
 	}
 
-	/* 2. allowed-IP claims, contested ones go to the lower node id */
-	for (size_t i = 0; i < n; i++) {
-		if (!take[i])
-			continue;
-		const struct gsd_member *a = in->members[i].mem;
-		size_t want = (size_t)a->n_overlay + a->n_prefixes;
-		if (n_claims + want > cap_claims) {
-			size_t nc = (cap_claims + want) * 2;
-			struct claim *c = realloc(claims, nc * sizeof(*c));
-			if (!c) {
-				r = -ENOMEM;
-				goto out;
-			}
-			claims = c;
-			cap_claims = nc;
-		}
-		for (uint8_t k = 0; k < a->n_overlay; k++) {
-			struct claim *c = &claims[n_claims++];
-			gsd_prefix_to_gnl(&a->overlay[k], &c->p);
-			c->p.cidr = c->p.family == AF_INET ? 32 : 128; /* host route */
-			c->member = i;
-		}
-		for (uint8_t k = 0; k < a->n_prefixes; k++) {
-			struct claim *c = &claims[n_claims++];
-			gsd_prefix_to_gnl(&a->prefixes[k], &c->p);
-			gnl_prefix_normalize(&c->p);
-			c->member = i;
-		}
-	}
+	/* 2. allowed-IP claims, refused ones dropped, contested ones decided */
+	if (in->claims_seen)
+		gsd_policy_table_begin(in->claims_seen);
+	r = collect_claims(in, v, &claims, &n_claims);
+	if (r < 0)
+		goto out;
 	if (n_claims)
-		qsort_r(claims, n_claims, sizeof(*claims), claim_cmp, (void *)in->members);
-	r = claim_winners(claims, n_claims, n, &win, &win_start);
+		qsort_r(claims, n_claims, sizeof(*claims), claim_cmp, NULL);
+	drop_losers(in, v, claims, n_claims);
+	if (in->claims_seen)
+		gsd_policy_table_end(in->claims_seen);
+	r = claim_winners(claims, n_claims, n + 1, &win, &win_start); /* n: self_mem */
 	if (r < 0)
 		goto out;
 

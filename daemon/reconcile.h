@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "daemon/members.h"
+#include "daemon/policy.h"
 #include "gossip/wire.h"
 #include "netlink/wg.h"
 
@@ -22,33 +23,45 @@
  * on (normally copied from the record).  Borrowed for the call only. */
 struct gsd_rc_member {
 	const struct gsd_member *mem;
-	uint8_t state;              /* enum gsm_state */
-	uint64_t state_since_ms;    /* monotonic ms of the last state change */
+	uint8_t state;		     /* enum gsm_state */
+	uint64_t state_since_ms;     /* monotonic ms of the last state change */
 	struct gsm_addr gossip_addr; /* family 0 = unknown */
-	uint64_t last_rx_ms;        /* monotonic ms when the peer's rx bytes last
-				     * grew (0 = never seen growing) */
+	uint64_t last_rx_ms;	     /* monotonic ms when the peer's rx bytes last
+				      * grew (0 = never seen growing) */
 };
 
 struct gsd_rc_input {
 	uint8_t self_id[GSM_ID_LEN];
 	uint8_t self_wg_pubkey[GSM_WGKEY_LEN];
 	bool self_behind_nat;
-	int keepalive;             /* -1 auto, 0 off, N seconds */
+	int keepalive; /* -1 auto, 0 off, N seconds */
 	uint32_t dead_grace_ms;
 	uint32_t left_grace_ms;
-	uint64_t now_ms;           /* monotonic, same clock as state_since_ms */
-	int64_t now_unix;          /* realtime seconds (handshake ages) */
+	uint64_t now_ms;		     /* monotonic, same clock as state_since_ms */
+	int64_t now_unix;		     /* realtime seconds (handshake ages) */
 	const struct gnl_wg_device *current; /* may be NULL */
 	const struct gsd_rc_member *members;
 	size_t n_members;
+	/* Acceptance policy (daemon/policy.h).  NULL: every claim is accepted
+	 * and contested ones go to the lower node id (tools, old tests).  With
+	 * a policy, this node's own overlay addresses (the SELF member)
+	 * compete too, refused and lost claims are dropped, and when
+	 * claims_seen is set it supplies incumbency and receives the drops
+	 * (one table pass per call). */
+	const struct gsd_policy *policy;
+	struct gsd_policy_table *claims_seen; /* may be NULL */
+	/* This node's own record (may be NULL; with a policy, its overlay
+	 * addresses and prefixes compete with the others' claims, e.g. when
+	 * the members list leaves self out). */
+	const struct gsd_member *self_mem;
 };
 
 /* Why a member is (not) a peer; for logs and tests. */
 enum gsd_rc_verdict {
 	GSD_RC_PEER = 0,
 	GSD_RC_SELF,
-	GSD_RC_EXPIRED,     /* dead/left past its grace period */
-	GSD_RC_DUP_KEY,     /* another member has the same WireGuard key */
+	GSD_RC_EXPIRED, /* dead/left past its grace period */
+	GSD_RC_DUP_KEY, /* another member has the same WireGuard key */
 };
 
 /* Build the desired device (peers only; the caller sets device fields).

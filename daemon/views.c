@@ -15,6 +15,7 @@
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "daemon/nat.h"
+#include "daemon/policy.h"
 #include "daemon/reconcile.h"
 #include "gossip/crypto.h"
 
@@ -148,6 +149,32 @@ static bool is_converged(struct gsd_daemon *d, const struct gsm_swim_stats *st)
 	return n < st->last_sync_ms || n - st->last_sync_ms <= iv + slack;
 }
 
+/* the claims the last reconcile pass refused or lost (daemon/policy.h) */
+static json_t *dropped_claims_json(struct gsd_daemon *d)
+{
+	json_t *a = json_array();
+	const struct gsd_policy_table *t = gsd_policy_table_of(d);
+	for (size_t i = 0; t && i < gsd_policy_table_n_drops(t); i++) {
+		const struct gsd_policy_drop *x = gsd_policy_table_drop_at(t, i);
+		char id[2 * GSM_ID_LEN + 1], buf[64];
+		json_t *o = json_object();
+		gsd_hex_id(x->id, id);
+		gsd_format_prefix(&x->prefix, buf, sizeof(buf));
+		json_object_set_new(o, "member", json_string(x->name));
+		json_object_set_new(o, "id", json_string(id));
+		json_object_set_new(o, "prefix", json_string(buf));
+		json_object_set_new(o, "reason", json_string(gsd_policy_reason_name(x->reason)));
+		if (x->has_winner) {
+			gsd_hex_id(x->winner, id);
+			json_object_set_new(o, "winner", json_string(id));
+		} else {
+			json_object_set_new(o, "winner", json_null());
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *gsd_view_status(struct gsd_daemon *d)
 {
 	struct gsm_swim_stats st;
@@ -182,6 +209,7 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(o, "uptime",
 			    json_integer((json_int_t)((gsd_now_ms() - d->start_ms) / 1000)));
 	json_object_set_new(o, "behind_nat", json_boolean(d->behind_nat));
+	json_object_set_new(o, "dropped_claims", dropped_claims_json(d));
 	/* additive (docs/control.md): gossip traffic counters and memory */
 	json_t *g = json_object();
 	json_object_set_new(g, "datagrams_sent", json_integer((json_int_t)st.dgrams_sent));

@@ -1,0 +1,140 @@
+/* daemon/policy.h - which claims (overlay addresses, advertised prefixes)
+ * this node accepts from the other members (pure, plus a small table of
+ * what it has seen).  The rules are in docs/addressing.md. */
+#ifndef GOSSAMER_DAEMON_POLICY_H
+#define GOSSAMER_DAEMON_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/wire.h"
+
+/* An IPv4 overlay address is "derived" when it is one of the first
+ * GSD_POLICY_V4_K candidates of its claimant's node id; any other address
+ * inside the prefix ranks as a static one (rank GSD_POLICY_V4_K). */
+#define GSD_POLICY_V4_K 8
+/* A claim seen this much earlier than a competing one is the incumbent. */
+#define GSD_POLICY_INCUMBENT_MS 10000
+
+enum gsd_policy_reason {
+	GSD_POL_OK = 0,
+	GSD_POL_DEFAULT_ROUTE, /* /0 */
+	GSD_POL_OVERLAY,       /* overlaps the overlay prefixes, or an overlay
+				* address outside them */
+	GSD_POL_CONNECTED,     /* overlaps one of this host's networks */
+	GSD_POL_ENDPOINT,      /* covers a member's gossip address or endpoint */
+	GSD_POL_NOT_DERIVED,   /* IPv6 overlay address not derived from the id,
+				* or IPv4 overlay without a known IPv4 prefix */
+	GSD_POL_CONFLICT,      /* another member won the same prefix */
+};
+
+/* "default-route", "overlay", "connected", "endpoint", "not-derived",
+ * "conflict" ("ok" for GSD_POL_OK). */
+const char *gsd_policy_reason_name(enum gsd_policy_reason r);
+
+/* This node's view, borrowed for the calls. */
+struct gsd_policy {
+	bool has_v4_prefix;
+	struct gsm_prefix v4_prefix;	    /* IPv4 overlay prefix */
+	struct gsm_prefix v6_prefix;	    /* IPv6 overlay prefix (the /48) */
+	const struct gsm_prefix *connected; /* this host's networks (not the overlay
+					     * interface's) */
+	size_t n_connected;
+	const struct gsm_prefix *accept; /* operator allow-list (accept_prefixes) */
+	size_t n_accept;
+};
+
+/* p with its host bits cleared. */
+void gsd_policy_normalize(struct gsm_prefix *p);
+
+/* An advertised (routed) prefix from another member: GSD_POL_OK or why it
+ * is refused.  endpoints: every member's gossip address and WireGuard
+ * endpoints (only the IPs matter).  /0 and overlay overlaps are always
+ * refused; connected and endpoint overlaps are waived when p is inside one
+ * of pol->accept. */
+enum gsd_policy_reason gsd_policy_check_prefix(const struct gsd_policy *pol,
+					       const struct gsm_prefix *p,
+					       const struct gsm_addr *endpoints,
+					       size_t n_endpoints);
+
+/* The rank of an IPv4 overlay address for node id: the attempt index if it
+ * is one of the id's first GSD_POLICY_V4_K candidates, else GSD_POLICY_V4_K
+ * (a static address).  Lower ranks win contested addresses. */
+uint32_t gsd_policy_v4_rank(const struct gsm_prefix *prefix4, const uint8_t id[GSM_ID_LEN],
+			    const uint8_t ip[4]);
+
+/* A member's overlay address claim (host address, any length accepted):
+ * IPv6 must be the address derived from id inside pol->v6_prefix; IPv4
+ * must be inside pol->v4_prefix (rank, may be NULL, receives its rank;
+ * 0 for IPv6). */
+enum gsd_policy_reason gsd_policy_check_overlay(const struct gsd_policy *pol,
+						const uint8_t id[GSM_ID_LEN],
+						const struct gsm_prefix *addr, uint32_t *rank);
+
+/* One claimant of a contested prefix. */
+struct gsd_policy_claim {
+	uint8_t id[GSM_ID_LEN];
+	uint32_t rank;		/* 0 for advertised prefixes and IPv6 */
+	uint64_t first_seen_ms; /* when this node first saw the claim */
+};
+
+/* The one rule for contested claims, used by every node for the others'
+ * claims and by a node for its own IPv4 address: lower rank wins; at equal
+ * rank the claim seen GSD_POLICY_INCUMBENT_MS or more earlier wins; then
+ * the lower node id.  < 0 when a wins, > 0 when b wins, 0 for one id. */
+int gsd_policy_claim_cmp(const struct gsd_policy_claim *a, const struct gsd_policy_claim *b);
+
+/* ------------------------------------------------ the table of claims seen
+ *
+ * Remembers, per (prefix, member), when this node first saw the claim
+ * (incumbency, not persisted: a restarted node starts afresh), and the
+ * claims it dropped in the last reconcile pass, logging each dropped
+ * (member, prefix, reason) once through the callback. */
+
+struct gsd_policy_drop {
+	uint8_t id[GSM_ID_LEN];
+	char name[GSM_MAX_NAME + 1];
+	struct gsm_prefix prefix;
+	enum gsd_policy_reason reason;
+	bool has_winner;
+	uint8_t winner[GSM_ID_LEN];
+	char winner_name[GSM_MAX_NAME + 1];
+};
+
+/* Called for a drop not reported before (or whose reason or winner
+ * changed). */
+typedef void (*gsd_policy_log_fn)(void *ctx, const struct gsd_policy_drop *drop);
+
+struct gsd_policy_table;
+
+/* log may be NULL.  NULL on allocation failure. */
+struct gsd_policy_table *gsd_policy_table_new(gsd_policy_log_fn log, void *ctx);
+/* Accepts NULL. */
+void gsd_policy_table_free(struct gsd_policy_table *t);
+
+/* A pass: begin, then seen() for every claim and drop() for every drop,
+ * then end, which forgets claims not seen in the pass. */
+void gsd_policy_table_begin(struct gsd_policy_table *t);
+/* First-seen time of (prefix, id), recorded as now_ms when new.  Returns
+ * now_ms when the table cannot grow. */
+uint64_t gsd_policy_table_seen(struct gsd_policy_table *t, const struct gsm_prefix *p,
+			       const uint8_t id[GSM_ID_LEN], uint64_t now_ms);
+/* First-seen time without recording; 0 when unknown. */
+uint64_t gsd_policy_table_first_seen(const struct gsd_policy_table *t, const struct gsm_prefix *p,
+				     const uint8_t id[GSM_ID_LEN]);
+void gsd_policy_table_drop(struct gsd_policy_table *t, const struct gsd_policy_drop *drop);
+void gsd_policy_table_end(struct gsd_policy_table *t);
+
+/* The incumbency time of this node's own claims: the first pass that saw
+ * another member; a node that sees two or more others then or within
+ * GSD_POLICY_INCUMBENT_MS of it joined an established cluster and counts
+ * as a newcomer (GSD_POLICY_INCUMBENT_MS later).  0 while alone. */
+void gsd_policy_table_contact(struct gsd_policy_table *t, size_t n_others, uint64_t now_ms);
+uint64_t gsd_policy_table_self_since(const struct gsd_policy_table *t);
+
+/* The drops of the last completed pass. */
+size_t gsd_policy_table_n_drops(const struct gsd_policy_table *t);
+const struct gsd_policy_drop *gsd_policy_table_drop_at(const struct gsd_policy_table *t, size_t i);
+
+#endif
