@@ -20,6 +20,8 @@
 #define N	 32
 #define ATTACKER 1
 
+static void counters(struct sim *s, uint64_t *rejected, uint64_t *refused);
+
 static bool victim_alive_everywhere(struct sim *s, void *arg)
 {
 	size_t v = *(size_t *)arg;
@@ -40,7 +42,17 @@ static size_t not_alive_count(struct sim *s, size_t v)
 	return k;
 }
 
-static void forge_dead(struct sim *s, size_t v, uint64_t gen, uint64_t inc)
+static uint64_t own_inc(struct sim *s, size_t v)
+{
+	struct gsm_swim_stats st;
+
+	gsm_swim_stats(sim_core(s, v), &st);
+	return st.incarnation;
+}
+
+/* A forged update about v (state, gen, inc; sig: 0 none, 1 garbage) sent
+ * to every node but the attacker. */
+static void forge(struct sim *s, size_t v, uint8_t state, uint64_t gen, uint64_t inc, int sig)
 {
 	static struct gsm_msg m;
 
@@ -50,14 +62,80 @@ static void forge_dead(struct sim *s, size_t v, uint64_t gen, uint64_t inc)
 	m.sender_gen = sim_generation(s, ATTACKER);
 	m.n_updates = 1;
 	memcpy(m.updates[0].node, sim_node_id(s, v), GSM_ID_LEN);
-	m.updates[0].state = GSM_STATE_DEAD;
+	m.updates[0].state = state;
 	m.updates[0].generation = gen;
 	m.updates[0].incarnation = inc;
-	m.updates[0].has_from = 1;
+	m.updates[0].has_from = state == GSM_STATE_SUSPECT || state == GSM_STATE_DEAD;
 	memcpy(m.updates[0].from, sim_node_id(s, ATTACKER), GSM_ID_LEN);
+	if (sig) {
+		m.updates[0].has_sig = 1;
+		memset(m.updates[0].sig, 0x5a, GSM_SIG_LEN);
+	}
 	for (size_t i = 0; i < sim_size(s); i++)
 		if (i != ATTACKER && sim_up(s, i))
 			sim_send_forged(s, ATTACKER, i, &m);
+}
+
+static void forge_dead(struct sim *s, size_t v, uint64_t gen, uint64_t inc)
+{
+	forge(s, v, GSM_STATE_DEAD, gen, inc, 0);
+}
+
+/* Forged ALIVE updates above v's own incarnation (unsigned, and with a
+ * bad signature) are taken by nobody. */
+static void check_unsigned_alive(struct sim *s, size_t v)
+{
+	uint64_t inc = own_inc(s, v), r0, r1, a0;
+	size_t took = 0;
+
+	counters(s, &r0, &a0);
+	forge(s, v, GSM_STATE_ALIVE, sim_generation(s, v), inc + 5, 0);
+	forge(s, v, GSM_STATE_ALIVE, sim_generation(s, v), inc + 6, 1);
+	sim_run_until(s, sim_now(s) + 5000);
+	counters(s, &r1, &a0);
+	for (size_t i = 0; i < sim_size(s); i++) {
+		struct gsm_swim_member m;
+
+		if (i != v && sim_up(s, i) &&
+		    gsm_swim_get(sim_core(s, i), sim_node_id(s, v), &m) == 0 && m.incarnation > inc)
+			took++;
+	}
+	printf("unsigned / badly signed ALIVE above the victim's incarnation: taken by %zu nodes, "
+	       "%llu claims rejected\n",
+	       took, (unsigned long long)(r1 - r0));
+	CHECK(took == 0, "no node takes an ALIVE the victim did not sign (%zu did)", took);
+	CHECK(r1 - r0 >= 2 * (N - 2), "each node counted both (%llu)",
+	      (unsigned long long)(r1 - r0));
+}
+
+/* A small cluster with a member cap of 4: nobody holds more than 4. */
+static void check_cap(void)
+{
+	struct sim_opts o;
+	struct sim *s;
+	uint64_t rejected, refused;
+	size_t seed = 0, over = 0;
+
+	sim_opts_default(&o);
+	o.name = "attack-cap";
+	o.swim.max_members = 4;
+	s = sim_new(&o, 8);
+	if (!s)
+		return;
+	sim_start(s, 0);
+	for (size_t i = 1; i < 8; i++) {
+		sim_start(s, i);
+		sim_join(s, i, &seed, 1);
+	}
+	sim_run_until(s, sim_now(s) + 20000);
+	for (size_t i = 0; i < 8; i++)
+		over += gsm_swim_member_count(sim_core(s, i)) > 4;
+	counters(s, &rejected, &refused);
+	printf("member cap 4 with 8 nodes: %zu nodes over the cap, admission_refused %llu\n", over,
+	       (unsigned long long)refused);
+	CHECK(over == 0, "no node over the member cap");
+	CHECK(refused > 0, "admission_refused counted");
+	sim_free(s);
 }
 
 /* V alive everywhere within smax after the forgery, still a minute later,
@@ -163,6 +241,9 @@ int main(void)
 	       o.swim.probe_interval_ms;
 	smax = (uint64_t)(smin * o.swim.suspicion_max_mult);
 
+	forge_dead(s, 3, sim_generation(s, 3), own_inc(s, 3));
+	check_survives(s, 3, smax, "DEAD at the real generation/incarnation (refuted, signed)");
+	check_unsigned_alive(s, 3);
 	forge_dead(s, 5, UINT64_MAX, 0);
 	check_survives(s, 5, smax, "DEAD at generation 2^64-1");
 	forge_dead(s, 7, sim_generation(s, 7), UINT64_MAX);
@@ -201,6 +282,7 @@ int main(void)
 	       (unsigned long long)rejected, (unsigned long long)refused);
 	CHECK(rejected > 0, "claims_rejected counted");
 	sim_free(s);
+	check_cap();
 	printf("%s\n", simtest_failures ? "FAILED" : "ok");
 	return simtest_failures ? 1 : 0;
 }
