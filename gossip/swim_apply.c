@@ -501,9 +501,14 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 /* Sender liveness bookkeeping, and direct telling (partition healing). */
 void gsm__note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
 {
-	struct member *x = gsm__find(s, m->sender);
+	struct member *x;
 	uint64_t now = now_ms(s);
 
+	if (m->sender_gen > INT64_MAX) {
+		s->st.claims_rejected++; /* nobody signs such a generation */
+		return;
+	}
+	x = gsm__find(s, m->sender);
 	if (!x) {
 		if (m->type != GSM_MSG_SYNC_RESPONSE && m->type != GSM_MSG_LEAVE &&
 		    !recently_requested(s, m->sender, now)) {
