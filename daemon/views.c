@@ -219,6 +219,9 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(g, "datagrams_bad", json_integer((json_int_t)st.dgrams_bad));
 	json_object_set_new(g, "incarnation", json_integer((json_int_t)st.incarnation));
 	json_object_set_new(g, "core_memory_bytes", json_integer((json_int_t)st.memory_bytes));
+	json_object_set_new(g, "claims_rejected", json_integer((json_int_t)st.claims_rejected));
+	json_object_set_new(g, "admission_refused", json_integer((json_int_t)st.admission_refused));
+	json_object_set_new(g, "updates_unknown", json_integer((json_int_t)st.updates_unknown));
 	json_object_set_new(o, "gossip", g);
 	if (d->nat) {
 		struct gsd_nat_stats ns;

@@ -258,6 +258,7 @@ void gsm_swim_config_default(struct gsm_swim_config *c)
 	c->tombstone_ms = 24u * 3600u * 1000u;
 	c->reconnect_interval_ms = 10000;
 	c->awareness_max = 8;
+	c->max_members = GSM_SWIM_MAX_MEMBERS;
 	c->lifeguard = true;
 	c->verify_signatures = true;
 	c->sync_summary = true;
@@ -275,7 +276,7 @@ int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *i
 		return -EINVAL;
 	if (cfg->mtu < 256 || cfg->mtu > GSM_MAX_DATAGRAM || cfg->probe_interval_ms == 0 ||
 	    cfg->probe_timeout_ms == 0 || cfg->probe_timeout_ms > cfg->probe_interval_ms ||
-	    cfg->generation == 0)
+	    cfg->generation == 0 || cfg->generation > INT64_MAX)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -288,6 +289,8 @@ int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *i
 		return -ENOMEM;
 	}
 	s->cfg = *cfg;
+	if (!s->cfg.max_members)
+		s->cfg.max_members = GSM_SWIM_MAX_MEMBERS;
 	if (s->cfg.suspicion_max_mult < 1)
 		s->cfg.suspicion_max_mult = 1;
 	if (s->cfg.retransmit_mult < 1)
@@ -351,9 +354,8 @@ int gsm_swim_set_addr(struct gsm_swim *s, const struct gsm_addr *addr)
 	if (gsm_addr_equal(&s->self->addr, addr))
 		return 0;
 	s->self->addr = *addr;
-	/* others must learn the new address: it travels in our update */
-	s->self->inc++;
-	gsm__enqueue(&s->uqueue, &s->self->uq);
+	/* others must learn the new address: it travels in our (signed) update */
+	gsm__self_bump(s, s->self->inc + 1);
 	return 0;
 }
 

@@ -39,10 +39,13 @@
 
 struct gsm_swim;
 
+#define GSM_SWIM_MAX_MEMBERS 10000 /* default member-table cap */
+
 struct gsm_swim_config {
 	/* own generation: MUST be greater than in every previous start of
 	 * this identity (the daemon persists it).  Adverts given to
-	 * gsm_swim_set_advert() must carry this generation. */
+	 * gsm_swim_set_advert() must carry this generation.  At most
+	 * INT64_MAX (-EINVAL): peers refuse larger values. */
 	uint64_t generation;
 
 	uint32_t probe_interval_ms;     /* 1000: one probe per period */
@@ -60,6 +63,9 @@ struct gsm_swim_config {
 	uint32_t tombstone_ms;          /* 24 h: dead/left members kept, then reaped */
 	uint32_t reconnect_interval_ms; /* 10000: contact one seed or dead member this often */
 	uint32_t awareness_max;         /* 8: Lifeguard local health multiplier saturates here */
+	uint32_t max_members;           /* 10000 (0 = the default): adverts of new members
+					 * beyond this many members (self included) are
+					 * refused (stats.admission_refused) */
 	bool lifeguard;                 /* true: LHM, nacks, dynamic suspicion, buddy rule */
 	bool verify_signatures;         /* true (false only for huge simulations) */
 	bool sync_summary;              /* true: open each sync with a state_hash summary
@@ -212,6 +218,13 @@ struct gsm_swim_stats {
 	 * ended by the state_hash summary (views equal, one round trip),
 	 * digest pages we received as initiator and sent as responder */
 	uint64_t syncs, syncs_summary, digest_pages_recv, digest_pages_sent;
+	/* authenticated membership: updates ignored because they claim a
+	 * (generation, incarnation) above what the subject signed (advert or
+	 * signed refutation; about us: above our own), carry a bad alive or
+	 * leave signature, or a value above INT64_MAX; adverts of new members
+	 * refused at the max_members cap; updates about unknown node ids
+	 * (which never create members) */
+	uint64_t claims_rejected, admission_refused, updates_unknown;
 	size_t memory_bytes;        /* heap used by this instance (approximate): members,
 				     * adverts, queues; not its fixed ~430 KiB of
 				     * scratch datagrams (swim.c) */

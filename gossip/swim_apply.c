@@ -16,10 +16,28 @@
  *            only taken as SUSPECT (it must get the chance to refute);
  *   LEFT     the same or a higher incarnation, and only with a valid leave
  *            signature.
- * Unknown members enter in whatever state the update says (never
- * resurrected: a reaped tombstone is remembered).  Updates about ourselves
- * are never applied: a current suspicion or death claim is refuted (swim_
- * detect.c), a stale one answered with our state.
+ * Authentication (protocol major 2).  A claim is bounded by what its
+ * subject signed: every member keeps the highest (generation, incarnation)
+ * it signed (sgen, sinc): its advert's (generation, 0), or an ALIVE update
+ * carrying its signature over the alive intent (a refutation; wire update
+ * key 6).  Any update (other than a LEFT, which carries its own leave
+ * signature) naming more than that is ignored and counted
+ * (claims_rejected), unless it carries the subject's valid alive
+ * signature, which raises the bound (claim_signed).  So a key holder can
+ * only claim a member suspect or dead at a life and incarnation the member
+ * reached itself, and the member can always refute it by signing a higher
+ * incarnation.  Values above INT64_MAX are never taken (nobody signs them;
+ * JSON prints signed 64-bit integers).  Only a signed advert admits a
+ * member (apply_advert, up to cfg.max_members): an update about an unknown
+ * id is ignored (updates_unknown) and at most asks the sender for the
+ * advert, through a small fixed table of ids asked for recently
+ * (recently_requested), so a flood of bare ids costs a bounded number of
+ * requests.  Adverts of a message are applied before its updates.
+ * Updates about ourselves are never applied: a claim at our current
+ * incarnation is refuted (swim_detect.c: incarnation + 1, signed,
+ * saturating at INT64_MAX), a stale one answered with our state, one above
+ * our own (generation, incarnation) ignored and counted: we never signed
+ * it.
  *
  * What sync teaches is not re-gossiped (anti-entropy is pairwise), except
  * bad news: otherwise every joiner would re-broadcast the whole cluster.
@@ -50,18 +68,47 @@ static void update_about_self(struct gsm_swim *s, const struct gsm_update *u,
 			      const struct gsm_addr *from_addr)
 {
 	uint8_t st = u->state;
+	int bad_news = st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD;
 
-	if (u->generation == s->cfg.generation && !s->leaving &&
-	    (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && u->incarnation >= s->self->inc)
-		gsm__refute(s, u->incarnation, from_addr);
-	else if (u->generation == s->cfg.generation && !s->leaving &&
-		 (st == GSM_STATE_SUSPECT || st == GSM_STATE_DEAD) && from_addr)
-		gsm__send_gossip(s, from_addr, s->self); /* stale claim: tell our current state */
-	else if (u->generation > s->cfg.generation)
+	if (cmp_order(u->generation, u->incarnation, s->cfg.generation, s->self->inc) > 0) {
+		/* we never signed it: a forgery (or this identity runs twice) */
+		s->st.claims_rejected++;
 		gsm__log(s, GSM_LOG_WARN,
-			 "peer claims a newer generation of us (%llu > %llu): "
-			 "is this identity running twice?",
-			 (unsigned long long)u->generation, (unsigned long long)s->cfg.generation);
+			 "ignored a claim about us above our own generation/incarnation "
+			 "(%llu/%llu > %llu/%llu): forged, or is this identity running twice?",
+			 (unsigned long long)u->generation, (unsigned long long)u->incarnation,
+			 (unsigned long long)s->cfg.generation, (unsigned long long)s->self->inc);
+	} else if (u->generation == s->cfg.generation && !s->leaving && bad_news &&
+		   u->incarnation == s->self->inc) {
+		gsm__refute(s, u->incarnation, from_addr);
+	} else if (u->generation == s->cfg.generation && !s->leaving && bad_news && from_addr) {
+		gsm__send_gossip(s, from_addr, s->self); /* stale claim: tell our current state */
+	}
+}
+
+/* Whether u's (generation, incarnation) is within what its subject m
+ * signed.  A higher one is taken only with the subject's valid signature
+ * over the alive intent, which raises the bound (and is kept, to pass it
+ * on). */
+static int claim_signed(struct gsm_swim *s, struct member *m, const struct gsm_update *u)
+{
+	uint8_t intent[GSM_ALIVE_INTENT_LEN];
+
+	if (cmp_order(u->generation, u->incarnation, m->sgen, m->sinc) <= 0)
+		return 1;
+	if (!u->has_sig)
+		return 0;
+	gsm_alive_intent(u->node, u->generation, u->incarnation, intent);
+	if (s->cfg.verify_signatures && gsm_verify(u->node, intent, sizeof(intent), u->sig))
+		return 0;
+	if (!m->alive_sig)
+		m->alive_sig = gsm__mem_alloc(s, GSM_SIG_LEN);
+	if (m->alive_sig) {
+		memcpy(m->alive_sig, u->sig, GSM_SIG_LEN);
+		m->sgen = u->generation;
+		m->sinc = u->incarnation;
+	}
+	return m->alive_sig != NULL;
 }
 
 /* A LEFT update must carry the member's signature over its leave intent. */
@@ -75,23 +122,6 @@ static int leave_signed(const struct gsm_swim *s, const struct gsm_update *u)
 	if (s->cfg.verify_signatures && gsm_verify(u->node, intent, sizeof(intent), u->sig))
 		return 0;
 	return 1;
-}
-
-/* An unknown member enters in whatever state the update says (never
- * resurrect: a remembered tombstone refuses it).  NULL: refused or out of
- * memory. */
-static struct member *add_unknown(struct gsm_swim *s, const struct gsm_update *u)
-{
-	struct member *m;
-
-	if (s->n_reaped && gsm__is_reaped(s, u->node, u->generation))
-		return NULL;
-	m = gsm__member_add(s, u->node);
-	if (!m)
-		return NULL;
-	m->gen = u->generation;
-	m->inc = u->incarnation;
-	return m;
 }
 
 /* update_order() results besides the incarnation comparison -1, 0, 1 */
@@ -179,23 +209,16 @@ static int update_accepted(struct gsm_swim *s, struct member *m, const struct gs
  * counters, the suspicion timer, the leave signature.  Returns the old
  * state (0xff for a member that was new). */
 static uint8_t commit_update(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
-			     uint8_t st, int was_new)
+			     uint8_t st)
 {
-	uint8_t old = was_new ? 0xff : m->state;
+	uint8_t old = m->state;
 
 	m->gen = u->generation;
 	m->inc = u->incarnation;
 	m->imported = 0;
 	if (u->addr.family)
 		m->addr = u->addr;
-	if (was_new) {
-		gsm__count_state(s, m, -1);
-		m->state = st;
-		gsm__count_state(s, m, +1);
-		m->changed_ms = now_ms(s);
-	} else {
-		gsm__set_state(s, m, st);
-	}
+	gsm__set_state(s, m, st);
 	if (st == GSM_STATE_SUSPECT) {
 		if (old != GSM_STATE_SUSPECT || !m->susp)
 			gsm__suspicion_start(s, m, u->has_from ? u->from : NULL);
@@ -244,31 +267,50 @@ static void announce_update(struct gsm_swim *s, struct member *m, uint8_t st, ui
 	}
 }
 
+/* A claim u about the known member m that its subject did not sign: ignored
+ * and counted; one naming a newer generation than its advert's asks for
+ * that advert (an honest restart whose advert has not reached us yet). */
+static void claim_rejected(struct gsm_swim *s, const struct member *m, const struct gsm_update *u,
+			   int *need_advert)
+{
+	s->st.claims_rejected++;
+	if (need_advert && u->generation > m->adv_gen && u->generation <= INT64_MAX)
+		*need_advert = 1;
+}
+
 int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
 		      const struct gsm_addr *from_addr, int *need_advert)
 {
 	struct member *m;
-	int was_new = 0;
 	uint8_t st = u->state, old;
 
 	if (st > GSM_STATE_LEFT)
 		return 0;
+	if (u->generation > INT64_MAX || u->incarnation > INT64_MAX) {
+		s->st.claims_rejected++; /* never signed by anyone (JSON: signed 64 bits) */
+		return 0;
+	}
 	if (u->node[0] == s->self_id[0] && !memcmp(u->node, s->self_id, GSM_ID_LEN)) {
 		update_about_self(s, u, from_addr);
 		return 0;
 	}
-	if (st == GSM_STATE_LEFT && !leave_signed(s, u))
-		return 0;
 	m = gsm__find(s, u->node);
 	if (!m) {
-		m = add_unknown(s, u);
-		if (!m)
-			return 0;
-		was_new = 1;
-	} else if (!update_accepted(s, m, u, via_sync, &st)) {
+		/* only a signed advert admits a member */
+		s->st.updates_unknown++;
+		if (need_advert)
+			*need_advert = NEED_UNKNOWN;
 		return 0;
 	}
-	old = commit_update(s, m, u, st, was_new);
+	if (st == GSM_STATE_LEFT ? !leave_signed(s, u) : !claim_signed(s, m, u)) {
+		claim_rejected(s, m, u, need_advert);
+		return 0;
+	}
+	if (!m->addr.family && u->addr.family)
+		m->addr = u->addr; /* admitted by an advert that came without one */
+	if (!update_accepted(s, m, u, via_sync, &st))
+		return 0;
+	old = commit_update(s, m, u, st);
 	announce_update(s, m, st, old, via_sync, need_advert);
 	return 1;
 }
@@ -291,6 +333,10 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 		return r;
 	if (!memcmp(id, s->self_id, GSM_ID_LEN))
 		return 0;
+	if (g > INT64_MAX || v > INT64_MAX) {
+		s->st.claims_rejected++;
+		return -ERANGE;
+	}
 	m = gsm__find(s, id);
 	if (m && m->advert && cmp_order(g, v, m->adv_gen, m->adv_ver) <= 0)
 		return 0;
@@ -298,6 +344,10 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 		return 0; /* older life than the state we hold */
 	if (!m && s->n_reaped && gsm__is_reaped(s, id, g))
 		return 0;
+	if (!m && s->n_mem >= s->cfg.max_members) {
+		s->st.admission_refused++;
+		return -ENOSPC;
+	}
 	if (s->cfg.verify_signatures) {
 		r = gsm_advert_verify(adv, len);
 		if (r < 0)
@@ -326,6 +376,13 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 	m->advert_len = (uint16_t)len;
 	m->adv_gen = g;
 	m->adv_ver = v;
+	if (cmp_order(g, 0, m->sgen, m->sinc) > 0) {
+		/* the advert is the highest thing it signed now */
+		m->sgen = g;
+		m->sinc = 0;
+		gsm__mem_free(s, m->alive_sig, GSM_SIG_LEN);
+		m->alive_sig = NULL;
+	}
 	if (g > m->gen) {
 		/* a new life of the member: alive at incarnation 0 */
 		m->gen = g;
@@ -343,16 +400,28 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 	return 1;
 }
 
+/* Advert requests for unknown node ids: a fixed table of RECENT_REQ ids
+ * requested within the last two probe intervals.  1 (do not ask) if id is
+ * in it or the table is full, else id takes a free slot.  So a flood of
+ * bare ids costs at most RECENT_REQ requested ids per two intervals. */
 static int recently_requested(struct gsm_swim *s, const uint8_t *id, uint64_t now)
 {
-	for (int i = 0; i < RECENT_REQ; i++)
-		if (s->recent_req_ms[i] &&
-		    now - s->recent_req_ms[i] < s->cfg.probe_interval_ms * 2u &&
-		    !memcmp(s->recent_req[i], id, GSM_ID_LEN))
+	int free_slot = -1;
+
+	for (int i = 0; i < RECENT_REQ; i++) {
+		if (!s->recent_req_ms[i] ||
+		    now - s->recent_req_ms[i] >= s->cfg.probe_interval_ms * 2u) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		if (!memcmp(s->recent_req[i], id, GSM_ID_LEN))
 			return 1;
-	memcpy(s->recent_req[s->recent_req_i], id, GSM_ID_LEN);
-	s->recent_req_ms[s->recent_req_i] = now;
-	s->recent_req_i = (s->recent_req_i + 1) % RECENT_REQ;
+	}
+	if (free_slot < 0)
+		return 1;
+	memcpy(s->recent_req[free_slot], id, GSM_ID_LEN);
+	s->recent_req_ms[free_slot] = now ? now : 1;
 	return 0;
 }
 
@@ -365,6 +434,14 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 	size_t nw = 0, nf = 0;
 	uint64_t now = now_ms(s);
 
+	/* adverts first: they admit members the updates may be about */
+	for (uint16_t i = 0; i < m->n_adverts; i++) {
+		int r =
+		    gsm__apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync, NULL);
+
+		if (r < 0)
+			gsm__log(s, GSM_LOG_DEBUG, "advert rejected: %s", gsm_strerror(r));
+	}
 	for (uint16_t i = 0; i < m->n_updates; i++) {
 		const struct gsm_update *u = &m->updates[i];
 		int need = 0;
@@ -379,7 +456,11 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 			    cmp_order(x->gen, x->inc, u->generation, u->incarnation) > 0)
 				fix[nf++] = x;
 		}
-		if (need && nw < 32) {
+		if (need == NEED_UNKNOWN && nw < 32 && !recently_requested(s, u->node, now)) {
+			memset(&want[nw], 0, sizeof(want[nw]));
+			memcpy(want[nw].node, u->node, GSM_ID_LEN);
+			nw++;
+		} else if (need == 1 && nw < 32) {
 			struct member *x = gsm__find(s, m->updates[i].node);
 
 			if (x && since32(now, x->advreq_ms) >= s->cfg.probe_interval_ms * 2u) {
@@ -391,26 +472,8 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 			}
 		}
 	}
-	for (uint16_t i = 0; i < m->n_adverts; i++) {
-		int r =
-		    gsm__apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync, NULL);
-
-		if (r < 0)
-			gsm__log(s, GSM_LOG_DEBUG, "advert rejected: %s", gsm_strerror(r));
-	}
-	if (nw) {
-		/* drop the ones that arrived with this very message */
-		size_t k = 0;
-
-		for (size_t i = 0; i < nw; i++) {
-			struct member *x = gsm__find(s, want[i].node);
-
-			if (x && (!x->advert || x->adv_gen < x->gen))
-				want[k++] = want[i];
-		}
-		if (k)
-			gsm__request_adverts(s, from, want, k);
-	}
+	if (nw)
+		gsm__request_adverts(s, from, want, nw);
 	for (size_t i = 0; i < nf;) {
 		struct txbuf *tb = gsm__msg_new(s, GSM_MSG_SYNC_RESPONSE);
 		size_t used, cap = body_cap(s) - PACK_SLACK;
@@ -438,9 +501,14 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 /* Sender liveness bookkeeping, and direct telling (partition healing). */
 void gsm__note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
 {
-	struct member *x = gsm__find(s, m->sender);
+	struct member *x;
 	uint64_t now = now_ms(s);
 
+	if (m->sender_gen > INT64_MAX) {
+		s->st.claims_rejected++; /* nobody signs such a generation */
+		return;
+	}
+	x = gsm__find(s, m->sender);
 	if (!x) {
 		if (m->type != GSM_MSG_SYNC_RESPONSE && m->type != GSM_MSG_LEAVE &&
 		    !recently_requested(s, m->sender, now)) {

@@ -203,21 +203,38 @@ int gsm__suspicion_confirm(struct gsm_swim *s, struct member *m, const uint8_t *
 	return 1;
 }
 
-void gsm__refute(struct gsm_swim *s, uint64_t claimed_inc, const struct gsm_addr *tell)
+void gsm__self_bump(struct gsm_swim *s, uint64_t inc)
 {
 	struct member *me = s->self;
+	uint8_t intent[GSM_ALIVE_INTENT_LEN];
 
-	if (s->leaving)
-		return;
-	if (me->inc <= claimed_inc)
-		me->inc = claimed_inc + 1;
+	if (inc > INT64_MAX)
+		inc = INT64_MAX; /* saturate: a wrapped incarnation would never win */
+	if (inc > me->inc)
+		me->inc = inc;
+	if (!me->alive_sig)
+		me->alive_sig = gsm__mem_alloc(s, GSM_SIG_LEN);
+	if (me->alive_sig) {
+		gsm_alive_intent(s->self_id, me->gen, me->inc, intent);
+		if (gsm_sign(s->id, intent, sizeof(intent), me->alive_sig) == 0) {
+			me->sgen = me->gen;
+			me->sinc = me->inc;
+		}
+	}
 	me->changed_ms = now_ms(s);
 	gsm__enqueue(&s->uqueue, &me->uq);
+}
+
+void gsm__refute(struct gsm_swim *s, uint64_t claimed_inc, const struct gsm_addr *tell)
+{
+	if (s->leaving)
+		return;
+	gsm__self_bump(s, claimed_inc < INT64_MAX ? claimed_inc + 1 : INT64_MAX);
 	s->st.refutations++;
 	awareness_delta(s, 1);
-	gsm__emit(s, GSM_SWIM_EV_REFUTED, me);
+	gsm__emit(s, GSM_SWIM_EV_REFUTED, s->self);
 	if (tell)
-		gsm__send_gossip(s, tell, me);
+		gsm__send_gossip(s, tell, s->self);
 }
 
 static void probe_finish(struct gsm_swim *s)

@@ -33,7 +33,7 @@
 #define MAX_BUCKETS    64
 #define MAX_CONFIRM    8
 #define MAX_RELAYS     32
-#define RECENT_REQ     16
+#define RECENT_REQ     32 /* advert requests for unknown ids in flight */
 #define PACK_SLACK     12
 #define REAP_CHECK_MS  10000u
 #define OBS_REFRESH_MS 30000u
@@ -78,6 +78,11 @@ struct member {
 	uint32_t advreq_ms; /* last advert request for it (low 32 bits) */
 	struct suspicion *susp;
 	uint8_t *leave_sig; /* LEFT: signature over the leave intent */
+	/* the highest (generation, incarnation) the member signed: its advert
+	 * (adv_gen, 0) or a signed ALIVE (alive_sig, NULL when the bound came
+	 * from the advert).  Claims by others about it are bounded by this. */
+	uint64_t sgen, sinc;
+	uint8_t *alive_sig;
 	struct qitem uq, aq;
 };
 
@@ -188,7 +193,6 @@ struct gsm_swim {
 
 	uint8_t recent_req[RECENT_REQ][GSM_ID_LEN];
 	uint64_t recent_req_ms[RECENT_REQ];
-	uint32_t recent_req_i;
 
 	struct gsm_addr last_observed;
 	uint64_t last_observed_ms;
@@ -382,6 +386,10 @@ void gsm__susp_remove(struct gsm_swim *s, struct member *m);
 /* Refute a suspicion/death of ourselves claimed at claimed_inc: bump our
  * incarnation past it and gossip it (also straight to tell, if not NULL). */
 void gsm__refute(struct gsm_swim *s, uint64_t claimed_inc, const struct gsm_addr *tell);
+/* Raise our incarnation to inc (saturating at INT64_MAX, never lowering),
+ * sign the alive intent for it (carried by our ALIVE update) and queue the
+ * update. */
+void gsm__self_bump(struct gsm_swim *s, uint64_t inc);
 /* PING target with seq; buddy 1: carry its suspicion (Lifeguard), 2: always. */
 void gsm__send_ping(struct gsm_swim *s, struct member *target, uint32_t seq, int buddy);
 void gsm__handle_ping(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
@@ -405,8 +413,12 @@ void gsm__probe_timers(struct gsm_swim *s, uint64_t now);
 /* Apply one membership update.  via_sync: learned by anti-entropy (a DEAD
  * claim about a member we hold ALIVE is only taken as SUSPECT; what is not
  * bad news is not re-gossiped).  from_addr: where it came from (may be
- * NULL), for refutations.  *need_advert (may be NULL) is set when the
- * member's advert is missing or older than its generation.  1 if accepted. */
+ * NULL), for refutations.  *need_advert (may be NULL) is set to 1 when the
+ * member's advert is missing or older than the generation claimed, to
+ * NEED_UNKNOWN when the node id is unknown (the update is ignored: only an
+ * advert admits a member).  1 if accepted.  A claim above what the member
+ * signed, or with a value above INT64_MAX, is ignored and counted. */
+#define NEED_UNKNOWN 2
 int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
 		      const struct gsm_addr *from_addr, int *need_advert);
 /* Accept a signed advert if it is newer and correctly signed.  imported:

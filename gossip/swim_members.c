@@ -146,6 +146,7 @@ void gsm__member_free(struct gsm_swim *s, struct member *m)
 	gsm__susp_remove(s, m);
 	gsm__mem_free(s, m->advert, m->advert_len);
 	gsm__mem_free(s, m->leave_sig, GSM_SIG_LEN);
+	gsm__mem_free(s, m->alive_sig, GSM_SIG_LEN);
 	gsm__mem_free(s, m, sizeof(*m));
 }
 
@@ -231,6 +232,12 @@ void gsm__fill_update(const struct gsm_swim *s, const struct member *m, struct g
 	if (m->state == GSM_STATE_LEFT && m->leave_sig) {
 		u->has_sig = 1;
 		memcpy(u->sig, m->leave_sig, GSM_SIG_LEN);
+	} else if (m->state != GSM_STATE_LEFT && m->alive_sig && m->gen == m->sgen &&
+		   m->inc == m->sinc) {
+		/* the member's own signature for this (gen, inc): lets a
+		 * receiver that missed its refutation accept the claim */
+		u->has_sig = 1;
+		memcpy(u->sig, m->alive_sig, GSM_SIG_LEN);
 	}
 	(void)s;
 }

@@ -93,6 +93,15 @@ void gsm_leave_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint6
 	put_be64(out + 14 + GSM_ID_LEN + 8, incarnation);
 }
 
+void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint64_t incarnation,
+		      uint8_t out[GSM_ALIVE_INTENT_LEN])
+{
+	memcpy(out, "gossamer alive v1", 17);
+	memcpy(out + 17, node, GSM_ID_LEN);
+	put_be64(out + 17 + GSM_ID_LEN, generation);
+	put_be64(out + 17 + GSM_ID_LEN + 8, incarnation);
+}
+
 const char *gsm_state_name(uint8_t state)
 {
 	switch (state) {

@@ -71,7 +71,7 @@
 #include <sys/socket.h> /* struct sockaddr, socklen_t (address helpers) */
 
 #define GSM_WIRE_MAGIC	      0x47534d52u /* "GSMR" */
-#define GSM_PROTO_MAJOR	      1
+#define GSM_PROTO_MAJOR	      2
 #define GSM_PROTO_MINOR	      0
 #define GSM_ENVELOPE_HEADER   32 /* magic..nonce */
 #define GSM_AEAD_TAG	      16
@@ -138,8 +138,10 @@ enum gsm_wk_msg {
 
 /* Update map keys (struct gsm_update).  node is required.
  *   from: who asserts a suspect/dead (Lifeguard counts independent
- *         suspicions); sig: Ed25519 by `node` over the leave intent (only
- *         with state LEFT, see gsm_leave_intent()). */
+ *         suspicions); sig: Ed25519 by `node` over the leave intent with
+ *         state LEFT (gsm_leave_intent()), over the alive intent with any
+ *         other state (gsm_alive_intent(), major 2: a refutation carries
+ *         it, and so may a later claim at that generation/incarnation). */
 enum gsm_wk_update {
 	GSM_WK_UPDATE_NODE = 0,	       /* bin 32 */
 	GSM_WK_UPDATE_STATE = 1,       /* uint: enum gsm_state */
@@ -289,7 +291,9 @@ struct gsm_update {
 	uint8_t has_from;
 	uint8_t from[GSM_ID_LEN];
 	uint8_t has_sig;
-	uint8_t sig[GSM_SIG_LEN]; /* LEFT only: signed leave intent */
+	uint8_t sig[GSM_SIG_LEN]; /* LEFT: signed leave intent; other states: the
+				   * node's signed alive intent for (generation,
+				   * incarnation) (major 2) */
 };
 
 struct gsm_digest_entry {
@@ -377,6 +381,14 @@ int gsm_advert_verify(const uint8_t *signed_adv, size_t len);
 #define GSM_LEAVE_INTENT_LEN (14 + GSM_ID_LEN + 8 + 8)
 void gsm_leave_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint64_t incarnation,
 		      uint8_t out[GSM_LEAVE_INTENT_LEN]);
+
+/* The bytes a node signs to refute (an ALIVE update at this generation and
+ * incarnation, protocol major 2): "gossamer alive v1" (17 bytes) || node ||
+ * gen || inc (uint64 BE).  Claims by others about the node are bounded by
+ * the highest (gen, inc) it signed this way or in an advert (gen, 0). */
+#define GSM_ALIVE_INTENT_LEN (17 + GSM_ID_LEN + 8 + 8)
+void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint64_t incarnation,
+		      uint8_t out[GSM_ALIVE_INTENT_LEN]);
 
 /* Address helpers. */
 int gsm_addr_equal(const struct gsm_addr *a, const struct gsm_addr *b);

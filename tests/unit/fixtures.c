@@ -155,7 +155,8 @@ void fx_update(struct gsm_update *u, uint32_t tag)
 		addr6(&u->addr, (uint16_t)tag, 7946);
 	u->has_from = 1;
 	fx_bytes(u->from, GSM_ID_LEN, tag + 1000);
-	if (u->state == GSM_STATE_LEFT) {
+	if (u->state == GSM_STATE_LEFT || u->state == GSM_STATE_ALIVE) {
+		/* LEFT: a leave signature; ALIVE: a refutation's (major 2) */
 		u->has_sig = 1;
 		fx_bytes(u->sig, GSM_SIG_LEN, tag + 2000);
 	}

@@ -1,9 +1,9 @@
 /*
  * tests/unit/test_swim_parts.c - the parts of the membership core
  * (gossip/swim_*.c) through its internal interface gossip/swim_int.h:
- * suspicion timeouts, retransmit limits, the pack budget and the sync
- * summary (view hash).  Whole-protocol behaviour is the simulator's job
- * (tests/sim).
+ * suspicion timeouts, retransmit limits, the pack budget, the sync
+ * summary (view hash) and authenticated membership (signed bounds).
+ * Whole-protocol behaviour is the simulator's job (tests/sim).
  */
 #include <errno.h>
 #include <math.h>
@@ -564,6 +564,146 @@ static void test_view_hash_ignores_non_digest(void **state)
 	fx_stop(&f);
 }
 
+/* ------------------------------------------------------------------ */
+/* authenticated membership (swim_apply.c)                             */
+
+static void upd(struct gsm_update *u, const uint8_t *node, uint8_t st, uint64_t g, uint64_t i)
+{
+	memset(u, 0, sizeof(*u));
+	memcpy(u->node, node, GSM_ID_LEN);
+	u->state = st;
+	u->generation = g;
+	u->incarnation = i;
+}
+
+/* A member signed (generation 1, incarnation 0) by its advert: claims above
+ * are ignored and counted; claims at it apply. */
+static void test_claims_bounded_by_signed(void **state)
+{
+	struct fx f;
+	struct member *m;
+	struct gsm_update u;
+	struct gsm_swim_stats st;
+
+	(void)state;
+	fx_start(&f, NULL);
+	m = add(f.s, 1);
+	m->sgen = 1;
+	upd(&u, m->id, GSM_STATE_DEAD, 1, 3);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
+	upd(&u, m->id, GSM_STATE_DEAD, UINT64_MAX, 0);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
+	upd(&u, m->id, GSM_STATE_ALIVE, 1, 1); /* unsigned refutation */
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
+	u.has_sig = 1; /* a signature that does not verify */
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
+	gsm_swim_stats(f.s, &st);
+	assert_int_equal(st.claims_rejected, 4);
+	assert_int_equal(m->state, GSM_STATE_ALIVE);
+	upd(&u, m->id, GSM_STATE_SUSPECT, 1, 0);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
+	assert_int_equal(m->state, GSM_STATE_SUSPECT);
+	fx_stop(&f);
+}
+
+/* A refutation signed by the member raises the bound, and the signature
+ * travels on with its state. */
+static void test_signed_alive_raises_bound(void **state)
+{
+	struct fx f;
+	struct gsm_identity *x = fx_identity(77);
+	uint8_t intent[GSM_ALIVE_INTENT_LEN];
+	struct member *m;
+	struct gsm_update u, out;
+
+	(void)state;
+	fx_start(&f, NULL);
+	m = gsm__member_add(f.s, gsm_identity_public(x));
+	assert_non_null(m);
+	m->gen = m->sgen = 1;
+	upd(&u, m->id, GSM_STATE_SUSPECT, 1, 0);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
+	upd(&u, m->id, GSM_STATE_ALIVE, 1, 1);
+	gsm_alive_intent(m->id, 1, 1, intent);
+	assert_int_equal(gsm_sign(x, intent, sizeof(intent), u.sig), 0);
+	u.has_sig = 1;
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
+	assert_int_equal(m->state, GSM_STATE_ALIVE);
+	assert_int_equal(m->inc, 1);
+	assert_int_equal(m->sinc, 1);
+	gsm__fill_update(f.s, m, &out);
+	assert_true(out.has_sig);
+	assert_memory_equal(out.sig, u.sig, GSM_SIG_LEN);
+	/* a claim at the signed incarnation applies now */
+	upd(&u, m->id, GSM_STATE_DEAD, 1, 1);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
+	fx_stop(&f);
+	gsm_identity_free(x);
+}
+
+/* Updates about unknown ids never create members; values above INT64_MAX
+ * are refused. */
+static void test_unknown_and_range(void **state)
+{
+	struct fx f;
+	struct gsm_update u;
+	struct gsm_swim_stats st;
+	uint8_t id[GSM_ID_LEN];
+	int need = 0;
+
+	(void)state;
+	fx_start(&f, NULL);
+	member_id(id, 9);
+	upd(&u, id, GSM_STATE_ALIVE, 1, 0);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, &need), 0);
+	assert_int_equal(need, NEED_UNKNOWN);
+	assert_null(gsm__find(f.s, id));
+	upd(&u, id, GSM_STATE_DEAD, (uint64_t)INT64_MAX + 1, 0);
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
+	gsm_swim_stats(f.s, &st);
+	assert_int_equal(st.updates_unknown, 1);
+	assert_int_equal(st.claims_rejected, 1);
+	assert_int_equal(gsm_swim_member_count(f.s), 1);
+	fx_stop(&f);
+}
+
+/* Claims about ourselves: above our own ignored; at it refuted with a
+ * signed incarnation + 1 that saturates at INT64_MAX. */
+static void test_self_claims_and_saturation(void **state)
+{
+	struct fx f;
+	struct gsm_update u;
+	struct gsm_swim_stats st;
+	uint8_t intent[GSM_ALIVE_INTENT_LEN];
+	const uint8_t *me;
+
+	(void)state;
+	fx_start(&f, NULL);
+	me = f.s->self_id;
+	upd(&u, me, GSM_STATE_DEAD, 2, 0); /* newer generation: never signed */
+	gsm__apply_update(f.s, &u, 0, NULL, NULL);
+	upd(&u, me, GSM_STATE_DEAD, 1, 5); /* newer incarnation: never signed */
+	gsm__apply_update(f.s, &u, 0, NULL, NULL);
+	gsm_swim_stats(f.s, &st);
+	assert_int_equal(st.claims_rejected, 2);
+	assert_int_equal(st.refutations, 0);
+	assert_int_equal(st.incarnation, 0);
+	upd(&u, me, GSM_STATE_SUSPECT, 1, 0);
+	gsm__apply_update(f.s, &u, 0, NULL, NULL);
+	gsm_swim_stats(f.s, &st);
+	assert_int_equal(st.refutations, 1);
+	assert_int_equal(st.incarnation, 1);
+	gsm_alive_intent(me, 1, 1, intent);
+	assert_non_null(f.s->self->alive_sig);
+	assert_int_equal(gsm_verify(me, intent, sizeof(intent), f.s->self->alive_sig), 0);
+	f.s->self->inc = INT64_MAX;
+	upd(&u, me, GSM_STATE_DEAD, 1, INT64_MAX);
+	gsm__apply_update(f.s, &u, 0, NULL, NULL);
+	gsm_swim_stats(f.s, &st);
+	assert_int_equal(st.incarnation, INT64_MAX);
+	fx_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +719,10 @@ int main(void)
 	    cmocka_unit_test(test_view_hash_equal_views),
 	    cmocka_unit_test(test_view_hash_digest_changes),
 	    cmocka_unit_test(test_view_hash_ignores_non_digest),
+	    cmocka_unit_test(test_claims_bounded_by_signed),
+	    cmocka_unit_test(test_signed_alive_raises_bound),
+	    cmocka_unit_test(test_unknown_and_range),
+	    cmocka_unit_test(test_self_claims_and_saturation),
 	};
 
 	if (gsm_crypto_init())

@@ -761,6 +761,25 @@ static void test_leave_intent(void **state)
 	assert_int_equal(out[GSM_LEAVE_INTENT_LEN - 1], 0x18);
 }
 
+static void test_alive_intent(void **state)
+{
+	uint8_t node[GSM_ID_LEN], out[GSM_ALIVE_INTENT_LEN], leave[GSM_LEAVE_INTENT_LEN];
+
+	(void)state;
+	fx_bytes(node, sizeof(node), 5);
+	gsm_alive_intent(node, 0x0102030405060708ull, 0x1112131415161718ull, out);
+	assert_int_equal(GSM_ALIVE_INTENT_LEN, 17 + 32 + 16);
+	assert_memory_equal(out, "gossamer alive v1", 17);
+	assert_memory_equal(out + 17, node, GSM_ID_LEN);
+	assert_int_equal(out[17 + 32], 0x01);
+	assert_int_equal(out[17 + 32 + 7], 0x08);
+	assert_int_equal(out[17 + 32 + 8], 0x11);
+	assert_int_equal(out[GSM_ALIVE_INTENT_LEN - 1], 0x18);
+	/* domain-separated from the leave intent of the same values */
+	gsm_leave_intent(node, 0x0102030405060708ull, 0x1112131415161718ull, leave);
+	assert_memory_not_equal(out, leave, 14);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -835,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_advert_decode_rejects),
 		cmocka_unit_test(test_advert_text_rules),
 		cmocka_unit_test(test_leave_intent),
+		cmocka_unit_test(test_alive_intent),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_wire_key_numbers),
 	};
