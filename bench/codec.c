@@ -24,10 +24,10 @@ static struct gsm_msg msg, out;
 static uint8_t body[GSM_MAX_DATAGRAM], dgram[GSM_MAX_DATAGRAM], opened[GSM_MAX_DATAGRAM];
 static double secs = 1.0;
 
-#define RUN(label, per_iter)                                                                      \
-	for (double t0 = now(), t1 = t0, n = 0;; n++) {                                           \
+#define RUN(label, per_iter)                                                                       \
+	for (double t0 = now(), t1 = t0, n = 0;; n++) {                                            \
 		if (((long)n & 63) == 0 && (t1 = now()) - t0 >= secs) {                            \
-			printf("  %-44s %12.0f msg/s  (%.2f us each)\n", label, n / (t1 - t0),       \
+			printf("  %-44s %12.0f msg/s  (%.2f us each)\n", label, n / (t1 - t0),     \
 			       (t1 - t0) / n * 1e6);                                               \
 			break;                                                                     \
 		}                                                                                  \
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	struct gsm_identity *id;
 	struct gsm_keyring *kr;
 	struct gsm_advert a, dec;
-	uint8_t adv[GSM_MAX_ADVERT], advmax[GSM_MAX_ADVERT], nonce[GSM_NONCE_LEN] = { 0 };
+	uint8_t adv[GSM_MAX_ADVERT], advmax[GSM_MAX_ADVERT], nonce[GSM_NONCE_LEN] = {0};
 	struct gsm_bytes ref;
 	size_t advlen, advmaxlen, blen, dlen, olen;
 	int rc;
@@ -66,9 +66,10 @@ int main(int argc, char **argv)
 
 	printf("advert size (signed, bytes)\n");
 	printf("  typical (2 endpoints, 2 overlay, 2 prefixes, 3 labels): %zu\n", advlen);
-	printf("  max-size (16 v6 endpoints w/ observer, 4 overlay, 64 v6 prefixes, %u full labels, "
-	       "63-char name): %zu (bound %d)\n",
-	       (unsigned)a.n_labels, advmaxlen, GSM_MAX_ADVERT);
+	printf(
+	    "  max-size (16 v6 endpoints w/ observer, 4 overlay, 64 v6 prefixes, %u full labels, "
+	    "63-char name): %zu (bound %d)\n",
+	    (unsigned)a.n_labels, advmaxlen, GSM_MAX_ADVERT);
 
 	/* typical ping with piggyback: 4 updates + 1 advert */
 	ref.ptr = adv;
@@ -119,7 +120,8 @@ int main(int argc, char **argv)
 	RUN("advert (typical) decode only", gsm_advert_decode(adv, advlen, &dec));
 	RUN("advert (typical) peek", gsm_advert_peek(adv, advlen, NULL, NULL, NULL));
 	fx_advert_max(&a, gsm_identity_public(id));
-	RUN("advert (max) encode+sign", gsm_advert_sign(&a, id, advmax, sizeof(advmax), &advmaxlen));
+	RUN("advert (max) encode+sign",
+	    gsm_advert_sign(&a, id, advmax, sizeof(advmax), &advmaxlen));
 	RUN("advert (max) decode+verify", {
 		gsm_advert_decode(advmax, advmaxlen, &dec);
 		gsm_advert_verify(advmax, advmaxlen);
@@ -132,7 +134,8 @@ int main(int argc, char **argv)
 		fx_bytes(e->node, GSM_ID_LEN, msg.n_digest);
 		e->generation = 1764160000;
 		e->version = 17;
-		if (gsm_msg_encoded_size(&msg) + gsm_digest_entry_encoded_size(e) + GSM_ENVELOPE_OVERHEAD >
+		if (gsm_msg_encoded_size(&msg) + gsm_digest_entry_encoded_size(e) +
+			GSM_ENVELOPE_OVERHEAD >
 		    GSM_DEFAULT_MTU)
 			break;
 		msg.n_digest++;

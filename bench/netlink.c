@@ -27,7 +27,7 @@
 #include "netlink/rtnl.h"
 #include "netlink/wg.h"
 
-#define REPS 5
+#define REPS	    5
 #define CACHED_REPS 50
 
 static double now(void)
@@ -39,8 +39,8 @@ static double now(void)
 
 static void die(const char *what, int r, const char *msg)
 {
-	fprintf(stderr, "bench/netlink: %s: %s%s%s\n", what, gnl_strerror(r), msg && *msg ? ": " : "",
-		msg ? msg : "");
+	fprintf(stderr, "bench/netlink: %s: %s%s%s\n", what, gnl_strerror(r),
+		msg && *msg ? ": " : "", msg ? msg : "");
 	exit(1);
 }
 
@@ -90,7 +90,8 @@ static struct gnl_wg_device *make_set(const char *ifname, size_t n)
 		set_endpoint(p, i, 20000);
 		p->persistent_keepalive = i % 4 ? 0 : 25;
 		struct gnl_prefix a;
-		snprintf(s, sizeof(s), "10.%zu.%zu.%zu/32", 16 + (i >> 16), (i >> 8) & 255, i & 255);
+		snprintf(s, sizeof(s), "10.%zu.%zu.%zu/32", 16 + (i >> 16), (i >> 8) & 255,
+			 i & 255);
 		gnl_prefix_parse(s, &a);
 		gnl_wg_peer_add_allowedip(p, &a);
 		snprintf(s, sizeof(s), "fd00:250:%zx::/64", i);
@@ -119,7 +120,8 @@ static void write_conf(const struct gnl_wg_device *d, const char *path)
 			fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);
 		fprintf(f, "AllowedIPs = ");
 		for (size_t j = 0; j < p->n_allowedips; j++)
-			fprintf(f, "%s%s", j ? ", " : "", gnl_prefix_format(&p->allowedips[j], a, sizeof(a)));
+			fprintf(f, "%s%s", j ? ", " : "",
+				gnl_prefix_format(&p->allowedips[j], a, sizeof(a)));
 		fprintf(f, "\n");
 	}
 	fclose(f);
@@ -140,8 +142,8 @@ static double run(const char *cmd)
 static void row(const char *what, double ours, const char *ours_how, double wg, const char *wg_how)
 {
 	if (wg > 0)
-		printf("  %-10s %-38s %9.2f ms   %-18s %9.2f ms   x%.1f\n", what, ours_how, ours * 1e3, wg_how,
-		       wg * 1e3, wg / ours);
+		printf("  %-10s %-38s %9.2f ms   %-18s %9.2f ms   x%.1f\n", what, ours_how,
+		       ours * 1e3, wg_how, wg * 1e3, wg / ours);
 	else
 		printf("  %-10s %-38s %9.2f ms\n", what, ours_how, ours * 1e3);
 }
@@ -179,7 +181,8 @@ static void bench_n(struct gnl_rtnl *rt, struct gnl_wg *wg, size_t n, bool have_
 		t_wset = run(cmd);
 	}
 	char how[64];
-	snprintf(how, sizeof(how), "gnl_wg_sync (%zu msgs, %zu KiB)", apply_msgs, apply_bytes / 1024);
+	snprintf(how, sizeof(how), "gnl_wg_sync (%zu msgs, %zu KiB)", apply_msgs,
+		 apply_bytes / 1024);
 	row("apply", t_apply, how, t_wset, "wg setconf");
 
 	/* read back */
@@ -276,7 +279,8 @@ int main(int argc, char **argv)
 	have_wg = system("command -v wg >/dev/null 2>&1") == 0;
 	if (getenv("GNL_BENCH_MSG_LIMIT")) /* e.g. 8192, 131072: message size trade-off */
 		gnl_wg_set_msg_limit(wg, strtoul(getenv("GNL_BENCH_MSG_LIMIT"), NULL, 10));
-	printf("bench/netlink: netlink/ vs wireguard-tools%s; medians of %d where repeated; last column: wg time / ours\n",
+	printf("bench/netlink: netlink/ vs wireguard-tools%s; medians of %d where repeated; last "
+	       "column: wg time / ours\n",
 	       have_wg ? "" : " (wg not installed: ours only)", REPS);
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)

@@ -86,8 +86,10 @@ static void hook(void *arg, size_t node, const struct gsm_swim_event *ev)
 		if (j >= 0 && sim_up(w->s, (size_t)j)) {
 			w->dead_events++;
 			if (getenv("GSM_BENCH_DEBUG"))
-				printf("  false DEAD: node %zu declared node %ld dead (gen %llu inc %llu) "
-				       "at %.1f s\n", node, j, (unsigned long long)ev->member->generation,
+				printf("  false DEAD: node %zu declared node %ld dead (gen %llu "
+				       "inc %llu) "
+				       "at %.1f s\n",
+				       node, j, (unsigned long long)ev->member->generation,
 				       (unsigned long long)ev->member->incarnation,
 				       sim_now(w->s) / 1000.0);
 		}
@@ -116,7 +118,7 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 {
 	struct sim_opts o;
 	struct sim *s;
-	struct watch w = { 0 };
+	struct watch w = {0};
 	struct sim_totals a, b;
 	double w0, w1, wtot0, boot_s = -1;
 	uint64_t t_last, *v, iv, simtot0;
@@ -150,14 +152,16 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 	w1 = wall();
 	sim_totals(s, &a);
 	printf("bootstrap: %zu nodes joined through one seed over 10 s; full identical view at "
-	       "all nodes %.1f s after the last join%s\n", n, boot_s,
-	       boot_s < 0 ? " (NOT within 120 s)" : "");
+	       "all nodes %.1f s after the last join%s\n",
+	       n, boot_s, boot_s < 0 ? " (NOT within 120 s)" : "");
 	printf("  during bootstrap: %.1f datagrams, %.0f bytes per node per second; "
 	       "sim speed %.1fx real time (%.1f s wall)\n",
-	       (double)a.dgrams / n / (sim_now(s) / 1000.0), (double)a.bytes / n / (sim_now(s) / 1000.0),
-	       (sim_now(s) / 1000.0) / (w1 - w0), w1 - w0);
+	       (double)a.dgrams / n / (sim_now(s) / 1000.0),
+	       (double)a.bytes / n / (sim_now(s) / 1000.0), (sim_now(s) / 1000.0) / (w1 - w0),
+	       w1 - w0);
 	printf("  memory: %.0f bytes per member (%.1f MB per node at N=%zu)\n",
-	       (double)a.memory / (double)a.members, (double)a.memory / (double)up_count(s) / 1e6, n);
+	       (double)a.memory / (double)a.members, (double)a.memory / (double)up_count(s) / 1e6,
+	       n);
 	fflush(stdout);
 
 	/* steady state, once the adaptive sync interval has backed off; the
@@ -174,12 +178,14 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 		w1 = wall();
 		sim_totals(s, &b);
 		ns = (double)(b.syncs - a.syncs);
-		printf("steady state (%.0f s = 2 sync intervals, 5 min after bootstrap): %.2f datagrams, "
-		       "%.0f bytes per node per second; sim speed %.1fx real time\n", secs,
-		       (double)(b.dgrams - a.dgrams) / n / secs, (double)(b.bytes - a.bytes) / n / secs,
-		       secs / (w1 - w0));
+		printf("steady state (%.0f s = 2 sync intervals, 5 min after bootstrap): %.2f "
+		       "datagrams, "
+		       "%.0f bytes per node per second; sim speed %.1fx real time\n",
+		       secs, (double)(b.dgrams - a.dgrams) / n / secs,
+		       (double)(b.bytes - a.bytes) / n / secs, secs / (w1 - w0));
 		printf("  syncs: %.2f per node, %.0f%% ended by the state_hash summary, "
-		       "%.2f digest pages per sync%s\n", ns / (double)n,
+		       "%.2f digest pages per sync%s\n",
+		       ns / (double)n,
 		       ns > 0 ? 100.0 * (double)(b.syncs_summary - a.syncs_summary) / ns : 0.0,
 		       ns > 0 ? (double)(b.digest_pages_recv - a.digest_pages_recv) / ns : 0.0,
 		       o.swim.sync_summary ? "" : " (summary off)");
@@ -208,9 +214,9 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 		sim_run_until(s, sim_now(s) + 5000);
 	}
 	qsort(v, nv, sizeof(*v), cmp_u64);
-	printf("dissemination (5 advert updates): rounds p50 %" PRIu64 ", p99 %" PRIu64 ", max %" PRIu64
-	       " (round = %" PRIu64 " ms; reached %zu of %zu)\n", pct(v, nv, 0.5), pct(v, nv, 0.99),
-	       pct(v, nv, 1.0), iv, nv, 5 * (n - 1));
+	printf("dissemination (5 advert updates): rounds p50 %" PRIu64 ", p99 %" PRIu64
+	       ", max %" PRIu64 " (round = %" PRIu64 " ms; reached %zu of %zu)\n",
+	       pct(v, nv, 0.5), pct(v, nv, 0.99), pct(v, nv, 1.0), iv, nv, 5 * (n - 1));
 	fflush(stdout);
 
 	/* detection */
@@ -233,8 +239,9 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 	}
 	qsort(v, nv, sizeof(*v), cmp_u64);
 	printf("detection (3 crashes): declared dead by all others: median %.1f s, p99 %.1f s, "
-	       "max %.1f s (%zu of %zu declarations)\n", pct(v, nv, 0.5) / 1000.0,
-	       pct(v, nv, 0.99) / 1000.0, pct(v, nv, 1.0) / 1000.0, nv, 3 * n - 6);
+	       "max %.1f s (%zu of %zu declarations)\n",
+	       pct(v, nv, 0.5) / 1000.0, pct(v, nv, 0.99) / 1000.0, pct(v, nv, 1.0) / 1000.0, nv,
+	       3 * n - 6);
 	fflush(stdout);
 
 	/* loss */
@@ -247,11 +254,14 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 		sim_run_until(s, sim_now(s) + loss_secs * 1000);
 		w1 = wall();
 		sim_totals(s, &b);
-		printf("5%% loss for %" PRIu64 " s: false DEAD declarations (about running nodes) %" PRIu64 ", SUSPECT events %"
-		       PRIu64 "; %.2f datagrams, %.0f bytes per node per second; sim speed %.1fx\n",
+		printf("5%% loss for %" PRIu64
+		       " s: false DEAD declarations (about running nodes) %" PRIu64
+		       ", SUSPECT events %" PRIu64
+		       "; %.2f datagrams, %.0f bytes per node per second; sim speed %.1fx\n",
 		       loss_secs, w.dead_events, w.suspect_events,
 		       (double)(b.dgrams - a.dgrams) / n / (double)loss_secs,
-		       (double)(b.bytes - a.bytes) / n / (double)loss_secs, (double)loss_secs / (w1 - w0));
+		       (double)(b.bytes - a.bytes) / n / (double)loss_secs,
+		       (double)loss_secs / (w1 - w0));
 	}
 	simtot0 = sim_now(s);
 	printf("total: %.0f simulated s in %.1f s wall (%.1fx real time)\n\n", simtot0 / 1000.0,
@@ -307,8 +317,8 @@ int main(int argc, char **argv)
 
 		if (need > mem_available() / 2) {
 			printf("== N=%zu skipped: the full member tables need ~%.0f GB (%.0f B per "
-			       "member x N^2), more than half of the available %.0f GB\n\n", ns[i],
-			       need / 1e9, 480.0, mem_available() / 1e9);
+			       "member x N^2), more than half of the available %.0f GB\n\n",
+			       ns[i], need / 1e9, 480.0, mem_available() / 1e9);
 			continue;
 		}
 		bench(ns[i], verify != 0, loss);

@@ -32,18 +32,10 @@
 #include "cli/fmt.h"
 
 static const char *const cmd_names[GCLI_CMD_COUNT] = {
-	[GCLI_CMD_NONE] = "",
-	[GCLI_CMD_HELP] = "help",
-	[GCLI_CMD_VERSION] = "version",
-	[GCLI_CMD_STATUS] = "status",
-	[GCLI_CMD_MEMBERS] = "members",
-	[GCLI_CMD_PEERS] = "peers",
-	[GCLI_CMD_JOIN] = "join",
-	[GCLI_CMD_LEAVE] = "leave",
-	[GCLI_CMD_RELOAD] = "reload",
-	[GCLI_CMD_WAIT] = "wait",
-	[GCLI_CMD_KEYGEN] = "keygen",
-	[GCLI_CMD_PUBKEY] = "pubkey",
+    [GCLI_CMD_NONE] = "",	  [GCLI_CMD_HELP] = "help",	  [GCLI_CMD_VERSION] = "version",
+    [GCLI_CMD_STATUS] = "status", [GCLI_CMD_MEMBERS] = "members", [GCLI_CMD_PEERS] = "peers",
+    [GCLI_CMD_JOIN] = "join",	  [GCLI_CMD_LEAVE] = "leave",	  [GCLI_CMD_RELOAD] = "reload",
+    [GCLI_CMD_WAIT] = "wait",	  [GCLI_CMD_KEYGEN] = "keygen",	  [GCLI_CMD_PUBKEY] = "pubkey",
 };
 
 const char *gcli_cmd_name(enum gcli_cmd c)
@@ -59,14 +51,28 @@ static enum gcli_cmd cmd_lookup(const char *s)
 	return GCLI_CMD_NONE;
 }
 
-#define B(c)   (1u << (c))
-#define ALL    0xffffffffu
-#define DAEMON (B(GCLI_CMD_STATUS) | B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS) | B(GCLI_CMD_JOIN) | \
-		B(GCLI_CMD_LEAVE) | B(GCLI_CMD_RELOAD) | B(GCLI_CMD_WAIT) | B(GCLI_CMD_VERSION))
+#define B(c) (1u << (c))
+#define ALL  0xffffffffu
+#define DAEMON                                                                                     \
+	(B(GCLI_CMD_STATUS) | B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS) | B(GCLI_CMD_JOIN) |         \
+	 B(GCLI_CMD_LEAVE) | B(GCLI_CMD_RELOAD) | B(GCLI_CMD_WAIT) | B(GCLI_CMD_VERSION))
 
 enum opt_id {
-	O_SOCKET, O_JSON, O_COLOR, O_NO_COLOR, O_HELP, O_VERSION, O_WIDE, O_STATE, O_LABEL,
-	O_MEMBERS, O_CONVERGED, O_TIMEOUT, O_OUTPUT, O_FORCE, O_KEY_ID,
+	O_SOCKET,
+	O_JSON,
+	O_COLOR,
+	O_NO_COLOR,
+	O_HELP,
+	O_VERSION,
+	O_WIDE,
+	O_STATE,
+	O_LABEL,
+	O_MEMBERS,
+	O_CONVERGED,
+	O_TIMEOUT,
+	O_OUTPUT,
+	O_FORCE,
+	O_KEY_ID,
 };
 
 struct optdef {
@@ -78,22 +84,22 @@ struct optdef {
 };
 
 static const struct optdef optdefs[] = {
-	{"socket", 's', true, ALL, O_SOCKET},
-	{"json", 'j', false, DAEMON | B(GCLI_CMD_NONE), O_JSON},
-	{"color", 0, true, ALL, O_COLOR},
-	{"colour", 0, true, ALL, O_COLOR},
-	{"no-color", 0, false, ALL, O_NO_COLOR},
-	{"help", 'h', false, ALL, O_HELP},
-	{"version", 'V', false, ALL, O_VERSION},
-	{"wide", 'w', false, B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS), O_WIDE},
-	{"state", 0, true, B(GCLI_CMD_MEMBERS), O_STATE},
-	{"label", 'l', true, B(GCLI_CMD_MEMBERS), O_LABEL},
-	{"members", 'n', true, B(GCLI_CMD_WAIT), O_MEMBERS},
-	{"converged", 'c', false, B(GCLI_CMD_WAIT), O_CONVERGED},
-	{"timeout", 't', true, B(GCLI_CMD_WAIT) | B(GCLI_CMD_JOIN), O_TIMEOUT},
-	{"output", 'o', true, B(GCLI_CMD_KEYGEN), O_OUTPUT},
-	{"force", 'f', false, B(GCLI_CMD_KEYGEN), O_FORCE},
-	{"key-id", 0, true, B(GCLI_CMD_KEYGEN), O_KEY_ID},
+    {"socket", 's', true, ALL, O_SOCKET},
+    {"json", 'j', false, DAEMON | B(GCLI_CMD_NONE), O_JSON},
+    {"color", 0, true, ALL, O_COLOR},
+    {"colour", 0, true, ALL, O_COLOR},
+    {"no-color", 0, false, ALL, O_NO_COLOR},
+    {"help", 'h', false, ALL, O_HELP},
+    {"version", 'V', false, ALL, O_VERSION},
+    {"wide", 'w', false, B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS), O_WIDE},
+    {"state", 0, true, B(GCLI_CMD_MEMBERS), O_STATE},
+    {"label", 'l', true, B(GCLI_CMD_MEMBERS), O_LABEL},
+    {"members", 'n', true, B(GCLI_CMD_WAIT), O_MEMBERS},
+    {"converged", 'c', false, B(GCLI_CMD_WAIT), O_CONVERGED},
+    {"timeout", 't', true, B(GCLI_CMD_WAIT) | B(GCLI_CMD_JOIN), O_TIMEOUT},
+    {"output", 'o', true, B(GCLI_CMD_KEYGEN), O_OUTPUT},
+    {"force", 'f', false, B(GCLI_CMD_KEYGEN), O_FORCE},
+    {"key-id", 0, true, B(GCLI_CMD_KEYGEN), O_KEY_ID},
 };
 
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
@@ -174,8 +180,9 @@ static int parse_states(const char *v, unsigned *mask, char *err, size_t errlen)
 	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		unsigned b = gcli_state_bit(tok);
 		if (!b) {
-			rc = fail(err, errlen,
-				  "unknown state '%s' (expected alive, suspect, dead or left)", tok);
+			rc =
+			    fail(err, errlen,
+				 "unknown state '%s' (expected alive, suspect, dead or left)", tok);
 			goto out;
 		}
 		*mask |= b;
@@ -236,7 +243,7 @@ static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, c
 	case O_NO_COLOR:
 		o->color = GCLI_COLOR_NEVER;
 		return 0;
-	case O_HELP:    /* handled by the caller */
+	case O_HELP: /* handled by the caller */
 	case O_VERSION:
 		return 0; /* handled while finding the command */
 	case O_WIDE:
@@ -248,8 +255,8 @@ static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, c
 		return add_label(o, val, err, errlen);
 	case O_MEMBERS:
 		if (!gcli_parse_uint(val, 1, 1000000, &u))
-			return fail(err, errlen, "--members needs a count from 1 to 1000000, got '%s'",
-				    val);
+			return fail(err, errlen,
+				    "--members needs a count from 1 to 1000000, got '%s'", val);
 		o->wait_members_set = true;
 		o->wait_members = u;
 		return 0;
@@ -259,7 +266,8 @@ static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, c
 	case O_TIMEOUT:
 		if (!gcli_parse_duration(val, &o->timeout))
 			return fail(err, errlen,
-				    "--timeout needs seconds (e.g. 30, 2.5, 500ms, 2m), got '%s'", val);
+				    "--timeout needs seconds (e.g. 30, 2.5, 500ms, 2m), got '%s'",
+				    val);
 		return 0;
 	case O_OUTPUT:
 		if (!*val)
@@ -271,8 +279,8 @@ static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, c
 		return 0;
 	case O_KEY_ID:
 		if (!gcli_parse_uint(val, 0, 65535, &u))
-			return fail(err, errlen, "--key-id needs a number from 0 to 65535, got '%s'",
-				    val);
+			return fail(err, errlen,
+				    "--key-id needs a number from 0 to 65535, got '%s'", val);
 		o->key_id = (uint16_t)u;
 		return 0;
 	}
@@ -291,8 +299,7 @@ static enum gcli_key_kind key_kind(const char *s)
 }
 
 /* Positional arguments after the command word. */
-static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *err,
-		      size_t errlen)
+static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *err, size_t errlen)
 {
 	size_t i = (*npos)++;
 	switch (o->cmd) {
@@ -323,8 +330,8 @@ static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *
 				return fail(err, errlen, "%s: unknown key kind '%s' (expected %s)",
 					    gcli_cmd_name(o->cmd), arg,
 					    o->cmd == GCLI_CMD_KEYGEN
-						    ? "identity, wireguard or cluster"
-						    : "identity or wireguard");
+						? "identity, wireguard or cluster"
+						: "identity or wireguard");
 			return 0;
 		}
 		if (i == 1 && o->cmd == GCLI_CMD_PUBKEY) {
@@ -416,12 +423,14 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 			const char *eq = strchr(name, '=');
 			size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 			d = find_long(name, nlen);
-			snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen), name);
+			snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen),
+				 name);
 			if (!d)
 				return fail(err, errlen, "unknown option '%s'", shown);
 			if (eq) {
 				if (!d->arg)
-					return fail(err, errlen, "option '%s' takes no value", shown);
+					return fail(err, errlen, "option '%s' takes no value",
+						    shown);
 				val = eq + 1;
 			}
 		} else {
@@ -431,8 +440,9 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 				return fail(err, errlen, "unknown option '%s'", shown);
 			if (a[2]) {
 				if (!d->arg)
-					return fail(err, errlen, "option '%s' takes no value (got '%s')",
-						    shown, a);
+					return fail(err, errlen,
+						    "option '%s' takes no value (got '%s')", shown,
+						    a);
 				val = a + 2;
 			}
 		}
@@ -464,8 +474,8 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 	if (o->socket == NULL)
 		o->socket = (env_socket && *env_socket) ? env_socket : GCLI_DEFAULT_SOCKET;
 	if (o->timeout < 0)
-		o->timeout = o->cmd == GCLI_CMD_JOIN ? GCLI_DEFAULT_JOIN_TIMEOUT
-						    : GCLI_DEFAULT_WAIT_TIMEOUT;
+		o->timeout =
+		    o->cmd == GCLI_CMD_JOIN ? GCLI_DEFAULT_JOIN_TIMEOUT : GCLI_DEFAULT_WAIT_TIMEOUT;
 	if (o->cmd == GCLI_CMD_JOIN && o->timeout > 60)
 		return fail(err, errlen, "join: --timeout is at most 60 seconds");
 
@@ -509,112 +519,112 @@ void gcli_opts_release(struct gcli_opts *o)
 }
 
 static const char usage_main[] =
-	"usage: gossamer [OPTIONS] COMMAND [ARGS]\n"
-	"\n"
-	"Inspect and control the local gossamerd (WireGuard mesh daemon).\n"
-	"\n"
-	"Queries (add --json for machine-readable output):\n"
-	"  status                 this node, member counts, convergence\n"
-	"  members                the membership table (--state, --label filters)\n"
-	"  peers                  the WireGuard peers: handshakes, traffic, relays\n"
-	"  version                client (and daemon) version\n"
-	"Actions:\n"
-	"  join HOST[:PORT]...    contact seeds and merge with their cluster\n"
-	"  leave                  leave the mesh gracefully; the daemon exits\n"
-	"  reload                 re-read the daemon's configuration file\n"
-	"  wait                   block until --members N are alive / --converged\n"
-	"Offline:\n"
-	"  keygen KIND [-o FILE]  new key: identity, wireguard or cluster\n"
-	"  pubkey KIND [FILE]     public half of an identity or wireguard key\n"
-	"  help [COMMAND]         this text, or a command's options\n"
-	"\n"
-	"Options (before or after the command):\n"
-	"  -s, --socket PATH      control socket (env GOSSAMER_SOCKET,\n"
-	"                         default " GCLI_DEFAULT_SOCKET ")\n"
-	"  -j, --json             JSON on stdout (stable schema, see gossamer(8))\n"
-	"      --color WHEN       auto (default), always or never; NO_COLOR disables\n"
-	"      --no-color         same as --color=never\n"
-	"  -h, --help             help\n"
-	"  -V, --version          same as `gossamer version`\n"
-	"\n"
-	"Exit status: 0 success, 1 operational error (daemon unreachable, request\n"
-	"refused, timeout), 2 usage error.\n";
+    "usage: gossamer [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Inspect and control the local gossamerd (WireGuard mesh daemon).\n"
+    "\n"
+    "Queries (add --json for machine-readable output):\n"
+    "  status                 this node, member counts, convergence\n"
+    "  members                the membership table (--state, --label filters)\n"
+    "  peers                  the WireGuard peers: handshakes, traffic, relays\n"
+    "  version                client (and daemon) version\n"
+    "Actions:\n"
+    "  join HOST[:PORT]...    contact seeds and merge with their cluster\n"
+    "  leave                  leave the mesh gracefully; the daemon exits\n"
+    "  reload                 re-read the daemon's configuration file\n"
+    "  wait                   block until --members N are alive / --converged\n"
+    "Offline:\n"
+    "  keygen KIND [-o FILE]  new key: identity, wireguard or cluster\n"
+    "  pubkey KIND [FILE]     public half of an identity or wireguard key\n"
+    "  help [COMMAND]         this text, or a command's options\n"
+    "\n"
+    "Options (before or after the command):\n"
+    "  -s, --socket PATH      control socket (env GOSSAMER_SOCKET,\n"
+    "                         default " GCLI_DEFAULT_SOCKET ")\n"
+    "  -j, --json             JSON on stdout (stable schema, see gossamer(8))\n"
+    "      --color WHEN       auto (default), always or never; NO_COLOR disables\n"
+    "      --no-color         same as --color=never\n"
+    "  -h, --help             help\n"
+    "  -V, --version          same as `gossamer version`\n"
+    "\n"
+    "Exit status: 0 success, 1 operational error (daemon unreachable, request\n"
+    "refused, timeout), 2 usage error.\n";
 
 static const char usage_status[] =
-	"usage: gossamer status [--json]\n"
-	"\n"
-	"Show this node (name, id, keys, addresses, endpoints, backend, interface,\n"
-	"ports), member counts by state and whether the local view has converged.\n";
+    "usage: gossamer status [--json]\n"
+    "\n"
+    "Show this node (name, id, keys, addresses, endpoints, backend, interface,\n"
+    "ports), member counts by state and whether the local view has converged.\n";
 
 static const char usage_members[] =
-	"usage: gossamer members [--state STATE[,STATE]] [--label KEY[=VALUE]]... [--wide] [--json]\n"
-	"\n"
-	"List the members this node knows, itself marked with '*'.\n"
-	"  --state LIST       only these states: alive, suspect, dead, left\n"
-	"  -l, --label K=V    only members with label K equal to V (K alone: label set);\n"
-	"                     repeat to require several\n"
-	"  -w, --wide         do not truncate the table to the terminal width\n"
-	"  -j, --json         JSON array of member objects\n";
+    "usage: gossamer members [--state STATE[,STATE]] [--label KEY[=VALUE]]... [--wide] [--json]\n"
+    "\n"
+    "List the members this node knows, itself marked with '*'.\n"
+    "  --state LIST       only these states: alive, suspect, dead, left\n"
+    "  -l, --label K=V    only members with label K equal to V (K alone: label set);\n"
+    "                     repeat to require several\n"
+    "  -w, --wide         do not truncate the table to the terminal width\n"
+    "  -j, --json         JSON array of member objects\n";
 
 static const char usage_peers[] =
-	"usage: gossamer peers [--wide] [--json]\n"
-	"\n"
-	"The WireGuard view: one line per peer with endpoint, allowed IPs, latest\n"
-	"handshake, traffic, and whether it is reached directly or through a relay.\n";
+    "usage: gossamer peers [--wide] [--json]\n"
+    "\n"
+    "The WireGuard view: one line per peer with endpoint, allowed IPs, latest\n"
+    "handshake, traffic, and whether it is reached directly or through a relay.\n";
 
 static const char usage_join[] =
-	"usage: gossamer join [--timeout SECONDS] [--json] HOST[:PORT]...\n"
-	"\n"
-	"Ask the daemon to contact these gossip addresses and merge with their\n"
-	"cluster.  IPv6 as [ADDR]:PORT; without a port the daemon's gossip port\n"
-	"applies.  Waits until a seed answers and fails (exit 1) if none does.\n"
-	"  -t, --timeout S    how long to wait for an answer (default 5, at most 60;\n"
-	"                     0 = only send the join, do not wait)\n";
+    "usage: gossamer join [--timeout SECONDS] [--json] HOST[:PORT]...\n"
+    "\n"
+    "Ask the daemon to contact these gossip addresses and merge with their\n"
+    "cluster.  IPv6 as [ADDR]:PORT; without a port the daemon's gossip port\n"
+    "applies.  Waits until a seed answers and fails (exit 1) if none does.\n"
+    "  -t, --timeout S    how long to wait for an answer (default 5, at most 60;\n"
+    "                     0 = only send the join, do not wait)\n";
 
 static const char usage_leave[] =
-	"usage: gossamer leave [--json]\n"
-	"\n"
-	"Gossip a signed leave intent, so the other members drop this node at once\n"
-	"instead of suspecting it; the daemon then exits.\n";
+    "usage: gossamer leave [--json]\n"
+    "\n"
+    "Gossip a signed leave intent, so the other members drop this node at once\n"
+    "instead of suspecting it; the daemon then exits.\n";
 
 static const char usage_reload[] =
-	"usage: gossamer reload [--json]\n"
-	"\n"
-	"Make the daemon re-read and apply its configuration file.  A bad file is\n"
-	"refused (exit 1, the error on stderr) and the running configuration kept.\n";
+    "usage: gossamer reload [--json]\n"
+    "\n"
+    "Make the daemon re-read and apply its configuration file.  A bad file is\n"
+    "refused (exit 1, the error on stderr) and the running configuration kept.\n";
 
 static const char usage_wait[] =
-	"usage: gossamer wait [--members N] [--converged] [--timeout SECONDS] [--json]\n"
-	"\n"
-	"Block until the condition holds, polling the daemon every 150 ms (and\n"
-	"waiting for it to come up).  Exit 0 as soon as it holds, 1 on timeout.\n"
-	"  -n, --members N    at least N members alive (this node included)\n"
-	"  -c, --converged    the local view has converged\n"
-	"  -t, --timeout S    give up after S seconds (default 60; 0 = never);\n"
-	"                     also 500ms, 2m, 1h\n"
-	"  -j, --json         print the final status object\n";
+    "usage: gossamer wait [--members N] [--converged] [--timeout SECONDS] [--json]\n"
+    "\n"
+    "Block until the condition holds, polling the daemon every 150 ms (and\n"
+    "waiting for it to come up).  Exit 0 as soon as it holds, 1 on timeout.\n"
+    "  -n, --members N    at least N members alive (this node included)\n"
+    "  -c, --converged    the local view has converged\n"
+    "  -t, --timeout S    give up after S seconds (default 60; 0 = never);\n"
+    "                     also 500ms, 2m, 1h\n"
+    "  -j, --json         print the final status object\n";
 
 static const char usage_keygen[] =
-	"usage: gossamer keygen identity|wireguard|cluster [-o FILE] [--force] [--key-id N]\n"
-	"\n"
-	"Generate a key offline, in the daemon's file format.  Without -o the secret\n"
-	"goes to stdout.  With -o it is written atomically with mode 0600 (never\n"
-	"over an existing file unless --force) and the public half is printed.\n"
-	"  identity    node identity: Ed25519 seed, base64 (prints the node id)\n"
-	"  wireguard   WireGuard private key, base64 (like `wg genkey`)\n"
-	"  cluster     cluster key ring with one key \"ID BASE64\" (--key-id, default 1)\n";
+    "usage: gossamer keygen identity|wireguard|cluster [-o FILE] [--force] [--key-id N]\n"
+    "\n"
+    "Generate a key offline, in the daemon's file format.  Without -o the secret\n"
+    "goes to stdout.  With -o it is written atomically with mode 0600 (never\n"
+    "over an existing file unless --force) and the public half is printed.\n"
+    "  identity    node identity: Ed25519 seed, base64 (prints the node id)\n"
+    "  wireguard   WireGuard private key, base64 (like `wg genkey`)\n"
+    "  cluster     cluster key ring with one key \"ID BASE64\" (--key-id, default 1)\n";
 
 static const char usage_pubkey[] =
-	"usage: gossamer pubkey identity|wireguard [FILE]\n"
-	"\n"
-	"Read a private key (FILE, or stdin if omitted or '-') and print its public\n"
-	"half: the node id (64 hex digits) of an identity, or the base64 WireGuard\n"
-	"public key (like `wg pubkey`).\n";
+    "usage: gossamer pubkey identity|wireguard [FILE]\n"
+    "\n"
+    "Read a private key (FILE, or stdin if omitted or '-') and print its public\n"
+    "half: the node id (64 hex digits) of an identity, or the base64 WireGuard\n"
+    "public key (like `wg pubkey`).\n";
 
 static const char usage_version[] =
-	"usage: gossamer version [--json]\n"
-	"\n"
-	"Print the client's version and, if the daemon answers, the daemon's.\n";
+    "usage: gossamer version [--json]\n"
+    "\n"
+    "Print the client's version and, if the daemon answers, the daemon's.\n";
 
 static const char usage_help[] = "usage: gossamer help [COMMAND]\n";
 

@@ -8,13 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GCLI_DEFAULT_SOCKET "/run/gossamer/gossamerd.sock"
+#define GCLI_DEFAULT_SOCKET	  "/run/gossamer/gossamerd.sock"
 #define GCLI_DEFAULT_WAIT_TIMEOUT 60.0 /* seconds; --timeout 0 waits forever */
 #define GCLI_DEFAULT_JOIN_TIMEOUT 5.0  /* seconds for a seed to answer a join */
 
 /* exit codes */
-#define GCLI_EXIT_OK    0
-#define GCLI_EXIT_FAIL  1 /* operational: daemon unreachable, request refused, timeout */
+#define GCLI_EXIT_OK	0
+#define GCLI_EXIT_FAIL	1 /* operational: daemon unreachable, request refused, timeout */
 #define GCLI_EXIT_USAGE 2
 
 enum gcli_cmd {
@@ -40,8 +40,8 @@ enum gcli_key_kind { GCLI_KEY_NONE = 0, GCLI_KEY_IDENTITY, GCLI_KEY_WIREGUARD, G
 /* member state bits for --state */
 #define GCLI_STATE_ALIVE   0x1u
 #define GCLI_STATE_SUSPECT 0x2u
-#define GCLI_STATE_DEAD    0x4u
-#define GCLI_STATE_LEFT    0x8u
+#define GCLI_STATE_DEAD	   0x4u
+#define GCLI_STATE_LEFT	   0x8u
 
 struct gcli_label_filter {
 	const char *key;   /* points into argv (or owned copy) */

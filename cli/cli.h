@@ -14,12 +14,12 @@
 
 /* Where and how output goes. */
 struct gcli_ctx {
-	FILE *out;            /* data */
-	FILE *err;            /* diagnostics */
-	bool color;           /* SGR sequences in human output */
-	size_t width;         /* table width limit, 0 = unlimited */
+	FILE *out;	      /* data */
+	FILE *err;	      /* diagnostics */
+	bool color;	      /* SGR sequences in human output */
+	size_t width;	      /* table width limit, 0 = unlimited */
 	const char *ellipsis; /* "…" on UTF-8 terminals, else "~" */
-	time_t now;           /* for ages */
+	time_t now;	      /* for ages */
 	const json_t *lookup; /* members to resolve ids to names (NULL: the shown ones) */
 };
 

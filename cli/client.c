@@ -142,7 +142,8 @@ static int read_line(struct gcli_client *c, long long deadline, size_t *linelen)
 {
 	size_t scanned = 0;
 	for (;;) {
-		char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
+		char *nl =
+		    c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
 		if (nl) {
 			*linelen = (size_t)(nl - c->buf);
 			return 0;
@@ -248,12 +249,13 @@ out:
 	return rc;
 }
 
-void gcli_client_describe(const struct gcli_client *c, const char *path, const char *cmd,
-			  int err, char *buf, size_t cap)
+void gcli_client_describe(const struct gcli_client *c, const char *path, const char *cmd, int err,
+			  char *buf, size_t cap)
 {
 	switch (err) {
 	case -ENOENT:
-		snprintf(buf, cap, "cannot reach gossamerd at %s: no such socket (is gossamerd running?)",
+		snprintf(buf, cap,
+			 "cannot reach gossamerd at %s: no such socket (is gossamerd running?)",
 			 path);
 		break;
 	case -ECONNREFUSED:
@@ -264,7 +266,8 @@ void gcli_client_describe(const struct gcli_client *c, const char *path, const c
 	case -EACCES:
 	case -EPERM:
 		snprintf(buf, cap,
-			 "cannot reach gossamerd at %s: permission denied (root or the socket's group needed)",
+			 "cannot reach gossamerd at %s: permission denied (root or the socket's "
+			 "group needed)",
 			 path);
 		break;
 	case -ENOTDIR:
@@ -299,8 +302,8 @@ void gcli_client_describe(const struct gcli_client *c, const char *path, const c
 	}
 }
 
-int gcli_call_once(const char *path, const char *cmd, json_t *args, json_t **result,
-		   char *errbuf, size_t errcap)
+int gcli_call_once(const char *path, const char *cmd, json_t *args, json_t **result, char *errbuf,
+		   size_t errcap)
 {
 	struct gcli_client *c = NULL;
 	int rc = gcli_client_connect(path, &c);

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define GCLI_MAX_RESPONSE (64u << 20) /* one response line, bytes */
+#define GCLI_MAX_RESPONSE    (64u << 20) /* one response line, bytes */
 #define GCLI_CALL_TIMEOUT_MS 15000
 
 struct gcli_client;
@@ -32,11 +32,11 @@ const char *gcli_client_error_code(const struct gcli_client *c);
 /* One line (no newline) describing a failure of connect/call on path,
  * e.g. "cannot reach gossamerd at /run/x.sock: no such socket (is
  * gossamerd running?)".  c may be NULL (connect failures). */
-void gcli_client_describe(const struct gcli_client *c, const char *path, const char *cmd,
-			  int err, char *buf, size_t cap);
+void gcli_client_describe(const struct gcli_client *c, const char *path, const char *cmd, int err,
+			  char *buf, size_t cap);
 
 /* Connect, call once, disconnect. */
-int gcli_call_once(const char *path, const char *cmd, json_t *args, json_t **result,
-		   char *errbuf, size_t errcap);
+int gcli_call_once(const char *path, const char *cmd, json_t *args, json_t **result, char *errbuf,
+		   size_t errcap);
 
 #endif

@@ -48,8 +48,8 @@ static int print_json(const json_t *v, const struct gcli_ctx *ctx)
 }
 
 /* One request; on failure print the one-line diagnostic. */
-static int request(const struct gcli_opts *o, struct gcli_ctx *ctx, const char *cmd,
-		   json_t *args, json_t **result)
+static int request(const struct gcli_opts *o, struct gcli_ctx *ctx, const char *cmd, json_t *args,
+		   json_t **result)
 {
 	char err[512];
 	int rc = gcli_call_once(o->socket, cmd, args, result, err, sizeof(err));
@@ -102,8 +102,7 @@ static int cmd_members(const struct gcli_opts *o, struct gcli_ctx *ctx)
 	}
 	if (o->json)
 		rc = print_json(sel, ctx);
-	else
-	{
+	else {
 		ctx->lookup = res; /* relays may be filtered out of sel */
 		rc = gcli_show_members(sel, ctx) ? GCLI_EXIT_FAIL : GCLI_EXIT_OK;
 		ctx->lookup = NULL;
@@ -212,8 +211,8 @@ static long long mono_ms(void)
 
 static bool transient(int err)
 {
-	return err == -ENOENT || err == -ECONNREFUSED || err == -ECONNRESET ||
-	       err == -ETIMEDOUT || err == -EPIPE || err == -EAGAIN;
+	return err == -ENOENT || err == -ECONNREFUSED || err == -ECONNRESET || err == -ETIMEDOUT ||
+	       err == -EPIPE || err == -EAGAIN;
 }
 
 static int cmd_wait(const struct gcli_opts *o, struct gcli_ctx *ctx)
@@ -255,9 +254,9 @@ static int cmd_wait(const struct gcli_opts *o, struct gcli_ctx *ctx)
 			why[0] = '\0';
 			if (o->wait_members_set && alive < (long long)o->wait_members) {
 				ok = false;
-				off += (size_t)snprintf(why, sizeof(why),
-							"%lld of %llu members alive", alive,
-							(unsigned long long)o->wait_members);
+				off +=
+				    (size_t)snprintf(why, sizeof(why), "%lld of %llu members alive",
+						     alive, (unsigned long long)o->wait_members);
 			}
 			if (o->wait_converged && !conv) {
 				ok = false;
@@ -281,7 +280,8 @@ static int cmd_wait(const struct gcli_opts *o, struct gcli_ctx *ctx)
 		long long sleep_ms = WAIT_POLL_MS;
 		if (deadline >= 0 && deadline - now < sleep_ms)
 			sleep_ms = deadline - now;
-		struct timespec ts = {.tv_sec = sleep_ms / 1000, .tv_nsec = (sleep_ms % 1000) * 1000000};
+		struct timespec ts = {.tv_sec = sleep_ms / 1000,
+				      .tv_nsec = (sleep_ms % 1000) * 1000000};
 		while (nanosleep(&ts, &ts) && errno == EINTR)
 			;
 	}
@@ -388,12 +388,12 @@ int gcli_main(int argc, char **argv)
 	}
 	const char *cs = nl_langinfo(CODESET);
 	struct gcli_ctx ctx = {
-		.out = stdout,
-		.err = stderr,
-		.color = color,
-		.width = o.wide ? 0 : term_width(tty),
-		.ellipsis = (cs && !strcmp(cs, "UTF-8")) ? "\xe2\x80\xa6" : "~",
-		.now = time(NULL),
+	    .out = stdout,
+	    .err = stderr,
+	    .color = color,
+	    .width = o.wide ? 0 : term_width(tty),
+	    .ellipsis = (cs && !strcmp(cs, "UTF-8")) ? "\xe2\x80\xa6" : "~",
+	    .now = time(NULL),
 	};
 	rc = gcli_run(&o, &ctx);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -113,8 +113,8 @@ static int check_fields(const char *what, const json_t *o, const struct field *f
 }
 
 /* optional field: absent is fine, present must have the type */
-static int check_optional(const char *what, const json_t *o, const char *name, enum ft t,
-			  char *why, size_t cap)
+static int check_optional(const char *what, const json_t *o, const char *name, enum ft t, char *why,
+			  size_t cap)
 {
 	const json_t *v = json_object_get(o, name);
 	if (v && !type_ok(v, t))
@@ -127,7 +127,8 @@ static bool is_hex64(const char *s)
 	if (strlen(s) != 64)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		      (*s >= 'A' && *s <= 'F')))
 			return false;
 	return true;
 }
@@ -140,12 +141,17 @@ static bool is_state(const char *s)
 int gcli_check_member(const json_t *m, char *why, size_t cap)
 {
 	static const struct field f[] = {
-		{"name", T_STR},        {"id", T_STR},
-		{"wg_public_key", T_STR}, {"state", T_STR},
-		{"self", T_BOOL},       {"overlay_addresses", T_STR_ARRAY},
-		{"endpoints", T_OBJ_ARRAY}, {"prefixes", T_STR_ARRAY},
-		{"labels", T_STR_MAP},  {"generation", T_INT},
-		{"version", T_INT},
+	    {"name", T_STR},
+	    {"id", T_STR},
+	    {"wg_public_key", T_STR},
+	    {"state", T_STR},
+	    {"self", T_BOOL},
+	    {"overlay_addresses", T_STR_ARRAY},
+	    {"endpoints", T_OBJ_ARRAY},
+	    {"prefixes", T_STR_ARRAY},
+	    {"labels", T_STR_MAP},
+	    {"generation", T_INT},
+	    {"version", T_INT},
 	};
 	int rc = check_fields("member", m, f, sizeof(f) / sizeof(f[0]), why, cap);
 	if (rc)
@@ -170,12 +176,12 @@ int gcli_check_member(const json_t *m, char *why, size_t cap)
 int gcli_check_status(const json_t *s, char *why, size_t cap)
 {
 	static const struct field f[] = {
-		{"name", T_STR},      {"id", T_STR},      {"backend", T_STR},
-		{"interface", T_STR}, {"members", T_OBJ}, {"converged", T_BOOL},
+	    {"name", T_STR},	  {"id", T_STR},      {"backend", T_STR},
+	    {"interface", T_STR}, {"members", T_OBJ}, {"converged", T_BOOL},
 	};
 	static const struct field counts[] = {
-		{"alive", T_INT}, {"suspect", T_INT}, {"dead", T_INT},
-		{"left", T_INT},  {"total", T_INT},
+	    {"alive", T_INT}, {"suspect", T_INT}, {"dead", T_INT},
+	    {"left", T_INT},  {"total", T_INT},
 	};
 	int rc = check_fields("status", s, f, sizeof(f) / sizeof(f[0]), why, cap);
 	if (rc)
@@ -188,19 +194,26 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 		const char *n;
 		enum ft t;
 	} opt[] = {
-		{"wg_public_key", T_STR}, {"version_string", T_STR}, {"wg_port", T_INT},
-		{"gossip_port", T_INT},   {"overlay_addresses", T_STR_ARRAY},
-		{"endpoints", T_OBJ_ARRAY}, {"prefixes", T_STR_ARRAY},
-		{"pending_updates", T_INT}, {"last_sync", T_INT},
-		{"generation", T_INT},    {"uptime", T_INT},
-		{"behind_nat", T_BOOL},   {"dropped_claims", T_OBJ_ARRAY},
+	    {"wg_public_key", T_STR},
+	    {"version_string", T_STR},
+	    {"wg_port", T_INT},
+	    {"gossip_port", T_INT},
+	    {"overlay_addresses", T_STR_ARRAY},
+	    {"endpoints", T_OBJ_ARRAY},
+	    {"prefixes", T_STR_ARRAY},
+	    {"pending_updates", T_INT},
+	    {"last_sync", T_INT},
+	    {"generation", T_INT},
+	    {"uptime", T_INT},
+	    {"behind_nat", T_BOOL},
+	    {"dropped_claims", T_OBJ_ARRAY},
 	};
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
 		if ((rc = check_optional("status", s, opt[i].n, opt[i].t, why, cap)))
 			return rc;
 	static const struct field drop[] = {
-		{"member", T_STR}, {"id", T_STR}, {"prefix", T_STR},
-		{"reason", T_STR}, {"winner", T_STR_NULL},
+	    {"member", T_STR}, {"id", T_STR},	       {"prefix", T_STR},
+	    {"reason", T_STR}, {"winner", T_STR_NULL},
 	};
 	size_t i;
 	json_t *e;
@@ -217,10 +230,9 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 int gcli_check_peer(const json_t *p, char *why, size_t cap)
 {
 	static const struct field f[] = {
-		{"wg_public_key", T_STR}, {"name", T_STR_NULL},
-		{"endpoint", T_STR_NULL}, {"allowed_ips", T_STR_ARRAY},
-		{"latest_handshake", T_INT}, {"rx_bytes", T_INT},
-		{"tx_bytes", T_INT},      {"relayed", T_BOOL},
+	    {"wg_public_key", T_STR},	  {"name", T_STR_NULL},	       {"endpoint", T_STR_NULL},
+	    {"allowed_ips", T_STR_ARRAY}, {"latest_handshake", T_INT}, {"rx_bytes", T_INT},
+	    {"tx_bytes", T_INT},	  {"relayed", T_BOOL},
 	};
 	int rc = check_fields("peer", p, f, sizeof(f) / sizeof(f[0]), why, cap);
 	if (rc)

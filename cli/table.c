@@ -110,8 +110,7 @@ int gcli_table_add_row(struct gcli_table *t)
 	return (int)t->nrows++;
 }
 
-int gcli_table_set(struct gcli_table *t, size_t row, size_t col, const char *text,
-		   const char *sgr)
+int gcli_table_set(struct gcli_table *t, size_t row, size_t col, const char *text, const char *sgr)
 {
 	if (!t || row >= t->nrows || col >= t->ncols)
 		return -EINVAL;
@@ -242,9 +241,8 @@ static void pad(struct out *o, size_t n)
 	}
 }
 
-static void render_line(const struct gcli_table *t, struct out *o, const size_t *w,
-			const bool *vis, long row, const struct gcli_render_opts *opts,
-			const char *ellipsis)
+static void render_line(const struct gcli_table *t, struct out *o, const size_t *w, const bool *vis,
+			long row, const struct gcli_render_opts *opts, const char *ellipsis)
 {
 	size_t last = 0;
 	for (size_t c = 0; c < t->ncols; c++)
@@ -257,8 +255,8 @@ static void render_line(const struct gcli_table *t, struct out *o, const size_t 
 			continue;
 		const char *raw = row < 0 ? (t->cols[c].header ? t->cols[c].header : "")
 					  : cell_text(t, (size_t)row, c);
-		const char *sgr = row < 0 ? (opts->color ? "1" : NULL)
-					  : t->cells[(size_t)row * t->ncols + c].sgr;
+		const char *sgr =
+		    row < 0 ? (opts->color ? "1" : NULL) : t->cells[(size_t)row * t->ncols + c].sgr;
 		char *txt = gcli_elide(raw, w[c], ellipsis);
 		if (!txt)
 			return;

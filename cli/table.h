@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 /* column flags */
-#define GCLI_COL_RIGHT  0x1u /* right-align (numbers, sizes, ages) */
+#define GCLI_COL_RIGHT	0x1u /* right-align (numbers, sizes, ages) */
 #define GCLI_COL_SHRINK 0x2u /* may be narrowed (cells elided) to fit */
-#define GCLI_COL_TIGHT  0x4u /* one blank (not two) before the next column */
+#define GCLI_COL_TIGHT	0x4u /* one blank (not two) before the next column */
 
 struct gcli_table;
 
@@ -28,14 +28,13 @@ int gcli_table_column(struct gcli_table *t, size_t i, const char *header, unsign
 int gcli_table_add_row(struct gcli_table *t);
 /* Set a cell (copied and sanitised).  sgr: an ANSI SGR parameter string
  * such as "32" or "1;31" used when rendering with colour, or NULL. */
-int gcli_table_set(struct gcli_table *t, size_t row, size_t col, const char *text,
-		   const char *sgr);
+int gcli_table_set(struct gcli_table *t, size_t row, size_t col, const char *text, const char *sgr);
 size_t gcli_table_rows(const struct gcli_table *t);
 
 struct gcli_render_opts {
-	size_t width;          /* 0 = unlimited */
-	bool color;            /* emit SGR sequences */
-	const char *ellipsis;  /* NULL: "~" */
+	size_t width;	      /* 0 = unlimited */
+	bool color;	      /* emit SGR sequences */
+	const char *ellipsis; /* NULL: "~" */
 };
 
 /* Render to a new NUL-terminated string (caller frees), one line per

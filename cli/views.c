@@ -191,7 +191,7 @@ static char *labels_cell(const json_t *labels)
 static int emit_table(struct gcli_table *t, const struct gcli_ctx *ctx)
 {
 	struct gcli_render_opts ro = {
-		.width = ctx->width, .color = ctx->color, .ellipsis = ctx->ellipsis};
+	    .width = ctx->width, .color = ctx->color, .ellipsis = ctx->ellipsis};
 	char *s = gcli_table_render(t, &ro);
 	if (!s)
 		return -ENOMEM;
@@ -253,7 +253,8 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 		gcli_table_set(t, row, MC_NAME, str(m, "name"), self ? "1" : NULL);
 		snprintf(id, sizeof(id), "%.8s", str(m, "id"));
 		gcli_table_set(t, row, MC_ID, id, NULL);
-		addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf, sizeof(buf));
+		addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf,
+			  sizeof(buf));
 		gcli_table_set(t, row, MC_ADDR, buf, NULL);
 		const char *via = str(m, "relayed_via");
 		if (via) {
@@ -356,12 +357,12 @@ int gcli_show_peers(const json_t *peers, const struct gcli_ctx *ctx)
 		} else {
 			gcli_table_set(t, row, PC_HS, "never", "2");
 		}
-		gcli_table_set(t, row, PC_RX,
-			       gcli_fmt_bytes((uint64_t)integer(p, "rx_bytes", 0), buf, sizeof(buf)),
-			       NULL);
-		gcli_table_set(t, row, PC_TX,
-			       gcli_fmt_bytes((uint64_t)integer(p, "tx_bytes", 0), buf, sizeof(buf)),
-			       NULL);
+		gcli_table_set(
+		    t, row, PC_RX,
+		    gcli_fmt_bytes((uint64_t)integer(p, "rx_bytes", 0), buf, sizeof(buf)), NULL);
+		gcli_table_set(
+		    t, row, PC_TX,
+		    gcli_fmt_bytes((uint64_t)integer(p, "tx_bytes", 0), buf, sizeof(buf)), NULL);
 	}
 	rc = emit_table(t, ctx);
 out:
@@ -374,14 +375,13 @@ out:
 
 #define KEYW 12 /* "Endpoints:  " */
 
-static void kv_line(const struct gcli_ctx *ctx, const char *key, const char *value,
-		    const char *sgr)
+static void kv_line(const struct gcli_ctx *ctx, const char *key, const char *value, const char *sgr)
 {
 	char *clean = gcli_sanitize(value);
 	if (!clean)
 		return;
-	char *shown = ctx->width > KEYW ? gcli_elide(clean, ctx->width - KEYW, ctx->ellipsis)
-					: strdup(clean);
+	char *shown =
+	    ctx->width > KEYW ? gcli_elide(clean, ctx->width - KEYW, ctx->ellipsis) : strdup(clean);
 	if (shown) {
 		if (ctx->color && sgr)
 			fprintf(ctx->out, "%-*s\033[%sm%s\033[0m\n", KEYW, key ? key : "", sgr,
@@ -406,7 +406,8 @@ static void kv_list(const struct gcli_ctx *ctx, const char *key, const json_t *a
 		char buf[512], tmp[256];
 		if (json_is_string(e)) {
 			const char *s = json_string_value(e);
-			snprintf(buf, sizeof(buf), "%s", host ? gcli_fmt_host_prefix(s, tmp, sizeof(tmp)) : s);
+			snprintf(buf, sizeof(buf), "%s",
+				 host ? gcli_fmt_host_prefix(s, tmp, sizeof(tmp)) : s);
 		} else {
 			/* endpoint object */
 			const char *a = str(e, "address");
@@ -417,8 +418,8 @@ static void kv_list(const struct gcli_ctx *ctx, const char *key, const json_t *a
 			json_t *m;
 			if (obs)
 				json_array_foreach(members, j, m) if (str(m, "id") &&
-								     !strcmp(str(m, "id"), obs)) by =
-					str(m, "name");
+								      !strcmp(str(m, "id"), obs))
+				    by = str(m, "name");
 			if (observed && (by || obs))
 				snprintf(buf, sizeof(buf), "%s (observed by %.*s)", a ? a : "?",
 					 by ? 64 : 8, by ? by : obs);

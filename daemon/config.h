@@ -14,11 +14,11 @@
 
 #include "gossip/wire.h"
 
-#define GSD_MAX_SEEDS     32
-#define GSD_MAX_BINDS     4
-#define GSD_SEED_LEN      270
-#define GSD_IFNAMSIZ      16
-#define GSD_MAX_ACCEPT    16
+#define GSD_MAX_SEEDS  32
+#define GSD_MAX_BINDS  4
+#define GSD_SEED_LEN   270
+#define GSD_IFNAMSIZ   16
+#define GSD_MAX_ACCEPT 16
 
 #define GSD_MAX_STATIC_PEERS   16
 #define GSD_MAX_STATIC_ALLOWED 8
@@ -68,7 +68,7 @@ struct gsd_config {
 	bool spawn_wireguard_go;
 	char wireguard_go[PATH_MAX];
 	bool stop_wireguard_go;
-	int persistent_keepalive;   /* -1 auto (25 s when NAT involved), 0 off, N s */
+	int persistent_keepalive; /* -1 auto (25 s when NAT involved), 0 off, N s */
 	uint8_t n_endpoints;
 	struct gsm_addr endpoints[GSM_MAX_ENDPOINTS]; /* port 0 = wg_port */
 	uint32_t dead_grace_ms;
@@ -92,7 +92,7 @@ struct gsd_config {
 	uint8_t n_accept;
 	struct gsm_prefix accept[GSD_MAX_ACCEPT];
 	bool install_routes;
-	uint32_t route_table;    /* our routing table (docs/routing.md) */
+	uint32_t route_table;	 /* our routing table (docs/routing.md) */
 	uint32_t route_priority; /* priority of our lookup rule */
 	/* [daemon] */
 	char state_dir[PATH_MAX];
@@ -114,8 +114,8 @@ void gsd_config_defaults(struct gsd_config *c);
  * description into err (without the key name).  Durations use the syntax
  * of common/duration.h, each key with its own bounds (probe_interval
  * 50ms..60s, sync_interval 1s..1h, the others at most 168h). */
-int gsd_config_set(struct gsd_config *c, const char *section, const char *key,
-		   const char *value, char *err, size_t errlen);
+int gsd_config_set(struct gsd_config *c, const char *section, const char *key, const char *value,
+		   char *err, size_t errlen);
 
 /* Parse an INI file into c (on top of what is there).  On error returns
  * -EINVAL (or -errno if the file cannot be read) with msg set to
@@ -163,11 +163,10 @@ const char *gsd_backend_name(enum gsd_backend_kind b);
 int gsd_parse_ip(const char *s, struct gsm_addr *a);
 int gsd_parse_hostport(const char *s, struct gsm_addr *a, uint16_t defport);
 int gsd_parse_prefix(const char *s, struct gsm_prefix *p);
-int gsd_format_addr(const struct gsm_addr *a, char *buf, size_t cap);   /* "ip:port" */
-int gsd_format_ip(const struct gsm_addr *a, char *buf, size_t cap);     /* "ip" */
+int gsd_format_addr(const struct gsm_addr *a, char *buf, size_t cap); /* "ip:port" */
+int gsd_format_ip(const struct gsm_addr *a, char *buf, size_t cap);   /* "ip" */
 int gsd_format_prefix(const struct gsm_prefix *p, char *buf, size_t cap);
 /* split "host:port" into host and port; host may be a name or [v6] */
-int gsd_split_hostport(const char *s, char *host, size_t hostcap, uint16_t *port,
-		       uint16_t defport);
+int gsd_split_hostport(const char *s, char *host, size_t hostcap, uint16_t *port, uint16_t defport);
 
 #endif

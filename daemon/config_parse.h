@@ -38,7 +38,7 @@ enum gsd_ktype {
 	K_PREFIXES,
 	K_LOGLEVEL,
 	K_MTU,
-	K_U32,          /* a bounded integer (the bounds table in config_parse.c) */
+	K_U32,		/* a bounded integer (the bounds table in config_parse.c) */
 	K_STATIC_PEERS, /* list of KEY:ALLOWED[+ALLOWED...][@ENDPOINT] */
 };
 

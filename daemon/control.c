@@ -45,7 +45,7 @@ struct gsd_ctl_client {
 	struct gsd_ctl_client *next, *prev;
 	char *buf;
 	size_t len, cap;
-	int refs;        /* 1 for the connection + 1 while a reply is pending */
+	int refs; /* 1 for the connection + 1 while a reply is pending */
 	bool pending;
 	bool closed;
 	bool close_after_write;
@@ -62,23 +62,40 @@ const char *gsd_errno_name(int err)
 	if (err < 0)
 		err = -err;
 	switch (err) {
-	case EINVAL: return "EINVAL";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENOENT: return "ENOENT";
-	case EAGAIN: return "EAGAIN";
-	case EBUSY: return "EBUSY";
-	case ENOMEM: return "ENOMEM";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case EEXIST: return "EEXIST";
-	case EMSGSIZE: return "EMSGSIZE";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ENODEV: return "ENODEV";
-	case EIO: return "EIO";
-	case ESHUTDOWN: return "ESHUTDOWN";
-	case EALREADY: return "EALREADY";
-	default: return "EIO";
+	case EINVAL:
+		return "EINVAL";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case ENOENT:
+		return "ENOENT";
+	case EAGAIN:
+		return "EAGAIN";
+	case EBUSY:
+		return "EBUSY";
+	case ENOMEM:
+		return "ENOMEM";
+	case EPERM:
+		return "EPERM";
+	case EACCES:
+		return "EACCES";
+	case EEXIST:
+		return "EEXIST";
+	case EMSGSIZE:
+		return "EMSGSIZE";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENODEV:
+		return "ENODEV";
+	case EIO:
+		return "EIO";
+	case ESHUTDOWN:
+		return "ESHUTDOWN";
+	case EALREADY:
+		return "EALREADY";
+	default:
+		return "EIO";
 	}
 }
 
@@ -333,7 +350,7 @@ static int mkparent(const char *path)
 
 static bool socket_alive(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

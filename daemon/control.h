@@ -12,8 +12,7 @@ struct gsd_ctl_client;
 /* Called once per request line; must eventually answer with exactly one of
  * gsd_ctl_reply_ok / gsd_ctl_reply_err (now or later: the client reads no
  * further request until then). */
-typedef void (*gsd_ctl_handler)(void *ctx, struct gsd_ctl_client *c, const char *cmd,
-				json_t *req);
+typedef void (*gsd_ctl_handler)(void *ctx, struct gsd_ctl_client *c, const char *cmd, json_t *req);
 
 /* Listen on path (mode 0660; parent directory created 0755 if missing).
  * A stale socket file is replaced; a live one (another daemon answers)
@@ -28,7 +27,7 @@ void gsd_control_close(struct gsd_control *ctl);
 void gsd_ctl_reply_ok(struct gsd_ctl_client *c, json_t *result);
 /* code: "EINVAL", "EOPNOTSUPP", ... */
 void gsd_ctl_reply_err(struct gsd_ctl_client *c, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* errno value -> "EINVAL" etc. */
 const char *gsd_errno_name(int err);

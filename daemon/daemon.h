@@ -3,9 +3,9 @@
 #define GOSSAMER_DAEMON_DAEMON_H
 
 /* Exit codes */
-#define GSD_EXIT_OK      0
+#define GSD_EXIT_OK	 0
 #define GSD_EXIT_RUNTIME 1
-#define GSD_EXIT_CONFIG  2
+#define GSD_EXIT_CONFIG	 2
 
 /* The whole program: parse flags and config, run until stopped.  Returns
  * the process exit code. */

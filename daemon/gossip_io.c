@@ -138,8 +138,9 @@ static void env_event(void *ctx, const struct gsm_swim_event *ev)
 		break;
 	case GSM_SWIM_EV_UPDATED:
 		gsd_debug("member %s updated its advert (version %llu)",
-			  gsd_log_get_level() >= GSD_LOG_DEBUG ? member_name(d, m, name, sizeof(name))
-							       : "",
+			  gsd_log_get_level() >= GSD_LOG_DEBUG
+			      ? member_name(d, m, name, sizeof(name))
+			      : "",
 			  (unsigned long long)m->version);
 		break;
 	case GSM_SWIM_EV_SUSPECT:

@@ -22,7 +22,7 @@ static int g_level = GSD_LOG_INFO;
 static char g_name[64] = "gossamerd";
 static bool g_syslog;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void gsd_log_set_level(int level)
 {
@@ -88,7 +88,7 @@ void gsd_log(int level, const char *fmt, ...)
 	fprintf(stderr, "%s.%03ld %-5s [%s] %s\n", ts, (long)(tv.tv_usec / 1000),
 		level_names[level], g_name, msg);
 	if (g_syslog) {
-		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 		syslog(prio[level], "[%s] %s", g_name, msg);
 	}
 }

@@ -22,9 +22,13 @@ const char *gsd_log_level_name(int level);
 
 void gsd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define gsd_err(...)   gsd_log(GSD_LOG_ERROR, __VA_ARGS__)
-#define gsd_warn(...)  gsd_log(GSD_LOG_WARN, __VA_ARGS__)
-#define gsd_info(...)  gsd_log(GSD_LOG_INFO, __VA_ARGS__)
-#define gsd_debug(...) do { if (gsd_log_get_level() >= GSD_LOG_DEBUG) gsd_log(GSD_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define gsd_err(...)  gsd_log(GSD_LOG_ERROR, __VA_ARGS__)
+#define gsd_warn(...) gsd_log(GSD_LOG_WARN, __VA_ARGS__)
+#define gsd_info(...) gsd_log(GSD_LOG_INFO, __VA_ARGS__)
+#define gsd_debug(...)                                                                             \
+	do {                                                                                       \
+		if (gsd_log_get_level() >= GSD_LOG_DEBUG)                                          \
+			gsd_log(GSD_LOG_DEBUG, __VA_ARGS__);                                       \
+	} while (0)
 
 #endif

@@ -59,7 +59,7 @@
 
 static bool is_loopback(const struct gsm_addr *a)
 {
-	static const uint8_t v6lo[16] = { [15] = 1 };
+	static const uint8_t v6lo[16] = {[15] = 1};
 	if (a->family == 4)
 		return a->ip[0] == 127;
 	return a->family == 6 && !memcmp(a->ip, v6lo, 16);
@@ -112,7 +112,7 @@ size_t gsd_nat_candidates(const struct gsd_member *a, const struct gsm_addr *gos
 		for (uint8_t i = 0; i < a->n_endpoints; i++) {
 			const struct gsm_endpoint *e = &a->endpoints[i];
 			bool obs = e->flags & GSM_EP_OBSERVED, conf = e->flags & GSM_EP_CONFIGURED;
-			bool take = pass == 0   ? obs && e->has_observer
+			bool take = pass == 0	? obs && e->has_observer
 				    : pass == 1 ? conf && !(obs && e->has_observer)
 						: !conf && !(obs && e->has_observer);
 			if (take)
@@ -262,14 +262,14 @@ const char *gsd_nat_path_name(enum gsd_nat_path p)
 
 struct nat_ent {
 	uint8_t id[GSM_ID_LEN];
-	uint8_t path;            /* enum gsd_nat_path */
-	bool seen;               /* a peer in the last plan */
+	uint8_t path; /* enum gsd_nat_path */
+	bool seen;    /* a peer in the last plan */
 	bool has_relay;
-	bool poking;             /* keepalive held at 0 until poke_until_ms */
-	unsigned attempt;        /* punch attempts since the last handshake */
-	uint64_t since_ms;       /* TRYING since */
+	bool poking;	   /* keepalive held at 0 until poke_until_ms */
+	unsigned attempt;  /* punch attempts since the last handshake */
+	uint64_t since_ms; /* TRYING since */
 	uint64_t poke_until_ms;
-	uint64_t last_seen_ms;   /* forgotten GSD_NAT_FORGET_MS after this */
+	uint64_t last_seen_ms;	    /* forgotten GSD_NAT_FORGET_MS after this */
 	int64_t next_punch_unix_ms; /* 0 = not scheduled */
 	uint8_t relay[GSM_ID_LEN];
 };
@@ -420,7 +420,7 @@ static bool plan_punch(struct plan_ctx *c, struct nat_ent *e, const struct gsd_m
 		e->poking = false;
 	if (!e->next_punch_unix_ms)
 		e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
-							  in->now_unix_ms, in->jitter_rand);
+							 in->now_unix_ms, in->jitter_rand);
 	if (in->now_unix_ms >= e->next_punch_unix_ms && !e->poking) {
 		e->attempt++;
 		rotate = true;
@@ -430,7 +430,7 @@ static bool plan_punch(struct plan_ctx *c, struct nat_ent *e, const struct gsd_m
 			c->nat->st.pokes++;
 		}
 		e->next_punch_unix_ms = gsd_nat_punch_at(in->self_id, a->id, e->attempt,
-							  in->now_unix_ms, in->jitter_rand);
+							 in->now_unix_ms, in->jitter_rand);
 	}
 	if (e->poking) {
 		p->persistent_keepalive = 0;
@@ -469,9 +469,9 @@ static int plan_member(struct plan_ctx *c, const struct gsd_rc_member *m)
 	if (!p)
 		return 0;
 	const struct gnl_wg_peer *cur =
-		in->current ? gnl_wg_device_find_peer(in->current, a->wg_pubkey) : NULL;
-	bool pair = in->self_behind_nat && (a->flags & GSM_ADV_BEHIND_NAT) &&
-		    !(a->flags & GSM_ADV_PUBLIC);
+	    in->current ? gnl_wg_device_find_peer(in->current, a->wg_pubkey) : NULL;
+	bool pair =
+	    in->self_behind_nat && (a->flags & GSM_ADV_BEHIND_NAT) && !(a->flags & GSM_ADV_PUBLIC);
 	bool created;
 	struct nat_ent *e = ent_get(c->nat, a->id, &created);
 	if (!e)
@@ -486,11 +486,11 @@ static int plan_member(struct plan_ctx *c, const struct gsd_rc_member *m)
 		ent_direct(e);
 		return 0;
 	}
-	uint16_t ka = in->keepalive >= 0 ? (uint16_t)in->keepalive
-					 : gsd_nat_keepalive(in->self_id, a->id);
+	uint16_t ka =
+	    in->keepalive >= 0 ? (uint16_t)in->keepalive : gsd_nat_keepalive(in->self_id, a->id);
 	p->persistent_keepalive = ka;
 
-	struct gsm_addr cur_ep = { 0 };
+	struct gsm_addr cur_ep = {0};
 	if (cur)
 		gsd_sockaddr_to_addr(&cur->endpoint, &cur_ep);
 	if (hs_fresh(cur, c->now_unix)) {
@@ -561,22 +561,22 @@ static int route_relayed(struct gsd_nat *nat, const struct gsd_nat_input *in,
 	return 0;
 }
 
-int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
-		 struct gnl_wg_device *desired, uint64_t *next_ms)
+int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in, struct gnl_wg_device *desired,
+		 uint64_t *next_ms)
 {
 	int r = 0;
 	struct gsd_nat_relay *relays = calloc(in->n_members ? in->n_members : 1, sizeof(*relays));
 	if (!relays)
 		return -ENOMEM;
 	struct plan_ctx c = {
-		.nat = nat,
-		.in = in,
-		.desired = desired,
-		.relays = relays,
-		.n_relays = collect_relays(in, desired, relays),
-		.timeout = in->direct_timeout_ms ? in->direct_timeout_ms : GSD_NAT_DIRECT_TIMEOUT_MS,
-		.now_unix = in->now_unix_ms / 1000,
-		.next = UINT64_MAX,
+	    .nat = nat,
+	    .in = in,
+	    .desired = desired,
+	    .relays = relays,
+	    .n_relays = collect_relays(in, desired, relays),
+	    .timeout = in->direct_timeout_ms ? in->direct_timeout_ms : GSD_NAT_DIRECT_TIMEOUT_MS,
+	    .now_unix = in->now_unix_ms / 1000,
+	    .next = UINT64_MAX,
 	};
 	for (size_t i = 0; i < nat->n; i++)
 		nat->e[i].seen = false;
@@ -674,7 +674,8 @@ int gsd_nat_merge_observed(struct gsm_endpoint *list, int n, int cap,
 			/* drop another entry with the same address */
 			for (int j = 0; j < n; j++)
 				if (j != i && addr_eq(&list[j].addr, a)) {
-					memmove(&list[j], &list[j + 1], sizeof(*list) * (size_t)(n - j - 1));
+					memmove(&list[j], &list[j + 1],
+						sizeof(*list) * (size_t)(n - j - 1));
 					n--;
 					*changed = true;
 					break;

@@ -30,21 +30,21 @@
 /* A direct path counts as working while its last handshake is younger than
  * this (WireGuard re-handshakes every 120 s on a live tunnel with
  * keepalives, so a working path never gets older). */
-#define GSD_NAT_DIRECT_FRESH_S    150
+#define GSD_NAT_DIRECT_FRESH_S 150
 /* NATed pair: give the direct path this long before relaying. */
 #define GSD_NAT_DIRECT_TIMEOUT_MS 15000
 /* path state of a member that is no longer a peer is kept this long */
-#define GSD_NAT_FORGET_MS         120000
+#define GSD_NAT_FORGET_MS 120000
 /* punch slots: the first period, doubled per failed attempt up to the max */
-#define GSD_NAT_PUNCH_BASE_S      20
-#define GSD_NAT_PUNCH_MAX_S       300
+#define GSD_NAT_PUNCH_BASE_S 20
+#define GSD_NAT_PUNCH_MAX_S  300
 /* the higher node id of a pair punches this much later (plus jitter) */
-#define GSD_NAT_STAGGER_MS        1000
-#define GSD_NAT_JITTER_MS         1000
+#define GSD_NAT_STAGGER_MS 1000
+#define GSD_NAT_JITTER_MS  1000
 /* a poke sets keepalive 0 for one apply, then back: the 0 -> N change makes
  * WireGuard (kernel and wireguard-go) send a keepalive at once, which starts
  * a handshake (re-armed for 90 s of retries) */
-#define GSD_NAT_POKE_HOLD_MS      700
+#define GSD_NAT_POKE_HOLD_MS 700
 
 /* ---------------------------------------------------------- detection */
 
@@ -103,8 +103,8 @@ uint16_t gsd_nat_keepalive(const uint8_t self[GSM_ID_LEN], const uint8_t peer[GS
 /* -------------------------------------------------------- relay choice */
 
 struct gsd_nat_relay {
-	const uint8_t *id;    /* node id (GSM_ID_LEN) */
-	bool usable;          /* alive, GSM_ADV_PUBLIC|GSM_ADV_RELAY, a peer of ours */
+	const uint8_t *id; /* node id (GSM_ID_LEN) */
+	bool usable;	   /* alive, GSM_ADV_PUBLIC|GSM_ADV_RELAY, a peer of ours */
 };
 
 /* Index of the relay for the pair (a, b): among usable candidates other
@@ -117,9 +117,9 @@ int gsd_nat_pick_relay(const uint8_t a[GSM_ID_LEN], const uint8_t b[GSM_ID_LEN],
 /* ------------------------------------------------------- path state */
 
 enum gsd_nat_path {
-	GSD_NAT_DIRECT = 0,  /* plain peer (fresh handshake, or no NAT pair) */
-	GSD_NAT_TRYING,      /* NATed pair, no handshake yet, not relayed yet */
-	GSD_NAT_RELAYED,     /* traffic goes through relay_id */
+	GSD_NAT_DIRECT = 0, /* plain peer (fresh handshake, or no NAT pair) */
+	GSD_NAT_TRYING,	    /* NATed pair, no handshake yet, not relayed yet */
+	GSD_NAT_RELAYED,    /* traffic goes through relay_id */
 };
 
 const char *gsd_nat_path_name(enum gsd_nat_path p);
@@ -127,12 +127,12 @@ const char *gsd_nat_path_name(enum gsd_nat_path p);
 struct gsd_nat_input {
 	uint8_t self_id[GSM_ID_LEN];
 	bool self_behind_nat;
-	bool self_relay;             /* we relay for others (not used by the plan) */
-	int keepalive;               /* config: -1 auto, 0 off, N s */
-	uint64_t now_ms;             /* monotonic */
-	int64_t now_unix_ms;         /* wall clock, ms (punch slots) */
-	uint32_t jitter_rand;        /* fresh random value per call */
-	uint32_t direct_timeout_ms;  /* 0 = GSD_NAT_DIRECT_TIMEOUT_MS */
+	bool self_relay;		     /* we relay for others (not used by the plan) */
+	int keepalive;			     /* config: -1 auto, 0 off, N s */
+	uint64_t now_ms;		     /* monotonic */
+	int64_t now_unix_ms;		     /* wall clock, ms (punch slots) */
+	uint32_t jitter_rand;		     /* fresh random value per call */
+	uint32_t direct_timeout_ms;	     /* 0 = GSD_NAT_DIRECT_TIMEOUT_MS */
 	const struct gnl_wg_device *current; /* may be NULL */
 	const struct gsd_rc_member *members;
 	size_t n_members;
@@ -153,8 +153,8 @@ void gsd_nat_free(struct gsd_nat *nat);
  *    tried, and replaces the relay as soon as it has a fresh handshake.
  * *next_ms receives the monotonic time at which to plan again (a poke to
  * finish, a punch slot, a timeout), or UINT64_MAX.  0 or -ENOMEM. */
-int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in,
-		 struct gnl_wg_device *desired, uint64_t *next_ms);
+int gsd_nat_plan(struct gsd_nat *nat, const struct gsd_nat_input *in, struct gnl_wg_device *desired,
+		 uint64_t *next_ms);
 
 /* What the last plan decided for a member: its path, and the relay's node
  * id when relayed.  Unknown members: GSD_NAT_DIRECT.  (A member that is
@@ -169,8 +169,8 @@ bool gsd_nat_relay_in_use(const struct gsd_nat *nat, uint8_t relay_out[GSM_ID_LE
 /* Counters for status/tests. */
 struct gsd_nat_stats {
 	uint32_t direct, trying, relayed; /* peers per path after the last plan */
-	uint64_t pokes;                   /* punch pokes issued */
-	uint64_t relay_switches;          /* relay chosen or changed */
+	uint64_t pokes;			  /* punch pokes issued */
+	uint64_t relay_switches;	  /* relay chosen or changed */
 };
 void gsd_nat_stats(const struct gsd_nat *nat, struct gsd_nat_stats *st);
 

@@ -10,7 +10,7 @@
 #include "gossip/wire.h"
 
 #define GSD_IDENTITY_FILE   "identity.key"
-#define GSD_WGKEY_FILE      "wireguard.key"
+#define GSD_WGKEY_FILE	    "wireguard.key"
 #define GSD_GENERATION_FILE "generation"
 #define GSD_MEMBERS_FILE    "members"
 
@@ -53,8 +53,7 @@ struct gsd_saved_member {
 int gsd_members_save(const char *path, const struct gsd_saved_member *m, size_t n);
 /* Loads what parses; skips (and counts in *skipped) malformed lines.
  * *out malloc'd; free with gsd_members_free. -ENOENT if no file. */
-int gsd_members_load(const char *path, struct gsd_saved_member **out, size_t *n,
-		     size_t *skipped);
+int gsd_members_load(const char *path, struct gsd_saved_member **out, size_t *n, size_t *skipped);
 void gsd_members_free(struct gsd_saved_member *m, size_t n);
 
 #endif

@@ -122,7 +122,7 @@ static void put_aips(struct sbuf *b, const struct gnl_prefix *p, size_t n)
 
 int gsd_uapi_serialize(const struct gnl_wg_ops *ops, char **out, size_t *len)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char hx[65];
 	sb_printf(&b, "set=1\n");
 	if (ops->dev_changed & GNL_WG_DEV_PRIVATE_KEY) {
@@ -157,7 +157,8 @@ int gsd_uapi_serialize(const struct gnl_wg_ops *ops, char **out, size_t *len)
 			sb_printf(&b, "endpoint=%s\n", ep);
 		}
 		if (op->changed & GNL_WG_CH_KEEPALIVE)
-			sb_printf(&b, "persistent_keepalive_interval=%u\n", op->persistent_keepalive);
+			sb_printf(&b, "persistent_keepalive_interval=%u\n",
+				  op->persistent_keepalive);
 		if (op->changed & GNL_WG_CH_ALLOWEDIPS) {
 			sb_printf(&b, "replace_allowed_ips=true\n");
 			if (op->kind == GNL_WG_OP_ADD)
@@ -320,7 +321,7 @@ int gsd_uapi_sock_path(const char *dir, const char *ifname, char *buf, size_t ca
 static int transact(const char *dir, const char *ifname, const char *req, size_t reqlen,
 		    char **resp, size_t *resplen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int r = gsd_uapi_sock_path(dir, ifname, sun.sun_path, sizeof(sun.sun_path));
 	if (r < 0)
 		return r;
@@ -329,7 +330,7 @@ static int transact(const char *dir, const char *ifname, const char *req, size_t
 		return -errno;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = {.tv_sec = 2};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {

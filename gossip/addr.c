@@ -66,7 +66,7 @@ int gsm_addr_parse(const char *s, struct gsm_addr *a)
 {
 	char ip[INET6_ADDRSTRLEN + 1];
 	const char *colon, *port;
-	struct gsm_addr t = { 0 };
+	struct gsm_addr t = {0};
 	size_t n;
 
 	if (!s || !a)
@@ -118,7 +118,7 @@ int gsm_prefix_format(const struct gsm_prefix *p, char *buf, size_t cap)
 int gsm_prefix_parse(const char *s, struct gsm_prefix *p)
 {
 	char ip[INET6_ADDRSTRLEN + 1];
-	struct gsm_prefix t = { 0 };
+	struct gsm_prefix t = {0};
 	const char *slash;
 	size_t n;
 	unsigned max;
@@ -173,7 +173,7 @@ int gsm_prefix_overlaps(const struct gsm_prefix *a, const struct gsm_prefix *b)
 
 int gsm_addr_from_sockaddr(const struct sockaddr *sa, struct gsm_addr *a)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	if (!sa || !a)
 		return -EINVAL;

@@ -48,27 +48,27 @@ struct gsm_swim_config {
 	 * INT64_MAX (-EINVAL): peers refuse larger values. */
 	uint64_t generation;
 
-	uint32_t probe_interval_ms;     /* 1000: one probe per period */
-	uint32_t probe_timeout_ms;      /* 500: direct ack wait, then ping-req */
-	uint32_t indirect_probes;       /* 3: k ping-req helpers */
-	uint32_t suspicion_min_mult;    /* 4: min timeout = mult * log10(max(N,10)) * interval */
-	uint32_t suspicion_max_mult;    /* 6: max timeout = mult * min timeout (Lifeguard) */
-	uint32_t retransmit_mult;       /* 4: lambda: updates are sent lambda*ceil(log10(N+1)) times,
-					 * adverts ceil(lambda*log10(N+1)) times */
-	uint32_t gossip_interval_ms;    /* 200: piggyback-only gossip round (0 = off) */
-	uint32_t gossip_fanout;         /* 3: members per gossip round */
-	uint32_t sync_interval_ms;      /* 30000: anti-entropy base interval, scaled by log2(N);
-					 * adaptive: much shorter while syncs find differences */
-	uint32_t mtu;                   /* GSM_DEFAULT_MTU: datagram budget incl. envelope */
-	uint32_t tombstone_ms;          /* 24 h: dead/left members kept, then reaped */
+	uint32_t probe_interval_ms;  /* 1000: one probe per period */
+	uint32_t probe_timeout_ms;   /* 500: direct ack wait, then ping-req */
+	uint32_t indirect_probes;    /* 3: k ping-req helpers */
+	uint32_t suspicion_min_mult; /* 4: min timeout = mult * log10(max(N,10)) * interval */
+	uint32_t suspicion_max_mult; /* 6: max timeout = mult * min timeout (Lifeguard) */
+	uint32_t retransmit_mult;    /* 4: lambda: updates are sent lambda*ceil(log10(N+1)) times,
+				      * adverts ceil(lambda*log10(N+1)) times */
+	uint32_t gossip_interval_ms; /* 200: piggyback-only gossip round (0 = off) */
+	uint32_t gossip_fanout;	     /* 3: members per gossip round */
+	uint32_t sync_interval_ms;   /* 30000: anti-entropy base interval, scaled by log2(N);
+				      * adaptive: much shorter while syncs find differences */
+	uint32_t mtu;		     /* GSM_DEFAULT_MTU: datagram budget incl. envelope */
+	uint32_t tombstone_ms;	     /* 24 h: dead/left members kept, then reaped */
 	uint32_t reconnect_interval_ms; /* 10000: contact one seed or dead member this often */
-	uint32_t awareness_max;         /* 8: Lifeguard local health multiplier saturates here */
-	uint32_t max_members;           /* 10000 (0 = the default): adverts of new members
+	uint32_t awareness_max;		/* 8: Lifeguard local health multiplier saturates here */
+	uint32_t max_members;		/* 10000 (0 = the default): adverts of new members
 					 * beyond this many members (self included) are
 					 * refused (stats.admission_refused) */
-	bool lifeguard;                 /* true: LHM, nacks, dynamic suspicion, buddy rule */
-	bool verify_signatures;         /* true (false only for huge simulations) */
-	bool sync_summary;              /* true: open each sync with a state_hash summary
+	bool lifeguard;			/* true: LHM, nacks, dynamic suspicion, buddy rule */
+	bool verify_signatures;		/* true (false only for huge simulations) */
+	bool sync_summary;		/* true: open each sync with a state_hash summary
 					 * (wire key 15) and answer one; false behaves
 					 * like a node from before key 15 (tests) */
 };
@@ -77,33 +77,33 @@ struct gsm_swim_config {
 void gsm_swim_config_default(struct gsm_swim_config *cfg);
 
 enum gsm_swim_event_type {
-	GSM_SWIM_EV_JOINED = 1,   /* first advert of a member accepted */
-	GSM_SWIM_EV_UPDATED,      /* newer advert of a known member accepted */
-	GSM_SWIM_EV_SUSPECT,      /* member became suspect */
-	GSM_SWIM_EV_ALIVE,        /* suspect/dead member refuted or came back */
-	GSM_SWIM_EV_DEAD,         /* member declared dead */
-	GSM_SWIM_EV_LEFT,         /* member left gracefully (signed intent) */
-	GSM_SWIM_EV_REMOVED,      /* tombstone reaped: forget the member */
-	GSM_SWIM_EV_OBSERVED,     /* a peer reports the address it sees us at */
-	GSM_SWIM_EV_REFUTED,      /* we refuted a suspicion/death of ourselves */
-	GSM_SWIM_EV_WG_OBSERVED,  /* a peer reports the WireGuard endpoint its
-				   * WireGuard sees for us (wire key 14) */
+	GSM_SWIM_EV_JOINED = 1,	 /* first advert of a member accepted */
+	GSM_SWIM_EV_UPDATED,	 /* newer advert of a known member accepted */
+	GSM_SWIM_EV_SUSPECT,	 /* member became suspect */
+	GSM_SWIM_EV_ALIVE,	 /* suspect/dead member refuted or came back */
+	GSM_SWIM_EV_DEAD,	 /* member declared dead */
+	GSM_SWIM_EV_LEFT,	 /* member left gracefully (signed intent) */
+	GSM_SWIM_EV_REMOVED,	 /* tombstone reaped: forget the member */
+	GSM_SWIM_EV_OBSERVED,	 /* a peer reports the address it sees us at */
+	GSM_SWIM_EV_REFUTED,	 /* we refuted a suspicion/death of ourselves */
+	GSM_SWIM_EV_WG_OBSERVED, /* a peer reports the WireGuard endpoint its
+				  * WireGuard sees for us (wire key 14) */
 };
 
 /* A member as seen by this node.  Pointers are valid only until the next
  * call into the core that can change membership (recv, tick, join, ...). */
 struct gsm_swim_member {
 	uint8_t id[GSM_ID_LEN];
-	uint8_t state;              /* enum gsm_state */
+	uint8_t state; /* enum gsm_state */
 	bool is_self;
-	uint64_t generation;        /* membership generation */
+	uint64_t generation; /* membership generation */
 	uint64_t incarnation;
-	uint64_t version;           /* advert version (0 if no advert yet) */
+	uint64_t version;	    /* advert version (0 if no advert yet) */
 	uint64_t advert_generation; /* advert generation (0 if no advert yet) */
-	struct gsm_addr addr;       /* gossip address (family 0: unknown) */
-	const uint8_t *advert;      /* signed advert bytes, NULL if not known yet */
+	struct gsm_addr addr;	    /* gossip address (family 0: unknown) */
+	const uint8_t *advert;	    /* signed advert bytes, NULL if not known yet */
 	size_t advert_len;
-	uint64_t state_changed_ms;  /* env time of the last local state change */
+	uint64_t state_changed_ms; /* env time of the last local state change */
 };
 
 struct gsm_swim_event {
@@ -111,7 +111,7 @@ struct gsm_swim_event {
 	/* JOINED..REMOVED: the member (REFUTED: self) */
 	const struct gsm_swim_member *member;
 	/* OBSERVED, WG_OBSERVED: who observed us, and where */
-	const uint8_t *observer;    /* GSM_ID_LEN */
+	const uint8_t *observer; /* GSM_ID_LEN */
 	struct gsm_addr observed;
 };
 
@@ -208,10 +208,10 @@ int gsm_swim_get(const struct gsm_swim *s, const uint8_t id[GSM_ID_LEN], struct 
 
 struct gsm_swim_stats {
 	uint32_t alive, suspect, dead, left, total; /* self counted (alive) */
-	uint32_t pending_updates;   /* updates/adverts still being retransmitted */
-	uint64_t last_sync_ms;      /* env time of last completed sync, 0 = never */
-	uint64_t incarnation;       /* own */
-	uint32_t awareness;         /* Lifeguard local health multiplier (0 = healthy) */
+	uint32_t pending_updates;		    /* updates/adverts still being retransmitted */
+	uint64_t last_sync_ms;			    /* env time of last completed sync, 0 = never */
+	uint64_t incarnation;			    /* own */
+	uint32_t awareness; /* Lifeguard local health multiplier (0 = healthy) */
 	uint64_t dgrams_sent, bytes_sent, dgrams_recv, bytes_recv, dgrams_bad;
 	uint64_t probes, probes_failed, suspicions_raised, refutations;
 	/* anti-entropy: sessions we initiated that completed, those of them
@@ -225,9 +225,9 @@ struct gsm_swim_stats {
 	 * refused at the max_members cap; updates about unknown node ids
 	 * (which never create members) */
 	uint64_t claims_rejected, admission_refused, updates_unknown;
-	size_t memory_bytes;        /* heap used by this instance (approximate): members,
-				     * adverts, queues; not its fixed ~430 KiB of
-				     * scratch datagrams (swim.c) */
+	size_t memory_bytes; /* heap used by this instance (approximate): members,
+			      * adverts, queues; not its fixed ~430 KiB of
+			      * scratch datagrams (swim.c) */
 };
 void gsm_swim_stats(const struct gsm_swim *s, struct gsm_swim_stats *st);
 

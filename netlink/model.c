@@ -190,7 +190,8 @@ const char *gnl_sockaddr_format(const union gnl_sockaddr *sa, char *buf, size_t 
 
 	if (sa->sa.sa_family == AF_INET && inet_ntop(AF_INET, &sa->in.sin_addr, a, sizeof(a)))
 		snprintf(buf, len, "%s:%u", a, ntohs(sa->in.sin_port));
-	else if (sa->sa.sa_family == AF_INET6 && inet_ntop(AF_INET6, &sa->in6.sin6_addr, a, sizeof(a)))
+	else if (sa->sa.sa_family == AF_INET6 &&
+		 inet_ntop(AF_INET6, &sa->in6.sin6_addr, a, sizeof(a)))
 		snprintf(buf, len, "[%s]:%u", a, ntohs(sa->in6.sin6_port));
 	else
 		snprintf(buf, len, "(none)");
@@ -444,7 +445,8 @@ static size_t *sorted_index(const struct gnl_wg_device *dev)
 	bool sorted = true;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		idx[i] = i;
-		if (i && sorted && key_cmp(dev->peers[i - 1].public_key, dev->peers[i].public_key) > 0)
+		if (i && sorted &&
+		    key_cmp(dev->peers[i - 1].public_key, dev->peers[i].public_key) > 0)
 			sorted = false;
 	}
 	if (sorted)
@@ -457,7 +459,8 @@ static size_t *sorted_index(const struct gnl_wg_device *dev)
 
 static int cmp_peer(const void *a, const void *b)
 {
-	return key_cmp(((const struct gnl_wg_peer *)a)->public_key, ((const struct gnl_wg_peer *)b)->public_key);
+	return key_cmp(((const struct gnl_wg_peer *)a)->public_key,
+		       ((const struct gnl_wg_peer *)b)->public_key);
 }
 
 void gnl_wg_device_sort(struct gnl_wg_device *dev)
@@ -594,8 +597,8 @@ static void fill_add(struct gnl_wg_peer_op *op, const struct gnl_wg_peer *d, str
 }
 
 /* compute an UPDATE of current c toward desired d; *empty when equal */
-static int fill_update(struct gnl_wg_peer_op *op, const struct gnl_wg_peer *d, const struct gnl_wg_peer *c,
-		       bool *empty)
+static int fill_update(struct gnl_wg_peer_op *op, const struct gnl_wg_peer *d,
+		       const struct gnl_wg_peer *c, bool *empty)
 {
 	struct gnl_prefix *da = NULL, *ca = NULL;
 	size_t dn, cn, i = 0, j = 0, cap_add = 0, cap_del = 0;
@@ -696,7 +699,8 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 		goto out;
 	}
 	for (i = 1; i < desired->n_peers; i++)
-		if (!key_cmp(desired->peers[di[i - 1]].public_key, desired->peers[di[i]].public_key)) {
+		if (!key_cmp(desired->peers[di[i - 1]].public_key,
+			     desired->peers[di[i]].public_key)) {
 			ret = -EINVAL;
 			goto out;
 		}
@@ -709,7 +713,8 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 		memcpy(ops->private_key, desired->private_key, GNL_WG_KEY_LEN);
 	}
 	if ((desired->flags & GNL_WG_DEV_LISTEN_PORT) &&
-	    (!(current->flags & GNL_WG_DEV_LISTEN_PORT) || desired->listen_port != current->listen_port)) {
+	    (!(current->flags & GNL_WG_DEV_LISTEN_PORT) ||
+	     desired->listen_port != current->listen_port)) {
 		ops->dev_changed |= GNL_WG_DEV_LISTEN_PORT;
 		ops->listen_port = desired->listen_port;
 	}
@@ -722,9 +727,10 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 	/* merge the two sorted peer lists */
 	i = j = 0;
 	while (i < desired->n_peers || j < current->n_peers) {
-		int r = i >= desired->n_peers ? 1
+		int r = i >= desired->n_peers	? 1
 			: j >= current->n_peers ? -1
-			: key_cmp(desired->peers[di[i]].public_key, current->peers[ci[j]].public_key);
+						: key_cmp(desired->peers[di[i]].public_key,
+							  current->peers[ci[j]].public_key);
 		if (r < 0) {
 			add_d[nadd++] = di[i++];
 		} else if (r > 0) {
@@ -748,7 +754,8 @@ int gnl_wg_diff(const struct gnl_wg_device *desired, const struct gnl_wg_device 
 		bool empty = false;
 		if (peer_same(&desired->peers[upd_d[k]], &current->peers[upd_c[k]]))
 			continue; /* the common case, decided without building an op */
-		ret = fill_update(&tmp, &desired->peers[upd_d[k]], &current->peers[upd_c[k]], &empty);
+		ret =
+		    fill_update(&tmp, &desired->peers[upd_d[k]], &current->peers[upd_c[k]], &empty);
 		if (ret)
 			goto out;
 		if (empty)
@@ -884,10 +891,12 @@ int gnl_wg_device_apply_ops(struct gnl_wg_device *dev, const struct gnl_wg_ops *
 			p->persistent_keepalive = op->persistent_keepalive;
 		if (op->changed & GNL_WG_CH_PRESHARED_KEY) {
 			memcpy(p->preshared_key, op->preshared_key, GNL_WG_KEY_LEN);
-			p->has_preshared_key = memcmp(op->preshared_key, zero_key, GNL_WG_KEY_LEN) != 0;
+			p->has_preshared_key =
+			    memcmp(op->preshared_key, zero_key, GNL_WG_KEY_LEN) != 0;
 		}
 		if (op->kind == GNL_WG_OP_ADD) {
-			ret = set_aips(p, op->aip_add, (op->changed & GNL_WG_CH_ALLOWEDIPS) ? op->n_aip_add : 0);
+			ret = set_aips(p, op->aip_add,
+				       (op->changed & GNL_WG_CH_ALLOWEDIPS) ? op->n_aip_add : 0);
 		} else if (op->changed & GNL_WG_CH_ALLOWEDIPS) {
 			ret = set_aips(p, op->aip_all, op->n_aip_all);
 		}

@@ -29,7 +29,7 @@ struct run_ctx {
 	struct gnl_sock *s;
 	mnl_cb_t cb;
 	void *data;
-	int err; /* negative errno reported by a callback */
+	int err;	  /* negative errno reported by a callback */
 	bool data_failed; /* the caller's callback failed (dump must be drained) */
 };
 
@@ -101,12 +101,14 @@ void gnl_extack_msg(const struct nlmsghdr *nlh, char *buf, size_t len)
 		e = mnl_nlmsg_get_payload(nlh);
 		off = sizeof(*e);
 		/* without NLM_F_CAPPED the whole request is echoed */
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > sizeof(struct nlmsghdr))
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
+		    e->msg.nlmsg_len > sizeof(struct nlmsghdr))
 			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	}
 	if (mnl_nlmsg_get_payload_len(nlh) < off)
 		return;
-	mnl_attr_for_each(attr, nlh, off) {
+	mnl_attr_for_each(attr, nlh, off)
+	{
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
 			snprintf(buf, len, "%s", mnl_attr_get_str(attr));
@@ -185,10 +187,10 @@ static int cb_data(const struct nlmsghdr *nlh, void *data)
 }
 
 static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
-	[NLMSG_NOOP] = cb_noop,
-	[NLMSG_ERROR] = cb_error,
-	[NLMSG_DONE] = cb_done,
-	[NLMSG_OVERRUN] = cb_noop,
+    [NLMSG_NOOP] = cb_noop,
+    [NLMSG_ERROR] = cb_error,
+    [NLMSG_DONE] = cb_done,
+    [NLMSG_OVERRUN] = cb_noop,
 };
 
 /* does this batch of replies contain the end of request seq? */
@@ -198,7 +200,8 @@ static bool batch_has_end(const char *buf, size_t n, uint32_t seq)
 	int len = (int)n;
 
 	for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len))
-		if (m->nlmsg_seq == seq && (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR))
+		if (m->nlmsg_seq == seq &&
+		    (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR))
 			return true;
 	return false;
 }
@@ -223,7 +226,7 @@ static int drain_dump(struct gnl_sock *s, uint32_t seq, size_t n)
 
 int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	struct run_ctx c = { .s = s, .cb = cb, .data = data };
+	struct run_ctx c = {.s = s, .cb = cb, .data = data};
 	int saved = 0; /* first error of a dump that is being drained */
 	ssize_t n;
 	int r;
@@ -246,8 +249,8 @@ int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void
 			return -errno;
 		}
 		errno = 0;
-		r = mnl_cb_run2(s->rxbuf, (size_t)n, nlh->nlmsg_seq, s->portid, cb_data, &c, ctl_cbs,
-				NLMSG_MIN_TYPE);
+		r = mnl_cb_run2(s->rxbuf, (size_t)n, nlh->nlmsg_seq, s->portid, cb_data, &c,
+				ctl_cbs, NLMSG_MIN_TYPE);
 		if (r == MNL_CB_ERROR && !c.err && errno == EINTR &&
 		    (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP) {
 			r = drain_dump(s, nlh->nlmsg_seq, (size_t)n);
@@ -255,7 +258,8 @@ int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void
 		}
 		if (r == MNL_CB_ERROR) {
 			int err = c.err ? c.err : (errno ? -errno : -EPROTO);
-			if (c.data_failed && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP && !saved) {
+			if (c.data_failed && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP &&
+			    !saved) {
 				/* read the dump to its end, or the kernel keeps it
 				 * open and the next dump on this socket gets EBUSY */
 				saved = err;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define GNL_ERRMSG_LEN 256
-#define GNL_RXBUF_LEN (128 * 1024)
+#define GNL_RXBUF_LEN  (128 * 1024)
 
 struct gnl_sock {
 	struct mnl_socket *nl;
@@ -35,7 +35,8 @@ void gnl_sock_close(struct gnl_sock *s);
 int gnl_sock_request(struct gnl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
 /* printf into s->errmsg */
-void gnl_sock_seterr(struct gnl_sock *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gnl_sock_seterr(struct gnl_sock *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Extract the NLMSGERR_ATTR_MSG text of an NLMSG_ERROR/NLMSG_DONE message
  * into buf ("" when none).  Exposed for unit tests. */

@@ -30,10 +30,10 @@ const char *gnl_rtnl_errmsg(const struct gnl_rtnl *h);
 struct gnl_link_info {
 	uint32_t ifindex;
 	char ifname[IFNAMSIZ];
-	char kind[32];  /* IFLA_INFO_KIND, "" if none (e.g. lo, physical) */
+	char kind[32]; /* IFLA_INFO_KIND, "" if none (e.g. lo, physical) */
 	uint32_t mtu;
-	bool up;        /* IFF_UP (administratively up) */
-	bool running;   /* IFF_RUNNING / carrier */
+	bool up;      /* IFF_UP (administratively up) */
+	bool running; /* IFF_RUNNING / carrier */
 };
 
 /* -ENODEV if there is no such link. */
@@ -44,8 +44,8 @@ int gnl_link_get(struct gnl_rtnl *h, const char *ifname, struct gnl_link_info *o
  * created now.  -EEXIST if a link of that name exists with another kind
  * (errmsg names the kind); -EOPNOTSUPP if the kernel has no WireGuard
  * (module missing); -EPERM without CAP_NET_ADMIN. */
-int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname,
-			      struct gnl_link_info *out, bool *created);
+int gnl_link_ensure_wireguard(struct gnl_rtnl *h, const char *ifname, struct gnl_link_info *out,
+			      bool *created);
 /* Delete by name; -ENODEV if absent. */
 int gnl_link_delete(struct gnl_rtnl *h, const char *ifname);
 int gnl_link_set_mtu(struct gnl_rtnl *h, uint32_t ifindex, uint32_t mtu);
@@ -64,11 +64,11 @@ int gnl_addr_list(struct gnl_rtnl *h, uint32_t ifindex, int family, struct gnl_p
 struct gnl_route {
 	struct gnl_prefix dst;
 	uint32_t ifindex;
-	uint32_t table;   /* 0 = RT_TABLE_MAIN */
+	uint32_t table; /* 0 = RT_TABLE_MAIN */
 	uint32_t metric;
-	uint32_t mtu;     /* RTAX_MTU, 0 = none */
+	uint32_t mtu;	  /* RTAX_MTU, 0 = none */
 	uint8_t protocol; /* RTPROT_*; 0 = RTPROT_STATIC when adding */
-	bool gateway;     /* listed route has a gateway (false: on-link) */
+	bool gateway;	  /* listed route has a gateway (false: on-link) */
 };
 /* Add with NLM_F_CREATE|NLM_F_EXCL, never NLM_F_REPLACE: if a route for
  * the same destination (and metric) already exists in that table, whoever
@@ -90,12 +90,12 @@ int gnl_route_list_proto(struct gnl_rtnl *h, uint32_t table, uint8_t protocol,
 /* Policy routing rules of the form `from all lookup TABLE` at a priority
  * (FR_ACT_TO_TBL), optionally with suppress_prefixlength. */
 struct gnl_rule {
-	int family;                 /* AF_INET or AF_INET6 */
-	uint32_t priority;          /* FRA_PRIORITY */
-	uint32_t table;             /* FRA_TABLE, non-zero */
+	int family;		    /* AF_INET or AF_INET6 */
+	uint32_t priority;	    /* FRA_PRIORITY */
+	uint32_t table;		    /* FRA_TABLE, non-zero */
 	int32_t suppress_prefixlen; /* -1 = none */
-	uint8_t protocol;           /* FRA_PROTOCOL when adding (0 = none); as listed */
-	bool selectors;             /* listed rule has from/to/iif/fwmark/... selectors */
+	uint8_t protocol;	    /* FRA_PROTOCOL when adding (0 = none); as listed */
+	bool selectors;		    /* listed rule has from/to/iif/fwmark/... selectors */
 };
 /* Every lookup rule (family AF_UNSPEC = both); *out malloc'd. */
 int gnl_rule_list(struct gnl_rtnl *h, int family, struct gnl_rule **out, size_t *n);
@@ -110,13 +110,14 @@ int gnl_rule_del(struct gnl_rtnl *h, const struct gnl_rule *r);
 
 /* The kernel's route to dst (RTM_GETROUTE), for underlay MTU choice. */
 struct gnl_route_lookup {
-	uint32_t ifindex;          /* output device */
-	uint32_t mtu;              /* route MTU (RTAX_MTU) if set, else the device MTU */
+	uint32_t ifindex;	    /* output device */
+	uint32_t mtu;		    /* route MTU (RTAX_MTU) if set, else the device MTU */
 	union gnl_sockaddr gateway; /* AF_UNSPEC if directly connected */
 	union gnl_sockaddr prefsrc; /* source address the kernel would use */
 	uint32_t table;
 };
 /* -ENETUNREACH / -EHOSTUNREACH when there is no route. */
-int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst, struct gnl_route_lookup *out);
+int gnl_route_lookup(struct gnl_rtnl *h, const union gnl_sockaddr *dst,
+		     struct gnl_route_lookup *out);
 
 #endif

@@ -44,7 +44,7 @@ struct gnl_wg {
 	struct gnl_sock s;
 	uint16_t family;
 	size_t limit;
-	int aip_remove;   /* -1 unknown, 0 no, 1 yes */
+	int aip_remove; /* -1 unknown, 0 no, 1 yes */
 	bool force_replace;
 	unsigned long dump_retries;
 };
@@ -90,7 +90,8 @@ static void explain(struct gnl_wg *h, int err, const char *ifname)
 	switch (err) {
 	case -EPERM:
 	case -EACCES:
-		gnl_sock_seterr(&h->s, "permission denied: configuring WireGuard needs CAP_NET_ADMIN");
+		gnl_sock_seterr(&h->s,
+				"permission denied: configuring WireGuard needs CAP_NET_ADMIN");
 		break;
 	case -ENODEV:
 		gnl_sock_seterr(&h->s, "no interface named '%s'", ifname ? ifname : "");
@@ -110,7 +111,8 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 	uint16_t *id = data;
 	const struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+	{
 		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
 		    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
 			*id = mnl_attr_get_u16(a);
@@ -120,7 +122,7 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 
 int gnl_wg_open(struct gnl_wg **out)
 {
-	char buf[256] = { 0 };
+	char buf[256] = {0};
 	struct gnl_wg *h;
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
@@ -153,13 +155,16 @@ int gnl_wg_open(struct gnl_wg **out)
 		snprintf(open_errmsg, sizeof(open_errmsg),
 			 "the kernel has no WireGuard: generic netlink family '%s' not found "
 			 "(WireGuard kernel module missing; try 'modprobe wireguard', or use the "
-			 "userspace backend)", WG_GENL_NAME);
+			 "userspace backend)",
+			 WG_GENL_NAME);
 	else if (ret == -EPERM || ret == -EACCES)
 		snprintf(open_errmsg, sizeof(open_errmsg),
-			 "permission denied resolving the WireGuard netlink family (needs CAP_NET_ADMIN)");
+			 "permission denied resolving the WireGuard netlink family (needs "
+			 "CAP_NET_ADMIN)");
 	else if (ret)
-		snprintf(open_errmsg, sizeof(open_errmsg), "resolving the WireGuard netlink family: %s%s%.180s",
-			 strerror(-ret), h->s.errmsg[0] ? ": " : "", h->s.errmsg);
+		snprintf(open_errmsg, sizeof(open_errmsg),
+			 "resolving the WireGuard netlink family: %s%s%.180s", strerror(-ret),
+			 h->s.errmsg[0] ? ": " : "", h->s.errmsg);
 	if (ret) {
 		gnl_wg_close(h);
 		return ret;
@@ -222,7 +227,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device **out)
 {
-	char buf[128] = { 0 };
+	char buf[128] = {0};
 	struct gnl_wg_device *dev = NULL;
 	int ret = -EAGAIN;
 
@@ -230,12 +235,13 @@ int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device
 	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
 		return -EINVAL;
 	for (int attempt = 0; attempt < GET_RETRIES; attempt++) {
-		struct dump_ctx c = { 0 };
+		struct dump_ctx c = {0};
 		ret = gnl_wg_device_new(ifname, &dev);
 		if (ret)
 			return ret;
 		c.dev = dev;
-		ret = gnl_sock_request(&h->s, gnl_wgmsg_build_get(buf, h->family, ifname), dump_cb, &c);
+		ret = gnl_sock_request(&h->s, gnl_wgmsg_build_get(buf, h->family, ifname), dump_cb,
+				       &c);
 		if (ret == 0 && !h->s.dump_intr) {
 			*out = dev;
 			return 0;
@@ -267,8 +273,8 @@ static int emit_send(void *ctx, struct nlmsghdr *nlh)
 static const struct gnl_wg_peer_op *first_removal(const struct gnl_wg_ops *ops)
 {
 	for (size_t i = 0; i < ops->n_ops; i++)
-		if (ops->ops[i].kind == GNL_WG_OP_UPDATE && (ops->ops[i].changed & GNL_WG_CH_ALLOWEDIPS) &&
-		    ops->ops[i].n_aip_del)
+		if (ops->ops[i].kind == GNL_WG_OP_UPDATE &&
+		    (ops->ops[i].changed & GNL_WG_CH_ALLOWEDIPS) && ops->ops[i].n_aip_del)
 			return &ops->ops[i];
 	return NULL;
 }
@@ -276,12 +282,13 @@ static const struct gnl_wg_peer_op *first_removal(const struct gnl_wg_ops *ops)
 static int probe_aip_remove(struct gnl_wg *h, const char *ifname, const uint8_t pub[GNL_WG_KEY_LEN],
 			    struct gnl_wg_apply_stats *st)
 {
-	char buf[512] = { 0 };
+	char buf[512] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *g;
 	struct nlattr *peers, *peer, *aips, *aip;
 	/* 100::/64 is the IPv6 discard-only prefix: never a real allowed IP */
-	uint8_t addr[16] = { 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0x67, 0x6e, 0x6c, 0x2d, 0x70, 0x72, 0x62, 0x65 };
+	uint8_t addr[16] = {0x01, 0x00, 0,    0,    0,	  0,	0,    0,
+			    0x67, 0x6e, 0x6c, 0x2d, 0x70, 0x72, 0x62, 0x65};
 	int ret;
 
 	nlh->nlmsg_type = h->family;
@@ -321,8 +328,8 @@ int gnl_wg_apply(struct gnl_wg *h, const char *ifname, const struct gnl_wg_ops *
 		 struct gnl_wg_apply_stats *stats)
 {
 	struct gnl_wg_apply_stats local;
-	struct gnl_wgmsg_cfg cfg = { .family_id = h->family, .ifname = ifname, .limit = h->limit };
-	struct send_ctx c = { .h = h };
+	struct gnl_wgmsg_cfg cfg = {.family_id = h->family, .ifname = ifname, .limit = h->limit};
+	struct send_ctx c = {.h = h};
 	const struct gnl_wg_peer_op *rm;
 	int ret;
 

@@ -75,14 +75,14 @@ struct gnl_wg_peer {
 
 struct gnl_wg_device {
 	char ifname[IFNAMSIZ];
-	uint32_t ifindex;           /* read back */
-	uint32_t flags;             /* GNL_WG_DEV_* */
+	uint32_t ifindex; /* read back */
+	uint32_t flags;	  /* GNL_WG_DEV_* */
 	uint8_t private_key[GNL_WG_KEY_LEN];
 	uint8_t public_key[GNL_WG_KEY_LEN]; /* read back (kernel derives it) */
 	bool has_public_key;
 	uint16_t listen_port;
 	uint32_t fwmark;
-	struct gnl_wg_peer *peers;  /* owned; gnl_wg_device_add_peer */
+	struct gnl_wg_peer *peers; /* owned; gnl_wg_device_add_peer */
 	size_t n_peers, cap_peers;
 };
 
@@ -129,22 +129,22 @@ bool gnl_sockaddr_equal(const union gnl_sockaddr *a, const union gnl_sockaddr *b
 enum gnl_wg_op_kind {
 	GNL_WG_OP_REMOVE = 1, /* remove the peer */
 	GNL_WG_OP_UPDATE,     /* change the fields in `changed` of an existing peer */
-	GNL_WG_OP_ADD,        /* create the peer with every field */
+	GNL_WG_OP_ADD,	      /* create the peer with every field */
 };
 
 /* bits of gnl_wg_peer_op.changed (ADD sets all that apply) */
-#define GNL_WG_CH_ENDPOINT      (1u << 0)
-#define GNL_WG_CH_KEEPALIVE     (1u << 1)
+#define GNL_WG_CH_ENDPOINT	(1u << 0)
+#define GNL_WG_CH_KEEPALIVE	(1u << 1)
 #define GNL_WG_CH_PRESHARED_KEY (1u << 2)
-#define GNL_WG_CH_ALLOWEDIPS    (1u << 3)
+#define GNL_WG_CH_ALLOWEDIPS	(1u << 3)
 
 struct gnl_wg_peer_op {
 	enum gnl_wg_op_kind kind;
 	uint32_t changed; /* GNL_WG_CH_* */
 	uint8_t public_key[GNL_WG_KEY_LEN];
 	uint8_t preshared_key[GNL_WG_KEY_LEN]; /* valid with CH_PRESHARED_KEY; zero = none */
-	union gnl_sockaddr endpoint;           /* valid with CH_ENDPOINT */
-	uint16_t persistent_keepalive;         /* valid with CH_KEEPALIVE */
+	union gnl_sockaddr endpoint;	       /* valid with CH_ENDPOINT */
+	uint16_t persistent_keepalive;	       /* valid with CH_KEEPALIVE */
 	/* valid with CH_ALLOWEDIPS.  ADD: aip_add is the whole set, no aip_del.
 	 * UPDATE: the prefixes to add and to remove (incremental), and aip_all,
 	 * the complete desired set, for backends that can only replace the
@@ -220,10 +220,10 @@ int gnl_wg_get_device(struct gnl_wg *h, const char *ifname, struct gnl_wg_device
 unsigned long gnl_wg_dump_retries(const struct gnl_wg *h);
 
 struct gnl_wg_apply_stats {
-	size_t messages;     /* SET_DEVICE messages sent (incl. a support probe) */
-	size_t bytes;        /* their total size */
-	size_t peers;        /* peer entries sent (a peer split over messages counts per message) */
-	size_t allowedips;   /* allowed-IP entries sent */
+	size_t messages;   /* SET_DEVICE messages sent (incl. a support probe) */
+	size_t bytes;	   /* their total size */
+	size_t peers;	   /* peer entries sent (a peer split over messages counts per message) */
+	size_t allowedips; /* allowed-IP entries sent */
 	bool aip_replace_fallback; /* some UPDATE used REPLACE_ALLOWEDIPS */
 };
 

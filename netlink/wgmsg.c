@@ -43,7 +43,7 @@ struct bld {
 	char *buf;
 	struct nlmsghdr *nlh; /* NULL: no message open */
 	struct nlattr *peers; /* WGDEVICE_A_PEERS nest of the open message */
-	bool first;           /* next message opened is the first */
+	bool first;	      /* next message opened is the first */
 	size_t msg_peers, msg_aips;
 	gnl_wgmsg_emit_fn emit;
 	void *ctx;
@@ -68,12 +68,14 @@ static int msg_open(struct bld *b)
 		const struct gnl_wg_ops *o = b->ops;
 		bool ok = true;
 		if (o->replace_peers)
-			ok = ok && mnl_attr_put_u32_check(nlh, lim, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
+			ok = ok && mnl_attr_put_u32_check(nlh, lim, WGDEVICE_A_FLAGS,
+							  WGDEVICE_F_REPLACE_PEERS);
 		if (o->dev_changed & GNL_WG_DEV_PRIVATE_KEY)
-			ok = ok && mnl_attr_put_check(nlh, lim, WGDEVICE_A_PRIVATE_KEY, GNL_WG_KEY_LEN,
-						      o->private_key);
+			ok = ok && mnl_attr_put_check(nlh, lim, WGDEVICE_A_PRIVATE_KEY,
+						      GNL_WG_KEY_LEN, o->private_key);
 		if (o->dev_changed & GNL_WG_DEV_LISTEN_PORT)
-			ok = ok && mnl_attr_put_u16_check(nlh, lim, WGDEVICE_A_LISTEN_PORT, o->listen_port);
+			ok = ok && mnl_attr_put_u16_check(nlh, lim, WGDEVICE_A_LISTEN_PORT,
+							  o->listen_port);
 		if (o->dev_changed & GNL_WG_DEV_FWMARK)
 			ok = ok && mnl_attr_put_u32_check(nlh, lim, WGDEVICE_A_FWMARK, o->fwmark);
 		if (!ok)
@@ -133,7 +135,8 @@ static bool put_peer_head(struct bld *b, const struct gnl_wg_peer_op *op, bool c
 	if (op->kind == GNL_WG_OP_REMOVE)
 		return true;
 	if ((op->changed & GNL_WG_CH_PRESHARED_KEY) &&
-	    !mnl_attr_put_check(nlh, lim, WGPEER_A_PRESHARED_KEY, GNL_WG_KEY_LEN, op->preshared_key))
+	    !mnl_attr_put_check(nlh, lim, WGPEER_A_PRESHARED_KEY, GNL_WG_KEY_LEN,
+				op->preshared_key))
 		return false;
 	if ((op->changed & GNL_WG_CH_ENDPOINT) && !put_endpoint(nlh, lim, &op->endpoint))
 		return false;
@@ -151,9 +154,11 @@ static bool put_aip(struct nlmsghdr *nlh, size_t lim, const struct gnl_prefix *p
 	if (!n)
 		return false;
 	if (!mnl_attr_put_u16_check(nlh, lim, WGALLOWEDIP_A_FAMILY, p->family) ||
-	    !mnl_attr_put_check(nlh, lim, WGALLOWEDIP_A_IPADDR, p->family == AF_INET ? 4 : 16, p->addr.b) ||
+	    !mnl_attr_put_check(nlh, lim, WGALLOWEDIP_A_IPADDR, p->family == AF_INET ? 4 : 16,
+				p->addr.b) ||
 	    !mnl_attr_put_u8_check(nlh, lim, WGALLOWEDIP_A_CIDR_MASK, p->cidr) ||
-	    (remove && !mnl_attr_put_u32_check(nlh, lim, WGALLOWEDIP_A_FLAGS, WGALLOWEDIP_F_REMOVE_ME))) {
+	    (remove &&
+	     !mnl_attr_put_u32_check(nlh, lim, WGALLOWEDIP_A_FLAGS, WGALLOWEDIP_F_REMOVE_ME))) {
 		mnl_attr_nest_cancel(nlh, n);
 		return false;
 	}
@@ -215,7 +220,8 @@ static int put_op(struct bld *b, const struct gnl_wg_peer_op *op)
 			return ret;
 		pn = mnl_attr_nest_start_check(b->nlh, b->lim, 0);
 		if (!pn || !put_peer_head(b, op, head_sent, flags) ||
-		    (next < total && !(an = mnl_attr_nest_start_check(b->nlh, b->lim, WGPEER_A_ALLOWEDIPS)))) {
+		    (next < total &&
+		     !(an = mnl_attr_nest_start_check(b->nlh, b->lim, WGPEER_A_ALLOWEDIPS)))) {
 			if (pn)
 				mnl_attr_nest_cancel(b->nlh, pn);
 			if (b->msg_peers == 0)
@@ -268,7 +274,12 @@ int gnl_wgmsg_build_set(const struct gnl_wgmsg_cfg *cfg, const struct gnl_wg_ops
 			gnl_wgmsg_emit_fn emit, void *ctx, struct gnl_wg_apply_stats *stats)
 {
 	struct bld b = {
-		.cfg = cfg, .ops = ops, .first = true, .emit = emit, .ctx = ctx, .st = stats,
+	    .cfg = cfg,
+	    .ops = ops,
+	    .first = true,
+	    .emit = emit,
+	    .ctx = ctx,
+	    .st = stats,
 	};
 	int ret = 0;
 
@@ -319,7 +330,8 @@ static int parse_aip(const struct nlattr *nest, struct gnl_prefix *out)
 	uint16_t iplen = 0;
 
 	memset(out, 0, sizeof(*out));
-	mnl_attr_for_each_nested(a, nest) {
+	mnl_attr_for_each_nested(a, nest)
+	{
 		switch (mnl_attr_get_type(a)) {
 		case WGALLOWEDIP_A_FAMILY:
 			if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
@@ -356,7 +368,8 @@ static int parse_peer(const struct nlattr *nest, struct gnl_wg_device *dev, bool
 	struct gnl_wg_peer *p;
 	int ret;
 
-	mnl_attr_for_each_nested(a, nest) {
+	mnl_attr_for_each_nested(a, nest)
+	{
 		if (mnl_attr_get_type(a) == WGPEER_A_PUBLIC_KEY) {
 			if (mnl_attr_get_payload_len(a) != GNL_WG_KEY_LEN)
 				return -EBADMSG;
@@ -366,14 +379,16 @@ static int parse_peer(const struct nlattr *nest, struct gnl_wg_device *dev, bool
 	if (!pub)
 		return -EBADMSG;
 	if (first_in_msg && dev->n_peers &&
-	    !memcmp(dev->peers[dev->n_peers - 1].public_key, mnl_attr_get_payload(pub), GNL_WG_KEY_LEN)) {
+	    !memcmp(dev->peers[dev->n_peers - 1].public_key, mnl_attr_get_payload(pub),
+		    GNL_WG_KEY_LEN)) {
 		p = &dev->peers[dev->n_peers - 1]; /* continuation of a split peer */
 	} else {
 		ret = gnl_wg_device_add_peer(dev, mnl_attr_get_payload(pub), &p);
 		if (ret)
 			return ret;
 	}
-	mnl_attr_for_each_nested(a, nest) {
+	mnl_attr_for_each_nested(a, nest)
+	{
 		uint16_t len = mnl_attr_get_payload_len(a);
 		const void *v = mnl_attr_get_payload(a);
 		switch (mnl_attr_get_type(a)) {
@@ -431,7 +446,8 @@ static int parse_peer(const struct nlattr *nest, struct gnl_wg_device *dev, bool
 			break;
 		case WGPEER_A_ALLOWEDIPS: {
 			const struct nlattr *e;
-			mnl_attr_for_each_nested(e, a) {
+			mnl_attr_for_each_nested(e, a)
+			{
 				struct gnl_prefix pfx;
 				if ((ret = parse_aip(e, &pfx)) < 0)
 					return ret;
@@ -453,7 +469,8 @@ int gnl_wgmsg_parse_dump(const struct nlmsghdr *nlh, struct gnl_wg_device *dev)
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
 		return -EBADMSG;
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+	{
 		uint16_t len = mnl_attr_get_payload_len(a);
 		switch (mnl_attr_get_type(a)) {
 		case WGDEVICE_A_IFINDEX:
@@ -492,7 +509,8 @@ int gnl_wgmsg_parse_dump(const struct nlmsghdr *nlh, struct gnl_wg_device *dev)
 			break;
 		case WGDEVICE_A_PEERS: {
 			const struct nlattr *pa;
-			mnl_attr_for_each_nested(pa, a) {
+			mnl_attr_for_each_nested(pa, a)
+			{
 				if ((ret = parse_peer(pa, dev, first)) < 0)
 					return ret;
 				first = false;

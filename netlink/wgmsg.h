@@ -22,13 +22,19 @@
 #endif
 #endif
 #ifndef GNL_HAVE_WIREGUARD_H
-#define WG_GENL_NAME "wireguard"
+#define WG_GENL_NAME	"wireguard"
 #define WG_GENL_VERSION 1
 enum wg_cmd { WG_CMD_GET_DEVICE, WG_CMD_SET_DEVICE };
 enum wgdevice_flag { WGDEVICE_F_REPLACE_PEERS = 1U << 0 };
 enum wgdevice_attribute {
-	WGDEVICE_A_UNSPEC, WGDEVICE_A_IFINDEX, WGDEVICE_A_IFNAME, WGDEVICE_A_PRIVATE_KEY,
-	WGDEVICE_A_PUBLIC_KEY, WGDEVICE_A_FLAGS, WGDEVICE_A_LISTEN_PORT, WGDEVICE_A_FWMARK,
+	WGDEVICE_A_UNSPEC,
+	WGDEVICE_A_IFINDEX,
+	WGDEVICE_A_IFNAME,
+	WGDEVICE_A_PRIVATE_KEY,
+	WGDEVICE_A_PUBLIC_KEY,
+	WGDEVICE_A_FLAGS,
+	WGDEVICE_A_LISTEN_PORT,
+	WGDEVICE_A_FWMARK,
 	WGDEVICE_A_PEERS,
 };
 enum wgpeer_flag {
@@ -37,12 +43,23 @@ enum wgpeer_flag {
 	WGPEER_F_UPDATE_ONLY = 1U << 2,
 };
 enum wgpeer_attribute {
-	WGPEER_A_UNSPEC, WGPEER_A_PUBLIC_KEY, WGPEER_A_PRESHARED_KEY, WGPEER_A_FLAGS,
-	WGPEER_A_ENDPOINT, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, WGPEER_A_LAST_HANDSHAKE_TIME,
-	WGPEER_A_RX_BYTES, WGPEER_A_TX_BYTES, WGPEER_A_ALLOWEDIPS, WGPEER_A_PROTOCOL_VERSION,
+	WGPEER_A_UNSPEC,
+	WGPEER_A_PUBLIC_KEY,
+	WGPEER_A_PRESHARED_KEY,
+	WGPEER_A_FLAGS,
+	WGPEER_A_ENDPOINT,
+	WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
+	WGPEER_A_LAST_HANDSHAKE_TIME,
+	WGPEER_A_RX_BYTES,
+	WGPEER_A_TX_BYTES,
+	WGPEER_A_ALLOWEDIPS,
+	WGPEER_A_PROTOCOL_VERSION,
 };
 enum wgallowedip_attribute {
-	WGALLOWEDIP_A_UNSPEC, WGALLOWEDIP_A_FAMILY, WGALLOWEDIP_A_IPADDR, WGALLOWEDIP_A_CIDR_MASK,
+	WGALLOWEDIP_A_UNSPEC,
+	WGALLOWEDIP_A_FAMILY,
+	WGALLOWEDIP_A_IPADDR,
+	WGALLOWEDIP_A_CIDR_MASK,
 };
 #endif
 
@@ -58,14 +75,14 @@ enum wgallowedip_attribute {
 /* nla_len is 16 bits: the WGDEVICE_A_PEERS nest, and so the message, must
  * stay under 64 KiB or the length wraps and the kernel rejects the
  * message ("Unknown attribute type") */
-#define GNL_WG_MSG_MAX 65535
+#define GNL_WG_MSG_MAX	   65535
 #define GNL_WG_MSG_DEFAULT (32 * 1024)
 
 struct gnl_wgmsg_cfg {
 	uint16_t family_id;
 	const char *ifname;
-	size_t limit;     /* max bytes per message (clamped to MIN..MAX) */
-	bool aip_remove;  /* kernel honours WGALLOWEDIP_F_REMOVE_ME */
+	size_t limit;	 /* max bytes per message (clamped to MIN..MAX) */
+	bool aip_remove; /* kernel honours WGALLOWEDIP_F_REMOVE_ME */
 };
 
 /* Called once per finished message; nlh is valid only during the call.

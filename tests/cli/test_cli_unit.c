@@ -123,7 +123,10 @@ static void test_sanitize_and_width(void **state)
 	assert_int_equal(gcli_text_width(s), 4);
 	free(s);
 	/* invalid UTF-8 (lone continuation, overlong, C1 control) -> '?' */
-	s = gcli_sanitize("a\x80" "b\xc0\xaf" "c\xc2\x9b" "d");
+	s = gcli_sanitize("a\x80"
+			  "b\xc0\xaf"
+			  "c\xc2\x9b"
+			  "d");
 	assert_string_equal(s, "a?b??c?d");
 	free(s);
 	s = gcli_sanitize(NULL);
@@ -205,9 +208,11 @@ static struct gcli_table *sample_table(size_t rows, size_t namelen)
 		name[namelen] = '\0';
 		snprintf(rx, sizeof(rx), "%zu", r * 1000);
 		assert_int_equal(gcli_table_set(t, (size_t)i, 0, name, NULL), 0);
-		assert_int_equal(gcli_table_set(t, (size_t)i, 1, r % 2 ? "alive" : "dead", "32"), 0);
+		assert_int_equal(gcli_table_set(t, (size_t)i, 1, r % 2 ? "alive" : "dead", "32"),
+				 0);
 		assert_int_equal(gcli_table_set(t, (size_t)i, 2, rx, NULL), 0);
-		assert_int_equal(gcli_table_set(t, (size_t)i, 3, "role=db,zone=eu-west-1a", NULL), 0);
+		assert_int_equal(gcli_table_set(t, (size_t)i, 3, "role=db,zone=eu-west-1a", NULL),
+				 0);
 	}
 	return t;
 }
@@ -336,29 +341,29 @@ static void test_args_commands_and_globals(void **state)
 	assert_true(o.json);
 	assert_string_equal(o.socket, "/env.sock");
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), "/env.sock", "peers", "-j", "--socket",
-			       "/flag.sock", NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), "/env.sock", "peers", "-j", "--socket", "/flag.sock", NULL),
+	    0);
 	assert_int_equal(o.cmd, GCLI_CMD_PEERS);
 	assert_true(o.json);
 	assert_string_equal(o.socket, "/flag.sock");
 	gcli_opts_release(&o);
 	/* an option value is not mistaken for the command */
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "--socket", "members", "status", NULL), 0);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "--socket", "members", "status", NULL),
+			 0);
 	assert_int_equal(o.cmd, GCLI_CMD_STATUS);
 	assert_string_equal(o.socket, "members");
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), "", "-s/x.sock", "--socket=/y.sock", "status",
-			       NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), "", "-s/x.sock", "--socket=/y.sock", "status", NULL), 0);
 	assert_string_equal(o.socket, "/y.sock");
 	gcli_opts_release(&o);
 	/* empty env falls back to the default */
 	assert_int_equal(parse(&o, err, sizeof(err), "", "status", NULL), 0);
 	assert_string_equal(o.socket, GCLI_DEFAULT_SOCKET);
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "--color=never", "members", "--wide", NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), NULL, "--color=never", "members", "--wide", NULL), 0);
 	assert_int_equal(o.color, GCLI_COLOR_NEVER);
 	assert_true(o.wide);
 	gcli_opts_release(&o);
@@ -404,9 +409,9 @@ static void test_args_members_filters(void **state)
 	assert_null(o.labels[1].value);
 	gcli_opts_release(&o);
 	/* value may contain '=' and be empty */
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--label", "k=a=b", "--label",
-			       "e=", NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), NULL, "members", "--label", "k=a=b", "--label", "e=", NULL),
+	    0);
 	assert_string_equal(o.labels[0].value, "a=b");
 	assert_string_equal(o.labels[1].value, "");
 	gcli_opts_release(&o);
@@ -414,9 +419,11 @@ static void test_args_members_filters(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(err, "zombie"));
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--state", ",", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--state", ",", NULL),
+			 -EINVAL);
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--label", "=x", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--label", "=x", NULL),
+			 -EINVAL);
 	gcli_opts_release(&o);
 	/* filters belong to members only */
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "peers", "--state", "alive", NULL),
@@ -435,8 +442,8 @@ static void test_args_join_wait_keys(void **state)
 	assert_int_equal(o.n_addrs, 4);
 	assert_string_equal(o.addrs[1], "[::1]:7946");
 	gcli_opts_release(&o);
-	static const char *const bad[] = {"host:0", "host:65536", "host:", ":7946", "::1",
-					  "[::1]:x", "[]:1", "a b:1", "h:1:2", ""};
+	static const char *const bad[] = {"host:0",  "host:65536", "host:", ":7946", "::1",
+					  "[::1]:x", "[]:1",	   "a b:1", "h:1:2", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", bad[i], NULL), -EINVAL);
 		gcli_opts_release(&o);
@@ -454,9 +461,9 @@ static void test_args_join_wait_keys(void **state)
 			 -EINVAL);
 	gcli_opts_release(&o);
 
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "--members", "3", "--timeout",
-			       "2.5", NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), NULL, "wait", "--members", "3", "--timeout", "2.5", NULL),
+	    0);
 	assert_true(o.wait_members_set);
 	assert_int_equal(o.wait_members, 3);
 	assert_false(o.wait_converged);
@@ -467,7 +474,8 @@ static void test_args_join_wait_keys(void **state)
 	gcli_opts_release(&o);
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", NULL), -EINVAL);
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "--members", "0", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "--members", "0", NULL),
+			 -EINVAL);
 	gcli_opts_release(&o);
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "--members", NULL), -EINVAL);
 	assert_non_null(strstr(err, "needs a value"));
@@ -504,9 +512,9 @@ static void test_args_timeout_durations(void **state)
 	char err[256];
 	static const char *const bad[] = {"nan", "0x10", "1e-9", "inf", "-1", "1.5.5", " 1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", bad[i],
-				       NULL),
-				 -EINVAL);
+		assert_int_equal(
+		    parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", bad[i], NULL),
+		    -EINVAL);
 		assert_non_null(strstr(err, "--timeout needs seconds"));
 		gcli_opts_release(&o);
 	}
@@ -514,8 +522,8 @@ static void test_args_timeout_durations(void **state)
 			 0);
 	assert_true(o.timeout == 1.5);
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", "200ms", NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), NULL, "wait", "-c", "--timeout", "200ms", NULL), 0);
 	assert_true(o.timeout == 0.2);
 	gcli_opts_release(&o);
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "join", "-t", "1.5s", "h:1", NULL), 0);
@@ -569,14 +577,14 @@ static json_t *member(const char *name, const char *id, const char *state, bool 
 	json_error_t e;
 	json_t *labels = json_loads(labels_json, 0, &e);
 	assert_non_null(labels);
-	json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:b, s:[s], s:[{s:s, s:b, s:n}], s:[], s:o,"
-			      " s:i, s:i, s:I}",
-			      "name", name, "id", id, "wg_public_key",
-			      "wpaDv/2d7c2Sm3NnLeINnlZh2AeehShnYfBYPBFWshM=", "state", state, "self",
-			      self, "overlay_addresses", "10.77.0.1/32", "endpoints", "address",
-			      "127.0.0.1:51820", "observed", 0, "observer", "prefixes", "labels",
-			      labels, "generation", 5, "version", 2, "state_changed",
-			      (json_int_t)1000);
+	json_t *m =
+	    json_pack("{s:s, s:s, s:s, s:s, s:b, s:[s], s:[{s:s, s:b, s:n}], s:[], s:o,"
+		      " s:i, s:i, s:I}",
+		      "name", name, "id", id, "wg_public_key",
+		      "wpaDv/2d7c2Sm3NnLeINnlZh2AeehShnYfBYPBFWshM=", "state", state, "self", self,
+		      "overlay_addresses", "10.77.0.1/32", "endpoints", "address",
+		      "127.0.0.1:51820", "observed", 0, "observer", "prefixes", "labels", labels,
+		      "generation", 5, "version", 2, "state_changed", (json_int_t)1000);
 	assert_non_null(m);
 	return m;
 }
@@ -587,10 +595,9 @@ static void test_schema_member(void **state)
 	json_t *m = member("a", ID_A, "alive", true, "{}");
 	assert_int_equal(gcli_check_member(m, why, sizeof(why)), 0);
 	/* every required field is enforced */
-	static const char *const req[] = {"name",      "id",       "wg_public_key",
-					  "state",     "self",     "overlay_addresses",
-					  "endpoints", "prefixes", "labels",
-					  "generation", "version"};
+	static const char *const req[] = {
+	    "name",	 "id",	     "wg_public_key", "state",	    "self",   "overlay_addresses",
+	    "endpoints", "prefixes", "labels",	      "generation", "version"};
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
 		json_t *c = json_deep_copy(m);
 		json_object_del(c, req[i]);
@@ -628,10 +635,10 @@ static void test_schema_member(void **state)
 static void test_schema_status_peer(void **state)
 {
 	char why[256];
-	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:b}", "name", "a",
-			      "id", ID_A, "backend", "none", "interface", "gsm0", "members",
-			      "alive", 2, "suspect", 0, "dead", 1, "left", 0, "total", 3,
-			      "converged", 1);
+	json_t *s =
+	    json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:b}", "name", "a", "id",
+		      ID_A, "backend", "none", "interface", "gsm0", "members", "alive", 2,
+		      "suspect", 0, "dead", 1, "left", 0, "total", 3, "converged", 1);
 	assert_non_null(s);
 	assert_int_equal(gcli_check_status(s, why, sizeof(why)), 0);
 	json_object_del(json_object_get(s, "members"), "total");
@@ -654,8 +661,8 @@ static void test_members_select(void **state)
 	json_t *arr = json_array();
 	json_array_append_new(arr, member("zeta", ID_A, "alive", false, "{\"role\":\"db\"}"));
 	json_array_append_new(arr, member("alpha", ID_B, "dead", false, "{\"role\":\"web\"}"));
-	json_array_append_new(arr, member("mid", ID_A, "alive", true,
-					  "{\"role\":\"db\",\"zone\":\"eu\"}"));
+	json_array_append_new(
+	    arr, member("mid", ID_A, "alive", true, "{\"role\":\"db\",\"zone\":\"eu\"}"));
 	struct gcli_opts o;
 	char err[128];
 	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", NULL), 0);
@@ -668,14 +675,15 @@ static void test_members_select(void **state)
 	json_decref(sel);
 	gcli_opts_release(&o);
 
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--label", "role=db", NULL), 0);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--label", "role=db", NULL),
+			 0);
 	sel = gcli_members_select(arr, &o);
 	assert_int_equal(json_array_size(sel), 2);
 	json_decref(sel);
 	gcli_opts_release(&o);
-	assert_int_equal(parse(&o, err, sizeof(err), NULL, "members", "--label", "role=db", "-l",
-			       "zone", NULL),
-			 0);
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), NULL, "members", "--label", "role=db", "-l", "zone", NULL),
+	    0);
 	sel = gcli_members_select(arr, &o);
 	assert_int_equal(json_array_size(sel), 1);
 	assert_true(json_is_true(json_object_get(json_array_get(sel, 0), "self")));
@@ -698,8 +706,12 @@ static char *render_with(int (*fn)(const json_t *, const struct gcli_ctx *), con
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	struct gcli_ctx ctx = {.out = f, .err = stderr, .color = color, .width = width,
-			       .ellipsis = "~", .now = 1000 + 192};
+	struct gcli_ctx ctx = {.out = f,
+			       .err = stderr,
+			       .color = color,
+			       .width = width,
+			       .ellipsis = "~",
+			       .now = 1000 + 192};
 	assert_int_equal(fn(v, &ctx), 0);
 	fclose(f);
 	return buf;
@@ -710,9 +722,8 @@ static void test_show_members(void **state)
 	json_t *arr = json_array();
 	json_array_append_new(arr, member("node-a", ID_A, "alive", true, "{\"role\":\"db\"}"));
 	json_array_append_new(
-		arr, member("a-very-long-node-name-that-goes-on-and-on-forever", ID_B, "suspect",
-			    false,
-			    "{\"zone\":\"eu-west-1a\",\"role\":\"web\",\"team\":\"infra-platform\"}"));
+	    arr, member("a-very-long-node-name-that-goes-on-and-on-forever", ID_B, "suspect", false,
+			"{\"zone\":\"eu-west-1a\",\"role\":\"web\",\"team\":\"infra-platform\"}"));
 	json_t *dual = member("node-c", ID_B, "dead", false, "{}");
 	/* node-c is reached through node-a (ID_A) */
 	json_object_set_new(dual, "relayed_via", json_string(ID_A));
@@ -730,7 +741,7 @@ static void test_show_members(void **state)
 	assert_non_null(strstr(s, "aa000000 "));       /* short id */
 	assert_non_null(strstr(s, "10.77.0.1 "));      /* host prefix shown as address */
 	assert_non_null(strstr(s, "127.0.0.1:51820")); /* endpoint */
-	assert_non_null(strstr(s, "3m12s"));            /* state age */
+	assert_non_null(strstr(s, "3m12s"));	       /* state age */
 	/* STATE column aligned */
 	assert_int_equal(column_of(s, 1, "alive"), column_of(s, 0, "STATE"));
 	assert_int_equal(column_of(s, 2, "suspect"), column_of(s, 0, "STATE"));
@@ -753,15 +764,14 @@ static void test_show_members(void **state)
 static void test_show_peers_status(void **state)
 {
 	json_t *peers = json_pack(
-		"[{s:s, s:s, s:s, s:s, s:[s,s], s:I, s:I, s:I, s:b, s:n},"
-		" {s:s, s:n, s:n, s:n, s:[], s:i, s:i, s:i, s:b, s:s}]",
-		"wg_public_key", "wpaDv/2d7c2Sm3NnLeINnlZh2AeehShnYfBYPBFWshM=", "name", "node-b",
-		"id", ID_B, "endpoint", "127.0.0.1:51821", "allowed_ips", "10.77.0.2/32",
-		"fd00::2/128", "latest_handshake", (json_int_t)1000 + 180, "rx_bytes",
-		(json_int_t)1536, "tx_bytes", (json_int_t)5 << 20, "relayed", 0, "relay",
-		"wg_public_key", "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", "name", "id",
-		"endpoint", "allowed_ips", "latest_handshake", 0, "rx_bytes", 0, "tx_bytes", 0,
-		"relayed", 1, "relay", "hub-1");
+	    "[{s:s, s:s, s:s, s:s, s:[s,s], s:I, s:I, s:I, s:b, s:n},"
+	    " {s:s, s:n, s:n, s:n, s:[], s:i, s:i, s:i, s:b, s:s}]",
+	    "wg_public_key", "wpaDv/2d7c2Sm3NnLeINnlZh2AeehShnYfBYPBFWshM=", "name", "node-b", "id",
+	    ID_B, "endpoint", "127.0.0.1:51821", "allowed_ips", "10.77.0.2/32", "fd00::2/128",
+	    "latest_handshake", (json_int_t)1000 + 180, "rx_bytes", (json_int_t)1536, "tx_bytes",
+	    (json_int_t)5 << 20, "relayed", 0, "relay", "wg_public_key",
+	    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", "name", "id", "endpoint", "allowed_ips",
+	    "latest_handshake", 0, "rx_bytes", 0, "tx_bytes", 0, "relayed", 1, "relay", "hub-1");
 	assert_non_null(peers);
 	char *s = render_with(gcli_show_peers, peers, 80, false);
 	assert_true(max_line_width(s, NULL) <= 80);
@@ -784,15 +794,14 @@ static void test_show_peers_status(void **state)
 	free(s);
 	json_decref(peers);
 
-	json_t *st = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:b, s:i, s:i,"
-			       " s:[s], s:[{s:s, s:b, s:n}], s:I, s:i, s:i, s:i}",
-			       "name", "node-a", "id", ID_A, "backend", "none", "interface", "gsm0",
-			       "members", "alive", 2, "suspect", 1, "dead", 0, "left", 0, "total", 3,
-			       "converged", 0, "wg_port", 51820, "gossip_port", 7946,
-			       "overlay_addresses", "10.77.0.1/32", "endpoints", "address",
-			       "127.0.0.1:51820", "observed", 0, "observer", "last_sync",
-			       (json_int_t)1000 + 190, "pending_updates", 3, "uptime", 3700,
-			       "generation", 7);
+	json_t *st = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:b, s:i, s:i,"
+	    " s:[s], s:[{s:s, s:b, s:n}], s:I, s:i, s:i, s:i}",
+	    "name", "node-a", "id", ID_A, "backend", "none", "interface", "gsm0", "members",
+	    "alive", 2, "suspect", 1, "dead", 0, "left", 0, "total", 3, "converged", 0, "wg_port",
+	    51820, "gossip_port", 7946, "overlay_addresses", "10.77.0.1/32", "endpoints", "address",
+	    "127.0.0.1:51820", "observed", 0, "observer", "last_sync", (json_int_t)1000 + 190,
+	    "pending_updates", 3, "uptime", 3700, "generation", 7);
 	assert_non_null(st);
 	s = render_with(gcli_show_status, st, 80, false);
 	assert_true(max_line_width(s, NULL) <= 80);
@@ -806,8 +815,8 @@ static void test_show_peers_status(void **state)
 	assert_non_null(strstr(s, "Uptime:     1h1m (generation 7)\n"));
 	assert_null(strstr(s, "Paths:"));
 	free(s);
-	json_object_set_new(st, "nat", json_pack("{s:i, s:i, s:i}", "direct", 2, "trying", 0,
-						 "relayed", 1));
+	json_object_set_new(st, "nat",
+			    json_pack("{s:i, s:i, s:i}", "direct", 2, "trying", 0, "relayed", 1));
 	s = render_with(gcli_show_status, st, 80, false);
 	assert_non_null(strstr(s, "Paths:      2 direct, 0 trying, 1 relayed\n"));
 	free(s);
@@ -876,11 +885,11 @@ static void srv_stop(struct srv *s)
 static void test_client_framing(void **state)
 {
 	static const char *const replies[] = {
-		"{\"ok\": true, \"result\": {\"contacted\": 2}}\n",
-		"{\"ok\": false, \"error\": \"bad config\", \"code\": \"EINVAL\"}\n",
-		"this is not json\n",
-		"{\"ok\": true}\n",
-		"{\"ok\": true, \"result\": [] ", /* closes without newline */
+	    "{\"ok\": true, \"result\": {\"contacted\": 2}}\n",
+	    "{\"ok\": false, \"error\": \"bad config\", \"code\": \"EINVAL\"}\n",
+	    "this is not json\n",
+	    "{\"ok\": true}\n",
+	    "{\"ok\": true, \"result\": [] ", /* closes without newline */
 	};
 	struct srv s;
 	srv_start(&s, replies, 5);
@@ -889,7 +898,8 @@ static void test_client_framing(void **state)
 	assert_int_equal(gcli_call_once(s.path, "join", NULL, &res, err, sizeof(err)), 0);
 	assert_int_equal(json_integer_value(json_object_get(res, "contacted")), 2);
 	json_decref(res);
-	assert_int_equal(gcli_call_once(s.path, "reload", NULL, &res, err, sizeof(err)), -EREMOTEIO);
+	assert_int_equal(gcli_call_once(s.path, "reload", NULL, &res, err, sizeof(err)),
+			 -EREMOTEIO);
 	assert_string_equal(err, "reload: bad config (EINVAL)");
 	assert_int_equal(gcli_call_once(s.path, "status", NULL, &res, err, sizeof(err)), -EPROTO);
 	assert_non_null(strstr(err, s.path));
@@ -906,28 +916,28 @@ static void test_client_framing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fmt_bytes),
-		cmocka_unit_test(test_fmt_age),
-		cmocka_unit_test(test_sanitize_and_width),
-		cmocka_unit_test(test_elide),
-		cmocka_unit_test(test_host_prefix_and_numbers),
-		cmocka_unit_test(test_table_natural),
-		cmocka_unit_test(test_table_shrinks_to_width),
-		cmocka_unit_test(test_table_drops_optional_column),
-		cmocka_unit_test(test_table_never_exceeds_width),
-		cmocka_unit_test(test_table_color_and_sanitize),
-		cmocka_unit_test(test_args_commands_and_globals),
-		cmocka_unit_test(test_args_help),
-		cmocka_unit_test(test_args_members_filters),
-		cmocka_unit_test(test_args_join_wait_keys),
-		cmocka_unit_test(test_args_timeout_durations),
-		cmocka_unit_test(test_args_errors),
-		cmocka_unit_test(test_schema_member),
-		cmocka_unit_test(test_schema_status_peer),
-		cmocka_unit_test(test_members_select),
-		cmocka_unit_test(test_show_members),
-		cmocka_unit_test(test_show_peers_status),
-		cmocka_unit_test(test_client_framing),
+	    cmocka_unit_test(test_fmt_bytes),
+	    cmocka_unit_test(test_fmt_age),
+	    cmocka_unit_test(test_sanitize_and_width),
+	    cmocka_unit_test(test_elide),
+	    cmocka_unit_test(test_host_prefix_and_numbers),
+	    cmocka_unit_test(test_table_natural),
+	    cmocka_unit_test(test_table_shrinks_to_width),
+	    cmocka_unit_test(test_table_drops_optional_column),
+	    cmocka_unit_test(test_table_never_exceeds_width),
+	    cmocka_unit_test(test_table_color_and_sanitize),
+	    cmocka_unit_test(test_args_commands_and_globals),
+	    cmocka_unit_test(test_args_help),
+	    cmocka_unit_test(test_args_members_filters),
+	    cmocka_unit_test(test_args_join_wait_keys),
+	    cmocka_unit_test(test_args_timeout_durations),
+	    cmocka_unit_test(test_args_errors),
+	    cmocka_unit_test(test_schema_member),
+	    cmocka_unit_test(test_schema_status_peer),
+	    cmocka_unit_test(test_members_select),
+	    cmocka_unit_test(test_show_members),
+	    cmocka_unit_test(test_show_peers_status),
+	    cmocka_unit_test(test_client_framing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,7 @@ static void test_defaults(void **state)
 {
 	struct gsd_config c;
 	char msg[512];
-	const char *argv[] = { "gossamerd" };
+	const char *argv[] = {"gossamerd"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 1, argv), 0);
 	assert_int_equal(c.gossip_port, 51821);
 	assert_int_equal(c.wg_port, 51820);
@@ -70,48 +70,48 @@ static void test_defaults(void **state)
 
 static void test_good_file(void **state)
 {
-	const char *path = write_file("good.conf",
-		"# comment\n"
-		"[node]\n"
-		"name = alpha-1\n"
-		"labels = role=web, zone=eu\n"
-		"labels = tier=1\n"
-		"public = yes\n"
-		"relay = off\n"
-		"\n"
-		"[gossip]\n"
-		"bind = 127.0.0.1\n"
-		"port = 7946\n"
-		"seeds = 10.0.0.1:7946, [fd00::1]:7000 seed.example.org\n"
-		"cluster_name = prod\n"
-		"cluster_key_file = /etc/k\n"
-		"probe_interval = 500ms\n"
-		"sync_interval = 1m\n"
-		"[wireguard]\n"
-		"interface = wg-mesh\n"
-		"listen_port = 51000\n"
-		"backend = userspace\n"
-		"socket_dir = /tmp/wgsock\n"
-		"spawn_wireguard_go = true\n"
-		"persistent_keepalive = 15\n"
-		"endpoints = 198.51.100.7, [2001:db8::1]:51000\n"
-		"dead_grace = 45s\n"
-		"left_grace = 2s\n"
-		"reconcile_debounce = 100ms\n"
-		"[overlay]\n"
-		"ipv4_prefix = 10.99.0.0/16\n"
-		"ipv4_address = 10.99.3.4\n"
-		"ipv6_prefix = fd12:3456:789a::/48\n"
-		"advertise_prefixes = 192.168.10.0/24\n"
-		"install_routes = no\n"
-		"[daemon]\n"
-		"state_dir = /tmp/st\n"
-		"control_socket = /tmp/ctl.sock\n"
-		"log_level = debug\n"
-		"syslog = no\n");
+	const char *path =
+	    write_file("good.conf", "# comment\n"
+				    "[node]\n"
+				    "name = alpha-1\n"
+				    "labels = role=web, zone=eu\n"
+				    "labels = tier=1\n"
+				    "public = yes\n"
+				    "relay = off\n"
+				    "\n"
+				    "[gossip]\n"
+				    "bind = 127.0.0.1\n"
+				    "port = 7946\n"
+				    "seeds = 10.0.0.1:7946, [fd00::1]:7000 seed.example.org\n"
+				    "cluster_name = prod\n"
+				    "cluster_key_file = /etc/k\n"
+				    "probe_interval = 500ms\n"
+				    "sync_interval = 1m\n"
+				    "[wireguard]\n"
+				    "interface = wg-mesh\n"
+				    "listen_port = 51000\n"
+				    "backend = userspace\n"
+				    "socket_dir = /tmp/wgsock\n"
+				    "spawn_wireguard_go = true\n"
+				    "persistent_keepalive = 15\n"
+				    "endpoints = 198.51.100.7, [2001:db8::1]:51000\n"
+				    "dead_grace = 45s\n"
+				    "left_grace = 2s\n"
+				    "reconcile_debounce = 100ms\n"
+				    "[overlay]\n"
+				    "ipv4_prefix = 10.99.0.0/16\n"
+				    "ipv4_address = 10.99.3.4\n"
+				    "ipv6_prefix = fd12:3456:789a::/48\n"
+				    "advertise_prefixes = 192.168.10.0/24\n"
+				    "install_routes = no\n"
+				    "[daemon]\n"
+				    "state_dir = /tmp/st\n"
+				    "control_socket = /tmp/ctl.sock\n"
+				    "log_level = debug\n"
+				    "syslog = no\n");
 	struct gsd_config c;
 	char msg[512] = "";
-	const char *argv[] = { "gossamerd", "-c", path };
+	const char *argv[] = {"gossamerd", "-c", path};
 	int r = build(&c, msg, sizeof(msg), 3, argv);
 	if (r)
 		fprintf(stderr, "%s\n", msg);
@@ -159,70 +159,95 @@ struct bad_case {
 static void test_bad_files(void **state)
 {
 	static const struct bad_case cases[] = {
-		{ "[node]\nname = a\nfrobnicate = 1\n", "3: frobnicate: unknown key in section [node]" },
-		{ "[nodes]\nname = a\n", "2: name: unknown section [nodes]" },
-		{ "[gossip]\nname = a\n", "2: name: belongs in section [node], not [gossip]" },
-		{ "[gossip]\n\nport = 70000\n", "3: port: '70000' is not a port (1-65535)" },
-		{ "[gossip]\nport = 1\nport = 2\n", "3: port: set twice (first on line 2)" },
-		{ "[node]\npublic = maybe\n", "2: public: 'maybe' is not a boolean" },
-		{ "[wireguard]\nbackend = magic\n", "2: backend: 'magic' is not one of auto, kernel, userspace, none" },
-		{ "[overlay]\nipv4_prefix = 10.77.1.0/16\n", "2: ipv4_prefix: '10.77.1.0/16' is not an IPv4 CIDR prefix (host bits set)" },
-		{ "[overlay]\nadvertise_prefixes = 10.1.0.0/16, banana\n", "2: advertise_prefixes: 'banana' is not a CIDR prefix" },
-		{ "[gossip]\nprobe_interval = soon\n", "2: probe_interval: 'soon' is not a duration" },
-		{ "[node]\nname = has space\n", "2: name: 'has space' is not a valid name" },
-		{ "[node]\nlabels = novalue\n", "2: labels: 'novalue' is not KEY=VALUE" },
-		{ "[wireguard]\ninterface = much-too-long-ifname\n", "2: interface: 'much-too-long-ifname' is not a valid interface name" },
-		{ "[gossip]\nseeds = [::1\n", "2: seeds: '[::1' is not HOST[:PORT]" },
-		{ "[node]\nthis line is garbage\n", "2: syntax error" },
-		{ "[daemon]\nlog_level = loud\n", "2: log_level: 'loud' is not one of error, warn, info, debug" },
-		{ "[overlay]\nipv4_prefix = 10.77.0.0/16\nipv4_address = 10.78.0.1\n", "3: ipv4_address: not a host address inside ipv4_prefix 10.77.0.0/16" },
-		{ "[overlay]\nipv4_address = 10.77.0.0\n", "2: ipv4_address: not a host address inside ipv4_prefix 10.77.0.0/16" },
-		/* routed prefixes: never a default route, never inside the overlay */
-		{ "[overlay]\nadvertise_prefixes = 10.1.0.0/16\nadvertise_prefixes = 0.0.0.0/0\n", "3: advertise_prefixes: prefix 0.0.0.0/0 is a default route" },
-		{ "[overlay]\nadvertise_prefixes = ::/0\n", "2: advertise_prefixes: prefix ::/0 is a default route" },
-		{ "[overlay]\nadvertise_prefixes = 10.77.3.0/24\n", "2: advertise_prefixes: prefix 10.77.3.0/24 overlaps the overlay prefix 10.77.0.0/16" },
-		{ "[overlay]\nadvertise_prefixes = 10.0.0.0/8\n", "2: advertise_prefixes: prefix 10.0.0.0/8 overlaps the overlay prefix 10.77.0.0/16" },
-		{ "[overlay]\nipv4_prefix = 10.5.0.0/16\nadvertise_prefixes = 10.5.1.0/24\n", "3: advertise_prefixes: prefix 10.5.1.0/24 overlaps the overlay prefix 10.5.0.0/16" },
-		{ "[overlay]\nipv6_prefix = fd10::/48\nadvertise_prefixes = fd10:0:0:1::/64\n", "3: advertise_prefixes: prefix fd10:0:0:1::/64 overlaps the overlay prefix fd10::/48" },
-		{ "[overlay]\nadvertise_prefixes = fc00::/7\n", "2: advertise_prefixes: prefix fc00::/7 overlaps the overlay prefix fd" },
-		/* static peers */
-		{ "[wireguard]\nstatic_peers = nokey\n", "2: static_peers: 'nokey' is not KEY:IP/LEN[+IP/LEN...][@IP:PORT]" },
-		{ "[wireguard]\nstatic_peers = " SPKEY "\n", "2: static_peers: '" SPKEY "' is not KEY" },
-		{ "[wireguard]\nstatic_peers = " BADKEY ":10.9.0.2/32\n", "2: static_peers: '" BADKEY "' is not a base64 WireGuard public key" },
-		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/24\n", "2: static_peers: static peer allowed IP '10.9.0.2/24' has host bits set" },
-		{ "[wireguard]\nstatic_peers = " SPKEY ":0.0.0.0/0\n", "2: static_peers: static peer allowed IP '0.0.0.0/0' is a default route" },
-		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32@1.2.3.4\n", "2: static_peers: static peer endpoint '1.2.3.4' is not IP:PORT" },
-		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32 " SPKEY ":10.9.0.3/32\n", "2: static_peers: static peer " SPKEY " listed twice" },
-		{ "[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32+10.77.9.0/24\n", "2: static_peers: static peer allowed IP 10.77.9.0/24 overlaps the overlay prefix 10.77.0.0/16" },
-		{ "[wireguard]\nmtu = 9999999\n", "2: mtu: '9999999' is not auto or an MTU (1280..65535)" },
-		{ "[wireguard]\nmtu = 1000\n", "2: mtu: '1000' is not auto or an MTU" },
-		{ "[overlay]\nroute_table = 254\n", "2: route_table: '254' is not a table number" },
-		{ "[overlay]\nroute_table = 0\n", "2: route_table: '0' is not a table number" },
-		{ "[overlay]\nroute_priority = 32766\n", "2: route_priority: '32766' is not a rule priority 1..32765" },
+	    {"[node]\nname = a\nfrobnicate = 1\n", "3: frobnicate: unknown key in section [node]"},
+	    {"[nodes]\nname = a\n", "2: name: unknown section [nodes]"},
+	    {"[gossip]\nname = a\n", "2: name: belongs in section [node], not [gossip]"},
+	    {"[gossip]\n\nport = 70000\n", "3: port: '70000' is not a port (1-65535)"},
+	    {"[gossip]\nport = 1\nport = 2\n", "3: port: set twice (first on line 2)"},
+	    {"[node]\npublic = maybe\n", "2: public: 'maybe' is not a boolean"},
+	    {"[wireguard]\nbackend = magic\n",
+	     "2: backend: 'magic' is not one of auto, kernel, userspace, none"},
+	    {"[overlay]\nipv4_prefix = 10.77.1.0/16\n",
+	     "2: ipv4_prefix: '10.77.1.0/16' is not an IPv4 CIDR prefix (host bits set)"},
+	    {"[overlay]\nadvertise_prefixes = 10.1.0.0/16, banana\n",
+	     "2: advertise_prefixes: 'banana' is not a CIDR prefix"},
+	    {"[gossip]\nprobe_interval = soon\n", "2: probe_interval: 'soon' is not a duration"},
+	    {"[node]\nname = has space\n", "2: name: 'has space' is not a valid name"},
+	    {"[node]\nlabels = novalue\n", "2: labels: 'novalue' is not KEY=VALUE"},
+	    {"[wireguard]\ninterface = much-too-long-ifname\n",
+	     "2: interface: 'much-too-long-ifname' is not a valid interface name"},
+	    {"[gossip]\nseeds = [::1\n", "2: seeds: '[::1' is not HOST[:PORT]"},
+	    {"[node]\nthis line is garbage\n", "2: syntax error"},
+	    {"[daemon]\nlog_level = loud\n",
+	     "2: log_level: 'loud' is not one of error, warn, info, debug"},
+	    {"[overlay]\nipv4_prefix = 10.77.0.0/16\nipv4_address = 10.78.0.1\n",
+	     "3: ipv4_address: not a host address inside ipv4_prefix 10.77.0.0/16"},
+	    {"[overlay]\nipv4_address = 10.77.0.0\n",
+	     "2: ipv4_address: not a host address inside ipv4_prefix 10.77.0.0/16"},
+	    /* routed prefixes: never a default route, never inside the overlay */
+	    {"[overlay]\nadvertise_prefixes = 10.1.0.0/16\nadvertise_prefixes = 0.0.0.0/0\n",
+	     "3: advertise_prefixes: prefix 0.0.0.0/0 is a default route"},
+	    {"[overlay]\nadvertise_prefixes = ::/0\n",
+	     "2: advertise_prefixes: prefix ::/0 is a default route"},
+	    {"[overlay]\nadvertise_prefixes = 10.77.3.0/24\n",
+	     "2: advertise_prefixes: prefix 10.77.3.0/24 overlaps the overlay prefix 10.77.0.0/16"},
+	    {"[overlay]\nadvertise_prefixes = 10.0.0.0/8\n",
+	     "2: advertise_prefixes: prefix 10.0.0.0/8 overlaps the overlay prefix 10.77.0.0/16"},
+	    {"[overlay]\nipv4_prefix = 10.5.0.0/16\nadvertise_prefixes = 10.5.1.0/24\n",
+	     "3: advertise_prefixes: prefix 10.5.1.0/24 overlaps the overlay prefix 10.5.0.0/16"},
+	    {"[overlay]\nipv6_prefix = fd10::/48\nadvertise_prefixes = fd10:0:0:1::/64\n",
+	     "3: advertise_prefixes: prefix fd10:0:0:1::/64 overlaps the overlay prefix fd10::/48"},
+	    {"[overlay]\nadvertise_prefixes = fc00::/7\n",
+	     "2: advertise_prefixes: prefix fc00::/7 overlaps the overlay prefix fd"},
+	    /* static peers */
+	    {"[wireguard]\nstatic_peers = nokey\n",
+	     "2: static_peers: 'nokey' is not KEY:IP/LEN[+IP/LEN...][@IP:PORT]"},
+	    {"[wireguard]\nstatic_peers = " SPKEY "\n", "2: static_peers: '" SPKEY "' is not KEY"},
+	    {"[wireguard]\nstatic_peers = " BADKEY ":10.9.0.2/32\n",
+	     "2: static_peers: '" BADKEY "' is not a base64 WireGuard public key"},
+	    {"[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/24\n",
+	     "2: static_peers: static peer allowed IP '10.9.0.2/24' has host bits set"},
+	    {"[wireguard]\nstatic_peers = " SPKEY ":0.0.0.0/0\n",
+	     "2: static_peers: static peer allowed IP '0.0.0.0/0' is a default route"},
+	    {"[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32@1.2.3.4\n",
+	     "2: static_peers: static peer endpoint '1.2.3.4' is not IP:PORT"},
+	    {"[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32 " SPKEY ":10.9.0.3/32\n",
+	     "2: static_peers: static peer " SPKEY " listed twice"},
+	    {"[wireguard]\nstatic_peers = " SPKEY ":10.9.0.2/32+10.77.9.0/24\n",
+	     "2: static_peers: static peer allowed IP 10.77.9.0/24 overlaps the overlay prefix "
+	     "10.77.0.0/16"},
+	    {"[wireguard]\nmtu = 9999999\n",
+	     "2: mtu: '9999999' is not auto or an MTU (1280..65535)"},
+	    {"[wireguard]\nmtu = 1000\n", "2: mtu: '1000' is not auto or an MTU"},
+	    {"[overlay]\nroute_table = 254\n", "2: route_table: '254' is not a table number"},
+	    {"[overlay]\nroute_table = 0\n", "2: route_table: '0' is not a table number"},
+	    {"[overlay]\nroute_priority = 32766\n",
+	     "2: route_priority: '32766' is not a rule priority 1..32765"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *path = write_file("bad.conf", cases[i].text);
 		struct gsd_config c;
 		char msg[1024] = "", expect[1024];
-		const char *argv[] = { "gossamerd", "--config", path };
+		const char *argv[] = {"gossamerd", "--config", path};
 		int r = build(&c, msg, sizeof(msg), 3, argv);
 		snprintf(expect, sizeof(expect), "%s:%s", path, cases[i].expect);
 		if (r != -EINVAL || strncmp(msg, expect, strlen(expect)))
-			fail_msg("case %zu: got r=%d msg \"%s\", want prefix \"%s\"", i, r, msg, expect);
+			fail_msg("case %zu: got r=%d msg \"%s\", want prefix \"%s\"", i, r, msg,
+				 expect);
 	}
 }
 
 static void test_static_peers_and_routing(void **state)
 {
-	const char *path = write_file("sp.conf",
-		"[wireguard]\nmtu = 1380\n"
-		"static_peers = " SPKEY ":10.9.0.2/32+10.9.1.0/24@1.2.3.4:51820\n"
-		"static_peers = " SPKEY2 ":fd99::/64\n"
-		"[overlay]\nroute_table = 100\nroute_priority = 77\n"
-		"advertise_prefixes = 10.1.0.0/16, fd01::/64\n");
+	const char *path =
+	    write_file("sp.conf", "[wireguard]\nmtu = 1380\n"
+				  "static_peers = " SPKEY ":10.9.0.2/32+10.9.1.0/24@1.2.3.4:51820\n"
+				  "static_peers = " SPKEY2 ":fd99::/64\n"
+				  "[overlay]\nroute_table = 100\nroute_priority = 77\n"
+				  "advertise_prefixes = 10.1.0.0/16, fd01::/64\n");
 	struct gsd_config c;
 	char msg[512] = "", p[64];
-	const char *argv[] = { "gossamerd", "-c", path };
+	const char *argv[] = {"gossamerd", "-c", path};
 	int r = build(&c, msg, sizeof(msg), 3, argv);
 	if (r)
 		fail_msg("%s", msg);
@@ -244,8 +269,9 @@ static void test_static_peers_and_routing(void **state)
 	assert_string_equal(p, "fd99::/64");
 
 	/* a flag replaces the file's list; mtu auto */
-	const char *argv2[] = { "gossamerd", "-c", path, "--static-peer", SPKEY2 ":10.9.9.9/32",
-				"--mtu", "auto", "--route-table", "4000000000" };
+	const char *argv2[] = {"gossamerd",	      "-c",    path,   "--static-peer",
+			       SPKEY2 ":10.9.9.9/32", "--mtu", "auto", "--route-table",
+			       "4000000000"};
 	r = build(&c, msg, sizeof(msg), 9, argv2);
 	if (r)
 		fail_msg("%s", msg);
@@ -253,7 +279,7 @@ static void test_static_peers_and_routing(void **state)
 	assert_int_equal(c.mtu, 0);
 	assert_int_equal(c.route_table, 4000000000u);
 
-	const char *argv3[] = { "gossamerd", "--advertise-prefix", "0.0.0.0/0" };
+	const char *argv3[] = {"gossamerd", "--advertise-prefix", "0.0.0.0/0"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 3, argv3), -EINVAL);
 	assert_non_null(strstr(msg, "--advertise-prefix: prefix 0.0.0.0/0 is a default route"));
 }
@@ -274,21 +300,25 @@ static void test_missing_file(void **state)
 {
 	struct gsd_config c;
 	char msg[512] = "";
-	const char *argv[] = { "gossamerd", "-c", "/nonexistent/gossamerd.conf" };
+	const char *argv[] = {"gossamerd", "-c", "/nonexistent/gossamerd.conf"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 3, argv), -EINVAL);
 	assert_non_null(strstr(msg, "/nonexistent/gossamerd.conf: cannot read"));
 }
 
 static void test_flags_override(void **state)
 {
-	const char *path = write_file("ov.conf",
-		"[node]\nname = fromfile\nlabels = a=1\n[gossip]\nseeds = 10.0.0.1, 10.0.0.2\nport = 1000\n");
+	const char *path =
+	    write_file("ov.conf", "[node]\nname = fromfile\nlabels = a=1\n[gossip]\nseeds = "
+				  "10.0.0.1, 10.0.0.2\nport = 1000\n");
 	struct gsd_config c;
 	char msg[512] = "";
-	const char *argv[] = { "gossamerd", "-c", path, "--name", "fromflag", "--seed", "127.0.0.1:9",
-			       "--gossip-port=2000", "--public", "--no-routes", "--relay=no",
-			       "--backend", "none", "--label", "b=2", "--label", "c=3" };
-	assert_int_equal(build(&c, msg, sizeof(msg), (int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+	const char *argv[] = {"gossamerd", "-c",	  path,		 "--name",
+			      "fromflag",  "--seed",	  "127.0.0.1:9", "--gossip-port=2000",
+			      "--public",  "--no-routes", "--relay=no",	 "--backend",
+			      "none",	   "--label",	  "b=2",	 "--label",
+			      "c=3"};
+	assert_int_equal(build(&c, msg, sizeof(msg), (int)(sizeof(argv) / sizeof(argv[0])), argv),
+			 0);
 	assert_string_equal(c.name, "fromflag");
 	assert_int_equal(c.n_seeds, 1); /* flag list replaces the file's */
 	assert_string_equal(c.seeds[0], "127.0.0.1:9");
@@ -305,18 +335,19 @@ static void test_bad_flags(void **state)
 {
 	struct gsd_config c;
 	char msg[512] = "";
-	const char *a1[] = { "gossamerd", "--gossip-port", "0" };
+	const char *a1[] = {"gossamerd", "--gossip-port", "0"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 3, a1), -EINVAL);
 	assert_string_equal(msg, "--gossip-port: '0' is not a port (1-65535)");
-	const char *a2[] = { "gossamerd", "--no-such-flag" };
+	const char *a2[] = {"gossamerd", "--no-such-flag"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 2, a2), -EINVAL);
 	assert_non_null(strstr(msg, "--no-such-flag"));
-	const char *a3[] = { "gossamerd", "stray" };
+	const char *a3[] = {"gossamerd", "stray"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 2, a3), -EINVAL);
 	assert_non_null(strstr(msg, "stray: unexpected argument"));
-	const char *a4[] = { "gossamerd", "--address-ipv4", "192.168.1.1" };
+	const char *a4[] = {"gossamerd", "--address-ipv4", "192.168.1.1"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 3, a4), -EINVAL);
-	assert_string_equal(msg, "--address-ipv4: not a host address inside ipv4_prefix 10.77.0.0/16");
+	assert_string_equal(msg,
+			    "--address-ipv4: not a host address inside ipv4_prefix 10.77.0.0/16");
 }
 
 static void test_help_lists_every_flag(void **state)
@@ -327,12 +358,22 @@ static void test_help_lists_every_flag(void **state)
 	gsd_cli_usage(f);
 	fclose(f);
 	static const char *const flags[] = {
-		"--name", "--interface", "--wg-port", "--gossip-bind", "--gossip-port", "--seed",
-		"--state-dir", "--control-socket", "--cluster-key", "--cluster-name", "--overlay-ipv4",
-		"--address-ipv4", "--overlay-ipv6", "--advertise-prefix", "--label", "--backend",
-		"--wg-socket-dir", "--spawn-wireguard-go", "--public", "--relay", "--log-level",
-		"--persistent-keepalive", "--routes", "--no-routes", "--endpoint", "--syslog",
-		"--config", "--help", "--version", "--dead-grace", "--left-grace",
+	    "--name",	       "--interface",
+	    "--wg-port",       "--gossip-bind",
+	    "--gossip-port",   "--seed",
+	    "--state-dir",     "--control-socket",
+	    "--cluster-key",   "--cluster-name",
+	    "--overlay-ipv4",  "--address-ipv4",
+	    "--overlay-ipv6",  "--advertise-prefix",
+	    "--label",	       "--backend",
+	    "--wg-socket-dir", "--spawn-wireguard-go",
+	    "--public",	       "--relay",
+	    "--log-level",     "--persistent-keepalive",
+	    "--routes",	       "--no-routes",
+	    "--endpoint",      "--syslog",
+	    "--config",	       "--help",
+	    "--version",       "--dead-grace",
+	    "--left-grace",
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strstr(buf, flags[i]))
@@ -362,7 +403,7 @@ static void test_docs_match_code(void **state)
 	char path[512], msg[512] = "";
 	snprintf(path, sizeof(path), "%s/docs/gossamerd.conf.example", root);
 	struct gsd_config c;
-	const char *argv[] = { "gossamerd", "-c", path };
+	const char *argv[] = {"gossamerd", "-c", path};
 	int r = build(&c, msg, sizeof(msg), 3, argv);
 	if (r)
 		fail_msg("example config: %s", msg);
@@ -423,7 +464,7 @@ static void test_parse_helpers(void **state)
 
 /* durations use the one common syntax: no nan/inf/hex/exponent/sign, and
  * every key has its own bounds; in a file and as a flag alike */
-static const char *const bad_durations[] = { "nan", "inf", "0x10", "1e-9", "-1", "1.5.5" };
+static const char *const bad_durations[] = {"nan", "inf", "0x10", "1e-9", "-1", "1.5.5"};
 
 static void test_bad_durations_in_file(void **state)
 {
@@ -434,7 +475,7 @@ static void test_bad_durations_in_file(void **state)
 		snprintf(expect, sizeof(expect), "%s:3: dead_grace: '%s' is not a duration", path,
 			 bad_durations[i]);
 		struct gsd_config c;
-		const char *argv[] = { "gossamerd", "--config", path };
+		const char *argv[] = {"gossamerd", "--config", path};
 		int r = build(&c, msg, sizeof(msg), 3, argv);
 		if (r != -EINVAL || strncmp(msg, expect, strlen(expect)))
 			fail_msg("%s: got r=%d msg \"%s\", want prefix \"%s\"", bad_durations[i], r,
@@ -447,8 +488,9 @@ static void test_bad_durations_as_flags(void **state)
 	for (size_t i = 0; i < sizeof(bad_durations) / sizeof(bad_durations[0]); i++) {
 		char expect[256], msg[512] = "";
 		struct gsd_config c;
-		const char *argv[] = { "gossamerd", "--dead-grace", bad_durations[i] };
-		snprintf(expect, sizeof(expect), "--dead-grace: '%s' is not a duration (e.g. 500ms, 30s, 2m)",
+		const char *argv[] = {"gossamerd", "--dead-grace", bad_durations[i]};
+		snprintf(expect, sizeof(expect),
+			 "--dead-grace: '%s' is not a duration (e.g. 500ms, 30s, 2m)",
 			 bad_durations[i]);
 		assert_int_equal(build(&c, msg, sizeof(msg), 3, argv), -EINVAL);
 		assert_string_equal(msg, expect);
@@ -461,38 +503,39 @@ static void test_duration_values_and_bounds(void **state)
 		const char *flag, *value;
 		uint32_t ms;
 	} good[] = {
-		{ "--dead-grace", "45", 45000 },	 { "--dead-grace", "1.5", 1500 },
-		{ "--dead-grace", "1.5s", 1500 },	 { "--dead-grace", "2m", 120000 },
-		{ "--dead-grace", "1h", 3600000 },	 { "--dead-grace", "0", 0 },
-		{ "--dead-grace", "168h", 604800000 },	 { "--left-grace", "250ms", 250 },
-		{ "--reconcile-debounce", "0.1", 100 }, { "--probe-interval", "50ms", 50 },
-		{ "--probe-interval", "60s", 60000 },	 { "--sync-interval", "1h", 3600000 },
+	    {"--dead-grace", "45", 45000},	  {"--dead-grace", "1.5", 1500},
+	    {"--dead-grace", "1.5s", 1500},	  {"--dead-grace", "2m", 120000},
+	    {"--dead-grace", "1h", 3600000},	  {"--dead-grace", "0", 0},
+	    {"--dead-grace", "168h", 604800000},  {"--left-grace", "250ms", 250},
+	    {"--reconcile-debounce", "0.1", 100}, {"--probe-interval", "50ms", 50},
+	    {"--probe-interval", "60s", 60000},	  {"--sync-interval", "1h", 3600000},
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct gsd_config c;
 		char msg[512] = "";
-		const char *argv[] = { "gossamerd", good[i].flag, good[i].value };
+		const char *argv[] = {"gossamerd", good[i].flag, good[i].value};
 		if (build(&c, msg, sizeof(msg), 3, argv) != 0)
 			fail_msg("%s %s: %s", good[i].flag, good[i].value, msg);
-		uint32_t got = !strcmp(good[i].flag, "--dead-grace")	      ? c.dead_grace_ms
-			       : !strcmp(good[i].flag, "--left-grace")	      ? c.left_grace_ms
-			       : !strcmp(good[i].flag, "--reconcile-debounce") ? c.reconcile_debounce_ms
-			       : !strcmp(good[i].flag, "--probe-interval")     ? c.probe_interval_ms
-									       : c.sync_interval_ms;
+		uint32_t got = !strcmp(good[i].flag, "--dead-grace")   ? c.dead_grace_ms
+			       : !strcmp(good[i].flag, "--left-grace") ? c.left_grace_ms
+			       : !strcmp(good[i].flag, "--reconcile-debounce")
+				   ? c.reconcile_debounce_ms
+			       : !strcmp(good[i].flag, "--probe-interval") ? c.probe_interval_ms
+									   : c.sync_interval_ms;
 		assert_int_equal(got, good[i].ms);
 	}
 	static const struct {
 		const char *flag, *value, *expect;
 	} bad[] = {
-		{ "--dead-grace", "169h", "--dead-grace: '169h' out of range (0s..168h)" },
-		{ "--probe-interval", "49ms", "--probe-interval: '49ms' out of range (50ms..60s)" },
-		{ "--probe-interval", "61s", "--probe-interval: '61s' out of range (50ms..60s)" },
-		{ "--sync-interval", "999ms", "--sync-interval: '999ms' out of range (1s..1h)" },
+	    {"--dead-grace", "169h", "--dead-grace: '169h' out of range (0s..168h)"},
+	    {"--probe-interval", "49ms", "--probe-interval: '49ms' out of range (50ms..60s)"},
+	    {"--probe-interval", "61s", "--probe-interval: '61s' out of range (50ms..60s)"},
+	    {"--sync-interval", "999ms", "--sync-interval: '999ms' out of range (1s..1h)"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct gsd_config c;
 		char msg[512] = "";
-		const char *argv[] = { "gossamerd", bad[i].flag, bad[i].value };
+		const char *argv[] = {"gossamerd", bad[i].flag, bad[i].value};
 		assert_int_equal(build(&c, msg, sizeof(msg), 3, argv), -EINVAL);
 		assert_string_equal(msg, bad[i].expect);
 	}
@@ -515,20 +558,20 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_good_file),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_static_peers_and_routing),
-		cmocka_unit_test(test_mtu_from_underlay),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_flags_override),
-		cmocka_unit_test(test_bad_flags),
-		cmocka_unit_test(test_help_lists_every_flag),
-		cmocka_unit_test(test_parse_helpers),
-		cmocka_unit_test(test_bad_durations_in_file),
-		cmocka_unit_test(test_bad_durations_as_flags),
-		cmocka_unit_test(test_duration_values_and_bounds),
-		cmocka_unit_test(test_docs_match_code),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_good_file),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_static_peers_and_routing),
+	    cmocka_unit_test(test_mtu_from_underlay),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_flags_override),
+	    cmocka_unit_test(test_bad_flags),
+	    cmocka_unit_test(test_help_lists_every_flag),
+	    cmocka_unit_test(test_parse_helpers),
+	    cmocka_unit_test(test_bad_durations_in_file),
+	    cmocka_unit_test(test_bad_durations_as_flags),
+	    cmocka_unit_test(test_duration_values_and_bounds),
+	    cmocka_unit_test(test_docs_match_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,7 +15,7 @@
 #include "daemon/nat.h"
 #include "daemon/reconcile.h"
 
-#define NOW_MS   1000000u
+#define NOW_MS	 1000000u
 #define NOW_UNIX 1700000000
 
 static struct gsm_advert advs[8];
@@ -54,8 +54,7 @@ static int free_recs(void **state)
 	return 0;
 }
 
-static struct gsm_addr A(const char *s)
-{
+static struct gsm_addr A(const char *s) {
 	/* "ip:0" means port 0 (which the config parser refuses) */
 	struct gsm_addr a;
 	char b[64];
@@ -70,7 +69,8 @@ static struct gsm_addr A(const char *s)
 	return a;
 }
 
-static void id_of(uint8_t idbyte, uint8_t out[GSM_ID_LEN])
+static void
+id_of(uint8_t idbyte, uint8_t out[GSM_ID_LEN])
 {
 	memset(out, idbyte, GSM_ID_LEN);
 }
@@ -106,14 +106,14 @@ static void mk(int i, uint8_t idbyte, uint8_t keybyte, uint32_t flags, const cha
 static void test_detect(void **st)
 {
 	(void)st;
-	struct gsm_addr local[2] = { A("10.251.1.2:0"), A("[fd00:250::5]:0") };
+	struct gsm_addr local[2] = {A("10.251.1.2:0"), A("[fd00:250::5]:0")};
 	struct gsm_addr same = A("10.251.1.2:7946"), other = A("10.250.1.1:40000");
 	struct gsm_addr lo = A("127.0.0.1:7946"), v6 = A("[fd00:250::5]:9");
-	assert_false(gsd_nat_detect(&same, local, 2));   /* port differs, IP ours */
-	assert_true(gsd_nat_detect(&other, local, 2));   /* router's WAN address */
-	assert_false(gsd_nat_detect(&lo, local, 2));     /* loopback says nothing */
+	assert_false(gsd_nat_detect(&same, local, 2)); /* port differs, IP ours */
+	assert_true(gsd_nat_detect(&other, local, 2)); /* router's WAN address */
+	assert_false(gsd_nat_detect(&lo, local, 2));   /* loopback says nothing */
 	assert_false(gsd_nat_detect(&v6, local, 2));
-	struct gsm_addr none = { 0 };
+	struct gsm_addr none = {0};
 	assert_false(gsd_nat_detect(&none, local, 2));
 	assert_true(gsd_nat_detect(&same, NULL, 0));
 }
@@ -126,14 +126,14 @@ static void test_candidates_order(void **st)
 	struct gsm_advert a;
 	memset(&a, 0, sizeof(a));
 	a.wg_port = 51820;
-	a.endpoints[0].addr = A("10.0.0.1:0");         /* observed, no observer */
+	a.endpoints[0].addr = A("10.0.0.1:0"); /* observed, no observer */
 	a.endpoints[0].flags = GSM_EP_OBSERVED;
-	a.endpoints[1].addr = A("10.0.0.2:5000");      /* configured */
+	a.endpoints[1].addr = A("10.0.0.2:5000"); /* configured */
 	a.endpoints[1].flags = GSM_EP_CONFIGURED;
-	a.endpoints[2].addr = A("10.0.0.3:6000");      /* observed by someone */
+	a.endpoints[2].addr = A("10.0.0.3:6000"); /* observed by someone */
 	a.endpoints[2].flags = GSM_EP_OBSERVED;
 	a.endpoints[2].has_observer = 1;
-	a.endpoints[3].addr = A("10.0.0.2:5000");      /* duplicate */
+	a.endpoints[3].addr = A("10.0.0.2:5000"); /* duplicate */
 	a.endpoints[3].flags = GSM_EP_CONFIGURED;
 	a.n_endpoints = 4;
 	struct gsm_addr g = A("10.9.9.9:7946"), c[8];
@@ -155,7 +155,7 @@ static void test_candidates_order(void **st)
 static void test_choose_endpoint_no_flap(void **st)
 {
 	(void)st;
-	struct gsm_addr c[2] = { A("10.0.0.1:1"), A("10.0.0.2:2") }, out;
+	struct gsm_addr c[2] = {A("10.0.0.1:1"), A("10.0.0.2:2")}, out;
 	struct gsm_addr cur = A("10.5.5.5:9"); /* roamed, not a candidate */
 	/* fresh handshake: never replaced, even on a rotate */
 	gsd_nat_choose_endpoint(c, 2, &cur, true, true, 1, &out);
@@ -221,7 +221,8 @@ static void test_punch_schedule(void **st)
 	/* different pairs get different phases (spreads load) */
 	uint8_t other[32];
 	id_of(0x55, other);
-	assert_int_not_equal(gsd_nat_punch_at(lo, hi, 3, t0, 0), gsd_nat_punch_at(lo, other, 3, t0, 0));
+	assert_int_not_equal(gsd_nat_punch_at(lo, hi, 3, t0, 0),
+			     gsd_nat_punch_at(lo, other, 3, t0, 0));
 
 	/* keepalive periods differ: no lockstep */
 	assert_int_equal(gsd_nat_keepalive(lo, hi), GSD_NAT_KEEPALIVE_S);
@@ -390,8 +391,9 @@ static void setup_members(void)
 	mk(3, 0x31, 0xc4, pr, NULL);
 	mk(4, 0x40, 0xd5, GSM_ADV_PUBLIC, NULL);
 	for (int i = 2; i < 5; i++) {
-		advs[i].endpoints[0].addr = A(i == 2 ? "10.250.0.30:51820" : i == 3 ? "10.250.0.31:51820"
-										 : "10.250.0.40:51820");
+		advs[i].endpoints[0].addr = A(i == 2   ? "10.250.0.30:51820"
+					      : i == 3 ? "10.250.0.31:51820"
+						       : "10.250.0.40:51820");
 		advs[i].endpoints[0].flags = GSM_EP_CONFIGURED;
 		advs[i].n_endpoints = 1;
 	}
@@ -411,7 +413,8 @@ static void test_plan_relay_then_direct(void **st)
 	assert_true(has_aip(nated, "10.77.0.2/32"));
 	assert_int_equal(nated->persistent_keepalive, GSD_NAT_KEEPALIVE_S);
 	char buf[64];
-	assert_string_equal(gnl_sockaddr_format(&nated->endpoint, buf, sizeof(buf)), "10.250.2.1:51820");
+	assert_string_equal(gnl_sockaddr_format(&nated->endpoint, buf, sizeof(buf)),
+			    "10.250.2.1:51820");
 	assert_int_equal(gsd_nat_peer_path(w.nat, advs[1].node_id, NULL), GSD_NAT_TRYING);
 	/* public non-NAT members are not touched */
 	assert_int_equal(gsd_nat_peer_path(w.nat, advs[4].node_id, NULL), GSD_NAT_DIRECT);
@@ -423,7 +426,7 @@ static void test_plan_relay_then_direct(void **st)
 	d = step(&w, &next);
 	uint8_t relay[32];
 	assert_int_equal(gsd_nat_peer_path(w.nat, advs[1].node_id, relay), GSD_NAT_RELAYED);
-	struct gsd_nat_relay rc[2] = { { advs[2].node_id, true }, { advs[3].node_id, true } };
+	struct gsd_nat_relay rc[2] = {{advs[2].node_id, true}, {advs[3].node_id, true}};
 	int k = gsd_nat_pick_relay(advs[0].node_id, advs[1].node_id, rc, 2);
 	assert_memory_equal(relay, rc[k].id, 32);
 	uint8_t rkey = k == 0 ? 0xc3 : 0xc4, other = k == 0 ? 0xc4 : 0xc3;
@@ -431,8 +434,8 @@ static void test_plan_relay_then_direct(void **st)
 	assert_non_null(nated); /* the direct peer stays for punching */
 	assert_int_equal(nated->n_allowedips, 0);
 	assert_true(has_aip(peer_of(d, rkey), "10.77.0.2/32"));
-	assert_true(has_aip(peer_of(d, rkey), "10.77.0.48/32") || has_aip(peer_of(d, rkey),
-									   "10.77.0.49/32"));
+	assert_true(has_aip(peer_of(d, rkey), "10.77.0.48/32") ||
+		    has_aip(peer_of(d, rkey), "10.77.0.49/32"));
 	assert_false(has_aip(peer_of(d, other), "10.77.0.2/32"));
 	uint8_t inuse[32];
 	assert_true(gsd_nat_relay_in_use(w.nat, inuse));
@@ -619,15 +622,16 @@ static void test_wg_observed(void **st)
 	struct gsm_addr out, want = A("10.250.2.1:40123");
 	assert_true(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out));
 	assert_true(gsm_addr_equal(&out, &want));
-	assert_false(gsd_nat_wg_report(R(&a), &cur, true, NOW_UNIX, &out));  /* we are NATed */
-	cur.last_handshake.tv_sec = NOW_UNIX - 1000;                     /* stale */
+	assert_false(gsd_nat_wg_report(R(&a), &cur, true, NOW_UNIX, &out)); /* we are NATed */
+	cur.last_handshake.tv_sec = NOW_UNIX - 1000;			    /* stale */
 	assert_false(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out));
 	cur.last_handshake.tv_sec = NOW_UNIX - 10;
-	a.flags = 0;                                                      /* not NATed */
+	a.flags = 0; /* not NATed */
 	assert_false(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out));
 	a.flags = GSM_ADV_BEHIND_NAT;
 	assert_int_equal(gnl_sockaddr_parse("10.250.2.1:51820", &cur.endpoint), 0);
-	assert_false(gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out)); /* already advertised */
+	assert_false(
+	    gsd_nat_wg_report(R(&a), &cur, false, NOW_UNIX, &out)); /* already advertised */
 
 	/* NATed side: merge */
 	struct gsm_endpoint list[3];
@@ -672,16 +676,16 @@ static void test_wg_observed(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_detect),
-		cmocka_unit_test(test_candidates_order),
-		cmocka_unit_test(test_choose_endpoint_no_flap),
-		cmocka_unit_test(test_punch_schedule),
-		cmocka_unit_test(test_pick_relay),
-		cmocka_unit_test(test_plan_relay_then_direct),
-		cmocka_unit_test(test_plan_flap_keeps_path),
-		cmocka_unit_test(test_plan_pokes),
-		cmocka_unit_test(test_plan_not_behind_nat),
-		cmocka_unit_test(test_wg_observed),
+	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_candidates_order),
+	    cmocka_unit_test(test_choose_endpoint_no_flap),
+	    cmocka_unit_test(test_punch_schedule),
+	    cmocka_unit_test(test_pick_relay),
+	    cmocka_unit_test(test_plan_relay_then_direct),
+	    cmocka_unit_test(test_plan_flap_keeps_path),
+	    cmocka_unit_test(test_plan_pokes),
+	    cmocka_unit_test(test_plan_not_behind_nat),
+	    cmocka_unit_test(test_wg_observed),
 	};
 	return cmocka_run_group_tests(tests, NULL, free_recs);
 }

@@ -11,7 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/reconcile.h"
 
-#define NOW_MS   1000000u
+#define NOW_MS	 1000000u
 #define NOW_UNIX 1700000000
 
 static struct gsm_advert advs[8];
@@ -98,16 +98,16 @@ static bool has_aip(const struct gnl_wg_peer *p, const char *cidr)
 
 static void test_states_and_self(void **state)
 {
-	mk(0, 0x01, 0xa1, GSM_STATE_ALIVE, "10.77.0.1/32", NULL);   /* self */
+	mk(0, 0x01, 0xa1, GSM_STATE_ALIVE, "10.77.0.1/32", NULL); /* self */
 	mk(1, 0x02, 0xa2, GSM_STATE_ALIVE, "10.77.0.2/32", "192.0.2.2:51820");
 	mk(2, 0x03, 0xa3, GSM_STATE_SUSPECT, "10.77.0.3/32", "192.0.2.3:51820");
-	mk(3, 0x04, 0xa4, GSM_STATE_DEAD, "10.77.0.4/32", "192.0.2.4:51820");  /* in grace */
+	mk(3, 0x04, 0xa4, GSM_STATE_DEAD, "10.77.0.4/32", "192.0.2.4:51820"); /* in grace */
 	mk(4, 0x05, 0xa5, GSM_STATE_DEAD, "10.77.0.5/32", "192.0.2.5:51820");
 	mem[4].state_since_ms = NOW_MS - 31000; /* past grace */
 	mk(5, 0x06, 0xa6, GSM_STATE_LEFT, "10.77.0.6/32", NULL);
-	mem[5].state_since_ms = NOW_MS - 6000;  /* past left grace */
+	mem[5].state_since_ms = NOW_MS - 6000; /* past left grace */
 	mk(6, 0x07, 0xa7, GSM_STATE_LEFT, "10.77.0.7/32", NULL);
-	mem[6].state_since_ms = NOW_MS - 1000;  /* within left grace */
+	mem[6].state_since_ms = NOW_MS - 1000; /* within left grace */
 	struct gsd_rc_input in;
 	base_input(&in, 7);
 	enum gsd_rc_verdict v[7];
@@ -296,12 +296,12 @@ static void test_idempotent_diff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_states_and_self),
-		cmocka_unit_test(test_dead_with_fresh_handshake_kept),
-		cmocka_unit_test(test_endpoint_choice),
-		cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_contested_prefixes_and_dup_keys),
-		cmocka_unit_test(test_idempotent_diff),
+	    cmocka_unit_test(test_states_and_self),
+	    cmocka_unit_test(test_dead_with_fresh_handshake_kept),
+	    cmocka_unit_test(test_endpoint_choice),
+	    cmocka_unit_test(test_keepalive),
+	    cmocka_unit_test(test_contested_prefixes_and_dup_keys),
+	    cmocka_unit_test(test_idempotent_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, free_recs);
 }

@@ -93,7 +93,8 @@ static void test_keys_refuse_garbage_and_unreadable(void **state)
 	struct gsd_keys k;
 	char msg[512], p[512];
 	path_of(p, sizeof(p), GSD_WGKEY_FILE);
-	assert_int_equal(gsc_write_atomic(p, "not base64 at all\n", 18, 0600, GSC_WRITE_DURABLE), 0);
+	assert_int_equal(gsc_write_atomic(p, "not base64 at all\n", 18, 0600, GSC_WRITE_DURABLE),
+			 0);
 	assert_int_equal(gsd_keys_load(dir, &k, msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "not a base64 WireGuard private key"));
 	/* a directory where the key should be: unreadable as a key file */
@@ -246,14 +247,14 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys_generate_and_reuse),
-		cmocka_unit_test(test_keys_refuse_open_permissions),
-		cmocka_unit_test(test_keys_refuse_garbage_and_unreadable),
-		cmocka_unit_test(test_generation),
-		cmocka_unit_test(test_members_round_trip),
-		cmocka_unit_test(test_atomic_write_leaves_no_temp),
-		cmocka_unit_test(test_secret_symlink_refused),
-		cmocka_unit_test(test_state_dir_prepare),
+	    cmocka_unit_test(test_keys_generate_and_reuse),
+	    cmocka_unit_test(test_keys_refuse_open_permissions),
+	    cmocka_unit_test(test_keys_refuse_garbage_and_unreadable),
+	    cmocka_unit_test(test_generation),
+	    cmocka_unit_test(test_members_round_trip),
+	    cmocka_unit_test(test_atomic_write_leaves_no_temp),
+	    cmocka_unit_test(test_secret_symlink_refused),
+	    cmocka_unit_test(test_state_dir_prepare),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

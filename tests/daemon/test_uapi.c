@@ -99,27 +99,27 @@ static void test_serialize_diff(void **state)
 }
 
 static const char *GET_RESPONSE =
-	"private_key=e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a\n"
-	"listen_port=12912\n"
-	"public_key=b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33\n"
-	"preshared_key=188515093e952f5f22e865cef3012e72f8b5f0b598ac0309d5dacce3b70fcf52\n"
-	"allowed_ip=192.168.4.4/32\n"
-	"endpoint=[abcd:23::33%2]:51820\n"
-	"public_key=58402e695ba1772b1cc9309755f043251ea77fdcf10fbe63989ceb7e19321376\n"
-	"tx_bytes=38333\n"
-	"rx_bytes=2224\n"
-	"allowed_ip=192.168.4.6/32\n"
-	"persistent_keepalive_interval=111\n"
-	"endpoint=182.122.22.19:3233\n"
-	"last_handshake_time_sec=1700000000\n"
-	"last_handshake_time_nsec=5\n"
-	"public_key=662e14fd594556f522604703340351258903b64f35553763f19426ab2a515c58\n"
-	"endpoint=5.152.198.39:51820\n"
-	"allowed_ip=192.168.4.10/32\n"
-	"allowed_ip=192.168.4.11/32\n"
-	"protocol_version=1\n"
-	"errno=0\n"
-	"\n";
+    "private_key=e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a\n"
+    "listen_port=12912\n"
+    "public_key=b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33\n"
+    "preshared_key=188515093e952f5f22e865cef3012e72f8b5f0b598ac0309d5dacce3b70fcf52\n"
+    "allowed_ip=192.168.4.4/32\n"
+    "endpoint=[abcd:23::33%2]:51820\n"
+    "public_key=58402e695ba1772b1cc9309755f043251ea77fdcf10fbe63989ceb7e19321376\n"
+    "tx_bytes=38333\n"
+    "rx_bytes=2224\n"
+    "allowed_ip=192.168.4.6/32\n"
+    "persistent_keepalive_interval=111\n"
+    "endpoint=182.122.22.19:3233\n"
+    "last_handshake_time_sec=1700000000\n"
+    "last_handshake_time_nsec=5\n"
+    "public_key=662e14fd594556f522604703340351258903b64f35553763f19426ab2a515c58\n"
+    "endpoint=5.152.198.39:51820\n"
+    "allowed_ip=192.168.4.10/32\n"
+    "allowed_ip=192.168.4.11/32\n"
+    "protocol_version=1\n"
+    "errno=0\n"
+    "\n";
 
 static void test_parse_get(void **state)
 {
@@ -198,10 +198,10 @@ static void *fake_thread(void *arg)
 
 static void test_client_against_fake_server(void **state)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	snprintf(f.dir, sizeof(f.dir), "/tmp/gsd-uapi-test.XXXXXX");
 	assert_non_null(mkdtemp(f.dir));
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	assert_int_equal(gsd_uapi_sock_path(f.dir, "wgt0", sun.sun_path, sizeof(sun.sun_path)), 0);
 	f.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -221,8 +221,10 @@ static void test_client_against_fake_server(void **state)
 	want->n_peers = 3;
 	assert_int_equal(gsd_uapi_apply(f.dir, "wgt0", ops), 0);
 	pthread_join(th, NULL);
-	assert_string_equal(f.got_set,
-		"set=1\npublic_key=662e14fd594556f522604703340351258903b64f35553763f19426ab2a515c58\nremove=true\n\n");
+	assert_string_equal(
+	    f.got_set,
+	    "set=1\npublic_key="
+	    "662e14fd594556f522604703340351258903b64f35553763f19426ab2a515c58\nremove=true\n\n");
 	gnl_wg_ops_free(ops);
 	gnl_wg_device_free(want);
 	gnl_wg_device_free(d);
@@ -236,9 +238,9 @@ static void test_client_against_fake_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_serialize_diff),
-		cmocka_unit_test(test_parse_get),
-		cmocka_unit_test(test_client_against_fake_server),
+	    cmocka_unit_test(test_serialize_diff),
+	    cmocka_unit_test(test_parse_get),
+	    cmocka_unit_test(test_client_against_fake_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

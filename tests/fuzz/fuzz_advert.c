@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc)
 		return 0;
-	if (gsm_advert_peek(data, size, node, &g, &v) != 0 ||
-	    memcmp(node, a.node_id, GSM_ID_LEN) || g != a.generation || v != a.version)
+	if (gsm_advert_peek(data, size, node, &g, &v) != 0 || memcmp(node, a.node_id, GSM_ID_LEN) ||
+	    g != a.generation || v != a.version)
 		abort();
 	/* canonical re-encoding: whatever decodes is valid for the encoder,
 	 * and the canonical form is never longer than the input, so it fits */

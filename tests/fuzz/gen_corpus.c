@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 	struct gsm_advert a;
 	struct gsm_identity *id;
 	struct gsm_keyring *kr;
-	uint8_t nonce[GSM_NONCE_LEN] = { 0 };
+	uint8_t nonce[GSM_NONCE_LEN] = {0};
 	size_t len, dlen;
 	char name[64];
 
@@ -105,10 +105,10 @@ int main(int argc, char **argv)
 	}
 	/* a body with keys from a "future" minor version */
 	static const uint8_t future[] = {
-		0x84, 0x00, 0x09, 0x01, 0xc4, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0x0f, 0x92, 0x81,
-		0xa1, 'k', 0xc0, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0xa3, 'n', 'e', 'w', 0xd6, 1, 1, 2, 3, 4
-	};
+	    0x84, 0x00, 0x09, 0x01, 0xc4, 0x20, 1,    2,    3,	  4,	5,   6,	   7,	 8,  9,	 10,
+	    11,	  12,	13,   14,   15,	  16,	17,   18,   19,	  20,	21,  22,   23,	 24, 25, 26,
+	    27,	  28,	29,   30,   31,	  32,	0x0f, 0x92, 0x81, 0xa1, 'k', 0xc0, 0xcb, 0,  0,	 0,
+	    0,	  0,	0,    0,    0,	  0xa3, 'n',  'e',  'w',  0xd6, 1,   1,	   2,	 3,  4};
 	put("datagram", "body-future-keys.bin", 0, future, sizeof(future));
 	gsm_keyring_free(kr);
 	return 0;

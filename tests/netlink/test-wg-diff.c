@@ -23,22 +23,22 @@ static void mkkey(uint8_t k[GNL_WG_KEY_LEN], uint32_t i)
 	k[31] = 0x5a;
 }
 
-static struct gnl_prefix P(const char *s)
-{
+static struct gnl_prefix P(const char *s) {
 	struct gnl_prefix p;
 	assert_int_equal(gnl_prefix_parse(s, &p), 0);
 	return p;
 }
 
-static union gnl_sockaddr EP(const char *s)
-{
+static union gnl_sockaddr
+EP(const char *s) {
 	union gnl_sockaddr a;
 	assert_int_equal(gnl_sockaddr_parse(s, &a), 0);
 	return a;
 }
 
-static struct gnl_wg_peer *addpeer(struct gnl_wg_device *d, uint32_t i, const char *ep, uint16_t ka,
-				   const char *aip1, const char *aip2)
+static struct gnl_wg_peer *
+addpeer(struct gnl_wg_device *d, uint32_t i, const char *ep, uint16_t ka, const char *aip1,
+	const char *aip2)
 {
 	uint8_t k[GNL_WG_KEY_LEN];
 	struct gnl_wg_peer *p;
@@ -199,9 +199,9 @@ static void test_remove_add_order(void **state)
 	addpeer(cur, 4, NULL, 0, NULL, NULL);
 	assert_int_equal(gnl_wg_diff(want, cur, &ops), 0);
 	assert_int_equal(ops->n_ops, 5);
-	enum gnl_wg_op_kind kinds[] = { GNL_WG_OP_REMOVE, GNL_WG_OP_REMOVE, GNL_WG_OP_UPDATE, GNL_WG_OP_ADD,
-					GNL_WG_OP_ADD };
-	uint8_t keys[] = { 4, 7, 3, 5, 9 };
+	enum gnl_wg_op_kind kinds[] = {GNL_WG_OP_REMOVE, GNL_WG_OP_REMOVE, GNL_WG_OP_UPDATE,
+				       GNL_WG_OP_ADD, GNL_WG_OP_ADD};
+	uint8_t keys[] = {4, 7, 3, 5, 9};
 	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(ops->ops[i].kind, kinds[i]);
 		assert_int_equal(ops->ops[i].public_key[3], keys[i]);
@@ -396,19 +396,19 @@ static void test_prefix_and_sockaddr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unchanged_no_op),
-		cmocka_unit_test(test_endpoint_only),
-		cmocka_unit_test(test_endpoint_unspecified_keeps_roamed),
-		cmocka_unit_test(test_keepalive_and_psk),
-		cmocka_unit_test(test_allowedips_incremental),
-		cmocka_unit_test(test_remove_add_order),
-		cmocka_unit_test(test_add_all_from_null),
-		cmocka_unit_test(test_device_fields),
-		cmocka_unit_test(test_duplicate_keys_rejected),
-		cmocka_unit_test(test_one_change_in_10000),
-		cmocka_unit_test(test_apply_ops_to_model),
-		cmocka_unit_test(test_find_peer_any_order),
-		cmocka_unit_test(test_prefix_and_sockaddr),
+	    cmocka_unit_test(test_unchanged_no_op),
+	    cmocka_unit_test(test_endpoint_only),
+	    cmocka_unit_test(test_endpoint_unspecified_keeps_roamed),
+	    cmocka_unit_test(test_keepalive_and_psk),
+	    cmocka_unit_test(test_allowedips_incremental),
+	    cmocka_unit_test(test_remove_add_order),
+	    cmocka_unit_test(test_add_all_from_null),
+	    cmocka_unit_test(test_device_fields),
+	    cmocka_unit_test(test_duplicate_keys_rejected),
+	    cmocka_unit_test(test_one_change_in_10000),
+	    cmocka_unit_test(test_apply_ops_to_model),
+	    cmocka_unit_test(test_find_peer_any_order),
+	    cmocka_unit_test(test_prefix_and_sockaddr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

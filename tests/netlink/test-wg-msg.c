@@ -87,7 +87,8 @@ static void decode(const char *buf, struct dmsg *m)
 	assert_int_equal(g->version, WG_GENL_VERSION);
 	assert_true(mnl_attr_ok(mnl_nlmsg_get_payload_offset(nlh, sizeof(*g)),
 				(int)(nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*g)))));
-	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+	mnl_attr_for_each(a, nlh, sizeof(*g))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case WGDEVICE_A_IFNAME:
 			snprintf(m->ifname, sizeof(m->ifname), "%s", mnl_attr_get_str(a));
@@ -110,14 +111,16 @@ static void decode(const char *buf, struct dmsg *m)
 			/* libmnl must have marked nests (the kernel's strict
 			 * parser requires NLA_F_NESTED) */
 			assert_true(a->nla_type & NLA_F_NESTED);
-			mnl_attr_for_each_nested(pa, a) {
+			mnl_attr_for_each_nested(pa, a)
+			{
 				struct dpeer *p;
 				const struct nlattr *b;
 				assert_true(pa->nla_type & NLA_F_NESTED);
 				m->peers = realloc(m->peers, (m->npeers + 1) * sizeof(*m->peers));
 				p = &m->peers[m->npeers++];
 				memset(p, 0, sizeof(*p));
-				mnl_attr_for_each_nested(b, pa) {
+				mnl_attr_for_each_nested(b, pa)
+				{
 					switch (mnl_attr_get_type(b)) {
 					case WGPEER_A_PUBLIC_KEY:
 						assert_int_equal(mnl_attr_get_payload_len(b), 32);
@@ -132,7 +135,8 @@ static void decode(const char *buf, struct dmsg *m)
 						break;
 					case WGPEER_A_ENDPOINT:
 						p->has_ep = true;
-						memcpy(&p->ep, mnl_attr_get_payload(b), mnl_attr_get_payload_len(b));
+						memcpy(&p->ep, mnl_attr_get_payload(b),
+						       mnl_attr_get_payload_len(b));
 						break;
 					case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
 						p->has_ka = true;
@@ -140,25 +144,33 @@ static void decode(const char *buf, struct dmsg *m)
 						break;
 					case WGPEER_A_ALLOWEDIPS: {
 						const struct nlattr *e, *f;
-						mnl_attr_for_each_nested(e, b) {
+						mnl_attr_for_each_nested(e, b)
+						{
 							struct gnl_prefix *x = &p->aip[p->naip];
 							assert_true(p->naip < 64);
 							memset(x, 0, sizeof(*x));
 							p->aip_flags[p->naip] = 0;
-							mnl_attr_for_each_nested(f, e) {
+							mnl_attr_for_each_nested(f, e)
+							{
 								switch (mnl_attr_get_type(f)) {
 								case WGALLOWEDIP_A_FAMILY:
-									x->family = mnl_attr_get_u16(f);
+									x->family =
+									    mnl_attr_get_u16(f);
 									break;
 								case WGALLOWEDIP_A_IPADDR:
-									memcpy(x->addr.b, mnl_attr_get_payload(f),
-									       mnl_attr_get_payload_len(f));
+									memcpy(
+									    x->addr.b,
+									    mnl_attr_get_payload(f),
+									    mnl_attr_get_payload_len(
+										f));
 									break;
 								case WGALLOWEDIP_A_CIDR_MASK:
-									x->cidr = mnl_attr_get_u8(f);
+									x->cidr =
+									    mnl_attr_get_u8(f);
 									break;
 								case WGALLOWEDIP_A_FLAGS:
-									p->aip_flags[p->naip] = mnl_attr_get_u32(f);
+									p->aip_flags[p->naip] =
+									    mnl_attr_get_u32(f);
 									break;
 								}
 							}
@@ -189,14 +201,14 @@ static void mkkey(uint8_t k[32], uint32_t i)
 	k[3] = (uint8_t)i;
 }
 
-static struct gnl_prefix P(const char *s)
-{
+static struct gnl_prefix P(const char *s) {
 	struct gnl_prefix p;
 	assert_int_equal(gnl_prefix_parse(s, &p), 0);
 	return p;
 }
 
-static const char *pfx(const struct gnl_prefix *p)
+static const char *
+pfx(const struct gnl_prefix *p)
 {
 	static char b[4][GNL_PREFIX_STRLEN];
 	static int i;
@@ -211,9 +223,9 @@ static void test_build_add_roundtrip(void **state)
 	struct gnl_wg_device *d;
 	struct gnl_wg_peer *p;
 	struct gnl_wg_ops *ops;
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 32768 };
-	struct gnl_wg_apply_stats st = { 0 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 32768};
+	struct gnl_wg_apply_stats st = {0};
+	struct cap c = {.fail_at = -1};
 	struct dmsg m;
 	uint8_t k[32];
 
@@ -291,9 +303,10 @@ static struct gnl_wg_ops *mk_update_ops(void)
 static void test_build_update_remove_flag(void **state)
 {
 	struct gnl_wg_ops *ops = mk_update_ops();
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 4096, .aip_remove = true };
-	struct gnl_wg_apply_stats st = { 0 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {
+	    .family_id = FAMILY, .ifname = "wgt0", .limit = 4096, .aip_remove = true};
+	struct gnl_wg_apply_stats st = {0};
+	struct cap c = {.fail_at = -1};
 	struct dmsg m;
 
 	assert_int_equal(gnl_wgmsg_build_set(&cfg, ops, cap_emit, &c, &st), 0);
@@ -318,9 +331,10 @@ static void test_build_update_remove_flag(void **state)
 static void test_build_update_replace_fallback(void **state)
 {
 	struct gnl_wg_ops *ops = mk_update_ops();
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 4096, .aip_remove = false };
-	struct gnl_wg_apply_stats st = { 0 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {
+	    .family_id = FAMILY, .ifname = "wgt0", .limit = 4096, .aip_remove = false};
+	struct gnl_wg_apply_stats st = {0};
+	struct cap c = {.fail_at = -1};
 	struct dmsg m;
 
 	assert_int_equal(gnl_wgmsg_build_set(&cfg, ops, cap_emit, &c, &st), 0);
@@ -342,8 +356,8 @@ static void test_build_additions_stay_incremental(void **state)
 	struct gnl_wg_device *want, *cur;
 	struct gnl_wg_peer *p;
 	struct gnl_wg_ops *ops;
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 4096 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 4096};
+	struct cap c = {.fail_at = -1};
 	struct dmsg m;
 	uint8_t k[32];
 
@@ -372,9 +386,9 @@ static void test_build_additions_stay_incremental(void **state)
 
 static void test_build_empty_sends_nothing(void **state)
 {
-	struct gnl_wg_ops ops = { 0 };
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 4096 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wg_ops ops = {0};
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 4096};
+	struct cap c = {.fail_at = -1};
 
 	assert_int_equal(gnl_wgmsg_build_set(&cfg, &ops, cap_emit, &c, NULL), 0);
 	assert_int_equal(c.n, 0);
@@ -395,9 +409,9 @@ static void test_split_many_peers(void **state)
 {
 	struct gnl_wg_device *d;
 	struct gnl_wg_ops *ops;
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 4096 };
-	struct gnl_wg_apply_stats st = { 0 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 4096};
+	struct gnl_wg_apply_stats st = {0};
+	struct cap c = {.fail_at = -1};
 	const size_t N = 2000;
 	size_t seen = 0, bytes = 0;
 
@@ -461,8 +475,8 @@ static void test_limit_clamped_below_64k(void **state)
 {
 	struct gnl_wg_device *d;
 	struct gnl_wg_ops *ops;
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 1 << 20 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 1 << 20};
+	struct cap c = {.fail_at = -1};
 	size_t total = 0;
 
 	gnl_wg_device_new("wgt0", &d);
@@ -486,8 +500,7 @@ static void test_limit_clamped_below_64k(void **state)
 		struct dmsg m;
 		/* every top-level attribute's length matches the message */
 		size_t sum = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr));
-		mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
-			sum += MNL_ALIGN(a->nla_len);
+		mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) sum += MNL_ALIGN(a->nla_len);
 		assert_int_equal(sum, nlh->nlmsg_len);
 		decode(c.msg[i], &m);
 		total += m.npeers;
@@ -504,8 +517,8 @@ static void test_split_one_big_peer(void **state)
 	struct gnl_wg_device *d;
 	struct gnl_wg_peer *p;
 	struct gnl_wg_ops *ops;
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 1024 };
-	struct cap c = { .fail_at = -1 };
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 1024};
+	struct cap c = {.fail_at = -1};
 	uint8_t k[32];
 	size_t total = 0, N = 150;
 
@@ -554,8 +567,8 @@ static void test_emit_error_stops(void **state)
 {
 	struct gnl_wg_device *d;
 	struct gnl_wg_ops *ops;
-	struct gnl_wgmsg_cfg cfg = { .family_id = FAMILY, .ifname = "wgt0", .limit = 1024 };
-	struct cap c = { .fail_at = 1 };
+	struct gnl_wgmsg_cfg cfg = {.family_id = FAMILY, .ifname = "wgt0", .limit = 1024};
+	struct cap c = {.fail_at = 1};
 
 	gnl_wg_device_new("wgt0", &d);
 	for (uint32_t i = 0; i < 100; i++) {
@@ -602,12 +615,12 @@ static struct nlmsghdr *dump_msg(char *buf, uint16_t flags)
 static void put_dump_peer(struct nlmsghdr *nlh, uint32_t key, bool full, int aip_from, int aip_to)
 {
 	struct nlattr *p = mnl_attr_nest_start(nlh, 0), *l, *e;
-	uint8_t k[32], psk[32] = { 0 };
+	uint8_t k[32], psk[32] = {0};
 	mkkey(k, key);
 	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, 32, k);
 	if (full) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(1000 + key) };
-		int64_t ts[2] = { 1700000000 + key, 123 };
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(1000 + key)};
+		int64_t ts[2] = {1700000000 + key, 123};
 		inet_pton(AF_INET, "10.250.0.9", &sin.sin_addr);
 		if (key == 2)
 			memset(psk, 0x44, 32);
@@ -621,7 +634,7 @@ static void put_dump_peer(struct nlmsghdr *nlh, uint32_t key, bool full, int aip
 	}
 	l = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
 	for (int i = aip_from; i < aip_to; i++) {
-		uint8_t a[4] = { 10, 250, (uint8_t)key, (uint8_t)i };
+		uint8_t a[4] = {10, 250, (uint8_t)key, (uint8_t)i};
 		e = mnl_attr_nest_start(nlh, 0);
 		mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, AF_INET);
 		mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, 4, a);
@@ -658,7 +671,8 @@ static void test_parse_split_dump(void **state)
 	assert_int_equal(d->ifindex, 7);
 	assert_int_equal(d->listen_port, 51820);
 	assert_true(d->has_public_key);
-	assert_int_equal(d->flags, GNL_WG_DEV_PRIVATE_KEY | GNL_WG_DEV_LISTEN_PORT | GNL_WG_DEV_FWMARK);
+	assert_int_equal(d->flags,
+			 GNL_WG_DEV_PRIVATE_KEY | GNL_WG_DEV_LISTEN_PORT | GNL_WG_DEV_FWMARK);
 	assert_int_equal(d->n_peers, 3);
 	assert_int_equal(d->peers[0].n_allowedips, 2);
 	assert_int_equal(d->peers[1].n_allowedips, 10);
@@ -677,7 +691,8 @@ static void test_parse_split_dump(void **state)
 	assert_int_equal(d->peers[1].rx_bytes, 2000);
 	assert_int_equal(d->peers[1].tx_bytes, 4000);
 	assert_int_equal(d->peers[1].protocol_version, 1);
-	assert_string_equal(gnl_sockaddr_format(&d->peers[2].endpoint, s, sizeof(s)), "10.250.0.9:1003");
+	assert_string_equal(gnl_sockaddr_format(&d->peers[2].endpoint, s, sizeof(s)),
+			    "10.250.0.9:1003");
 	gnl_wg_device_free(d);
 }
 
@@ -687,7 +702,7 @@ static void test_parse_rejects_malformed(void **state)
 	struct nlmsghdr *m = dump_msg(b, 0);
 	struct nlattr *peers, *p;
 	struct gnl_wg_device *d;
-	uint8_t shortkey[16] = { 0 };
+	uint8_t shortkey[16] = {0};
 
 	peers = mnl_attr_nest_start(m, WGDEVICE_A_PEERS);
 	p = mnl_attr_nest_start(m, 0);
@@ -725,7 +740,8 @@ static void test_build_parse_agree(void **state)
 
 	assert_true(g->nlmsg_flags & NLM_F_DUMP);
 	assert_int_equal(gh->cmd, WG_CMD_GET_DEVICE);
-	mnl_attr_for_each(a, g, sizeof(*gh)) {
+	mnl_attr_for_each(a, g, sizeof(*gh))
+	{
 		if (mnl_attr_get_type(a) == WGDEVICE_A_IFNAME) {
 			assert_string_equal(mnl_attr_get_str(a), "wgt0");
 			name = true;
@@ -794,20 +810,20 @@ static void test_open_reports_missing_module(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_add_roundtrip),
-		cmocka_unit_test(test_build_update_remove_flag),
-		cmocka_unit_test(test_build_update_replace_fallback),
-		cmocka_unit_test(test_build_additions_stay_incremental),
-		cmocka_unit_test(test_build_empty_sends_nothing),
-		cmocka_unit_test(test_split_many_peers),
-		cmocka_unit_test(test_limit_clamped_below_64k),
-		cmocka_unit_test(test_split_one_big_peer),
-		cmocka_unit_test(test_emit_error_stops),
-		cmocka_unit_test(test_parse_split_dump),
-		cmocka_unit_test(test_parse_rejects_malformed),
-		cmocka_unit_test(test_build_parse_agree),
-		cmocka_unit_test(test_extack),
-		cmocka_unit_test(test_open_reports_missing_module),
+	    cmocka_unit_test(test_build_add_roundtrip),
+	    cmocka_unit_test(test_build_update_remove_flag),
+	    cmocka_unit_test(test_build_update_replace_fallback),
+	    cmocka_unit_test(test_build_additions_stay_incremental),
+	    cmocka_unit_test(test_build_empty_sends_nothing),
+	    cmocka_unit_test(test_split_many_peers),
+	    cmocka_unit_test(test_limit_clamped_below_64k),
+	    cmocka_unit_test(test_split_one_big_peer),
+	    cmocka_unit_test(test_emit_error_stops),
+	    cmocka_unit_test(test_parse_split_dump),
+	    cmocka_unit_test(test_parse_rejects_malformed),
+	    cmocka_unit_test(test_build_parse_agree),
+	    cmocka_unit_test(test_extack),
+	    cmocka_unit_test(test_open_reports_missing_module),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

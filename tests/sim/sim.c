@@ -45,12 +45,12 @@ struct node {
 	uint64_t version;
 	uint8_t wg[32];
 	struct gsm_addr addr;
-	uint64_t tick_at;   /* time of the live timer event (UINT64_MAX: none) */
+	uint64_t tick_at; /* time of the live timer event (UINT64_MAX: none) */
 	uint32_t epoch;
 	uint8_t group;
 	double loss;
 	uint32_t slow_ms;
-	bool big;  /* advert larger than the MTU */
+	bool big;	 /* advert larger than the MTU */
 	bool no_summary; /* config.sync_summary = false */
 };
 
@@ -78,7 +78,7 @@ struct sim {
 	void *hook_arg;
 	struct sim_totals tot;
 	uint32_t current; /* node being run, for the env */
-	FILE *trace;      /* GSM_SIM_TRACE: every event and datagram, one line each */
+	FILE *trace;	  /* GSM_SIM_TRACE: every event and datagram, one line each */
 };
 
 /* ---- randomness ---- */
@@ -191,8 +191,8 @@ static void trace_event(struct sim *s, uint32_t node, const struct gsm_swim_even
 
 	fprintf(s->trace, "%llu E %u %d", (unsigned long long)s->now, node, (int)ev->type);
 	if (m)
-		fprintf(s->trace, " %02x%02x%02x%02x %u %llu %llu %llu", m->id[0], m->id[1], m->id[2],
-			m->id[3], m->state, (unsigned long long)m->generation,
+		fprintf(s->trace, " %02x%02x%02x%02x %u %llu %llu %llu", m->id[0], m->id[1],
+			m->id[2], m->id[3], m->state, (unsigned long long)m->generation,
 			(unsigned long long)m->incarnation, (unsigned long long)m->version);
 	if (ev->observer)
 		fprintf(s->trace, " obs %02x%02x%02x%02x %u:%u", ev->observer[0], ev->observer[1],
@@ -231,10 +231,8 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 			extra = l->delay_ms + (l->jitter_ms ? rnd(s) % (l->jitter_ms + 1) : 0);
 		}
 	}
-	if (s->block[src->group][dst->group] ||
-	    (s->o.loss > 0 && rnd01(s) < s->o.loss) ||
-	    (src->loss > 0 && rnd01(s) < src->loss) ||
-	    (dst->loss > 0 && rnd01(s) < dst->loss)) {
+	if (s->block[src->group][dst->group] || (s->o.loss > 0 && rnd01(s) < s->o.loss) ||
+	    (src->loss > 0 && rnd01(s) < src->loss) || (dst->loss > 0 && rnd01(s) < dst->loss)) {
 		s->tot.dropped++;
 		return;
 	}
@@ -360,7 +358,8 @@ static int sign_advert(struct sim *s, struct node *n, uint8_t *out, size_t cap, 
 	a->overlay[1].len = 128;
 	a->n_labels = 2;
 	snprintf(a->labels[0].key, sizeof(a->labels[0].key), "role");
-	snprintf(a->labels[0].value, sizeof(a->labels[0].value), "%s", n->idx % 3 ? "worker" : "edge");
+	snprintf(a->labels[0].value, sizeof(a->labels[0].value), "%s",
+		 n->idx % 3 ? "worker" : "edge");
 	snprintf(a->labels[1].key, sizeof(a->labels[1].key), "zone");
 	snprintf(a->labels[1].value, sizeof(a->labels[1].value), "z%u", n->idx % 4);
 	if (n->big) {
@@ -507,7 +506,11 @@ int sim_start(struct sim *s, size_t i)
 	struct node *n = &s->nodes[i];
 	struct gsm_swim_config cfg = s->o.swim;
 	struct gsm_swim_env env = {
-		.ctx = n, .now = env_now, .send = env_send, .random = env_random, .event = env_event,
+	    .ctx = n,
+	    .now = env_now,
+	    .send = env_send,
+	    .random = env_random,
+	    .event = env_event,
 	};
 	uint8_t adv[GSM_MAX_ADVERT];
 	size_t len;
@@ -649,7 +652,7 @@ static int import_one(void *arg, const struct gsm_swim_member *m)
 
 int sim_import_from(struct sim *s, size_t i, size_t donor)
 {
-	struct import_ctx c = { s, &s->nodes[i], 0 };
+	struct import_ctx c = {s, &s->nodes[i], 0};
 
 	if (!s->nodes[i].up || !s->nodes[donor].up)
 		return -ENOTCONN;

@@ -23,12 +23,12 @@
 struct sim;
 
 struct sim_opts {
-	uint64_t seed;             /* 0: from GSM_SIM_SEED or time */
-	uint32_t delay_ms;         /* base one-way delay (default 5) */
-	uint32_t jitter_ms;        /* + uniform [0, jitter] (default 5) */
-	double loss;               /* global loss probability */
+	uint64_t seed;		     /* 0: from GSM_SIM_SEED or time */
+	uint32_t delay_ms;	     /* base one-way delay (default 5) */
+	uint32_t jitter_ms;	     /* + uniform [0, jitter] (default 5) */
+	double loss;		     /* global loss probability */
 	struct gsm_swim_config swim; /* config of every node (generation ignored) */
-	const char *name;          /* printed with the seed */
+	const char *name;	     /* printed with the seed */
 	bool quiet;
 };
 
@@ -110,7 +110,7 @@ int sim_state_of(struct sim *s, size_t i, size_t j);
 struct sim_totals {
 	uint64_t dgrams, bytes, delivered, dropped;
 	uint64_t events;
-	size_t memory;  /* sum of core memory of up nodes */
+	size_t memory;	  /* sum of core memory of up nodes */
 	uint64_t members; /* sum of member counts of up nodes */
 	/* sums of gsm_swim_stats over up nodes (since their last start) */
 	uint64_t syncs, syncs_summary, digest_pages_recv, digest_pages_sent;

@@ -11,14 +11,14 @@
 
 static int simtest_failures;
 
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);                                 \
-			printf("\n");                                        \
-			simtest_failures++;                                  \
-		}                                                            \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                     \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+			simtest_failures++;                                                        \
+		}                                                                                  \
 	} while (0)
 
 static inline size_t simtest_up_count(struct sim *s)
@@ -109,11 +109,13 @@ static inline void simtest_explain(struct sim *s, size_t max)
 				} else if (m.state != GSM_STATE_ALIVE ||
 					   m.advert_generation != sim_generation(s, j) ||
 					   m.version != sim_advert_version(s, j) || !m.advert) {
-					printf("  node %zu holds running node %zu (gen %llu v %llu) as %s "
-					       "gen %llu inc %llu advert gen %llu v %llu\n", i, j,
-					       (unsigned long long)sim_generation(s, j),
+					printf("  node %zu holds running node %zu (gen %llu v "
+					       "%llu) as %s "
+					       "gen %llu inc %llu advert gen %llu v %llu\n",
+					       i, j, (unsigned long long)sim_generation(s, j),
 					       (unsigned long long)sim_advert_version(s, j),
-					       gsm_state_name(m.state), (unsigned long long)m.generation,
+					       gsm_state_name(m.state),
+					       (unsigned long long)m.generation,
 					       (unsigned long long)m.incarnation,
 					       (unsigned long long)m.advert_generation,
 					       (unsigned long long)m.version);
@@ -121,9 +123,10 @@ static inline void simtest_explain(struct sim *s, size_t max)
 				}
 			} else if (r == 0 && m.state == GSM_STATE_ALIVE &&
 				   m.generation == sim_generation(s, j)) {
-				printf("  node %zu holds stopped node %zu ALIVE (gen %llu inc %llu)\n", i,
-				       j, (unsigned long long)m.generation,
-				       (unsigned long long)m.incarnation);
+				printf(
+				    "  node %zu holds stopped node %zu ALIVE (gen %llu inc %llu)\n",
+				    i, j, (unsigned long long)m.generation,
+				    (unsigned long long)m.incarnation);
 				shown++;
 			}
 		}

@@ -80,10 +80,12 @@ static void scenario_main(void)
 	printf("bootstrap: all %d views complete %.1f s after the last join\n", N,
 	       (double)(sim_now(s) - t0) / 1000.0);
 	for (size_t i = 0; i < N; i++)
-		CHECK(w.observed[i] > 0 && w.observed_ok[i], "node %zu got its observed address", i);
+		CHECK(w.observed[i] > 0 && w.observed_ok[i], "node %zu got its observed address",
+		      i);
 	t0 = sim_now(s);
 	CHECK(sim_run_until_pred(s, t0 + 120000, 1000, all_converged, NULL), "converged flag");
-	printf("converged flag set at every node %.1f s later\n", (double)(sim_now(s) - t0) / 1000.0);
+	printf("converged flag set at every node %.1f s later\n",
+	       (double)(sim_now(s) - t0) / 1000.0);
 
 	/* advert update */
 	CHECK(sim_update_advert(s, 5) == 0, "update");
@@ -99,8 +101,8 @@ static void scenario_main(void)
 		sim_set_big_advert(s, 13, true);
 		CHECK(sim_update_advert(s, 13) == 0, "big update");
 		CHECK(gsm_swim_get(sim_core(s, 13), sim_node_id(s, 13), &m) == 0 &&
-		      m.advert_len > GSM_DEFAULT_MTU, "advert is bigger than the MTU (%zu)",
-		      m.advert_len);
+			  m.advert_len > GSM_DEFAULT_MTU,
+		      "advert is bigger than the MTU (%zu)", m.advert_len);
 		t0 = sim_now(s);
 		CHECK(sim_run_until_pred(s, t0 + 10000, 100, simtest_all_complete, NULL),
 		      "big advert spread");
@@ -126,7 +128,7 @@ static void scenario_main(void)
 
 	/* crash */
 	{
-		size_t a[2] = { 7, GSM_STATE_DEAD };
+		size_t a[2] = {7, GSM_STATE_DEAD};
 
 		sim_crash(s, 7);
 		t0 = sim_now(s);
@@ -135,7 +137,7 @@ static void scenario_main(void)
 	}
 	/* leave */
 	{
-		size_t a[2] = { 9, GSM_STATE_LEFT };
+		size_t a[2] = {9, GSM_STATE_LEFT};
 
 		CHECK(sim_leave(s, 9) == 0, "leave");
 		t0 = sim_now(s);
@@ -146,7 +148,7 @@ static void scenario_main(void)
 	}
 	/* restart of the crashed node: new generation supersedes the dead state */
 	{
-		size_t a[2] = { 7, GSM_STATE_ALIVE };
+		size_t a[2] = {7, GSM_STATE_ALIVE};
 
 		sim_set_big_advert(s, 7, true); /* its join datagram is oversize */
 		CHECK(sim_start(s, 7) == 0, "restart");
@@ -156,11 +158,12 @@ static void scenario_main(void)
 		CHECK(sim_run_until_pred(s, t0 + 60000, 250, simtest_all_complete_strict, NULL),
 		      "view after restart");
 		printf("restart: alive (gen %llu) everywhere after %.1f s\n",
-		       (unsigned long long)sim_generation(s, 7), (double)(sim_now(s) - t0) / 1000.0);
+		       (unsigned long long)sim_generation(s, 7),
+		       (double)(sim_now(s) - t0) / 1000.0);
 	}
 	/* restart while every seed is down: rejoin through imported members */
 	{
-		size_t a[2] = { 11, GSM_STATE_ALIVE };
+		size_t a[2] = {11, GSM_STATE_ALIVE};
 		int imported;
 
 		sim_crash(s, 11);
@@ -169,11 +172,14 @@ static void scenario_main(void)
 		CHECK(sim_start(s, 11) == 0, "restart 11");
 		imported = sim_import_from(s, 11, 12); /* its "persisted" members */
 		CHECK(imported >= N - 4, "imported %d members", imported);
-		CHECK(sim_join(s, 11, &seed, 1) >= 2, "join contacts the seed and imported members");
+		CHECK(sim_join(s, 11, &seed, 1) >= 2,
+		      "join contacts the seed and imported members");
 		t0 = sim_now(s);
-		CHECK(sim_run_until_pred(s, t0 + 30000, 250, all_state, a), "rejoined without seeds");
+		CHECK(sim_run_until_pred(s, t0 + 30000, 250, all_state, a),
+		      "rejoined without seeds");
 		printf("rejoin with all seeds down: alive (gen %llu) everywhere after %.1f s\n",
-		       (unsigned long long)sim_generation(s, 11), (double)(sim_now(s) - t0) / 1000.0);
+		       (unsigned long long)sim_generation(s, 11),
+		       (double)(sim_now(s) - t0) / 1000.0);
 		CHECK(sim_run_until_pred(s, t0 + 90000, 500, simtest_all_complete_strict, NULL),
 		      "full view after rejoining without seeds");
 		printf("  and the full view (the dead seed detected too) after %.1f s\n",
@@ -188,7 +194,7 @@ static void scenario_tombstone(void)
 	struct sim_opts o;
 	struct sim *s;
 	struct watch w;
-	size_t a[2] = { 3, GSM_STATE_DEAD };
+	size_t a[2] = {3, GSM_STATE_DEAD};
 	uint64_t t0;
 
 	sim_opts_default(&o);

@@ -64,7 +64,8 @@ static void run(size_t n, bool verify)
 	struct sim_totals tot;
 
 	sim_opts_default(&o);
-	o.name = verify ? "bootstrap (signatures verified)" : "bootstrap (signature verification off)";
+	o.name =
+	    verify ? "bootstrap (signatures verified)" : "bootstrap (signature verification off)";
 	o.swim.verify_signatures = verify;
 	s = sim_new(&o, n);
 	if (!s)
@@ -93,8 +94,8 @@ static void run(size_t n, bool verify)
 	clock_gettime(CLOCK_MONOTONIC, &w1);
 	sim_totals(s, &tot);
 	printf("bootstrap N=%zu: full identical view %.1f s after the last join "
-	       "(sim %.1f s in %.1f s wall)\n", n, (double)(t_done - t_last) / 1000.0,
-	       (double)t_done / 1000.0,
+	       "(sim %.1f s in %.1f s wall)\n",
+	       n, (double)(t_done - t_last) / 1000.0, (double)t_done / 1000.0,
 	       (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
 	printf("  datagrams %llu, bytes %llu (%.0f B/node/s), memory/member %.0f B\n",
 	       (unsigned long long)tot.dgrams, (unsigned long long)tot.bytes,
@@ -103,7 +104,7 @@ static void run(size_t n, bool verify)
 
 	/* dissemination of advert updates, in probe rounds */
 	{
-		struct upd u = { 0 };
+		struct upd u = {0};
 		uint64_t *at = calloc(n, sizeof(*at)), *rounds = calloc(n * 5, sizeof(*rounds));
 		size_t nr = 0;
 		uint64_t iv = o.swim.probe_interval_ms;
@@ -132,8 +133,9 @@ static void run(size_t n, bool verify)
 		}
 		qsort(rounds, nr, sizeof(*rounds), cmp_u64);
 		printf("dissemination N=%zu: advert update reached all nodes; rounds median %llu "
-		       "p99 %llu max %llu (round = %llu ms probe interval)\n", n,
-		       (unsigned long long)pct(rounds, nr, 0.5), (unsigned long long)pct(rounds, nr, 0.99),
+		       "p99 %llu max %llu (round = %llu ms probe interval)\n",
+		       n, (unsigned long long)pct(rounds, nr, 0.5),
+		       (unsigned long long)pct(rounds, nr, 0.99),
 		       (unsigned long long)pct(rounds, nr, 1.0), (unsigned long long)iv);
 		CHECK(pct(rounds, nr, 0.5) <= 11, "median rounds <= 11");
 		sim_set_event_hook(s, NULL, NULL);

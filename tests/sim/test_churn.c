@@ -30,7 +30,7 @@ int main(void)
 	struct sim *s;
 	size_t n = simtest_env_n(150);
 	uint64_t x = 0x9e3779b97f4a7c15ull, t0, bound;
-	unsigned counts[6] = { 0 };
+	unsigned counts[6] = {0};
 	bool split = false;
 	uint64_t split_until = 0;
 
@@ -115,10 +115,11 @@ int main(void)
 	sim_block(s, 1, 0, false);
 	sim_set_loss(s, 0);
 	printf("churn N=%zu, 600 s under 2%% loss: %u crashes, %u restarts, %u leaves, %u advert "
-	       "updates, %u partitions; %zu nodes up at the end\n", n, counts[0], counts[1],
-	       counts[2], counts[3], counts[4], simtest_up_count(s));
+	       "updates, %u partitions; %zu nodes up at the end\n",
+	       n, counts[0], counts[1], counts[2], counts[3], counts[4], simtest_up_count(s));
 	bound = (uint64_t)(o.swim.suspicion_min_mult * log10((double)n) * o.swim.probe_interval_ms *
-			   o.swim.suspicion_max_mult) + 60000;
+			   o.swim.suspicion_max_mult) +
+		60000;
 	t0 = sim_now(s);
 	CHECK(sim_run_until_pred(s, t0 + bound, 1000, simtest_all_complete_strict, NULL),
 	      "converged after churn: %zu/%zu complete", sim_complete_views(s, true),

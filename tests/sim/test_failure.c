@@ -44,7 +44,7 @@ int main(void)
 	struct sim_opts o;
 	struct sim *s;
 	size_t n = simtest_env_n(300);
-	struct watch w = { 0 };
+	struct watch w = {0};
 	uint64_t *v;
 	double smin, smax, bound;
 
@@ -70,7 +70,7 @@ int main(void)
 
 	for (int round = 0; round < 3; round++) {
 		size_t victim = (size_t)(round * 97 + 11) % n;
-		size_t a[2] = { victim, GSM_STATE_DEAD };
+		size_t a[2] = {victim, GSM_STATE_DEAD};
 		uint64_t t0;
 		size_t k = 0;
 		uint64_t first_susp = UINT64_MAX;
@@ -92,17 +92,20 @@ int main(void)
 			if (w.suspect_at[i] && w.suspect_at[i] - t0 < first_susp)
 				first_susp = w.suspect_at[i] - t0;
 		qsort(v, k, sizeof(*v), cmp_u64);
-		printf("crash %d (N=%zu): first suspect after %.1f s; dead at all %zu nodes: first "
-		       "%.1f s, median %.1f s, last %.1f s (bound %.1f s = max suspicion %.1f s + 5 "
-		       "rounds)\n", round, n, first_susp / 1000.0, k, pct(v, k, 0) / 1000.0, pct(v, k, 0.5) / 1000.0,
-		       pct(v, k, 1.0) / 1000.0, bound / 1000.0, smax / 1000.0);
+		printf(
+		    "crash %d (N=%zu): first suspect after %.1f s; dead at all %zu nodes: first "
+		    "%.1f s, median %.1f s, last %.1f s (bound %.1f s = max suspicion %.1f s + 5 "
+		    "rounds)\n",
+		    round, n, first_susp / 1000.0, k, pct(v, k, 0) / 1000.0,
+		    pct(v, k, 0.5) / 1000.0, pct(v, k, 1.0) / 1000.0, bound / 1000.0,
+		    smax / 1000.0);
 		CHECK(k == simtest_up_count(s), "every node saw the DEAD event (%zu)", k);
 		CHECK(pct(v, k, 1.0) <= (uint64_t)bound, "within the suspicion bound");
 		sim_run_until(s, sim_now(s) + 5000);
 	}
 	for (int round = 0; round < 3; round++) {
 		size_t leaver = (size_t)(round * 131 + 29) % n;
-		size_t a[2] = { leaver, GSM_STATE_LEFT };
+		size_t a[2] = {leaver, GSM_STATE_LEFT};
 		uint64_t t0;
 		size_t k = 0, deads = 0;
 

@@ -39,7 +39,7 @@ int main(void)
 	uint64_t at[MAX_AT], t0, rc;
 	size_t seed = 0, n;
 	/* expected waits between attempts: 1, 2, 4, 8 s, then 10 s */
-	static const double want[] = { 1.0, 2.0, 4.0, 8.0, 10.0, 10.0 };
+	static const double want[] = {1.0, 2.0, 4.0, 8.0, 10.0, 10.0};
 
 	sim_opts_default(&o);
 	o.name = "joinretry";

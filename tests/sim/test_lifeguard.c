@@ -109,13 +109,13 @@ int main(void)
 	printf("lifeguard N=%zu, %d starved nodes (events delayed up to %u ms), %llu s:\n", n,
 	       STARVED, slow, (unsigned long long)secs);
 	printf("  on : suspicions raised by starved nodes %llu, by healthy %llu; SUSPECT events "
-	       "about healthy nodes %llu, false DEAD %llu\n", (unsigned long long)rs_on,
-	       (unsigned long long)rh_on, (unsigned long long)on.susp_healthy,
-	       (unsigned long long)on.dead_healthy);
+	       "about healthy nodes %llu, false DEAD %llu\n",
+	       (unsigned long long)rs_on, (unsigned long long)rh_on,
+	       (unsigned long long)on.susp_healthy, (unsigned long long)on.dead_healthy);
 	printf("  off: suspicions raised by starved nodes %llu, by healthy %llu; SUSPECT events "
-	       "about healthy nodes %llu, false DEAD %llu\n", (unsigned long long)rs_off,
-	       (unsigned long long)rh_off, (unsigned long long)off.susp_healthy,
-	       (unsigned long long)off.dead_healthy);
+	       "about healthy nodes %llu, false DEAD %llu\n",
+	       (unsigned long long)rs_off, (unsigned long long)rh_off,
+	       (unsigned long long)off.susp_healthy, (unsigned long long)off.dead_healthy);
 	printf("  off/on ratio: SUSPECT events about healthy nodes %.1f, suspicions raised by "
 	       "starved nodes %.1f\n",
 	       on.susp_healthy ? (double)off.susp_healthy / (double)on.susp_healthy : 0.0,

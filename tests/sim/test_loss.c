@@ -31,7 +31,7 @@ int main(void)
 	size_t n = simtest_env_n(200);
 	uint64_t secs = 3600, t0;
 	const char *e = getenv("GSM_SIM_SECONDS");
-	struct count c = { 0 };
+	struct count c = {0};
 	struct sim_totals a, b;
 	struct timespec w0, w1;
 	double wall;
@@ -59,9 +59,10 @@ int main(void)
 	wall = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
 	sim_totals(s, &b);
 	printf("loss 5%% N=%zu for %.0f simulated s (%.1f s wall, %.0fx real time): "
-	       "false DEAD %llu, suspicions %llu (refuted: %llu alive events)\n", n,
-	       (double)(sim_now(s) - t0) / 1000.0, wall, (double)(sim_now(s) - t0) / 1000.0 / wall,
-	       (unsigned long long)c.dead, (unsigned long long)c.suspect, (unsigned long long)c.alive);
+	       "false DEAD %llu, suspicions %llu (refuted: %llu alive events)\n",
+	       n, (double)(sim_now(s) - t0) / 1000.0, wall,
+	       (double)(sim_now(s) - t0) / 1000.0 / wall, (unsigned long long)c.dead,
+	       (unsigned long long)c.suspect, (unsigned long long)c.alive);
 	printf("  traffic per node: %.2f datagrams/s, %.0f bytes/s\n",
 	       (double)(b.dgrams - a.dgrams) / n / ((double)(sim_now(s) - t0) / 1000.0),
 	       (double)(b.bytes - a.bytes) / n / ((double)(sim_now(s) - t0) / 1000.0));

@@ -41,8 +41,8 @@ static void scenario(bool mixed)
 	if (mixed)
 		for (size_t i = 0; i < N; i += 2)
 			sim_set_no_summary(s, i, true);
-	CHECK(simtest_bootstrap(s, N, 5000), "bootstrap: %zu/%d complete", sim_complete_views(s, false),
-	      N);
+	CHECK(simtest_bootstrap(s, N, 5000), "bootstrap: %zu/%d complete",
+	      sim_complete_views(s, false), N);
 
 	/* quiet: let the adaptive sync interval back off, then watch two
 	 * full intervals */
@@ -56,14 +56,16 @@ static void scenario(bool mixed)
 	summ = b.syncs_summary - a.syncs_summary;
 	pages = b.digest_pages_recv - a.digest_pages_recv;
 	printf("%s quiet %.0f s: %llu syncs, %llu ended by the summary, %llu digest pages, "
-	       "%.0f bytes per node per second\n", o.name, (double)win / 1000.0,
-	       (unsigned long long)syncs, (unsigned long long)summ, (unsigned long long)pages,
-	       (double)(b.bytes - a.bytes) / N / ((double)win / 1000.0));
-	CHECK(syncs >= N, "every node syncs in two intervals: %llu syncs", (unsigned long long)syncs);
+	       "%.0f bytes per node per second\n",
+	       o.name, (double)win / 1000.0, (unsigned long long)syncs, (unsigned long long)summ,
+	       (unsigned long long)pages, (double)(b.bytes - a.bytes) / N / ((double)win / 1000.0));
+	CHECK(syncs >= N, "every node syncs in two intervals: %llu syncs",
+	      (unsigned long long)syncs);
 	if (!mixed) {
 		CHECK(summ == syncs, "every quiet sync ends at the summary: %llu of %llu",
 		      (unsigned long long)summ, (unsigned long long)syncs);
-		CHECK(pages == 0, "no digest page in a quiet cluster: %llu", (unsigned long long)pages);
+		CHECK(pages == 0, "no digest page in a quiet cluster: %llu",
+		      (unsigned long long)pages);
 	} else {
 		uint64_t old_summ = 0, old_syncs = 0, new_summ = 0, new_syncs = 0;
 
@@ -82,10 +84,12 @@ static void scenario(bool mixed)
 		printf("  old nodes: %llu of %llu syncs by summary; new nodes: %llu of %llu\n",
 		       (unsigned long long)old_summ, (unsigned long long)old_syncs,
 		       (unsigned long long)new_summ, (unsigned long long)new_syncs);
-		CHECK(old_syncs > 0 && old_summ == 0, "nodes without summary page through the digest");
+		CHECK(old_syncs > 0 && old_summ == 0,
+		      "nodes without summary page through the digest");
 		CHECK(new_summ > 0, "new nodes still end syncs with new peers at the summary");
 		/* a sync from an old node (or to an old responder) is paged */
-		CHECK(pages > 0, "mixed cluster pages through digests: %llu", (unsigned long long)pages);
+		CHECK(pages > 0, "mixed cluster pages through digests: %llu",
+		      (unsigned long long)pages);
 	}
 
 	/* a real difference: y misses x's advert update */
@@ -98,7 +102,7 @@ static void scenario(bool mixed)
 		struct gsm_swim_member m;
 
 		CHECK(gsm_swim_get(sim_core(s, y), sim_node_id(s, x), &m) == 0 &&
-			      m.version < sim_advert_version(s, x),
+			  m.version < sim_advert_version(s, x),
 		      "node %zu missed the update while cut off", y);
 	}
 	sim_totals(s, &a);
@@ -107,8 +111,8 @@ static void scenario(bool mixed)
 	      "the difference is repaired: %zu/%d views complete", sim_complete_views(s, true), N);
 	sim_totals(s, &b);
 	printf("%s repair: identical views %.1f s after the node came back; %llu syncs, "
-	       "%llu digest pages meanwhile\n", o.name, (double)(sim_now(s) - t0) / 1000.0,
-	       (unsigned long long)(b.syncs - a.syncs),
+	       "%llu digest pages meanwhile\n",
+	       o.name, (double)(sim_now(s) - t0) / 1000.0, (unsigned long long)(b.syncs - a.syncs),
 	       (unsigned long long)(b.digest_pages_recv - a.digest_pages_recv));
 	CHECK(b.digest_pages_recv > a.digest_pages_recv, "the summary mismatch led to paging");
 	sim_free(s);

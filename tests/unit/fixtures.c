@@ -230,8 +230,9 @@ int fx_msg_equal(const struct gsm_msg *a, const struct gsm_msg *b)
 		return 0;
 	if (a->has_cursor && memcmp(a->cursor, b->cursor, GSM_ID_LEN))
 		return 0;
-	if (!addr_eq(&a->target_addr, &b->target_addr) || !addr_eq(&a->origin_addr, &b->origin_addr) ||
-	    !addr_eq(&a->observed, &b->observed) || !addr_eq(&a->wg_observed, &b->wg_observed))
+	if (!addr_eq(&a->target_addr, &b->target_addr) ||
+	    !addr_eq(&a->origin_addr, &b->origin_addr) || !addr_eq(&a->observed, &b->observed) ||
+	    !addr_eq(&a->wg_observed, &b->wg_observed))
 		return 0;
 	if (a->n_updates != b->n_updates || a->n_adverts != b->n_adverts ||
 	    a->n_digest != b->n_digest)

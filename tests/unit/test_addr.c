@@ -15,8 +15,8 @@
 
 static void test_addr_parse_format(void **state)
 {
-	const char *good[] = { "1.2.3.4:5", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:7946",
-			       "[fd00:250::1]:51820", "[2001:db8::ffff:0:1]:1" };
+	const char *good[] = {"1.2.3.4:5",  "0.0.0.0:0",	   "255.255.255.255:65535",
+			      "[::1]:7946", "[fd00:250::1]:51820", "[2001:db8::ffff:0:1]:1"};
 	struct gsm_addr a;
 	char out[64];
 
@@ -33,9 +33,10 @@ static void test_addr_parse_format(void **state)
 	assert_int_equal(a.ip[0], 10);
 	assert_int_equal(a.ip[3], 1);
 
-	const char *bad[] = { "", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1",
-			      "1.2.3.4:5x", "1.2.3:5", "::1:5", "[::1]", "[::1]5", "[::1]:",
-			      "[1.2.3.4]:5", "host:5", "[::1:5", "1.2.3.4: 5" };
+	const char *bad[] = {"",	   "1.2.3.4",	 "1.2.3.4:",  "1.2.3.4:65536",
+			     "1.2.3.4:-1", "1.2.3.4:5x", "1.2.3:5",   "::1:5",
+			     "[::1]",	   "[::1]5",	 "[::1]:",    "[1.2.3.4]:5",
+			     "host:5",	   "[::1:5",	 "1.2.3.4: 5"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(gsm_addr_parse(bad[i], &a), -EINVAL);
 
@@ -113,16 +114,16 @@ static void test_prefix(void **state)
 	assert_false(gsm_prefix_equal(&p, &q));
 	assert_int_equal(gsm_prefix_parse("fd00:99::/48", &p), 0);
 	assert_true(gsm_prefix_equal(&p, &q));
-	const char *bad[] = { "", "/24", "10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/x",
-			      "10.0.0.0/-1", "10.0.0/8", "10.0.0.0/8/8" };
+	const char *bad[] = {"",	   "/24",	  "10.0.0.0/33", "fd00::/129",	"10.0.0.0/",
+			     "10.0.0.0/x", "10.0.0.0/-1", "10.0.0/8",	 "10.0.0.0/8/8"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(gsm_prefix_parse(bad[i], &p), -EINVAL);
 }
 
 static void test_sockaddr(void **state)
 {
-	struct sockaddr_in6 in6 = { 0 };
-	struct sockaddr_in in4 = { 0 };
+	struct sockaddr_in6 in6 = {0};
+	struct sockaddr_in in4 = {0};
 	struct sockaddr_storage ss;
 	struct gsm_addr a, b;
 	socklen_t sl;
@@ -165,11 +166,11 @@ static void test_sockaddr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addr_parse_format),
-		cmocka_unit_test(test_addr_equal),
-		cmocka_unit_test(test_prefix),
-		cmocka_unit_test(test_prefix_contains),
-		cmocka_unit_test(test_sockaddr),
+	    cmocka_unit_test(test_addr_parse_format),
+	    cmocka_unit_test(test_addr_equal),
+	    cmocka_unit_test(test_prefix),
+	    cmocka_unit_test(test_prefix_contains),
+	    cmocka_unit_test(test_sockaddr),
 	};
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
 }

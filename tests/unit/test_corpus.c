@@ -99,8 +99,8 @@ static void test_advert_corpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_datagram_corpus),
-		cmocka_unit_test(test_advert_corpus),
+	    cmocka_unit_test(test_datagram_corpus),
+	    cmocka_unit_test(test_advert_corpus),
 	};
 	if (gsm_crypto_init())
 		return 1;

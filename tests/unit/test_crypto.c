@@ -58,7 +58,8 @@ static struct gsm_keyring *ring(const char *name, const uint16_t *ids, size_t n,
 	return kr;
 }
 
-static const uint8_t pbody[] = "\x82\x00\x01\x01\xc4\x20" "0123456789abcdef0123456789abcdef";
+static const uint8_t pbody[] = "\x82\x00\x01\x01\xc4\x20"
+			       "0123456789abcdef0123456789abcdef";
 static uint8_t nonce[GSM_NONCE_LEN];
 
 static void seal(const struct gsm_keyring *kr, uint8_t *out, size_t *len)
@@ -70,7 +71,7 @@ static void seal(const struct gsm_keyring *kr, uint8_t *out, size_t *len)
 
 static void test_seal_open_roundtrip(void **state)
 {
-	uint16_t ids[] = { 7 };
+	uint16_t ids[] = {7};
 	struct gsm_keyring *kr = ring("prod", ids, 1, 7);
 	uint8_t d[256], out[256];
 	size_t dl, ol;
@@ -92,7 +93,8 @@ static void test_seal_open_roundtrip(void **state)
 	assert_int_equal(kid, 7);
 	/* too small an output buffer */
 	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(pbody) - 1, &ol, NULL), -EMSGSIZE);
-	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), out, sizeof(pbody) + 47, &ol), -EMSGSIZE);
+	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), out, sizeof(pbody) + 47, &ol),
+			 -EMSGSIZE);
 	gsm_keyring_free(kr);
 }
 
@@ -100,18 +102,21 @@ static void test_seal_open_roundtrip(void **state)
  * the core encodes straight into the datagram buffer. */
 static void test_seal_open_in_place(void **state)
 {
-	uint16_t ids[] = { 3 };
+	uint16_t ids[] = {3};
 	struct gsm_keyring *kr = ring("prod", ids, 1, 3);
 	uint8_t d[256], ref[256];
 	size_t dl, rl, bl;
 
 	(void)state;
 	memcpy(d + GSM_ENVELOPE_HEADER, pbody, sizeof(pbody));
-	assert_int_equal(gsm_seal(kr, nonce, d + GSM_ENVELOPE_HEADER, sizeof(pbody), d, sizeof(d), &dl), 0);
+	assert_int_equal(
+	    gsm_seal(kr, nonce, d + GSM_ENVELOPE_HEADER, sizeof(pbody), d, sizeof(d), &dl), 0);
 	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), ref, sizeof(ref), &rl), 0);
 	assert_int_equal(dl, rl);
 	assert_memory_equal(d, ref, dl);
-	assert_int_equal(gsm_open(kr, d, dl, d + GSM_ENVELOPE_HEADER, sizeof(d) - GSM_ENVELOPE_HEADER, &bl, NULL), 0);
+	assert_int_equal(gsm_open(kr, d, dl, d + GSM_ENVELOPE_HEADER,
+				  sizeof(d) - GSM_ENVELOPE_HEADER, &bl, NULL),
+			 0);
 	assert_int_equal(bl, sizeof(pbody));
 	assert_memory_equal(d + GSM_ENVELOPE_HEADER, pbody, sizeof(pbody));
 	gsm_keyring_free(kr);
@@ -120,7 +125,7 @@ static void test_seal_open_in_place(void **state)
 /* Flipping any single bit of a sealed datagram is rejected. */
 static void test_every_bit_flip_rejected(void **state)
 {
-	uint16_t ids[] = { 1, 2 };
+	uint16_t ids[] = {1, 2};
 	struct gsm_keyring *kr = ring("prod", ids, 2, 1);
 	uint8_t d[256], out[256];
 	size_t dl, ol;
@@ -151,7 +156,7 @@ static void test_every_bit_flip_rejected(void **state)
 
 static void test_wrong_key_name_id_version(void **state)
 {
-	uint16_t ids1[] = { 1 }, ids9[] = { 9 };
+	uint16_t ids1[] = {1}, ids9[] = {9};
 	struct gsm_keyring *a = ring("prod", ids1, 1, 1);
 	struct gsm_keyring *other_name = ring("staging", ids1, 1, 1);
 	struct gsm_keyring *unknown_id = ring("prod", ids9, 1, 9);
@@ -200,7 +205,8 @@ static void test_wrong_key_name_id_version(void **state)
 	/* empty ring cannot seal */
 	struct gsm_keyring *empty;
 	assert_int_equal(gsm_keyring_new("prod", &empty), 0);
-	assert_int_equal(gsm_seal(empty, nonce, pbody, sizeof(pbody), out, sizeof(out), &ol), -ENOKEY);
+	assert_int_equal(gsm_seal(empty, nonce, pbody, sizeof(pbody), out, sizeof(out), &ol),
+			 -ENOKEY);
 	assert_int_equal(gsm_open(empty, d, dl, out, sizeof(out), &ol, NULL), -ENOKEY);
 	gsm_keyring_free(empty);
 	gsm_keyring_free(a);
@@ -212,7 +218,7 @@ static void test_wrong_key_name_id_version(void **state)
 /* Rolling rotation without a flag day. */
 static void test_key_rotation(void **state)
 {
-	uint16_t old_only[] = { 1 }, both[] = { 1, 2 };
+	uint16_t old_only[] = {1}, both[] = {1, 2};
 	struct gsm_keyring *a = ring("prod", old_only, 1, 1);
 	struct gsm_keyring *b = ring("prod", both, 2, 2);
 	uint8_t da[256], db[256], old_dgram[256], out[256], k2[GSM_CLUSTER_KEY_LEN];
@@ -276,7 +282,7 @@ static void test_keyring_ops(void **state)
 	fx_bytes(k, sizeof(k), 1);
 	fx_bytes(k2, sizeof(k2), 2);
 	assert_int_equal(gsm_keyring_add(kr, 5, k), 0);
-	assert_int_equal(gsm_keyring_primary(kr), 5); /* first key is primary */
+	assert_int_equal(gsm_keyring_primary(kr), 5);	/* first key is primary */
 	assert_int_equal(gsm_keyring_add(kr, 5, k), 0); /* idempotent */
 	assert_int_equal(gsm_keyring_add(kr, 5, k2), -EEXIST);
 	assert_int_equal(gsm_keyring_remove(kr, 5), -EBUSY);
@@ -328,7 +334,7 @@ static void test_identity_files(void **state)
 	fclose(f);
 
 	/* group/world readable -> -EACCES */
-	mode_t bad[] = { 0640, 0604, 0644, 0660, 0610 };
+	mode_t bad[] = {0640, 0604, 0644, 0660, 0610};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(chmod(p, bad[i]), 0);
 		back = (struct gsm_identity *)1;
@@ -346,12 +352,13 @@ static void test_identity_files(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 
 	/* malformed contents */
-	const char *badtext[] = { "", "not base64!!\n", "AAAA\n",
-				  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n" };
+	const char *badtext[] = {"", "not base64!!\n", "AAAA\n",
+				 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"};
 	for (size_t i = 0; i < sizeof(badtext) / sizeof(badtext[0]); i++) {
 		int fd = open(p, O_WRONLY | O_TRUNC);
 		assert_true(fd >= 0);
-		assert_int_equal(write(fd, badtext[i], strlen(badtext[i])), (ssize_t)strlen(badtext[i]));
+		assert_int_equal(write(fd, badtext[i], strlen(badtext[i])),
+				 (ssize_t)strlen(badtext[i]));
 		close(fd);
 		assert_int_equal(gsm_identity_load(p, &back), -EINVAL);
 	}
@@ -364,7 +371,7 @@ static void test_identity_files(void **state)
 
 static void test_keyring_files(void **state)
 {
-	uint16_t ids[] = { 3, 1, 2 };
+	uint16_t ids[] = {3, 1, 2};
 	struct gsm_keyring *kr = ring("prod", ids, 3, 2), *back;
 	uint8_t d[256], out[256];
 	size_t dl, ol;
@@ -416,7 +423,7 @@ static void test_keyring_files(void **state)
 	snprintf(bad[3], sizeof(bad[3]), "1 AAAA\n");
 	snprintf(bad[4], sizeof(bad[4]), "1 %s\n1 %s\n", k64, k64);
 	snprintf(bad[5], sizeof(bad[5]), "1%s\n", k64);
-	int want[] = { -ENOKEY, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL };
+	int want[] = {-ENOKEY, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL};
 	for (size_t i = 0; i < 6; i++) {
 		f = fopen(p, "w");
 		fputs(bad[i], f);
@@ -447,27 +454,69 @@ static void test_advert_signature_covers_every_field(void **state)
 	for (int field = 0; field < 21; field++) {
 		m = a;
 		switch (field) {
-		case 0: m.name[0] ^= 1; break;
-		case 1: m.wg_pubkey[5] ^= 1; break;
-		case 2: m.generation++; break;
-		case 3: m.version++; break;
-		case 4: m.wg_port++; break;
-		case 5: m.gossip_port++; break;
-		case 6: m.flags ^= GSM_ADV_BEHIND_NAT; break;
-		case 7: m.endpoints[0].addr.ip[3] ^= 1; break;
-		case 8: m.endpoints[1].addr.port++; break;
-		case 9: m.endpoints[0].flags ^= GSM_EP_OBSERVED; break;
-		case 10: m.endpoints[1].observer[0] ^= 1; break;
-		case 11: m.n_endpoints = 1; break;
-		case 12: m.overlay[1].ip[15] ^= 1; break;
-		case 13: m.overlay[0].len--; break;
-		case 14: m.prefixes[0].ip[2] ^= 1; break;
-		case 15: m.n_prefixes = 1; break;
-		case 16: m.labels[0].value[0] ^= 1; break;
-		case 17: m.labels[1].key[0] ^= 1; break;
-		case 18: m.n_labels = 2; break;
-		case 19: m.relay_via[31] ^= 1; break;
-		case 20: m.has_relay_via = 0; break;
+		case 0:
+			m.name[0] ^= 1;
+			break;
+		case 1:
+			m.wg_pubkey[5] ^= 1;
+			break;
+		case 2:
+			m.generation++;
+			break;
+		case 3:
+			m.version++;
+			break;
+		case 4:
+			m.wg_port++;
+			break;
+		case 5:
+			m.gossip_port++;
+			break;
+		case 6:
+			m.flags ^= GSM_ADV_BEHIND_NAT;
+			break;
+		case 7:
+			m.endpoints[0].addr.ip[3] ^= 1;
+			break;
+		case 8:
+			m.endpoints[1].addr.port++;
+			break;
+		case 9:
+			m.endpoints[0].flags ^= GSM_EP_OBSERVED;
+			break;
+		case 10:
+			m.endpoints[1].observer[0] ^= 1;
+			break;
+		case 11:
+			m.n_endpoints = 1;
+			break;
+		case 12:
+			m.overlay[1].ip[15] ^= 1;
+			break;
+		case 13:
+			m.overlay[0].len--;
+			break;
+		case 14:
+			m.prefixes[0].ip[2] ^= 1;
+			break;
+		case 15:
+			m.n_prefixes = 1;
+			break;
+		case 16:
+			m.labels[0].value[0] ^= 1;
+			break;
+		case 17:
+			m.labels[1].key[0] ^= 1;
+			break;
+		case 18:
+			m.n_labels = 2;
+			break;
+		case 19:
+			m.relay_via[31] ^= 1;
+			break;
+		case 20:
+			m.has_relay_via = 0;
+			break;
 		}
 		assert_int_equal(gsm_advert_encode_body(&m, body, sizeof(body), &bl), 0);
 		assert_int_equal(gsm_advert_wrap(body, bl, sig, t, sizeof(t), &tl), 0);
@@ -512,13 +561,14 @@ static void test_sign_verify_leave(void **state)
 	assert_int_equal(gsm_sign(id, intent, sizeof(intent), sig), 0);
 	assert_int_equal(gsm_verify(gsm_identity_public(id), intent, sizeof(intent), sig), 0);
 	gsm_leave_intent(gsm_identity_public(id), 5, 10, intent);
-	assert_int_equal(gsm_verify(gsm_identity_public(id), intent, sizeof(intent), sig), -EKEYREJECTED);
+	assert_int_equal(gsm_verify(gsm_identity_public(id), intent, sizeof(intent), sig),
+			 -EKEYREJECTED);
 	gsm_identity_free(id);
 }
 
 static void test_b64(void **state)
 {
-	uint8_t in[5] = { 0, 1, 2, 0xfe, 0xff }, out[8];
+	uint8_t in[5] = {0, 1, 2, 0xfe, 0xff}, out[8];
 	char s[16];
 	size_t n;
 
@@ -536,8 +586,8 @@ static void test_b64(void **state)
 
 static void test_strerror(void **state)
 {
-	int codes[] = { EBADMSG, EMSGSIZE, EPROTONOSUPPORT, EINVAL, EKEYREJECTED, ENOKEY, ENOMSG,
-			EACCES, ENOENT, EEXIST, EBUSY, ENOSPC, ENOMEM };
+	int codes[] = {EBADMSG, EMSGSIZE, EPROTONOSUPPORT, EINVAL, EKEYREJECTED, ENOKEY, ENOMSG,
+		       EACCES,	ENOENT,	  EEXIST,	   EBUSY,  ENOSPC,	 ENOMEM};
 	size_t n = sizeof(codes) / sizeof(codes[0]);
 
 	(void)state;
@@ -556,7 +606,7 @@ static void test_strerror(void **state)
 /* Secrets are never read through a symlink, even to a good 0600 file. */
 static void test_key_files_refuse_symlinks(void **state)
 {
-	uint16_t ids[] = { 4 };
+	uint16_t ids[] = {4};
 	struct gsm_keyring *kr = ring("prod", ids, 1, 4), *back = NULL;
 	struct gsm_identity *id, *idback = NULL;
 	char real[128], link[128];
@@ -590,7 +640,7 @@ static void test_key_files_refuse_symlinks(void **state)
 /* The text forms round-trip and agree with the files. */
 static void test_key_text_forms(void **state)
 {
-	uint16_t ids[] = { 3, 1, 2 }, got[GSM_MAX_KEYS];
+	uint16_t ids[] = {3, 1, 2}, got[GSM_MAX_KEYS];
 	struct gsm_keyring *kr = ring("prod", ids, 3, 1), *back;
 	struct gsm_identity *id, *idback;
 	char text[512];
@@ -668,14 +718,14 @@ static void test_keyring_merge(void **state)
 
 	(void)state;
 	/* add: {1} + file {1, 2} */
-	kr = ring("prod", (uint16_t[]){ 1 }, 1, 1);
-	from = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
+	kr = ring("prod", (uint16_t[]){1}, 1, 1);
+	from = ring("prod", (uint16_t[]){1, 2}, 2, 1);
 	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
 	assert_int_equal(res.added, 1);
 	assert_int_equal(res.removed, 0);
 	assert_int_equal(res.primary_changed, 0);
 	assert_int_equal(res.primary, 1);
-	assert_ids(kr, (uint16_t[]){ 1, 2 }, 2);
+	assert_ids(kr, (uint16_t[]){1, 2}, 2);
 	/* the same file again is a no-op */
 	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
 	assert_int_equal(res.added + res.removed + (size_t)res.primary_changed, 0);
@@ -683,45 +733,45 @@ static void test_keyring_merge(void **state)
 	gsm_keyring_free(kr);
 
 	/* remove: {1, 2, 3} + file {1, 3} */
-	kr = ring("prod", (uint16_t[]){ 1, 2, 3 }, 3, 1);
-	from = ring("prod", (uint16_t[]){ 1, 3 }, 2, 1);
+	kr = ring("prod", (uint16_t[]){1, 2, 3}, 3, 1);
+	from = ring("prod", (uint16_t[]){1, 3}, 2, 1);
 	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
 	assert_int_equal(res.added, 0);
 	assert_int_equal(res.removed, 1);
 	assert_int_equal(res.primary_changed, 0);
-	assert_ids(kr, (uint16_t[]){ 1, 3 }, 2);
+	assert_ids(kr, (uint16_t[]){1, 3}, 2);
 	gsm_keyring_free(from);
 	gsm_keyring_free(kr);
 
 	/* switch primary: {1, 2} primary 1 + file {2, 1}; keys keep their order */
-	kr = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
-	from = ring("prod", (uint16_t[]){ 2, 1 }, 2, 2);
+	kr = ring("prod", (uint16_t[]){1, 2}, 2, 1);
+	from = ring("prod", (uint16_t[]){2, 1}, 2, 2);
 	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
 	assert_int_equal(res.added, 0);
 	assert_int_equal(res.removed, 0);
 	assert_int_equal(res.primary_changed, 1);
 	assert_int_equal(res.primary, 2);
-	assert_ids(kr, (uint16_t[]){ 2, 1 }, 2);
+	assert_ids(kr, (uint16_t[]){2, 1}, 2);
 	gsm_keyring_free(from);
 	gsm_keyring_free(kr);
 
 	/* drop the old primary: {1, 2} primary 1 + file {3, 2}: 3 added, 1 gone */
-	kr = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
-	from = ring("prod", (uint16_t[]){ 3, 2 }, 2, 3);
+	kr = ring("prod", (uint16_t[]){1, 2}, 2, 1);
+	from = ring("prod", (uint16_t[]){3, 2}, 2, 3);
 	assert_int_equal(gsm_keyring_merge(kr, from, &res), 0);
 	assert_int_equal(res.added, 1);
 	assert_int_equal(res.removed, 1);
 	assert_int_equal(res.primary_changed, 1);
 	assert_int_equal(res.primary, 3);
-	assert_ids(kr, (uint16_t[]){ 3, 2 }, 2);
+	assert_ids(kr, (uint16_t[]){3, 2}, 2);
 	assert_int_equal(gsm_keyring_has(kr, 1), 0);
 	gsm_keyring_free(from);
 	gsm_keyring_free(kr);
 
 	/* a changed key under an existing id: refused, nothing changed (not
 	 * even the unlisted key 3, the new key 4 or the primary) */
-	kr = ring("prod", (uint16_t[]){ 1, 2, 3 }, 3, 1);
-	from = ring("prod", (uint16_t[]){ 4 }, 1, 4);
+	kr = ring("prod", (uint16_t[]){1, 2, 3}, 3, 1);
+	from = ring("prod", (uint16_t[]){4}, 1, 4);
 	uint8_t other[GSM_CLUSTER_KEY_LEN];
 	fx_bytes(other, sizeof(other), 77);
 	assert_int_equal(gsm_keyring_add(from, 2, other), 0);
@@ -730,11 +780,11 @@ static void test_keyring_merge(void **state)
 	assert_int_equal(res.conflict_id, 2);
 	assert_int_equal(res.added + res.removed, 0);
 	assert_int_equal(gsm_keyring_primary(kr), 1);
-	assert_ids(kr, (uint16_t[]){ 1, 2, 3 }, 3);
+	assert_ids(kr, (uint16_t[]){1, 2, 3}, 3);
 	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, NULL), 0);
 	assert_int_equal(gsm_keyring_use(kr, 2), 0);
 	seal(kr, d, &dl); /* key 2 is still the original key */
-	struct gsm_keyring *orig = ring("prod", (uint16_t[]){ 2 }, 1, 2);
+	struct gsm_keyring *orig = ring("prod", (uint16_t[]){2}, 1, 2);
 	assert_int_equal(gsm_open(orig, d, dl, out, sizeof(out), &ol, NULL), 0);
 	gsm_keyring_free(orig);
 	gsm_keyring_free(from);
@@ -742,12 +792,12 @@ static void test_keyring_merge(void **state)
 
 	/* a full file while the old, unlisted primary still holds a slot:
 	 * -ENOSPC (as the step order implies), and nothing changed */
-	kr = ring("prod", (uint16_t[]){ 1, 2 }, 2, 1);
-	from = ring("prod", (uint16_t[]){ 2, 3, 4, 5, 6, 7, 8, 9 }, GSM_MAX_KEYS, 2);
+	kr = ring("prod", (uint16_t[]){1, 2}, 2, 1);
+	from = ring("prod", (uint16_t[]){2, 3, 4, 5, 6, 7, 8, 9}, GSM_MAX_KEYS, 2);
 	assert_int_equal(gsm_keyring_merge(kr, from, &res), -ENOSPC);
 	assert_int_equal(res.added + res.removed, 0);
 	assert_int_equal(gsm_keyring_primary(kr), 1);
-	assert_ids(kr, (uint16_t[]){ 1, 2 }, 2);
+	assert_ids(kr, (uint16_t[]){1, 2}, 2);
 	gsm_keyring_free(from);
 
 	/* bad arguments */
@@ -763,22 +813,22 @@ static void test_keyring_merge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seal_open_roundtrip),
-		cmocka_unit_test(test_seal_open_in_place),
-		cmocka_unit_test(test_every_bit_flip_rejected),
-		cmocka_unit_test(test_wrong_key_name_id_version),
-		cmocka_unit_test(test_key_rotation),
-		cmocka_unit_test(test_keyring_ops),
-		cmocka_unit_test(test_identity_files),
-		cmocka_unit_test(test_keyring_files),
-		cmocka_unit_test(test_advert_signature_covers_every_field),
-		cmocka_unit_test(test_sign_verify_leave),
-		cmocka_unit_test(test_b64),
-		cmocka_unit_test(test_strerror),
-		cmocka_unit_test(test_key_files_refuse_symlinks),
-		cmocka_unit_test(test_key_text_forms),
-		cmocka_unit_test(test_keyring_load_primary_is_first_line),
-		cmocka_unit_test(test_keyring_merge),
+	    cmocka_unit_test(test_seal_open_roundtrip),
+	    cmocka_unit_test(test_seal_open_in_place),
+	    cmocka_unit_test(test_every_bit_flip_rejected),
+	    cmocka_unit_test(test_wrong_key_name_id_version),
+	    cmocka_unit_test(test_key_rotation),
+	    cmocka_unit_test(test_keyring_ops),
+	    cmocka_unit_test(test_identity_files),
+	    cmocka_unit_test(test_keyring_files),
+	    cmocka_unit_test(test_advert_signature_covers_every_field),
+	    cmocka_unit_test(test_sign_verify_leave),
+	    cmocka_unit_test(test_b64),
+	    cmocka_unit_test(test_strerror),
+	    cmocka_unit_test(test_key_files_refuse_symlinks),
+	    cmocka_unit_test(test_key_text_forms),
+	    cmocka_unit_test(test_keyring_load_primary_is_first_line),
+	    cmocka_unit_test(test_keyring_merge),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, setup, teardown);
 }

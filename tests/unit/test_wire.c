@@ -36,7 +36,8 @@ static void make_adverts(void)
 		size_t len;
 		fx_advert_typical(&a, gsm_identity_public(id));
 		a.version = (uint64_t)i;
-		assert_int_equal(gsm_advert_sign(&a, id, adv_store[i], sizeof(adv_store[i]), &len), 0);
+		assert_int_equal(gsm_advert_sign(&a, id, adv_store[i], sizeof(adv_store[i]), &len),
+				 0);
 		adv_refs[i].ptr = adv_store[i];
 		adv_refs[i].len = len;
 		gsm_identity_free(id);
@@ -61,7 +62,7 @@ static void test_roundtrip_all_types(void **state)
 
 	(void)state;
 	for (uint8_t t = 1; t <= GSM_MSG_TYPE_MAX; t++) {
-		size_t shapes[][3] = { { 0, 0, 0 }, { 3, 2, 0 }, { 20, 3, 40 } };
+		size_t shapes[][3] = {{0, 0, 0}, {3, 2, 0}, {20, 3, 40}};
 		for (size_t s = 0; s < 3; s++) {
 			fx_msg(m, t, shapes[s][0], adv_refs, shapes[s][1], shapes[s][2]);
 			assert_int_equal(gsm_msg_encode(m, buf, sizeof(buf), &len), 0);
@@ -71,8 +72,10 @@ static void test_roundtrip_all_types(void **state)
 			assert_int_equal(d->type, t);
 			/* adverts are referenced inside buf */
 			for (size_t i = 0; i < d->n_adverts; i++) {
-				assert_true(d->adverts[i].ptr >= buf && d->adverts[i].ptr < buf + len);
-				assert_int_equal(gsm_advert_verify(d->adverts[i].ptr, d->adverts[i].len), 0);
+				assert_true(d->adverts[i].ptr >= buf &&
+					    d->adverts[i].ptr < buf + len);
+				assert_int_equal(
+				    gsm_advert_verify(d->adverts[i].ptr, d->adverts[i].len), 0);
 			}
 		}
 	}
@@ -150,7 +153,7 @@ static void test_item_size_bounds(void **state)
 		assert_true(base + sum >= real);
 	}
 	/* advert ref sizes across the bin8/bin16 boundary */
-	uint8_t big[300] = { 0 };
+	uint8_t big[300] = {0};
 	for (size_t n = 250; n < 260; n++) {
 		fx_msg(m, GSM_MSG_GOSSIP, 0, NULL, 0, 0);
 		size_t before = gsm_msg_encoded_size(m);
@@ -270,12 +273,12 @@ static void test_oversize_and_garbage(void **state)
 static void test_hostile_structure(void **state)
 {
 	struct gsm_msg *d = new_msg();
-	static const uint8_t sender_hdr[] = { 0x01, 0xc4, 0x20 };
+	static const uint8_t sender_hdr[] = {0x01, 0xc4, 0x20};
 	uint8_t *p;
 
 	(void)state;
 	/* map32 claiming 4 billion entries */
-	static const uint8_t huge_map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01 };
+	static const uint8_t huge_map[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01};
 	assert_int_equal(gsm_msg_decode(huge_map, sizeof(huge_map), d), -EBADMSG);
 	/* {0:1, 1:sender, 8: array32(0xffffffff)} */
 	p = buf;
@@ -418,7 +421,7 @@ static void test_unknown_keys_skipped(void **state)
 	msgpack_pack_uint8(&pk, 77);
 	pack_junk(&pk);
 	msgpack_pack_uint8(&pk, 3);
-	msgpack_pack_int32(&pk, 9); /* non-negative int in a signed encoding */
+	msgpack_pack_int32(&pk, 9);   /* non-negative int in a signed encoding */
 	msgpack_pack_uint16(&pk, 15); /* key 15: the next minor's first key */
 	msgpack_pack_bin(&pk, 3);
 	msgpack_pack_bin_body(&pk, "xyz", 3);
@@ -447,12 +450,14 @@ static void test_interop_with_msgpack_unpack(void **state)
 	fx_msg(m, GSM_MSG_ACK, 3, adv_refs, 2, 4);
 	assert_int_equal(gsm_msg_encode(m, buf, sizeof(buf), &len), 0);
 	msgpack_unpacked_init(&u);
-	assert_int_equal(msgpack_unpack_next(&u, (const char *)buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)buf, len, &off),
+			 MSGPACK_UNPACK_SUCCESS);
 	assert_int_equal(off, len);
 	assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
 	/* keys ascending */
 	for (uint32_t i = 1; i < u.data.via.map.size; i++)
-		assert_true(u.data.via.map.ptr[i - 1].key.via.u64 < u.data.via.map.ptr[i].key.via.u64);
+		assert_true(u.data.via.map.ptr[i - 1].key.via.u64 <
+			    u.data.via.map.ptr[i].key.via.u64);
 	msgpack_unpacked_destroy(&u);
 	free(m);
 }
@@ -463,7 +468,8 @@ static void test_advert_roundtrip_canonical(void **state)
 {
 	struct gsm_identity *id = fx_identity(300);
 	struct gsm_advert a, b, c;
-	uint8_t s1[GSM_MAX_ADVERT], s2[GSM_MAX_ADVERT], body1[GSM_MAX_ADVERT], body2[GSM_MAX_ADVERT];
+	uint8_t s1[GSM_MAX_ADVERT], s2[GSM_MAX_ADVERT], body1[GSM_MAX_ADVERT],
+	    body2[GSM_MAX_ADVERT];
 	size_t l1, l2, b1, b2;
 	uint8_t node[GSM_ID_LEN];
 	uint64_t g, v;
@@ -477,7 +483,7 @@ static void test_advert_roundtrip_canonical(void **state)
 	c = a;
 	struct gsm_label t = c.labels[0];
 	c.labels[0] = c.labels[2]; /* env */
-	c.labels[2] = t;           /* zone */
+	c.labels[2] = t;	   /* zone */
 	assert_string_equal(c.labels[0].key, "env");
 	assert_string_equal(c.labels[1].key, "role");
 	assert_memory_equal(&b, &c, sizeof(b));
@@ -628,7 +634,8 @@ static void test_advert_unknown_keys(void **state)
 	msgpack_pack_uint8(&pk, 4);
 	msgpack_pack_uint8(&pk, 3);
 	assert_int_equal(gsm_sign(id, (const uint8_t *)sb.data, sb.size, sig), 0);
-	assert_int_equal(gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
+	assert_int_equal(gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l),
+			 0);
 	assert_int_equal(gsm_advert_decode(s, l, &b), 0);
 	assert_string_equal(b.name, "n1");
 	assert_int_equal(b.version, 3);
@@ -644,11 +651,11 @@ static void test_advert_decode_rejects(void **state)
 {
 	struct gsm_identity *id = fx_identity(304);
 	struct gsm_advert b;
-	uint8_t sig[64] = { 0 }, s[GSM_MAX_ADVERT];
+	uint8_t sig[64] = {0}, s[GSM_MAX_ADVERT];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	size_t l;
-	const char *keys[][2] = { { "b", "a" }, { "a", "a" } };
+	const char *keys[][2] = {{"b", "a"}, {"a", "a"}};
 
 	(void)state;
 	for (int k = 0; k < 2; k++) {
@@ -667,7 +674,8 @@ static void test_advert_decode_rejects(void **state)
 			msgpack_pack_str(&pk, 1);
 			msgpack_pack_str_body(&pk, "v", 1);
 		}
-		assert_int_equal(gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
+		assert_int_equal(
+		    gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
 		assert_int_equal(gsm_advert_decode(s, l, &b), -EBADMSG);
 		msgpack_sbuffer_destroy(&sb);
 	}
@@ -689,7 +697,8 @@ static void test_advert_decode_rejects(void **state)
 		msgpack_pack_uint8(&pk, 1);
 		msgpack_pack_str(&pk, nl);
 		msgpack_pack_str_body(&pk, name, nl);
-		assert_int_equal(gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
+		assert_int_equal(
+		    gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
 		assert_int_equal(gsm_advert_decode(s, l, &b), k == 1 ? -EMSGSIZE : -EBADMSG);
 		msgpack_sbuffer_destroy(&sb);
 	}
@@ -702,12 +711,22 @@ static void test_advert_text_rules(void **state)
 {
 	struct gsm_identity *id = fx_identity(305);
 	struct gsm_advert a, b;
-	uint8_t s[GSM_MAX_ADVERT], body[GSM_MAX_ADVERT], sig[GSM_SIG_LEN] = { 0 };
+	uint8_t s[GSM_MAX_ADVERT], body[GSM_MAX_ADVERT], sig[GSM_SIG_LEN] = {0};
 	size_t l, bl;
-	const char *good[] = { "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x90\x9d", "a b~", "\xf4\x8f\xbf\xbf" };
-	const char *bad[] = { "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xc2\x9b",
-			      "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\x80", "a\x7f", "\x1b[2J",
-			      "\xe2\x82", "\xf0\x80\x80\x80" };
+	const char *good[] = {"caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x90\x9d", "a b~",
+			      "\xf4\x8f\xbf\xbf"};
+	const char *bad[] = {"\xc3",
+			     "\xc0\xaf",
+			     "\xe0\x80\xaf",
+			     "\xed\xa0\x80",
+			     "\xc2\x9b",
+			     "\xf4\x90\x80\x80",
+			     "\xf8\x88\x80\x80\x80",
+			     "\x80",
+			     "a\x7f",
+			     "\x1b[2J",
+			     "\xe2\x82",
+			     "\xf0\x80\x80\x80"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -721,11 +740,14 @@ static void test_advert_text_rules(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (int where = 0; where < 3; where++) {
 			fx_advert_typical(&a, gsm_identity_public(id));
-			char *dst = where == 0 ? a.name : where == 1 ? a.labels[1].key : a.labels[2].value;
+			char *dst = where == 0	 ? a.name
+				    : where == 1 ? a.labels[1].key
+						 : a.labels[2].value;
 			/* keep the label keys' relative order: prefix with their first letter */
 			dst[1] = 0;
 			strcat(dst, bad[i]);
-			assert_int_equal(gsm_advert_encode_body(&a, body, sizeof(body), &bl), -EINVAL);
+			assert_int_equal(gsm_advert_encode_body(&a, body, sizeof(body), &bl),
+					 -EINVAL);
 		}
 		/* the same bytes on the wire are refused by the decoder */
 		msgpack_sbuffer sb;
@@ -739,7 +761,8 @@ static void test_advert_text_rules(void **state)
 		msgpack_pack_uint8(&pk, 1);
 		msgpack_pack_str(&pk, strlen(bad[i]));
 		msgpack_pack_str_body(&pk, bad[i], strlen(bad[i]));
-		assert_int_equal(gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
+		assert_int_equal(
+		    gsm_advert_wrap((const uint8_t *)sb.data, sb.size, sig, s, sizeof(s), &l), 0);
 		assert_int_equal(gsm_advert_decode(s, l, &b), -EBADMSG);
 		msgpack_sbuffer_destroy(&sb);
 	}
@@ -794,22 +817,23 @@ static void test_names(void **state)
  * or reordering an enum can never renumber a key. */
 static void test_wire_key_numbers(void **state)
 {
-	static const int msg[] = { GSM_WK_MSG_TYPE, GSM_WK_MSG_SENDER, GSM_WK_MSG_SEQ,
-				   GSM_WK_MSG_TARGET, GSM_WK_MSG_TARGET_ADDR, GSM_WK_MSG_ORIGIN,
-				   GSM_WK_MSG_ORIGIN_ADDR, GSM_WK_MSG_OBSERVED, GSM_WK_MSG_UPDATES,
-				   GSM_WK_MSG_ADVERTS, GSM_WK_MSG_DIGEST, GSM_WK_MSG_FLAGS,
-				   GSM_WK_MSG_CURSOR, GSM_WK_MSG_SENDER_GEN,
-				   GSM_WK_MSG_WG_OBSERVED, GSM_WK_MSG_STATE_HASH };
-	static const int upd[] = { GSM_WK_UPDATE_NODE, GSM_WK_UPDATE_STATE,
-				   GSM_WK_UPDATE_GENERATION, GSM_WK_UPDATE_INCARNATION,
-				   GSM_WK_UPDATE_ADDR, GSM_WK_UPDATE_FROM, GSM_WK_UPDATE_SIG };
-	static const int adv[] = { GSM_WK_ADVERT_NODE_ID, GSM_WK_ADVERT_NAME,
-				   GSM_WK_ADVERT_WG_PUBKEY, GSM_WK_ADVERT_GENERATION,
-				   GSM_WK_ADVERT_VERSION, GSM_WK_ADVERT_WG_PORT,
-				   GSM_WK_ADVERT_GOSSIP_PORT, GSM_WK_ADVERT_FLAGS,
-				   GSM_WK_ADVERT_ENDPOINTS, GSM_WK_ADVERT_OVERLAY,
-				   GSM_WK_ADVERT_PREFIXES, GSM_WK_ADVERT_LABELS,
-				   GSM_WK_ADVERT_RELAY_VIA };
+	static const int msg[] = {
+	    GSM_WK_MSG_TYPE,	    GSM_WK_MSG_SENDER,	    GSM_WK_MSG_SEQ,
+	    GSM_WK_MSG_TARGET,	    GSM_WK_MSG_TARGET_ADDR, GSM_WK_MSG_ORIGIN,
+	    GSM_WK_MSG_ORIGIN_ADDR, GSM_WK_MSG_OBSERVED,    GSM_WK_MSG_UPDATES,
+	    GSM_WK_MSG_ADVERTS,	    GSM_WK_MSG_DIGEST,	    GSM_WK_MSG_FLAGS,
+	    GSM_WK_MSG_CURSOR,	    GSM_WK_MSG_SENDER_GEN,  GSM_WK_MSG_WG_OBSERVED,
+	    GSM_WK_MSG_STATE_HASH};
+	static const int upd[] = {GSM_WK_UPDATE_NODE,	    GSM_WK_UPDATE_STATE,
+				  GSM_WK_UPDATE_GENERATION, GSM_WK_UPDATE_INCARNATION,
+				  GSM_WK_UPDATE_ADDR,	    GSM_WK_UPDATE_FROM,
+				  GSM_WK_UPDATE_SIG};
+	static const int adv[] = {
+	    GSM_WK_ADVERT_NODE_ID,     GSM_WK_ADVERT_NAME,     GSM_WK_ADVERT_WG_PUBKEY,
+	    GSM_WK_ADVERT_GENERATION,  GSM_WK_ADVERT_VERSION,  GSM_WK_ADVERT_WG_PORT,
+	    GSM_WK_ADVERT_GOSSIP_PORT, GSM_WK_ADVERT_FLAGS,    GSM_WK_ADVERT_ENDPOINTS,
+	    GSM_WK_ADVERT_OVERLAY,     GSM_WK_ADVERT_PREFIXES, GSM_WK_ADVERT_LABELS,
+	    GSM_WK_ADVERT_RELAY_VIA};
 
 	(void)state;
 	for (int i = 0; i < (int)(sizeof(msg) / sizeof(msg[0])); i++)
@@ -838,25 +862,25 @@ static void test_wire_key_numbers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_all_types),
-		cmocka_unit_test(test_minimal_and_deterministic),
-		cmocka_unit_test(test_item_size_bounds),
-		cmocka_unit_test(test_encode_bounds),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_oversize_and_garbage),
-		cmocka_unit_test(test_hostile_structure),
-		cmocka_unit_test(test_unknown_keys_skipped),
-		cmocka_unit_test(test_interop_with_msgpack_unpack),
-		cmocka_unit_test(test_advert_roundtrip_canonical),
-		cmocka_unit_test(test_advert_limits),
-		cmocka_unit_test(test_advert_truncation_and_garbage),
-		cmocka_unit_test(test_advert_unknown_keys),
-		cmocka_unit_test(test_advert_decode_rejects),
-		cmocka_unit_test(test_advert_text_rules),
-		cmocka_unit_test(test_leave_intent),
-		cmocka_unit_test(test_alive_intent),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_wire_key_numbers),
+	    cmocka_unit_test(test_roundtrip_all_types),
+	    cmocka_unit_test(test_minimal_and_deterministic),
+	    cmocka_unit_test(test_item_size_bounds),
+	    cmocka_unit_test(test_encode_bounds),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_oversize_and_garbage),
+	    cmocka_unit_test(test_hostile_structure),
+	    cmocka_unit_test(test_unknown_keys_skipped),
+	    cmocka_unit_test(test_interop_with_msgpack_unpack),
+	    cmocka_unit_test(test_advert_roundtrip_canonical),
+	    cmocka_unit_test(test_advert_limits),
+	    cmocka_unit_test(test_advert_truncation_and_garbage),
+	    cmocka_unit_test(test_advert_unknown_keys),
+	    cmocka_unit_test(test_advert_decode_rejects),
+	    cmocka_unit_test(test_advert_text_rules),
+	    cmocka_unit_test(test_leave_intent),
+	    cmocka_unit_test(test_alive_intent),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_wire_key_numbers),
 	};
 	return cmocka_run_group_tests_name("wire", tests, setup, NULL);
 }
