@@ -9,7 +9,10 @@ victim's overlay IPv4 /32 and IPv6 /128 and the site's prefix, and claims
 the victim's IPv4 as its static overlay address.  On every honest node
 `wg show gsm0 dump` never lists any of those for the attacker's peer, the
 victim and the site keep theirs, the victim does not move, and `status`
-lists the dropped claims with their reasons.
+lists the dropped claims with their reasons.  Honest overlapping prefixes:
+honest advertises 172.31.9.128/25 inside site's /24; both are kept and a
+ping from the victim reaches an address only honest holds and one only site
+holds (longest match to its owner), and no honest claim is dropped.
 
 The attacker's local configuration is refused by gossamerd's own config
 check (advertising /0 and overlay prefixes), so the attacker runs
@@ -28,6 +31,10 @@ import gsmnet  # noqa: E402
 from gsmnet import bound, expect, log  # noqa: E402
 
 SITE_PREFIX = '172.31.9.0/24'
+# honest advertises a more specific prefix inside site's: both are kept
+# (different lengths), and traffic to it goes to its owner
+SPECIFIC = '172.31.9.128/25'
+SITE_HOST, SPECIFIC_HOST = '172.31.9.10', '172.31.9.130'
 INCUMBENT_S = 10
 
 
@@ -41,6 +48,12 @@ def body(topo, t, backend):
                                                              'mallory'))
     mesh = gsmnet.Mesh(topo, backend=backend)
     site.extra['flags'] = ['--advertise-prefix', SITE_PREFIX]
+    # honest holds an address inside the site's /24 (its own /25): the /24
+    # overlaps a local network there, so its operator accepts it explicitly
+    honest.extra['flags'] = ['--advertise-prefix', SPECIFIC, '--accept-prefix', SITE_PREFIX]
+    # an address behind each prefix, only on its owner
+    site.run(['ip', 'addr', 'add', SITE_HOST + '/32', 'dev', 'lo'])
+    honest.run(['ip', 'addr', 'add', SPECIFIC_HOST + '/32', 'dev', 'lo'])
     good = [victim, site, honest]
     t0 = time.monotonic()
     mesh.start_all(good, [victim])
@@ -91,7 +104,8 @@ def body(topo, t, backend):
             leaked = forbidden & set(ap['allowed_ips'])
             if leaked:
                 problems.append('%s: attacker has %s' % (n.name, sorted(leaked)))
-            for other, want in (('victim', [v4, v6]), ('site', [SITE_PREFIX])):
+            for other, want in (('victim', [v4, v6]), ('site', [SITE_PREFIX]),
+                                ('honest', [SPECIFIC])):
                 if other == n.name:
                     continue
                 p = dump['peers'].get(keys[other])
@@ -115,6 +129,15 @@ def body(topo, t, backend):
     expect(v4v6(mesh.self_info(victim)) == (v4, v6), 'the victim keeps %s and %s' % (v4, v6))
     with open(victim.log_path) as f:
         expect('moving to' not in f.read(), 'the victim never moved its IPv4 address')
+    # overlapping honest prefixes: the longest match goes to its owner,
+    # the rest of the /24 to the site (each address exists only on its owner)
+    for host, owner in ((SPECIFIC_HOST, 'honest'), (SITE_HOST, 'site')):
+        r = victim.run(['ping', '-c', '1', '-W', '3', host], check=False)
+        expect(r.returncode == 0, 'victim reaches %s on %s through the mesh' % (host, owner))
+    for n in good:
+        st = mesh.self_info(n)
+        own = [d for d in st.get('dropped_claims', []) if d['id'] != att_id]
+        expect(not own, '%s drops no honest claim (%s)' % (n.name, own))
 
     reasons = {}
     for n in good:
