@@ -23,6 +23,7 @@
  * stale and sorts it once at the end, so the first sync of N members is
  * O(N log N), and a resync that changes nothing touches no index at all.
  */
+#include "common/array.h"
 #include "daemon/members.h"
 
 #include <errno.h>
@@ -277,18 +278,13 @@ static void key_rebuild(struct gsd_memcache *mc)
 
 static int grow(struct gsd_memcache *mc)
 {
-	if (mc->n < mc->cap)
-		return 0;
-	size_t nc = mc->cap ? mc->cap * 2 : 64;
-	struct rec **a = realloc(mc->by_id, nc * sizeof(*a));
-	if (!a)
+	/* two parallel indexes of one capacity: grow both, then record it
+	 * (a failure of the second leaves the first merely larger) */
+	size_t cap_id = mc->cap, cap_key = mc->cap;
+	if (gsc_grow(&mc->by_id, &cap_id, mc->n + 1, sizeof(*mc->by_id)) < 0 ||
+	    gsc_grow(&mc->by_key, &cap_key, mc->n + 1, sizeof(*mc->by_key)) < 0)
 		return -ENOMEM;
-	mc->by_id = a;
-	struct rec **b = realloc(mc->by_key, nc * sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	mc->by_key = b;
-	mc->cap = nc;
+	mc->cap = cap_id < cap_key ? cap_id : cap_key;
 	return 0;
 }
 

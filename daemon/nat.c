@@ -46,6 +46,7 @@
  * it): a relay member can read the overlay packets it forwards, which is
  * why relaying is an explicit opt-in flag (docs/nat.md).
  */
+#include "common/array.h"
 #include "daemon/nat.h"
 
 #include <errno.h>
@@ -311,14 +312,8 @@ static struct nat_ent *ent_get(struct gsd_nat *nat, const uint8_t id[GSM_ID_LEN]
 	*created = false;
 	if (x)
 		return x;
-	if (nat->n == nat->cap) {
-		size_t nc = nat->cap ? nat->cap * 2 : 16;
-		struct nat_ent *ne = realloc(nat->e, nc * sizeof(*ne));
-		if (!ne)
-			return NULL;
-		nat->e = ne;
-		nat->cap = nc;
-	}
+	if (gsc_grow(&nat->e, &nat->cap, nat->n + 1, sizeof(*nat->e)) < 0)
+		return NULL;
 	size_t pos = 0;
 	while (pos < nat->n && memcmp(nat->e[pos].id, id, GSM_ID_LEN) < 0)
 		pos++;

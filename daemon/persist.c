@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "gossip/crypto.h"
@@ -36,14 +37,8 @@ static int collect_persist(void *arg, const struct gsm_swim_member *m)
 	if (m->is_self || !m->advert ||
 	    (m->state != GSM_STATE_ALIVE && m->state != GSM_STATE_SUSPECT))
 		return 0;
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 32;
-		struct gsd_saved_member *nv = realloc(p->v, nc * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		p->v = nv;
-		p->cap = nc;
-	}
+	if (gsc_grow(&p->v, &p->cap, p->n + 1, sizeof(*p->v)) < 0)
+		return -ENOMEM;
 	struct gsd_saved_member *s = &p->v[p->n];
 	s->advert = malloc(m->advert_len);
 	if (!s->advert)
