@@ -28,6 +28,7 @@
  * updates); listing filters in userspace rather than with strict dump
  * filters, which older kernels do not honour for every family.
  */
+#include "common/array.h"
 #include "netlink/rtnl.h"
 
 #include <arpa/inet.h>
@@ -344,14 +345,8 @@ struct plist {
 
 static int plist_push(struct plist *l, const struct gnl_prefix *p)
 {
-	if (l->n == l->cap) {
-		size_t c = l->cap ? l->cap * 2 : 8;
-		struct gnl_prefix *v = realloc(l->v, c * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = c;
-	}
+	if (gsc_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *p;
 	return 0;
 }
@@ -600,15 +595,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (l->protocol >= 0 && r.protocol != l->protocol)
 		return MNL_CB_OK;
-	if (l->n == l->cap) {
-		size_t c = l->cap ? l->cap * 2 : 8;
-		struct gnl_route *v = realloc(l->v, c * sizeof(*v));
-		if (!v) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		l->v = v;
-		l->cap = c;
+	if (gsc_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
 	}
 	l->v[l->n++] = r;
 	return MNL_CB_OK;
@@ -806,15 +795,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each(a, nlh, sizeof(*frh)) rule_parse_attr(a, &r);
 	if (r.suppress_prefixlen == (int32_t)0xffffffff)
 		r.suppress_prefixlen = -1;
-	if (l->n == l->cap) {
-		size_t c = l->cap ? l->cap * 2 : 8;
-		struct gnl_rule *v = realloc(l->v, c * sizeof(*v));
-		if (!v) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		l->v = v;
-		l->cap = c;
+	if (gsc_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
 	}
 	l->v[l->n++] = r;
 	return MNL_CB_OK;
