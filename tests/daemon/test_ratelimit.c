@@ -78,8 +78,8 @@ static void test_bounded_eviction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_one_per_window),
-		cmocka_unit_test(test_bounded_eviction),
+	    cmocka_unit_test(test_one_per_window),
+	    cmocka_unit_test(test_bounded_eviction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
