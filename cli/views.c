@@ -463,7 +463,7 @@ static void rejected_line(const struct gcli_ctx *ctx, const json_t *rej)
 	kv_line(ctx, "Rejected:", buf, "33");
 }
 
-/* "Cluster keys: 2 (primary), 1" (optional object cluster_keys) */
+/* "Keys: 2 (primary), 1": the cluster key ids (optional object cluster_keys) */
 static void cluster_keys_line(const struct gcli_ctx *ctx, const json_t *ck)
 {
 	const json_t *ids = json_object_get(ck, "ids");
@@ -481,7 +481,7 @@ static void cluster_keys_line(const struct gcli_ctx *ctx, const json_t *ck)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%lld%s",
 						i ? ", " : "", id, prim ? " (primary)" : "");
 	}
-	kv_line(ctx, "Cluster keys:", off ? buf : "none", NULL);
+	kv_line(ctx, "Keys:", off ? buf : "none", NULL);
 }
 
 int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
