@@ -41,6 +41,11 @@ GOSSAMER = os.environ.get("GOSSAMER_BIN") or os.path.join(
     os.path.dirname(os.path.dirname(tl.GOSSAMERD)), "cli", "gossamer")
 
 
+def read_log(n):
+    with open(n.log, errors="replace") as f:
+        return f.read()
+
+
 def check_rejections(a, c):
     """a (key 2 only) refused c's datagrams (key 1): counted by reason,
     logged once per source and reason, shown by `gossamer status`"""
@@ -132,6 +137,18 @@ def main():
         bad1 = tl.ctl(a.sock, {"cmd": "status"})["result"]["gossip"]["datagrams_bad"]
         tl.check(bad1 > bad0, "its datagrams are counted as bad (%d -> %d)" % (bad0, bad1))
         check_rejections(a, c)
+        # a node with a different key under id 2: authentication fails
+        d = tl.Node(top, "d", os.path.join(top, "d.key"))
+        nodes.append(d)
+        write_ring(d.key, [(2, k3)])
+        d.start(["127.0.0.1:%d" % a.port])
+        tl.check(tl.poll(lambda: tl.ctl(a.sock, {"cmd": "status"})["result"]["gossip"]
+                         ["rejected"]["bad_key"] > 0, 10),
+                 "a different key under the same id counts as bad_key")
+        src = "refused datagram from 127.0.0.1:%d: authentication failed with key id 2" % d.port
+        tl.check(tl.poll(lambda: src in read_log(a), 5),
+                 "and is logged naming the source and key id")
+        d.kill(signal.SIGKILL)
 
         # a different key under an existing id is refused, nothing changes
         write_ring(a.key, [(2, k3)])
