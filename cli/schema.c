@@ -173,6 +173,37 @@ int gcli_check_member(const json_t *m, char *why, size_t cap)
 	return 0;
 }
 
+/* Optional status.gossip.rejected (object of integer counts by reason,
+ * reasons open-ended) and status.cluster_keys ({"ids": [int], "primary":
+ * int or null}). */
+static int check_status_keys(const json_t *s, char *why, size_t cap)
+{
+	const json_t *rej = json_object_get(json_object_get(s, "gossip"), "rejected");
+	const char *k;
+	const json_t *v;
+	if (rej && !json_is_object(rej))
+		return bad(why, cap, "status field 'gossip.rejected' is not an object");
+	json_object_foreach((json_t *)rej, k, v)
+	{
+		if (!json_is_integer(v))
+			return bad(why, cap, "status field 'gossip.rejected' holds a non-integer");
+	}
+	const json_t *ck = json_object_get(s, "cluster_keys");
+	if (!ck)
+		return 0;
+	const json_t *ids = json_object_get(ck, "ids");
+	const json_t *p = json_object_get(ck, "primary");
+	if (!json_is_array(ids) || !(json_is_integer(p) || json_is_null(p)))
+		return bad(why, cap, "status field 'cluster_keys' lacks 'ids' or 'primary'");
+	size_t i;
+	json_array_foreach(ids, i, v)
+	{
+		if (!json_is_integer(v))
+			return bad(why, cap, "status field 'cluster_keys.ids' holds a non-integer");
+	}
+	return 0;
+}
+
 int gcli_check_status(const json_t *s, char *why, size_t cap)
 {
 	static const struct field f[] = {
@@ -207,6 +238,8 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 	    {"uptime", T_INT},
 	    {"behind_nat", T_BOOL},
 	    {"dropped_claims", T_OBJ_ARRAY},
+	    {"gossip", T_OBJ},
+	    {"cluster_keys", T_OBJ},
 	};
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
 		if ((rc = check_optional("status", s, opt[i].n, opt[i].t, why, cap)))
@@ -224,7 +257,7 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return check_status_keys(s, why, cap);
 }
 
 int gcli_check_peer(const json_t *p, char *why, size_t cap)

@@ -432,6 +432,58 @@ static void kv_list(const struct gcli_ctx *ctx, const char *key, const json_t *a
 	}
 }
 
+/* "Rejected: 7 (unknown key id 5, bad key 2)" when any datagram was
+ * refused (optional object gossip.rejected, reasons as the daemon names
+ * them, '_' shown as ' ') */
+static void rejected_line(const struct gcli_ctx *ctx, const json_t *rej)
+{
+	char buf[512], parts[400] = "";
+	size_t off = 0;
+	long long total = 0;
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)rej, k, v)
+	{
+		long long n = json_integer_value(v);
+		if (n <= 0)
+			continue;
+		total += n;
+		char name[64];
+		snprintf(name, sizeof(name), "%s", k);
+		for (char *c = name; *c; c++)
+			if (*c == '_')
+				*c = ' ';
+		if (off < sizeof(parts))
+			off += (size_t)snprintf(parts + off, sizeof(parts) - off, "%s%s %lld",
+						off ? ", " : "", name, n);
+	}
+	if (total <= 0)
+		return;
+	snprintf(buf, sizeof(buf), "%lld (%s)", total, parts);
+	kv_line(ctx, "Rejected:", buf, "33");
+}
+
+/* "Keys: 2 (primary), 1": the cluster key ids (optional object cluster_keys) */
+static void cluster_keys_line(const struct gcli_ctx *ctx, const json_t *ck)
+{
+	const json_t *ids = json_object_get(ck, "ids");
+	if (!json_is_array(ids))
+		return;
+	const json_t *p = json_object_get(ck, "primary");
+	char buf[256] = "";
+	size_t off = 0, i;
+	const json_t *v;
+	json_array_foreach(ids, i, v)
+	{
+		long long id = json_integer_value(v);
+		bool prim = json_is_integer(p) && json_integer_value(p) == id;
+		if (off < sizeof(buf))
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%lld%s",
+						i ? ", " : "", id, prim ? " (primary)" : "");
+	}
+	kv_line(ctx, "Keys:", off ? buf : "none", NULL);
+}
+
 int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 {
 	char buf[512], a[32];
@@ -516,6 +568,9 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 			 recv, integer(g, "datagrams_bad", 0));
 		kv_line(ctx, "Datagrams:", buf, integer(g, "datagrams_bad", 0) ? "33" : NULL);
 	}
+	if (json_is_object(g))
+		rejected_line(ctx, json_object_get(g, "rejected"));
+	cluster_keys_line(ctx, json_object_get(s, "cluster_keys"));
 	if (str(s, "version_string"))
 		kv_line(ctx, "Version:", str(s, "version_string"), NULL);
 	return 0;

@@ -92,6 +92,7 @@
 #include "daemon/control.h"
 #include "daemon/members.h"
 #include "daemon/policy.h"
+#include "daemon/ratelimit.h"
 #include "daemon/state.h"
 #include "gossip/swim.h"
 
@@ -138,6 +139,21 @@ struct gsd_rxmark {
 	uint64_t grew_ms;
 };
 
+/* Why a received datagram was refused (gossip_io.c); names in
+ * gsd_reject_reason_name(), documented in docs/control.md. */
+enum gsd_reject_reason {
+	GSD_REJECT_BAD_KEY,	   /* -EBADMSG on a well-formed envelope */
+	GSD_REJECT_UNKNOWN_KEY_ID, /* -ENOKEY */
+	GSD_REJECT_OTHER_VERSION,  /* -EPROTONOSUPPORT */
+	GSD_REJECT_OVERSIZE,	   /* -EMSGSIZE */
+	GSD_REJECT_MALFORMED,	   /* -EBADMSG: no envelope (short, bad magic) */
+	GSD_REJECT_UNKNOWN_TYPE,   /* -ENOMSG: message type from a newer minor */
+	GSD_REJECT_BAD_SIGNATURE,  /* -EKEYREJECTED */
+	GSD_REJECT_OTHER,	   /* any other error */
+	GSD_REJECT_N
+};
+const char *gsd_reject_reason_name(int reason);
+
 struct gsd_daemon {
 	/* --- core: configuration, identity, the gossip state machine */
 	uv_loop_t *loop;
@@ -155,6 +171,10 @@ struct gsd_daemon {
 	uint8_t rbuf[GSM_MAX_DATAGRAM + 64];
 	struct gsd_pending_join *joins; /* `join` requests waiting for answers */
 	struct gsd_resolve *resolving;	/* name resolutions in flight */
+	/* refused datagrams by reason (status --json gossip.rejected) and
+	 * the limiter of their log lines (zeroed table: set up on first use) */
+	uint64_t rejected[GSD_REJECT_N];
+	struct gsd_ratelimit reject_rl;
 
 	/* --- member cache (members.c): every member's advert decoded once
 	 * per version; fed by the core's events (gossip_io.c), resynced at

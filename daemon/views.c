@@ -150,6 +150,30 @@ static bool is_converged(struct gsd_daemon *d, const struct gsm_swim_stats *st)
 }
 
 /* the claims the last reconcile pass refused or lost (daemon/policy.h) */
+/* refused datagrams by reason, every reason present (docs/control.md) */
+static json_t *rejected_json(const struct gsd_daemon *d)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < GSD_REJECT_N; i++)
+		json_object_set_new(o, gsd_reject_reason_name(i),
+				    json_integer((json_int_t)d->rejected[i]));
+	return o;
+}
+
+/* {"ids": [primary first, ...], "primary": id or null} */
+static json_t *cluster_keys_json(const struct gsm_keyring *kr)
+{
+	json_t *o = json_object(), *ids = json_array();
+	uint16_t buf[GSM_MAX_KEYS];
+	size_t n = kr ? gsm_keyring_ids(kr, buf, GSM_MAX_KEYS) : 0;
+	for (size_t i = 0; i < n && i < GSM_MAX_KEYS; i++)
+		json_array_append_new(ids, json_integer(buf[i]));
+	json_object_set_new(o, "ids", ids);
+	int p = kr ? gsm_keyring_primary(kr) : -ENOENT;
+	json_object_set_new(o, "primary", p >= 0 ? json_integer(p) : json_null());
+	return o;
+}
+
 static json_t *dropped_claims_json(struct gsd_daemon *d)
 {
 	json_t *a = json_array();
@@ -222,7 +246,9 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(g, "claims_rejected", json_integer((json_int_t)st.claims_rejected));
 	json_object_set_new(g, "admission_refused", json_integer((json_int_t)st.admission_refused));
 	json_object_set_new(g, "updates_unknown", json_integer((json_int_t)st.updates_unknown));
+	json_object_set_new(g, "rejected", rejected_json(d));
 	json_object_set_new(o, "gossip", g);
+	json_object_set_new(o, "cluster_keys", cluster_keys_json(d->kr));
 	if (d->nat) {
 		struct gsd_nat_stats ns;
 		gsd_nat_stats(d->nat, &ns);

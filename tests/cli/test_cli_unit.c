@@ -656,6 +656,36 @@ static void test_schema_status_peer(void **state)
 	json_decref(p);
 }
 
+/* gossip.rejected and cluster_keys: accepted when well-formed, refused
+ * when mistyped */
+static void test_schema_status_rejected_keys(void **state)
+{
+	char why[256];
+	json_t *s =
+	    json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:b}", "name", "a", "id",
+		      ID_A, "backend", "none", "interface", "gsm0", "members", "alive", 1,
+		      "suspect", 0, "dead", 0, "left", 0, "total", 1, "converged", 1);
+	assert_non_null(s);
+	json_object_set_new(s, "gossip",
+			    json_pack("{s:i, s:{s:i, s:i, s:i}}", "datagrams_bad", 7, "rejected",
+				      "unknown_key_id", 5, "bad_key", 2, "future_reason", 0));
+	json_object_set_new(s, "cluster_keys",
+			    json_pack("{s:[i, i], s:i}", "ids", 2, 1, "primary", 2));
+	assert_int_equal(gcli_check_status(s, why, sizeof(why)), 0);
+	json_object_set_new(json_object_get(s, "cluster_keys"), "primary", json_null());
+	assert_int_equal(gcli_check_status(s, why, sizeof(why)), 0);
+	json_object_set_new(json_object_get(s, "cluster_keys"), "ids", json_pack("[s]", "2"));
+	assert_int_equal(gcli_check_status(s, why, sizeof(why)), -EPROTO);
+	assert_non_null(strstr(why, "cluster_keys"));
+	json_object_del(s, "cluster_keys");
+	assert_int_equal(gcli_check_status(s, why, sizeof(why)), 0);
+	json_object_set_new(json_object_get(json_object_get(s, "gossip"), "rejected"), "bad_key",
+			    json_string("2"));
+	assert_int_equal(gcli_check_status(s, why, sizeof(why)), -EPROTO);
+	assert_non_null(strstr(why, "rejected"));
+	json_decref(s);
+}
+
 static void test_members_select(void **state)
 {
 	json_t *arr = json_array();
@@ -819,6 +849,22 @@ static void test_show_peers_status(void **state)
 			    json_pack("{s:i, s:i, s:i}", "direct", 2, "trying", 0, "relayed", 1));
 	s = render_with(gcli_show_status, st, 80, false);
 	assert_non_null(strstr(s, "Paths:      2 direct, 0 trying, 1 relayed\n"));
+	assert_null(strstr(s, "Rejected:"));
+	assert_null(strstr(s, "Keys:"));
+	free(s);
+	/* refused datagrams by reason (zero reasons omitted), cluster key ids */
+	json_object_set_new(st, "gossip",
+			    json_pack("{s:i, s:i, s:{s:i, s:i, s:i}}", "datagrams_sent", 1,
+				      "datagrams_received", 8, "rejected", "bad_key", 2,
+				      "unknown_key_id", 5, "oversize", 0));
+	json_object_set_new(st, "cluster_keys",
+			    json_pack("{s:[i, i], s:i}", "ids", 2, 1, "primary", 2));
+	s = render_with(gcli_show_status, st, 80, false);
+	assert_non_null(strstr(s, "Rejected:   7 ("));
+	assert_non_null(strstr(s, "unknown key id 5"));
+	assert_non_null(strstr(s, "bad key 2"));
+	assert_null(strstr(s, "oversize"));
+	assert_non_null(strstr(s, "Keys:       2 (primary), 1\n"));
 	free(s);
 	json_decref(st);
 }
@@ -934,6 +980,7 @@ int main(void)
 	    cmocka_unit_test(test_args_errors),
 	    cmocka_unit_test(test_schema_member),
 	    cmocka_unit_test(test_schema_status_peer),
+	    cmocka_unit_test(test_schema_status_rejected_keys),
 	    cmocka_unit_test(test_members_select),
 	    cmocka_unit_test(test_show_members),
 	    cmocka_unit_test(test_show_peers_status),

@@ -37,6 +37,43 @@ def still_together(a, b, secs):
     return True
 
 
+GOSSAMER = os.environ.get("GOSSAMER_BIN") or os.path.join(
+    os.path.dirname(os.path.dirname(tl.GOSSAMERD)), "cli", "gossamer")
+
+
+def read_log(n):
+    with open(n.log, errors="replace") as f:
+        return f.read()
+
+
+def check_rejections(a, c):
+    """a (key 2 only) refused c's datagrams (key 1): counted by reason,
+    logged once per source and reason, shown by `gossamer status`"""
+    tl.poll(lambda: tl.ctl(a.sock, {"cmd": "status"})["result"]["gossip"]["rejected"]
+            ["unknown_key_id"] >= 3, 10)
+    st = tl.ctl(a.sock, {"cmd": "status"})["result"]
+    rej = st["gossip"]["rejected"]
+    tl.check(rej["unknown_key_id"] >= 3, "refusals counted by reason: %s" % rej)
+    tl.check(sum(rej.values()) == st["gossip"]["datagrams_bad"],
+             "reasons add up to datagrams_bad (%s, %d)" % (rej, st["gossip"]["datagrams_bad"]))
+    tl.check(st["cluster_keys"] == {"ids": [2], "primary": 2},
+             "cluster_keys lists the ring: %s" % st.get("cluster_keys"))
+    src = "127.0.0.1:%d" % c.port
+    with open(a.log, errors="replace") as f:
+        lines = [l for l in f if "refused datagram from " + src in l]
+    unknown = [l for l in lines if "unknown cluster key id 1 (this node has 2;" in l]
+    tl.check(len(unknown) == 1 and len(lines) == 1,
+             "one log line for %d refusals from %s: %s" % (rej["unknown_key_id"], src, lines))
+    p = tl.subprocess.run([GOSSAMER, "--socket", a.sock, "--no-color", "status"],
+                          capture_output=True, text=True)
+    out = p.stdout
+    rline = [l for l in out.splitlines() if l.lstrip().startswith("Rejected:")]
+    tl.check(p.returncode == 0 and len(rline) == 1 and "unknown key id " in rline[0],
+             "gossamer status shows the Rejected line:\n%s" % out)
+    tl.check("Keys:       2 (primary)" in out,
+             "gossamer status shows the cluster keys")
+
+
 def main():
     top = tempfile.mkdtemp(prefix="gsd-keyrot-")
     nodes = []
@@ -99,6 +136,19 @@ def main():
         tl.check(set(c.states()) == {"c"}, "and it sees nobody")
         bad1 = tl.ctl(a.sock, {"cmd": "status"})["result"]["gossip"]["datagrams_bad"]
         tl.check(bad1 > bad0, "its datagrams are counted as bad (%d -> %d)" % (bad0, bad1))
+        check_rejections(a, c)
+        # a node with a different key under id 2: authentication fails
+        d = tl.Node(top, "d", os.path.join(top, "d.key"))
+        nodes.append(d)
+        write_ring(d.key, [(2, k3)])
+        d.start(["127.0.0.1:%d" % a.port])
+        tl.check(tl.poll(lambda: tl.ctl(a.sock, {"cmd": "status"})["result"]["gossip"]
+                         ["rejected"]["bad_key"] > 0, 10),
+                 "a different key under the same id counts as bad_key")
+        src = "refused datagram from 127.0.0.1:%d: authentication failed with key id 2" % d.port
+        tl.check(tl.poll(lambda: src in read_log(a), 5),
+                 "and is logged naming the source and key id")
+        d.kill(signal.SIGKILL)
 
         # a different key under an existing id is refused, nothing changes
         write_ring(a.key, [(2, k3)])
