@@ -29,3 +29,21 @@ int gsc_grow(void *arrp, size_t *cap, size_t need, size_t elem)
 	*cap = nc;
 	return 0;
 }
+
+size_t gsc_lower_bound(size_t n, int (*cmp)(const void *ctx, size_t i), const void *ctx,
+		       bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp(ctx, mid) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (found)
+		*found = lo < n && cmp(ctx, lo) == 0;
+	return lo;
+}

@@ -192,24 +192,22 @@ static int id_cmp(const uint8_t *id, const struct rec *r)
 	return memcmp(id, r->pub.id, GSM_ID_LEN);
 }
 
+struct id_key {
+	const struct gsd_memcache *mc;
+	const uint8_t *id;
+};
+
+static int id_at(const void *ctx, size_t i)
+{
+	const struct id_key *k = ctx;
+	return id_cmp(k->id, k->mc->by_id[i]);
+}
+
 /* position of id in by_id, or where it would go (*found false) */
 static size_t id_pos(const struct gsd_memcache *mc, const uint8_t id[GSM_ID_LEN], bool *found)
 {
-	size_t lo = 0, hi = mc->n;
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = id_cmp(id, mc->by_id[mid]);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	struct id_key k = {mc, id};
+	return gsc_lower_bound(mc->n, id_at, &k, found);
 }
 
 static int key_cmp(const uint8_t *key, const uint8_t *id, const struct rec *r)
@@ -218,18 +216,22 @@ static int key_cmp(const uint8_t *key, const uint8_t *id, const struct rec *r)
 	return c ? c : memcmp(id, r->pub.id, GSM_ID_LEN);
 }
 
+struct wgkey_key {
+	const struct gsd_memcache *mc;
+	const uint8_t *key, *id;
+};
+
+static int key_at(const void *ctx, size_t i)
+{
+	const struct wgkey_key *k = ctx;
+	return key_cmp(k->key, k->id, k->mc->by_key[i]);
+}
+
 /* first position in by_key not below (key, id) */
 static size_t key_lower(const struct gsd_memcache *mc, const uint8_t *key, const uint8_t *id)
 {
-	size_t lo = 0, hi = mc->n_key;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (key_cmp(key, id, mc->by_key[mid]) > 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	struct wgkey_key k = {mc, key, id};
+	return gsc_lower_bound(mc->n_key, key_at, &k, NULL);
 }
 
 /* by_key has room: cap >= n >= n_key */

@@ -214,27 +214,26 @@ static int seen_cmp(const struct gsm_prefix *p, const uint8_t *id, const struct 
 	return c ? c : memcmp(id, s->id, GSM_ID_LEN);
 }
 
+struct seen_key {
+	const struct gsd_policy_table *t;
+	const struct gsm_prefix *p; /* normalized */
+	const uint8_t *id;
+};
+
+static int seen_at(const void *ctx, size_t i)
+{
+	const struct seen_key *k = ctx;
+	return seen_cmp(k->p, k->id, &k->t->seen[i]);
+}
+
 /* index of (p, id) in t->seen, or where it would go (*found false) */
 static size_t seen_pos(const struct gsd_policy_table *t, const struct gsm_prefix *p,
 		       const uint8_t id[GSM_ID_LEN], bool *found)
 {
 	struct gsm_prefix n = *p;
 	gsd_policy_normalize(&n);
-	size_t lo = 0, hi = t->n_seen;
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = seen_cmp(&n, id, &t->seen[mid]);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	struct seen_key k = {t, &n, id};
+	return gsc_lower_bound(t->n_seen, seen_at, &k, found);
 }
 
 void gsd_policy_table_begin(struct gsd_policy_table *t)

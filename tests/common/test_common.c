@@ -102,6 +102,34 @@ static void test_grow(void **st)
 	free(a);
 }
 
+static const int sorted[] = {2, 4, 4, 8, 16};
+
+static int int_at(const void *ctx, size_t i)
+{
+	int key = *(const int *)ctx;
+	return key < sorted[i] ? -1 : key > sorted[i];
+}
+
+static void test_lower_bound(void **st)
+{
+	static const struct {
+		int key;
+		size_t pos;
+		bool found;
+	} c[] = {{1, 0, false}, {2, 0, true},  {3, 1, false}, {4, 1, true},
+		 {5, 3, false}, {16, 4, true}, {17, 5, false}};
+	bool found;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(gsc_lower_bound(5, int_at, &c[i].key, &found), c[i].pos);
+		assert_int_equal(found, c[i].found);
+	}
+	assert_int_equal(gsc_lower_bound(0, int_at, &c[0].key, &found), 0);
+	assert_false(found);
+	assert_int_equal(gsc_lower_bound(5, int_at, &c[3].key, NULL), 1);
+}
+
 /* ---- prefixes ---- */
 
 static void test_prefix(void **st)
@@ -243,6 +271,7 @@ int main(void)
 	    cmocka_unit_test(test_duration_good),
 	    cmocka_unit_test(test_duration_bad),
 	    cmocka_unit_test(test_grow),
+	    cmocka_unit_test(test_lower_bound),
 	    cmocka_unit_test(test_prefix),
 	    cmocka_unit_test_setup_teardown(test_write_atomic, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_write_replaces_symlink, setup_dir, teardown_dir),
