@@ -317,6 +317,24 @@ int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sy
 
 /* Accept a signed advert if it is newer and correctly signed.  Returns 1 if
  * accepted, 0 if not newer, <0 on error. */
+/* A copy of a signed advert the core may store (accounted), after its
+ * signature is checked when verify is set.  NULL with *err set. */
+static uint8_t *advert_copy(struct gsm_swim *s, const uint8_t *adv, size_t len, bool verify,
+			    int *err)
+{
+	uint8_t *copy;
+
+	if (verify && (*err = gsm_advert_verify(adv, len)) < 0)
+		return NULL;
+	copy = gsm__mem_alloc(s, len);
+	if (!copy) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, adv, len);
+	return copy;
+}
+
 int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
 		      int via_sync, const struct gsm_addr *addr)
 {
@@ -348,15 +366,9 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 		s->st.admission_refused++;
 		return -ENOSPC;
 	}
-	if (s->cfg.verify_signatures) {
-		r = gsm_advert_verify(adv, len);
-		if (r < 0)
-			return r;
-	}
-	copy = gsm__mem_alloc(s, len);
+	copy = advert_copy(s, adv, len, s->cfg.verify_signatures, &r);
 	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, adv, len);
+		return r;
 	if (!m) {
 		m = gsm__member_add(s, id);
 		if (!m) {
@@ -563,13 +575,9 @@ int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *adv, size_t len)
 		return -EINVAL;
 	if (me->advert && v <= me->adv_ver)
 		return -ESTALE;
-	r = gsm_advert_verify(adv, len);
-	if (r < 0)
-		return r;
-	copy = gsm__mem_alloc(s, len);
+	copy = advert_copy(s, adv, len, true, &r); /* our own: always checked */
 	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, adv, len);
+		return r;
 	first = me->advert == NULL;
 	gsm__mem_free(s, me->advert, me->advert_len);
 	me->advert = copy;

@@ -242,8 +242,22 @@ void gsm__fill_update(const struct gsm_swim *s, const struct member *m, struct g
 	(void)s;
 }
 
+/* add m to out[0..*got) when it qualifies and is not there yet */
+static void pick_take(struct member *m, struct member **out, size_t *got, const uint8_t *ex,
+		      int alive_only)
+{
+	if (!eligible(m) || (alive_only && m->state != GSM_STATE_ALIVE) ||
+	    (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
+		return;
+	for (size_t i = 0; i < *got; i++)
+		if (out[i] == m)
+			return;
+	out[(*got)++] = m;
+}
+
 /* up to n distinct random eligible members, excluding `ex` (may be NULL);
- * alive_only: not suspects either (ping-req helpers, sync partners) */
+ * alive_only: not suspects either (ping-req helpers, sync partners).
+ * Random draws first, then a scan from a random start fills what is left. */
 size_t gsm__pick_random(struct gsm_swim *s, struct member **out, size_t n, const uint8_t *ex,
 			int alive_only)
 {
@@ -251,33 +265,13 @@ size_t gsm__pick_random(struct gsm_swim *s, struct member **out, size_t n, const
 
 	if (!np || !n)
 		return 0;
-	for (int tries = 0; tries < 8 * (int)n + 16 && got < n; tries++) {
-		struct member *m = s->plist[rnd_below(s, np)];
-		int dup = 0;
-
-		if (!eligible(m) || (alive_only && m->state != GSM_STATE_ALIVE) ||
-		    (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
-			continue;
-		for (size_t i = 0; i < got; i++)
-			dup |= out[i] == m;
-		if (!dup)
-			out[got++] = m;
-	}
+	for (int tries = 0; tries < 8 * (int)n + 16 && got < n; tries++)
+		pick_take(s->plist[rnd_below(s, np)], out, &got, ex, alive_only);
 	if (got < n) {
 		size_t start = rnd_below(s, np);
 
-		for (size_t k = 0; k < np && got < n; k++) {
-			struct member *m = s->plist[(start + k) % np];
-			int dup = 0;
-
-			if (!eligible(m) || (alive_only && m->state != GSM_STATE_ALIVE) ||
-			    (ex && !memcmp(m->id, ex, GSM_ID_LEN)))
-				continue;
-			for (size_t i = 0; i < got; i++)
-				dup |= out[i] == m;
-			if (!dup)
-				out[got++] = m;
-		}
+		for (size_t k = 0; k < np && got < n; k++)
+			pick_take(s->plist[(start + k) % np], out, &got, ex, alive_only);
 	}
 	return got;
 }
