@@ -46,7 +46,7 @@ int atk_garbage(struct atk *a)
 		enum garbage_kind kind = (enum garbage_kind)(k % G_KINDS);
 		size_t len = garbage_one(a, kind);
 
-		r = atk_send_raw(a, &a->o.to[k % a->o.n_to], a->buf, len);
+		r = atk_send_raw(a, &a->o.to[k / G_KINDS % a->o.n_to], a->buf, len);
 		sent[kind]++;
 		atk_pause(a);
 	}

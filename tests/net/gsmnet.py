@@ -1130,3 +1130,69 @@ def main(argv=None):
 
 if __name__ == '__main__':
     sys.exit(main())
+
+
+# -- the attacker tool (tests/attack/gsm-attack) -------------------------------
+
+def attack_tool():
+    """Path of gsm-attack (tests/attack), or None when it is not built."""
+    return find_program('gsm-attack', 'tests/attack')
+
+
+def run_attack(node, args, timeout=120):
+    """Run gsm-attack inside node; returns its JSON summary (a dict).
+    Raises HarnessError when it is missing, fails or prints no summary."""
+    tool = attack_tool()
+    if not tool:
+        raise HarnessError('gsm-attack not built (ninja tests/attack/gsm-attack)')
+    r = node.run([tool] + [str(a) for a in args], check=False, timeout=timeout)
+    line = (r.stdout or '').strip().splitlines()[-1:] or ['']
+    try:
+        out = json.loads(line[0])
+    except ValueError:
+        raise HarnessError('gsm-attack %s: no summary (exit %d): %s' % (
+            args[0], r.returncode, (r.stderr or '').strip()))
+    if r.returncode != 0 or not out.get('ok'):
+        raise HarnessError('gsm-attack %s failed: %s' % (args[0], out.get('error')))
+    log('gsm-attack %s: %s' % (args[0], line[0]))
+    return out
+
+
+def daemon_pid(node):
+    """Pid of the node's gossamerd process itself (nsenter may sit in
+    between when it forks)."""
+    pid = node.daemon.pid
+    for _ in range(3):
+        try:
+            with open('/proc/%d/comm' % pid) as f:
+                comm = f.read().strip()
+        except OSError:
+            return None
+        if comm != 'nsenter':
+            return pid
+        try:
+            with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+                kids = f.read().split()
+        except OSError:
+            return None
+        if not kids:
+            return None
+        pid = int(kids[0])
+    return None
+
+
+def vm_rss_kib(pid):
+    """VmRSS of pid in KiB (from /proc/PID/status), or None."""
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def gossip_counters(node):
+    """status --json's gossip object of node (rejected counters inside)."""
+    return node.control('status')['gossip']
