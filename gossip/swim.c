@@ -30,7 +30,9 @@
  *
  * Dispatch.  gsm_swim_recv opens and decodes a datagram, applies what it
  * carries (swim_apply.c), notes the sender, then hands the message to its
- * component.  gsm_swim_tick runs the timers in a fixed order (suspicions,
+ * component.  Everything sent meanwhile is an answer to that datagram and
+ * stays within its reply budget (amplification: gsm__reply_begin/grant/end,
+ * swim_sync.c; docs/protocol.md).  gsm_swim_tick runs the timers in a fixed order (suspicions,
  * relays, probe, sync and reconnect, gossip round, reaping): the order is
  * part of the behaviour, since timers draw from the one random generator.
  *
@@ -155,12 +157,14 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 		r = 0; /* newer minor version: unknown type, ignore */
 		goto out;
 	}
+	gsm__reply_begin(s, len); /* the reply budget (swim_sync.c) */
 	gsm__process_piggyback(s, &rb->m, from,
 			       rb->m.type == GSM_MSG_SYNC_RESPONSE ||
 				   rb->m.type == GSM_MSG_SYNC_DIGEST);
 	gsm__note_sender(s, &rb->m, from);
 	if (rb->m.wg_observed.family)
 		gsm__wg_observed_addr(s, &rb->m);
+	gsm__reply_grant(s, &rb->m, from);
 	switch (rb->m.type) {
 	case GSM_MSG_PING:
 		gsm__handle_ping(s, &rb->m, from);
@@ -187,6 +191,7 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 	default:
 		break; /* SYNC_RESPONSE, LEAVE, GOSSIP: piggyback only */
 	}
+	gsm__reply_end(s, &rb->m, from);
 	r = 0;
 	goto out;
 bad:

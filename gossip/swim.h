@@ -225,6 +225,10 @@ struct gsm_swim_stats {
 	 * refused at the max_members cap; updates about unknown node ids
 	 * (which never create members) */
 	uint64_t claims_rejected, admission_refused, updates_unknown;
+	/* amplification: answers not sent (or cut short) because they would
+	 * exceed the reply budget of the datagram they answer
+	 * (docs/protocol.md, Amplification) */
+	uint64_t replies_capped;
 	size_t memory_bytes; /* heap used by this instance (approximate): members,
 			      * adverts, queues; not its fixed ~430 KiB of
 			      * scratch datagrams (swim.c) */

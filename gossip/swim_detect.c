@@ -377,9 +377,15 @@ void gsm__handle_ping_req(struct gsm_swim *s, const struct gsm_msg *m, const str
 {
 	struct relay *r = NULL;
 	struct txbuf *tb;
+	struct member *t;
 	uint64_t now = now_ms(s);
 
-	if (!m->has_target || m->target_addr.family == 0)
+	if (!m->has_target)
+		return;
+	/* only a live member, only at the address we hold for it: target_addr
+	 * is not trusted (amplification, docs/protocol.md) */
+	t = gsm__find(s, m->target);
+	if (!t || !eligible(t))
 		return;
 	for (int i = 0; i < MAX_RELAYS; i++) {
 		if (!s->relays[i].used) {
@@ -409,13 +415,8 @@ void gsm__handle_ping_req(struct gsm_swim *s, const struct gsm_msg *m, const str
 	memcpy(tb->m.target, m->target, GSM_ID_LEN);
 	tb->m.has_origin = 1;
 	memcpy(tb->m.origin, m->sender, GSM_ID_LEN);
-	{
-		struct member *t = gsm__find(s, m->target);
-
-		gsm__pack(s, &tb->m,
-			  t && s->cfg.lifeguard && t->state == GSM_STATE_SUSPECT ? t : NULL);
-	}
-	gsm__send(s, &m->target_addr, tb);
+	gsm__pack(s, &tb->m, s->cfg.lifeguard && t->state == GSM_STATE_SUSPECT ? t : NULL);
+	gsm__send(s, &t->addr, tb);
 	gsm__msg_done(s, tb);
 }
 

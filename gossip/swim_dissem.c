@@ -121,6 +121,8 @@ void gsm__send(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf *tb)
 		gsm__log(s, GSM_LOG_ERR, "seal: %s", gsm_strerror(r));
 		return;
 	}
+	if (gsm__reply_take(s, olen) < 0)
+		return; /* beyond the reply budget of the datagram it answers */
 	s->st.dgrams_sent++;
 	s->st.bytes_sent += olen;
 	s->env.send(s->env.ctx, to, tb->out, olen);
@@ -223,7 +225,8 @@ void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 	struct gsm_update tmp;
 
 	if (!buddy && !s->uqueue.count && !s->aqueue.count)
-		return; /* the common case in a quiet cluster */
+		return;		       /* the common case in a quiet cluster */
+	cap = gsm__reply_body(s, cap); /* an answer: within its reply budget */
 	base = gsm_msg_encoded_size(m);
 	if (base + PACK_SLACK >= cap)
 		return;

@@ -83,6 +83,12 @@ struct member {
 	 * from the advert).  Claims by others about it are bounded by this. */
 	uint64_t sgen, sinc;
 	uint8_t *alive_sig;
+	/* amplification (swim_sync.c): the last address the member proved
+	 * it receives at (a round trip echoing our unpredictable seq) and
+	 * when; its reply token bucket (bytes beyond the unverified budget,
+	 * last refill); the last address challenge sent to it (32-bit stamps) */
+	struct gsm_addr vaddr;
+	uint32_t vaddr_ms, amp_tokens, amp_ms, chal_ms;
 	struct qitem uq, aq;
 };
 
@@ -206,6 +212,15 @@ struct gsm_swim {
 	size_t n_wgobs, cap_wgobs;
 	struct gsm_addr last_wg_observed;
 	uint64_t last_wg_observed_ms;
+
+	/* the reply budget (amplification, swim_sync.c): while a received
+	 * datagram is handled (reply_active), the bytes its answers may still
+	 * take, the verified sender's share of it, whether an answer was cut;
+	 * the key of our unpredictable seqs (drawn at first use); a join's
+	 * second sync pass with the same peer is due (sync_again) */
+	uint8_t reply_active, reply_cut, amp_keyed, sync_again;
+	size_t reply_room, reply_granted;
+	uint8_t amp_key[16];
 
 	struct gsm_swim_stats st;
 	size_t mem_bytes; /* what gsm__mem_alloc/gsm__grow hold (not the scratch) */
@@ -458,5 +473,21 @@ void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 /* Timers (not while leaving): the sync session's deadline and the next
  * sync, then the reconnect timer. */
 void gsm__sync_timers(struct gsm_swim *s, uint64_t now);
+/* The reply budget (amplification, docs/protocol.md): whatever the core
+ * sends while it handles a received datagram of len sealed bytes is an
+ * answer to it.  gsm_swim_recv calls gsm__reply_begin before applying the
+ * datagram (budget 3 x len), gsm__reply_grant once the sender is noted
+ * (a round trip that proves the sender's address is recorded; a member at
+ * its verified address gets more, from its token bucket; a member at an
+ * unverified one that asks for a sync is challenged), gsm__reply_end after
+ * the handler (the budget ends).  gsm__reply_take: 0 and the budget is
+ * charged olen bytes, or -ENOSPC (counted in replies_capped: the datagram
+ * is not sent); no budget outside gsm_swim_recv.  gsm__reply_body: want,
+ * or less so that a body of that size still fits the budget. */
+void gsm__reply_begin(struct gsm_swim *s, size_t len);
+void gsm__reply_grant(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
+void gsm__reply_end(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
+int gsm__reply_take(struct gsm_swim *s, size_t olen);
+size_t gsm__reply_body(const struct gsm_swim *s, size_t want);
 
 #endif

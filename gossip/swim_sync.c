@@ -28,6 +28,10 @@
  * member; a node that hears from a member it holds SUSPECT/DEAD tells it so
  * directly (swim_apply.c), and the member refutes straight back, so both
  * sides revive each other and gossip it.
+ *
+ * Reply budget (amplification): what is sent while a datagram is handled
+ * stays within 3x its size, more only to a member at an address it proved
+ * by a round trip (an address challenge, or our sync's page); see below.
  */
 #include <errno.h>
 #include <math.h>
@@ -71,6 +75,168 @@ void gsm__sync_soon(struct gsm_swim *s)
 		s->next_sync = soon;
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* the reply budget (amplification, docs/protocol.md)                  */
+
+#define AMP_ANY		3u	 /* x the request, to any source */
+#define AMP_RATE	262144u	 /* bytes a second a member's bucket refills */
+#define AMP_BURST	1048576u /* and holds at most */
+#define VERIFY_MS	600000u	 /* a verified address counts this long */
+#define CHAL_MS		1000u	 /* one address challenge a second per member */
+#define COOKIE_EPOCH_MS 8192u	 /* a challenge is answerable for 8 to 16 s */
+
+/* An unpredictable seq bound to (id, address, n): SipHash under a key from
+ * env.random (not the core's generator, whose outputs others see). */
+static uint32_t amp_cookie(struct gsm_swim *s, const uint8_t *id, const struct gsm_addr *a,
+			   uint64_t n)
+{
+	uint8_t in[GSM_ID_LEN + 1 + 16 + 2 + 8], h[crypto_shorthash_BYTES];
+
+	if (!s->amp_keyed) {
+		s->env.random(s->env.ctx, s->amp_key, sizeof(s->amp_key));
+		s->amp_keyed = 1;
+	}
+	memcpy(in, id, GSM_ID_LEN);
+	in[GSM_ID_LEN] = a->family;
+	memcpy(in + GSM_ID_LEN + 1, a->ip, 16);
+	for (int j = 0; j < 10; j++) /* port, n: big-endian */
+		in[GSM_ID_LEN + 17 + j] =
+		    (uint8_t)(j < 2 ? (uint64_t)a->port >> (8 - 8 * j) : n >> (72 - 8 * j));
+	crypto_shorthash(h, in, sizeof(in), s->amp_key);
+	return (uint32_t)le64(h);
+}
+
+static int addr_verified(const struct member *x, const struct gsm_addr *from, uint64_t now)
+{
+	return x->vaddr_ms && since32(now, x->vaddr_ms) < VERIFY_MS &&
+	       gsm_addr_equal(&x->vaddr, from);
+}
+
+/* m answers a datagram of ours that carried an unpredictable seq bound to
+ * `from`: an ACK to an address challenge, or a digest page of our sync
+ * session from the address we asked.  Whoever sent it receives there. */
+static int proves_addr(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from,
+		       uint64_t now)
+{
+	uint64_t e = now / COOKIE_EPOCH_MS;
+
+	if (m->type == GSM_MSG_ACK && !(m->flags & GSM_MF_FORWARDED))
+		return m->seq == amp_cookie(s, m->sender, from, e) ||
+		       (e && m->seq == amp_cookie(s, m->sender, from, e - 1));
+	if (m->type == GSM_MSG_SYNC_DIGEST)
+		return s->sync.active && m->seq == s->sync.seq &&
+		       gsm_addr_equal(from, &s->sync.addr);
+	return 0;
+}
+
+/* A PING to member x at `from` carrying a cookie as its seq: x's ACK from
+ * there proves the address (at most one a CHAL_MS per member). */
+static void challenge(struct gsm_swim *s, struct member *x, const struct gsm_addr *from,
+		      uint64_t now)
+{
+	struct txbuf *tb;
+
+	if (since32(now, x->chal_ms) < CHAL_MS)
+		return;
+	tb = gsm__msg_new(s, GSM_MSG_PING);
+	if (!tb)
+		return;
+	x->chal_ms = stamp32(now);
+	tb->m.seq = amp_cookie(s, x->id, from, now / COOKIE_EPOCH_MS);
+	tb->m.has_target = 1;
+	memcpy(tb->m.target, x->id, GSM_ID_LEN);
+	gsm__send(s, from, tb);
+	gsm__msg_done(s, tb);
+}
+
+/* The share a verified member may draw now: its bucket, refilled. */
+static size_t amp_grant(struct member *x, uint64_t now)
+{
+	uint64_t tokens = x->amp_ms
+			      ? x->amp_tokens + (uint64_t)since32(now, x->amp_ms) * AMP_RATE / 1000u
+			      : AMP_BURST;
+
+	x->amp_tokens = (uint32_t)(tokens < AMP_BURST ? tokens : AMP_BURST);
+	x->amp_ms = stamp32(now);
+	return x->amp_tokens;
+}
+
+void gsm__reply_begin(struct gsm_swim *s, size_t len)
+{
+	s->reply_active = 1;
+	s->reply_cut = 0;
+	s->reply_granted = 0;
+	s->reply_room = AMP_ANY * len;
+}
+
+void gsm__reply_grant(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
+{
+	struct member *x = gsm__find(s, m->sender);
+	uint64_t now = now_ms(s);
+
+	if (!x || x->is_self || !x->advert)
+		return; /* only a member can be verified */
+	if (proves_addr(s, m, from, now)) {
+		x->vaddr = *from;
+		x->vaddr_ms = stamp32(now);
+	}
+	if (!addr_verified(x, from, now)) {
+		/* a sync or advert request wants more than 3 x: prove the
+		 * address now (the ACK comes back before the requester's next
+		 * request), the first answer stays within 3 x */
+		if (m->type == GSM_MSG_SYNC_REQUEST)
+			challenge(s, x, from, now);
+		return;
+	}
+	if (m->type == GSM_MSG_SYNC_REQUEST && since32(now, x->vaddr_ms) > VERIFY_MS / 2)
+		challenge(s, x, from, now); /* refresh before it lapses */
+	s->reply_granted = amp_grant(x, now);
+	s->reply_room += s->reply_granted;
+}
+
+void gsm__reply_end(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
+{
+	struct member *x = s->reply_granted || s->reply_cut ? gsm__find(s, m->sender) : NULL;
+
+	if (x && s->reply_granted) /* the unused room is the grant's first */
+		x->amp_tokens -= (uint32_t)(s->reply_granted - (s->reply_room < s->reply_granted
+								    ? s->reply_room
+								    : s->reply_granted));
+	if (x && s->reply_cut && !x->is_self && x->advert && !addr_verified(x, from, now_ms(s)))
+		challenge(s, x, from, now_ms(s)); /* an answer was cut: next time more */
+	s->reply_active = 0;
+}
+
+int gsm__reply_take(struct gsm_swim *s, size_t olen)
+{
+	if (!s->reply_active)
+		return 0;
+	if (olen > s->reply_room) {
+		s->st.replies_capped++;
+		s->reply_cut = 1;
+		return -ENOSPC;
+	}
+	s->reply_room -= olen;
+	return 0;
+}
+
+size_t gsm__reply_body(const struct gsm_swim *s, size_t want)
+{
+	size_t room =
+	    s->reply_room > GSM_ENVELOPE_OVERHEAD ? s->reply_room - GSM_ENVELOPE_OVERHEAD : 0;
+
+	return !s->reply_active || room >= want ? want : room;
+}
+
 void gsm__request_adverts(struct gsm_swim *s, const struct gsm_addr *to,
 			  struct gsm_digest_entry *want, size_t n)
 {
@@ -102,10 +268,21 @@ static void send_adverts(struct gsm_swim *s, const struct gsm_addr *to, struct m
 	size_t i = 0;
 
 	while (i < n) {
-		struct txbuf *tb = gsm__msg_new(s, GSM_MSG_SYNC_RESPONSE);
-		size_t cap = body_cap(s) - PACK_SLACK, used;
+		/* within the reply budget: what does not fit is left out
+		 * (the requester asks again) */
+		size_t limit = gsm__reply_body(s, GSM_MAX_DATAGRAM - GSM_ENVELOPE_OVERHEAD);
+		size_t cap = body_cap(s) - PACK_SLACK, used, na;
+		struct txbuf *tb;
 		struct gsm_update u;
 
+		if (limit < PACK_SLACK) {
+			gsm__reply_take(s, SIZE_MAX); /* counted as capped */
+			return;
+		}
+		limit -= PACK_SLACK;
+		if (limit < cap)
+			cap = limit;
+		tb = gsm__msg_new(s, GSM_MSG_SYNC_RESPONSE);
 		if (!tb)
 			return;
 		used = gsm_msg_encoded_size(&tb->m);
@@ -115,7 +292,7 @@ static void send_adverts(struct gsm_swim *s, const struct gsm_addr *to, struct m
 
 			gsm__fill_update(s, x, &u);
 			sz += gsm_update_encoded_size(&u);
-			if ((used + sz > cap && tb->m.n_adverts > 0) ||
+			if ((used + sz > cap && (tb->m.n_adverts > 0 || used + sz > limit)) ||
 			    tb->m.n_adverts >= GSM_MAX_ADVERTS ||
 			    tb->m.n_updates >= GSM_MAX_UPDATES)
 				break; /* (a lone advert larger than the MTU goes out oversize) */
@@ -126,9 +303,14 @@ static void send_adverts(struct gsm_swim *s, const struct gsm_addr *to, struct m
 			used += sz;
 			i++;
 		}
-		if (tb->m.n_adverts)
+		na = tb->m.n_adverts;
+		if (na)
 			gsm__send(s, to, tb);
 		gsm__msg_done(s, tb);
+		if (!na) {
+			gsm__reply_take(s, SIZE_MAX); /* not even one fits */
+			return;
+		}
 	}
 }
 
@@ -144,15 +326,6 @@ static void send_adverts(struct gsm_swim *s, const struct gsm_addr *to, struct m
  * Differences the sync does not look at (ALIVE incarnations, members
  * without adverts) are left out on purpose, so they cannot force full
  * syncs.  O(N) per sync, no state to keep up to date. */
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void gsm__view_hash(const struct gsm_swim *s, uint8_t out[SYNC_HASH_LEN])
 {
 	static const uint8_t k0[crypto_shorthash_KEYBYTES] = "gossamer-sync-a";
@@ -199,7 +372,8 @@ static void sync_request_page(struct gsm_swim *s)
 
 	if (!tb)
 		return;
-	s->sync.seq = ++s->seq;
+	/* unpredictable: the page that echoes it proves the peer's address */
+	s->sync.seq = amp_cookie(s, s->self_id, &s->sync.addr, ++s->seq);
 	tb->m.seq = s->sync.seq;
 	tb->m.flags = GSM_MF_REPLY;
 	if (s->sync.has_cursor) {
@@ -253,6 +427,11 @@ static void sync_finish(struct gsm_swim *s, int ok)
 	uint64_t now = now_ms(s);
 
 	if (ok) {
+		/* a join that transferred something: a second pass with the
+		 * same peer right away, which by then has verified our
+		 * address (swim_sync.c, reply budget) and answers in full
+		 * what it had to cut before (at most one round trip later) */
+		s->sync_again = !s->joined && s->sync.changed;
 		s->last_sync = now ? now : 1;
 		s->joined = 1;
 		s->join_retry_ms = s->cfg.probe_interval_ms;
@@ -266,7 +445,7 @@ static void sync_finish(struct gsm_swim *s, int ok)
 			s->sync_backoff++;
 	}
 	s->sync.active = 0;
-	s->next_sync = now + gsm__next_sync_delay(s);
+	s->next_sync = s->sync_again ? now : now + gsm__next_sync_delay(s);
 	if (!ok && !s->joined) {
 		/* joining and that contact did not answer within the join
 		 * backoff (1, 2, 4 ... probe intervals, up to the reconnect
@@ -289,10 +468,16 @@ static void sync_finish(struct gsm_swim *s, int ok)
 void gsm__handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 				const struct gsm_addr *from)
 {
-	struct txbuf *tb = gsm__msg_new(s, GSM_MSG_SYNC_DIGEST);
-	size_t pos = 0, cap = body_cap(s) - PACK_SLACK, used;
+	size_t pos = 0, cap = gsm__reply_body(s, body_cap(s)), used;
+	struct txbuf *tb;
 	int found;
 
+	if (cap < PACK_SLACK) {
+		gsm__reply_take(s, SIZE_MAX); /* no room for any answer */
+		return;
+	}
+	cap -= PACK_SLACK; /* a shorter page within the reply budget */
+	tb = gsm__msg_new(s, GSM_MSG_SYNC_DIGEST);
 	if (!tb)
 		return;
 	tb->m.seq = rq->seq;
@@ -349,6 +534,11 @@ void gsm__handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 		memcpy(tb->m.cursor, x->id, GSM_ID_LEN);
 		used += sz + usz;
 	}
+	if (!tb->m.n_digest && (tb->m.flags & GSM_MF_MORE)) {
+		gsm__reply_take(s, SIZE_MAX); /* not one entry fits: no page */
+		gsm__msg_done(s, tb);
+		return;
+	}
 	s->st.digest_pages_sent++;
 	gsm__send(s, from, tb);
 	gsm__msg_done(s, tb);
@@ -361,12 +551,15 @@ void gsm__handle_advert_request(struct gsm_swim *s, const struct gsm_msg *rq,
 	struct member *list[GSM_MAX_DIGEST];
 	size_t n = 0;
 
+	if (++s->pack_epoch == 0) /* marks what is listed: each id answered once */
+		s->pack_epoch = 1;
 	for (uint16_t i = 0; i < rq->n_digest; i++) {
 		const struct gsm_digest_entry *d = &rq->digest[i];
 		struct member *x = gsm__find(s, d->node);
 
-		if (!x || !x->advert)
-			continue;
+		if (!x || !x->advert || x->mark == s->pack_epoch)
+			continue; /* unknown, or listed already */
+		x->mark = s->pack_epoch;
 		if (cmp_order(x->adv_gen, x->adv_ver, d->generation, d->version) > 0)
 			list[n++] = x;
 	}
@@ -523,21 +716,23 @@ void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 		end = s->n_mem;
 	}
 	digest_compare(s, m, pos, end, want, &nw, push, &np);
-	if (nw)
-		gsm__request_adverts(s, from, want, nw);
-	if (np)
-		send_adverts(s, from, push, np);
-	push_states(s, from, m, pos, end);
 	if (nw || np)
 		ss->changed = 1;
 	ss->pages++;
+	/* the pulls first, then the pushes: what exceeds this page's reply
+	 * budget is left out, never the next request */
+	if (nw)
+		gsm__request_adverts(s, from, want, nw);
 	if (more) {
 		ss->has_cursor = 1;
 		memcpy(ss->cursor, m->cursor, GSM_ID_LEN);
 		sync_request_page(s);
-	} else {
-		sync_finish(s, 1);
 	}
+	if (np)
+		send_adverts(s, from, push, np);
+	push_states(s, from, m, pos, end);
+	if (!more)
+		sync_finish(s, 1);
 out:
 	free(want);
 	free(push);
@@ -683,7 +878,12 @@ void gsm__sync_timers(struct gsm_swim *s, uint64_t now)
 	/* anti-entropy */
 	if (s->sync.active && now >= s->sync.deadline)
 		sync_finish(s, 0);
-	if (!s->sync.active && now >= s->next_sync) {
+	if (!s->sync.active && now >= s->next_sync && s->sync_again) {
+		struct sync_sess prev = s->sync;
+
+		s->sync_again = 0;
+		sync_start(s, &prev.addr, prev.has_peer ? prev.peer : NULL);
+	} else if (!s->sync.active && now >= s->next_sync) {
 		struct member *p;
 
 		if (gsm__pick_random(s, &p, 1, NULL, 1) == 1)

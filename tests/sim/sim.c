@@ -870,3 +870,13 @@ void sim_totals(struct sim *s, struct sim_totals *t)
 		t->digest_pages_sent += st.digest_pages_sent;
 	}
 }
+
+uint64_t sim_pending_bytes_to(const struct sim *s, size_t i)
+{
+	uint64_t n = 0;
+
+	for (size_t k = 0; k < s->n_heap; k++)
+		if (s->heap[k].kind == EV_DELIVER && s->heap[k].node == i)
+			n += s->heap[k].len;
+	return n;
+}

@@ -116,5 +116,8 @@ struct sim_totals {
 	uint64_t syncs, syncs_summary, digest_pages_recv, digest_pages_sent;
 };
 void sim_totals(struct sim *s, struct sim_totals *t);
+/* Bytes of the datagrams to node i sent but not delivered yet (in flight:
+ * what was just sent to it, for attack tests). */
+uint64_t sim_pending_bytes_to(const struct sim *s, size_t i);
 
 #endif
