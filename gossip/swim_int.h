@@ -355,8 +355,8 @@ size_t gsm__pick_random(struct gsm_swim *s, struct member **out, size_t n, const
 /* A reaped tombstone still remembered for id at generation >= gen. */
 int gsm__is_reaped(const struct gsm_swim *s, const uint8_t *id, uint64_t gen);
 /* Forget expired tombstone memories; reap (REMOVED event) DEAD/LEFT
- * members older than the tombstone period, and members never reachable
- * older than unreachable_reap_ms, remembering them. */
+ * members older than the tombstone period, and ALIVE/SUSPECT members never
+ * reachable older than unreachable_reap_ms, remembering them. */
 void gsm__reap(struct gsm_swim *s, uint64_t now);
 /* gsm__reap has something to do (tombstones, their memories, members not
  * reachable). */

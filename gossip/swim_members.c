@@ -314,8 +314,8 @@ static uint32_t unreachable_reap_ms(const struct gsm_swim *s)
 	return s->cfg.unreachable_reap_ms ? s->cfg.unreachable_reap_ms : 600000u;
 }
 
-/* DEAD/LEFT past the tombstone period, or never reachable past the
- * unreachable reap time */
+/* DEAD/LEFT past the tombstone period, or ALIVE/SUSPECT and never
+ * reachable past the unreachable reap time */
 static int reap_due(struct gsm_swim *s, const struct member *x, uint64_t now)
 {
 	if (x->is_self)
@@ -323,7 +323,13 @@ static int reap_due(struct gsm_swim *s, const struct member *x, uint64_t now)
 	if ((x->state == GSM_STATE_DEAD || x->state == GSM_STATE_LEFT) &&
 	    now - x->changed_ms >= s->cfg.tombstone_ms)
 		return 1;
-	if (!x->reachable && now - x->admit_ms >= unreachable_reap_ms(s)) {
+	/* never reachable and live for the whole reap time since its
+	 * admission or its last state change (one back from the dead after a
+	 * partition gets a fresh period to be verified): nobody ever probes
+	 * it out (no address); a DEAD one is a tombstone */
+	if (!x->reachable && (x->state == GSM_STATE_ALIVE || x->state == GSM_STATE_SUSPECT) &&
+	    now - (x->changed_ms > x->admit_ms ? x->changed_ms : x->admit_ms) >=
+		unreachable_reap_ms(s)) {
 		s->st.unreachable_reaped++;
 		return 1;
 	}
