@@ -168,7 +168,8 @@ int gcli_check_member(const json_t *m, char *why, size_t cap)
 			return bad(why, cap, "member endpoint lacks string field 'address'");
 	}
 	if ((rc = check_optional("member", m, "state_changed", T_INT, why, cap)) ||
-	    (rc = check_optional("member", m, "relayed_via", T_STR_NULL, why, cap)))
+	    (rc = check_optional("member", m, "relayed_via", T_STR_NULL, why, cap)) ||
+	    (rc = check_optional("member", m, "reachable", T_BOOL, why, cap)))
 		return rc;
 	return 0;
 }

@@ -266,7 +266,13 @@ int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 			list_cell(json_object_get(m, "endpoints"), false, buf, sizeof(buf));
 			gcli_table_set(t, row, MC_EP, buf, NULL);
 		}
-		gcli_table_set(t, row, MC_STATE, state, state_sgr(state));
+		/* admission: a member that never answered a probe is no
+		 * WireGuard peer; say so instead of "alive" */
+		if (json_is_false(json_object_get(m, "reachable")) && state &&
+		    (!strcmp(state, "alive") || !strcmp(state, "suspect")))
+			gcli_table_set(t, row, MC_STATE, "unverified", "2");
+		else
+			gcli_table_set(t, row, MC_STATE, state, state_sgr(state));
 		long long changed = integer(m, "state_changed", 0);
 		if (changed > 0)
 			gcli_fmt_age((int64_t)ctx->now - changed, buf, sizeof(buf));

@@ -115,6 +115,7 @@ static const struct gsd_member *cache_event(struct gsd_daemon *d, const struct g
 	case GSM_SWIM_EV_ALIVE:
 	case GSM_SWIM_EV_DEAD:
 	case GSM_SWIM_EV_LEFT:
+	case GSM_SWIM_EV_REACHABLE:
 		if (gsd_memcache_update(d->members, ev->member) < 0)
 			gsd_warn("member cache: %s", strerror(ENOMEM));
 		return gsd_memcache_find(d->members, ev->member->id);
@@ -156,6 +157,9 @@ static void env_event(void *ctx, const struct gsm_swim_event *ev)
 		break;
 	case GSM_SWIM_EV_LEFT:
 		gsd_info("member %s left", NAME(m));
+		break;
+	case GSM_SWIM_EV_REACHABLE: /* admission: may become a WireGuard peer now */
+		gsd_debug("member %s answered a probe: reachable", NAME(m));
 		break;
 	case GSM_SWIM_EV_REMOVED:
 		gsd_debug("member %s forgotten", gsd_log_get_level() >= GSD_LOG_DEBUG

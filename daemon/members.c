@@ -326,6 +326,8 @@ static void copy_membership(struct gsd_member *d, const struct gsm_swim_member *
 	d->incarnation = m->incarnation;
 	d->state_since_ms = m->state_changed_ms;
 	d->gossip_addr = m->addr;
+	d->reachable = m->reachable;
+	d->reachable_since_ms = m->reachable_since_ms;
 }
 
 /* Bring r's advert fields in line with the view: decode only when the

@@ -44,6 +44,9 @@ struct gsd_member {
 	uint64_t adv_version;	     /* last looked at; 0, 0 without advert */
 	uint64_t state_since_ms;     /* core's env time of the last state change */
 	struct gsm_addr gossip_addr; /* family 0 = unknown */
+	bool reachable;		     /* answered a probe at some point (admission):
+				      * only such members become WireGuard peers */
+	uint64_t reachable_since_ms; /* core's env time; 0 when not reachable */
 
 	/* advert (decoded) */
 	char name[GSM_MAX_NAME + 1];
@@ -64,7 +67,8 @@ struct gsd_member {
 
 /* A record from a decoded advert (id, name, keys, ports, flags, lists,
  * relay_via; has_advert = true, adv_generation/adv_version from the
- * advert; membership fields zero: state ALIVE, no gossip address).  For
+ * advert; membership fields zero: state ALIVE, no gossip address, not
+ * reachable).  For
  * tests and tools that start from a struct gsm_advert.  The record and its
  * lists are one heap block owned by the caller: gsd_member_free().
  * NULL on allocation failure. */

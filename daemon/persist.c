@@ -1,15 +1,21 @@
 /*
  * daemon/persist.c - the members file: who we knew, for the next start.
  *
- * Alive and suspect members (their signed adverts and gossip addresses)
- * are written to <state_dir>/members after membership changes, debounced:
+ * Alive and suspect members that have been reachable (answered a probe:
+ * admission, docs/protocol.md) -- their signed adverts and gossip
+ * addresses -- are written to <state_dir>/members after membership changes, debounced:
  * rewriting every member costs O(N), so a large cluster in a join storm
  * writes less often (20 ms per member, clamped to 5..60 s).  The file is a
  * cache: atomic (rename) but not fsync'd (state.c).  At startup the saved
  * members are imported into the core before the first reconcile, so a
  * restarted daemon re-applies its WireGuard peers without waiting for
- * gossip; adverts carry their signatures, so a tampered file can only
- * drop members, not invent them.
+ * gossip: they are vouched for as reachable (gsm_swim_vouch), which is what
+ * they were when saved.  A member that never answered a probe is never
+ * saved, so a flood of minted identities does not survive a restart (a
+ * file from an older version may hold such members: those without a
+ * gossip address are imported unvouched and reaped by the core).  Adverts
+ * carry their signatures, so a tampered file can only drop members, not
+ * invent them.
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,8 +39,9 @@ static int collect_persist(void *arg, const struct gsm_swim_member *m)
 {
 	struct persist_ctx *p = arg;
 	/* alive and suspect only: importing a dead member as alive after a
-	 * restart would briefly re-add its WireGuard peer */
-	if (m->is_self || !m->advert ||
+	 * restart would briefly re-add its WireGuard peer; reachable only:
+	 * admission */
+	if (m->is_self || !m->advert || !m->reachable ||
 	    (m->state != GSM_STATE_ALIVE && m->state != GSM_STATE_SUSPECT))
 		return 0;
 	if (gsc_grow(&p->v, &p->cap, p->n + 1, sizeof(*p->v)) < 0)
@@ -114,6 +121,8 @@ void gsd_import_members(struct gsd_daemon *d)
 			skipped++;
 			continue;
 		}
+		if (v[i].gossip_addr.family)
+			(void)gsm_swim_vouch(d->swim, id); /* reachable when saved */
 		ok++;
 	}
 	gsd_members_free(v, n);

@@ -9,6 +9,10 @@
  * their sessions.
  *
  * Rules, chosen to keep working tunnels alive when the control plane blinks:
+ *  - admission: only members that have shown they are reachable (answered
+ *    a probe of our core, directly or through a helper, or were persisted
+ *    as such) are peers at all; a member that never answered may be an
+ *    identity minted by a key holder (docs/protocol.md "Admission").
  *  - alive and suspect members are peers; dead ones stay for dead_grace, and
  *    beyond it for as long as their tunnel is demonstrably working: a fresh
  *    handshake AND bytes received from the peer within the last dead_grace
@@ -153,6 +157,8 @@ static bool member_wanted(const struct gsd_rc_input *in, const struct gsd_rc_mem
 			  const struct gnl_wg_peer *cur)
 {
 	uint64_t age = in->now_ms > m->state_since_ms ? in->now_ms - m->state_since_ms : 0;
+	if (!m->mem->reachable)
+		return false; /* admission: never answered a probe (may be a forged identity) */
 	switch (m->state) {
 	case GSM_STATE_ALIVE:
 	case GSM_STATE_SUSPECT:

@@ -80,6 +80,7 @@ static int member_to_json(void *arg, const struct gsm_swim_member *m)
 	    o, "state",
 	    json_string(gsm_state_name(m->is_self && !d->leaving ? GSM_STATE_ALIVE : m->state)));
 	json_object_set_new(o, "self", json_boolean(m->is_self));
+	json_object_set_new(o, "reachable", json_boolean(m->reachable));
 	json_object_set_new(o, "overlay_addresses",
 			    a ? prefixes_json(a->overlay, a->n_overlay) : json_array());
 	json_object_set_new(o, "endpoints",

@@ -211,11 +211,12 @@ void gsm_swim_tick(struct gsm_swim *s)
 	gsm__relay_timers(s, now);
 	if (!s->leaving) {
 		gsm__probe_timers(s, now);
+		gsm__verify_timer(s, now);
 		gsm__sync_timers(s, now);
 	}
 	gsm__gossip_timer(s, now);
 	if (now >= s->next_reap) {
-		if (s->n_dead || s->n_left || s->n_reaped)
+		if (gsm__reap_pending(s))
 			gsm__reap(s, now);
 		s->next_reap = now + REAP_CHECK_MS;
 	}
@@ -234,6 +235,8 @@ uint64_t gsm_swim_next_deadline(const struct gsm_swim *s)
 			d = s->sync.active ? s->sync.deadline : s->next_sync;
 		if (s->next_reconnect < d)
 			d = s->next_reconnect;
+		if (gsm__verify_deadline(s) < d)
+			d = gsm__verify_deadline(s);
 	}
 	for (size_t i = 0; i < s->n_susp; i++)
 		if (s->susp[i]->susp && s->susp[i]->susp->deadline < d)
@@ -241,7 +244,7 @@ uint64_t gsm_swim_next_deadline(const struct gsm_swim *s)
 	for (int i = 0; i < MAX_RELAYS; i++)
 		if (s->relays[i].used && s->relays[i].nack_at < d)
 			d = s->relays[i].nack_at;
-	if ((s->n_dead || s->n_left || s->n_reaped) && s->next_reap < d)
+	if (gsm__reap_pending(s) && s->next_reap < d)
 		d = s->next_reap;
 	return d;
 }

@@ -66,11 +66,19 @@ struct gsm_swim_config {
 	uint32_t max_members;		/* 10000 (0 = the default): adverts of new members
 					 * beyond this many members (self included) are
 					 * refused (stats.admission_refused) */
-	bool lifeguard;			/* true: LHM, nacks, dynamic suspicion, buddy rule */
-	bool verify_signatures;		/* true (false only for huge simulations) */
-	bool sync_summary;		/* true: open each sync with a state_hash summary
-					 * (wire key 15) and answer one; false behaves
-					 * like a node from before key 15 (tests) */
+	/* admission (docs/protocol.md "Admission"; 0 = the default each):
+	 * new members one source address may bring per window outside our
+	 * own sync sessions (16; UINT32_MAX: unlimited), the window (10000
+	 * ms), and how long a member that never answered a probe is kept
+	 * (600000 ms; members once reachable are never reaped for it) */
+	uint32_t admission_per_source;
+	uint32_t admission_window_ms;
+	uint32_t unreachable_reap_ms;
+	bool lifeguard;		/* true: LHM, nacks, dynamic suspicion, buddy rule */
+	bool verify_signatures; /* true (false only for huge simulations) */
+	bool sync_summary;	/* true: open each sync with a state_hash summary
+				 * (wire key 15) and answer one; false behaves
+				 * like a node from before key 15 (tests) */
 };
 
 /* Fill the defaults listed above (generation = 1). */
@@ -88,6 +96,8 @@ enum gsm_swim_event_type {
 	GSM_SWIM_EV_REFUTED,	 /* we refuted a suspicion/death of ourselves */
 	GSM_SWIM_EV_WG_OBSERVED, /* a peer reports the WireGuard endpoint its
 				  * WireGuard sees for us (wire key 14) */
+	GSM_SWIM_EV_REACHABLE,	 /* a member answered a probe for the first
+				  * time (member.reachable turned true) */
 };
 
 /* A member as seen by this node.  Pointers are valid only until the next
@@ -104,6 +114,13 @@ struct gsm_swim_member {
 	const uint8_t *advert;	    /* signed advert bytes, NULL if not known yet */
 	size_t advert_len;
 	uint64_t state_changed_ms; /* env time of the last local state change */
+	/* admission: the member has shown a round trip (answered one of our
+	 * probes, directly or through a ping-req helper; or vouched for by
+	 * gsm_swim_vouch) at some point, in any of its lives, and since when
+	 * (env time; 0 when not reachable).  Self is reachable.  Only
+	 * reachable members should become WireGuard peers or be persisted. */
+	bool reachable;
+	uint64_t reachable_since_ms;
 };
 
 struct gsm_swim_event {
@@ -168,6 +185,12 @@ int gsm_swim_set_wg_observed(struct gsm_swim *s, const uint8_t id[GSM_ID_LEN],
  * node whose seeds are all down still rejoins. */
 int gsm_swim_import(struct gsm_swim *s, const uint8_t *signed_adv, size_t len,
 		    const struct gsm_addr *addr);
+/* Mark a member reachable without a probe: for members the daemon persisted
+ * because they were reachable before a restart (import, then vouch), so
+ * their WireGuard peers survive the restart.  No event.  0, -ENOENT,
+ * -EINVAL (self, NULL, or a member without a gossip address: it could
+ * never have answered a probe). */
+int gsm_swim_vouch(struct gsm_swim *s, const uint8_t id[GSM_ID_LEN]);
 
 /* Join through seeds (any of them; several addresses).  Requires an own
  * advert (-EAGAIN otherwise).  Contacts every seed and up to 3 imported
@@ -229,6 +252,12 @@ struct gsm_swim_stats {
 	 * exceed the reply budget of the datagram they answer
 	 * (docs/protocol.md, Amplification) */
 	uint64_t replies_capped;
+	/* admission: adverts of new members refused because their source
+	 * address brought admission_per_source new members within the
+	 * window; members reaped because they never became reachable within
+	 * unreachable_reap_ms; members not (yet) reachable now */
+	uint64_t admission_ratelimited, unreachable_reaped;
+	uint32_t unreachable;
 	size_t memory_bytes; /* heap used by this instance (approximate): members,
 			      * adverts, queues; not its fixed ~430 KiB of
 			      * scratch datagrams (swim.c) */

@@ -336,7 +336,7 @@ static uint8_t *advert_copy(struct gsm_swim *s, const uint8_t *adv, size_t len, 
 }
 
 int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
-		      int via_sync, const struct gsm_addr *addr)
+		      int via_sync, const struct gsm_addr *addr, const struct gsm_addr *src)
 {
 	uint8_t id[GSM_ID_LEN];
 	uint64_t g, v;
@@ -362,10 +362,8 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 		return 0; /* older life than the state we hold */
 	if (!m && s->n_reaped && gsm__is_reaped(s, id, g))
 		return 0;
-	if (!m && s->n_mem >= s->cfg.max_members) {
-		s->st.admission_refused++;
-		return -ENOSPC;
-	}
+	if (!m && (r = gsm__admit(s, src, via_sync)) < 0)
+		return r; /* the cap, or src's admission rate */
 	copy = advert_copy(s, adv, len, s->cfg.verify_signatures, &r);
 	if (!copy)
 		return r;
@@ -448,8 +446,8 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 
 	/* adverts first: they admit members the updates may be about */
 	for (uint16_t i = 0; i < m->n_adverts; i++) {
-		int r =
-		    gsm__apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync, NULL);
+		int r = gsm__apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync,
+					  NULL, from);
 
 		if (r < 0)
 			gsm__log(s, GSM_LOG_DEBUG, "advert rejected: %s", gsm_strerror(r));
@@ -597,6 +595,6 @@ int gsm_swim_import(struct gsm_swim *s, const uint8_t *adv, size_t len, const st
 
 	if (!s || !adv)
 		return -EINVAL;
-	r = gsm__apply_advert(s, adv, len, 1, 0, addr);
+	r = gsm__apply_advert(s, adv, len, 1, 0, addr, NULL);
 	return r < 0 ? r : 0;
 }

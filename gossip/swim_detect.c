@@ -467,6 +467,7 @@ void gsm__handle_ack(struct gsm_swim *s, const struct gsm_msg *m, const struct g
 {
 	struct probe *p = &s->probe;
 
+	gsm__note_ack(s, m); /* admission: who answered is reachable */
 	if (!(m->flags & GSM_MF_FORWARDED))
 		gsm__observed_addr(s, m);
 	if (p->active && m->seq == p->seq) {

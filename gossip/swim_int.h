@@ -30,15 +30,18 @@
 #include "gossip/rng.h"
 #include "gossip/swim.h"
 
-#define MAX_BUCKETS    64
-#define MAX_CONFIRM    8
-#define MAX_RELAYS     32
-#define RECENT_REQ     32 /* advert requests for unknown ids in flight */
-#define PACK_SLACK     12
-#define REAP_CHECK_MS  10000u
-#define OBS_REFRESH_MS 30000u
-#define LEAVE_DIRECT   512
-#define SYNC_HASH_LEN  16 /* state_hash we send (wire allows 16..32) */
+#define MAX_BUCKETS	 64
+#define MAX_CONFIRM	 8
+#define MAX_RELAYS	 32
+#define RECENT_REQ	 32 /* advert requests for unknown ids in flight */
+#define PACK_SLACK	 12
+#define REAP_CHECK_MS	 10000u
+#define OBS_REFRESH_MS	 30000u
+#define LEAVE_DIRECT	 512
+#define SYNC_HASH_LEN	 16  /* state_hash we send (wire allows 16..32) */
+#define ADMIT_SOURCES	 256 /* source addresses the admission rate limit tracks */
+#define VERIFY_PER_ROUND 4   /* verification pings per probe interval */
+#define VERIFY_RETRY	 4   /* probe intervals between two to one member */
 
 struct qitem {
 	struct qitem *prev, *next;
@@ -89,6 +92,12 @@ struct member {
 	 * last refill); the last address challenge sent to it (32-bit stamps) */
 	struct gsm_addr vaddr;
 	uint32_t vaddr_ms, amp_tokens, amp_ms, chal_ms;
+	/* admission (swim_members.c): reachable once it answered a probe of
+	 * ours (since reach_ms); admitted at admit_ms; the seq and time (low
+	 * 32 bits) of the last verification ping to it while unreachable */
+	uint8_t reachable;
+	uint32_t verify_seq, verify_ms;
+	uint64_t reach_ms, admit_ms;
 	struct qitem uq, aq;
 };
 
@@ -221,6 +230,15 @@ struct gsm_swim {
 	uint8_t reply_active, reply_cut, amp_keyed, sync_again;
 	size_t reply_room, reply_granted;
 	uint8_t amp_key[16];
+	/* admission (swim_members.c): new members admitted per source
+	 * address (IP, any port) in the current window of each */
+	struct admit_src {
+		uint8_t family;
+		uint8_t ip[16];
+		uint32_t n;
+		uint64_t start;
+	} admit[ADMIT_SOURCES];
+	uint64_t next_verify;
 
 	struct gsm_swim_stats st;
 	size_t mem_bytes; /* what gsm__mem_alloc/gsm__grow hold (not the scratch) */
@@ -351,8 +369,32 @@ size_t gsm__pick_random(struct gsm_swim *s, struct member **out, size_t n, const
 /* A reaped tombstone still remembered for id at generation >= gen. */
 int gsm__is_reaped(const struct gsm_swim *s, const uint8_t *id, uint64_t gen);
 /* Forget expired tombstone memories; reap (REMOVED event) DEAD/LEFT
- * members older than the tombstone period, remembering them. */
+ * members older than the tombstone period, and ALIVE/SUSPECT members never
+ * reachable older than unreachable_reap_ms, remembering them. */
 void gsm__reap(struct gsm_swim *s, uint64_t now);
+/* gsm__reap has something to do (tombstones, their memories, members not
+ * reachable). */
+int gsm__reap_pending(const struct gsm_swim *s);
+/* Admission of a new member whose advert came from src (NULL: imported):
+ * 0, or -ENOSPC at the max_members cap (admission_refused), -EBUSY when
+ * src brought admission_per_source new members this window
+ * (admission_ratelimited).  Adverts from the partner of our own sync
+ * session, when it is a seed or a reachable member, are not rate limited
+ * (via_sync).  Counts the admission when it returns 0. */
+int gsm__admit(struct gsm_swim *s, const struct gsm_addr *src, int via_sync);
+/* m showed a round trip: reachable from now on (REACHABLE event once). */
+void gsm__set_reachable(struct gsm_swim *s, struct member *m);
+/* An ACK arrived (called first thing by gsm__handle_ack): the target of
+ * our current probe (direct or forwarded ack) or of a verification ping
+ * becomes reachable. */
+void gsm__note_ack(struct gsm_swim *s, const struct gsm_msg *m);
+/* Timer: ping up to VERIFY_PER_ROUND members not yet reachable per probe
+ * interval (each at most every VERIFY_RETRY intervals), so that new
+ * members are verified without waiting for their turn in the probe
+ * order.  gsm__verify_deadline: when it must run next (UINT64_MAX while
+ * every member with a gossip address is reachable). */
+void gsm__verify_timer(struct gsm_swim *s, uint64_t now);
+uint64_t gsm__verify_deadline(const struct gsm_swim *s);
 
 /* ------------------------------------------------------------------ */
 /* swim_dissem.c: dissemination                                       */
@@ -438,9 +480,10 @@ int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sy
 		      const struct gsm_addr *from_addr, int *need_advert);
 /* Accept a signed advert if it is newer and correctly signed.  imported:
  * from gsm_swim_import (not gossiped); addr: for a new member (may be
- * NULL).  1 if accepted, 0 if not newer, <0 on error. */
+ * NULL); src: the datagram's source (NULL when imported), charged by the
+ * admission rate limit (gsm__admit).  1 if accepted, 0 if not newer, <0 on error. */
 int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
-		      int via_sync, const struct gsm_addr *addr);
+		      int via_sync, const struct gsm_addr *addr, const struct gsm_addr *src);
 /* The piggybacked updates and adverts of a received message, with the
  * advert requests and stale-bad-news answers they call for. */
 void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,

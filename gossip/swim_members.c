@@ -22,6 +22,20 @@
  * (REMOVED event) and remembered one more period by (id, generation), so
  * that peers still holding them, or stale gossip, cannot re-create them.
  *
+ * Admission (docs/protocol.md "Admission").  A new member costs a slot
+ * in a table of ADMIT_SOURCES source IP addresses: each may bring
+ * admission_per_source new members per window; "source" is the
+ * datagram's source address even for relayed adverts (an honest relay
+ * passes only members it admitted itself, so a minting key holder gets
+ * at most nodes x limit identities in per window), except the partner of
+ * our own sync session when it is a seed or a reachable member (a joiner
+ * learns everything from it).  A member is reachable once it acks one of
+ * our pings (the probe, directly or forwarded by a helper, or a
+ * verification ping: a few per probe interval go to members not yet
+ * reachable); only reachable members should become WireGuard peers or be
+ * persisted (the daemon's business), and a member never reachable within
+ * unreachable_reap_ms is reaped like a tombstone.
+ *
  * Random choice.  gsm__pick_random draws members from the probe order,
  * first by rejection sampling (a bounded number of tries), then by a scan
  * from a random start, so it finishes even when few members are eligible.
@@ -119,6 +133,13 @@ struct member *gsm__member_add(struct gsm_swim *s, const uint8_t *id)
 		return NULL;
 	memcpy(m->id, id, GSM_ID_LEN);
 	m->state = GSM_STATE_ALIVE;
+	m->admit_ms = now_ms(s);
+	if (!memcmp(id, s->self_id, GSM_ID_LEN)) {
+		m->reachable = 1; /* ourselves */
+		m->reach_ms = m->admit_ms;
+	} else {
+		s->st.unreachable++;
+	}
 	memmove(&s->mem[pos + 1], &s->mem[pos], (s->n_mem - pos) * sizeof(*s->mem));
 	memmove(&s->keys[pos + 1], &s->keys[pos], (s->n_mem - pos) * sizeof(*s->keys));
 	s->mem[pos] = m;
@@ -171,6 +192,8 @@ static void member_remove(struct gsm_swim *s, struct member *m)
 		}
 	}
 	gsm__count_state(s, m, -1);
+	if (!m->reachable)
+		s->st.unreachable--;
 	gsm__member_free(s, m);
 }
 
@@ -187,6 +210,8 @@ static void fill_view(const struct member *m, struct gsm_swim_member *v)
 	v->advert = m->advert;
 	v->advert_len = m->advert_len;
 	v->state_changed_ms = m->changed_ms;
+	v->reachable = m->reachable;
+	v->reachable_since_ms = m->reachable ? m->reach_ms : 0;
 }
 
 void gsm__emit(struct gsm_swim *s, enum gsm_swim_event_type t, const struct member *m)
@@ -284,6 +309,38 @@ int gsm__is_reaped(const struct gsm_swim *s, const uint8_t *id, uint64_t gen)
 	return 0;
 }
 
+static uint32_t unreachable_reap_ms(const struct gsm_swim *s)
+{
+	return s->cfg.unreachable_reap_ms ? s->cfg.unreachable_reap_ms : 600000u;
+}
+
+/* DEAD/LEFT past the tombstone period, or ALIVE/SUSPECT and never
+ * reachable past the unreachable reap time */
+static int reap_due(struct gsm_swim *s, const struct member *x, uint64_t now)
+{
+	if (x->is_self)
+		return 0;
+	if ((x->state == GSM_STATE_DEAD || x->state == GSM_STATE_LEFT) &&
+	    now - x->changed_ms >= s->cfg.tombstone_ms)
+		return 1;
+	/* never reachable and live for the whole reap time since its
+	 * admission or its last state change (one back from the dead after a
+	 * partition gets a fresh period to be verified): nobody ever probes
+	 * it out (no address); a DEAD one is a tombstone */
+	if (!x->reachable && (x->state == GSM_STATE_ALIVE || x->state == GSM_STATE_SUSPECT) &&
+	    now - (x->changed_ms > x->admit_ms ? x->changed_ms : x->admit_ms) >=
+		unreachable_reap_ms(s)) {
+		s->st.unreachable_reaped++;
+		return 1;
+	}
+	return 0;
+}
+
+int gsm__reap_pending(const struct gsm_swim *s)
+{
+	return s->n_dead || s->n_left || s->n_reaped || s->st.unreachable;
+}
+
 void gsm__reap(struct gsm_swim *s, uint64_t now)
 {
 	for (size_t i = 0; i < s->n_reaped;) {
@@ -295,15 +352,15 @@ void gsm__reap(struct gsm_swim *s, uint64_t now)
 	for (size_t i = 0; i < s->n_mem;) {
 		struct member *x = s->mem[i];
 
-		if (!x->is_self && (x->state == GSM_STATE_DEAD || x->state == GSM_STATE_LEFT) &&
-		    now - x->changed_ms >= s->cfg.tombstone_ms) {
+		if (reap_due(s, x, now)) {
 			if (!gsm__grow(s, &s->reaped, &s->cap_reaped, s->n_reaped + 1,
 				       sizeof(*s->reaped))) {
 				struct reaped *r = &s->reaped[s->n_reaped++];
 
 				memcpy(r->id, x->id, GSM_ID_LEN);
 				r->gen = x->gen > x->adv_gen ? x->gen : x->adv_gen;
-				r->until = now + s->cfg.tombstone_ms;
+				r->until = now + (x->reachable ? s->cfg.tombstone_ms
+							       : unreachable_reap_ms(s));
 			}
 			gsm__emit(s, GSM_SWIM_EV_REMOVED, x);
 			member_remove(s, x);
@@ -311,6 +368,172 @@ void gsm__reap(struct gsm_swim *s, uint64_t now)
 		}
 		i++;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* admission                                                           */
+
+static int is_seed(const struct gsm_swim *s, const struct gsm_addr *a)
+{
+	for (size_t i = 0; i < s->n_seeds; i++)
+		if (gsm_addr_equal(&s->seeds[i], a))
+			return 1;
+	return 0;
+}
+
+/* Adverts brought by anti-entropy from the partner of our own sync
+ * session: we chose it (a seed, or a member), and a joiner learns the
+ * whole cluster from it.  Only a seed or a reachable member is trusted
+ * that far. */
+static int own_sync_partner(const struct gsm_swim *s, const struct gsm_addr *src)
+{
+	const struct member *p;
+
+	if (!s->sync.active || !gsm_addr_equal(src, &s->sync.addr))
+		return 0;
+	if (is_seed(s, src))
+		return 1;
+	p = s->sync.has_peer ? gsm__find(s, s->sync.peer) : NULL;
+	return p && p->reachable;
+}
+
+/* The rate-limit slot of src's IP address (any port): its own, else a
+ * free or expired one, else the one whose window started first. */
+static struct admit_src *admit_slot(struct gsm_swim *s, const struct gsm_addr *src)
+{
+	struct admit_src *best = NULL;
+
+	for (size_t i = 0; i < ADMIT_SOURCES; i++) {
+		struct admit_src *a = &s->admit[i];
+
+		if (a->family == src->family && !memcmp(a->ip, src->ip, sizeof(a->ip)))
+			return a;
+		if (!best || !a->family || (best->family && a->start < best->start))
+			best = a;
+	}
+	best->family = src->family;
+	memcpy(best->ip, src->ip, sizeof(best->ip));
+	best->n = 0;
+	best->start = 0;
+	return best;
+}
+
+static int rate_ok(struct gsm_swim *s, const struct gsm_addr *src, uint64_t now)
+{
+	uint32_t limit = s->cfg.admission_per_source ? s->cfg.admission_per_source : 16;
+	uint64_t window = s->cfg.admission_window_ms ? s->cfg.admission_window_ms : 10000;
+	struct admit_src *a;
+
+	if (limit == UINT32_MAX)
+		return 1;
+	a = admit_slot(s, src);
+	if (!a->start || now - a->start >= window) {
+		a->start = now ? now : 1;
+		a->n = 0;
+	}
+	if (a->n >= limit)
+		return 0;
+	a->n++;
+	return 1;
+}
+
+int gsm__admit(struct gsm_swim *s, const struct gsm_addr *src, int via_sync)
+{
+	if (s->n_mem >= s->cfg.max_members) {
+		s->st.admission_refused++;
+		return -ENOSPC;
+	}
+	if (!src || !src->family || (via_sync && own_sync_partner(s, src)))
+		return 0;
+	if (!rate_ok(s, src, now_ms(s))) {
+		s->st.admission_ratelimited++;
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void gsm__set_reachable(struct gsm_swim *s, struct member *m)
+{
+	if (!m || m->reachable)
+		return;
+	m->reachable = 1;
+	m->reach_ms = now_ms(s);
+	s->st.unreachable--;
+	gsm__emit(s, GSM_SWIM_EV_REACHABLE, m);
+}
+
+void gsm__note_ack(struct gsm_swim *s, const struct gsm_msg *m)
+{
+	const struct probe *p = &s->probe;
+	struct member *x;
+
+	if (p->active && m->seq == p->seq) {
+		/* our probe: answered by the target, or forwarded by a helper
+		 * that reached it */
+		if (m->flags & GSM_MF_FORWARDED) {
+			if (m->has_target && !memcmp(m->target, p->target, GSM_ID_LEN))
+				gsm__set_reachable(s, gsm__find(s, p->target));
+		} else if (!memcmp(m->sender, p->target, GSM_ID_LEN)) {
+			gsm__set_reachable(s, gsm__find(s, p->target));
+		}
+		return;
+	}
+	if (m->flags & GSM_MF_FORWARDED)
+		return;
+	x = gsm__find(s, m->sender);
+	if (x && !x->reachable && x->verify_seq && x->verify_seq == m->seq)
+		gsm__set_reachable(s, x);
+}
+
+/* ping one member not yet reachable: 1 if sent */
+static int verify_one(struct gsm_swim *s, struct member *x, uint64_t now)
+{
+	uint64_t retry = (uint64_t)s->cfg.probe_interval_ms * VERIFY_RETRY;
+
+	if (x->reachable || !eligible(x) || since32(now, x->verify_ms) < retry)
+		return 0;
+	x->verify_ms = stamp32(now);
+	x->verify_seq = ++s->seq;
+	gsm__send_ping(s, x, x->verify_seq, 0);
+	return 1;
+}
+
+void gsm__verify_timer(struct gsm_swim *s, uint64_t now)
+{
+	size_t sent = 0, n = s->n_plist;
+
+	if (now < s->next_verify)
+		return;
+	s->next_verify = now + s->cfg.probe_interval_ms;
+	if (!s->st.unreachable || !n)
+		return;
+	/* from a random place of the probe order: no member starves */
+	for (size_t k = 0, start = rnd_below(s, n); k < n && sent < VERIFY_PER_ROUND; k++)
+		sent += verify_one(s, s->plist[(start + k) % n], now);
+}
+
+uint64_t gsm__verify_deadline(const struct gsm_swim *s)
+{
+	return s->st.unreachable ? s->next_verify : UINT64_MAX;
+}
+
+int gsm_swim_vouch(struct gsm_swim *s, const uint8_t id[GSM_ID_LEN])
+{
+	struct member *x;
+
+	if (!s || !id)
+		return -EINVAL;
+	x = gsm__find(s, id);
+	if (!x)
+		return -ENOENT;
+	if (x->is_self || !x->addr.family)
+		return -EINVAL;
+	if (!x->reachable) {
+		x->reachable = 1;
+		x->reach_ms = now_ms(s);
+		s->st.unreachable--;
+	}
+	return 0;
 }
 
 size_t gsm_swim_member_count(const struct gsm_swim *s)

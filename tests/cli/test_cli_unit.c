@@ -606,6 +606,13 @@ static void test_schema_member(void **state)
 		json_decref(c);
 	}
 	json_t *c = json_deep_copy(m);
+	/* admission: optional "reachable" must be a bool */
+	json_object_set_new(c, "reachable", json_false());
+	assert_int_equal(gcli_check_member(c, why, sizeof(why)), 0);
+	json_object_set_new(c, "reachable", json_string("no"));
+	assert_int_equal(gcli_check_member(c, why, sizeof(why)), -EPROTO);
+	assert_non_null(strstr(why, "reachable"));
+	json_object_del(c, "reachable");
 	json_object_set_new(c, "state", json_string("zombie"));
 	assert_int_equal(gcli_check_member(c, why, sizeof(why)), -EPROTO);
 	json_object_set_new(c, "state", json_string("dead"));

@@ -30,6 +30,7 @@ static void rec_of(int i)
 	gsd_member_free(recs[i]);
 	recs[i] = gsd_member_from_advert(&advs[i]);
 	assert_non_null(recs[i]);
+	recs[i]->reachable = true; /* admission: answered a probe */
 	mem[i].mem = recs[i];
 }
 
@@ -39,6 +40,7 @@ static const struct gsd_member *R(const struct gsm_advert *a)
 	gsd_member_free(tmp_rec);
 	tmp_rec = gsd_member_from_advert(a);
 	assert_non_null(tmp_rec);
+	tmp_rec->reachable = true;
 	return tmp_rec;
 }
 

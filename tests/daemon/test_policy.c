@@ -267,6 +267,7 @@ static void build(int n)
 		gsd_member_free(recs[i]);
 		recs[i] = gsd_member_from_advert(&advs[i]);
 		assert_non_null(recs[i]);
+		recs[i]->reachable = true; /* admission: answered a probe */
 		memset(&mem[i], 0, sizeof(mem[i]));
 		mem[i].mem = recs[i];
 		mem[i].state = GSM_STATE_ALIVE;

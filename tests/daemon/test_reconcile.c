@@ -17,6 +17,7 @@
 static struct gsm_advert advs[8];
 static struct gsd_member *recs[8];
 static struct gsd_rc_member mem[8];
+static bool unverified[8]; /* members that never answered a probe */
 
 /* the reconciler reads cache records: rebuild member i's from advs[i]
  * (tests edit advs[] after mk()) */
@@ -25,6 +26,7 @@ static void rec_of(int i)
 	gsd_member_free(recs[i]);
 	recs[i] = gsd_member_from_advert(&advs[i]);
 	assert_non_null(recs[i]);
+	recs[i]->reachable = !unverified[i]; /* answered a probe (admission) */
 	mem[i].mem = recs[i];
 }
 
@@ -33,6 +35,7 @@ static int free_recs(void **state)
 	for (int i = 0; i < 8; i++) {
 		gsd_member_free(recs[i]);
 		recs[i] = NULL;
+		unverified[i] = false;
 	}
 	return 0;
 }
@@ -268,6 +271,37 @@ static void test_contested_prefixes_and_dup_keys(void **state)
 	gnl_wg_device_free(d);
 }
 
+/* Admission: a member that never answered a probe is no peer, whatever
+ * its state, and its claims do not compete (a minted identity claiming
+ * a lower node id cannot take an address away). */
+static void test_unreachable_not_peer(void **state)
+{
+	mk(0, 0x05, 0xa5, GSM_STATE_ALIVE, "10.77.0.9/32", "192.0.2.5:51820");
+	mk(1, 0x03, 0xa3, GSM_STATE_ALIVE, "10.77.0.9/32", "192.0.2.3:51820");
+	mk(2, 0x04, 0xa4, GSM_STATE_SUSPECT, "10.77.0.4/32", "192.0.2.4:51820");
+	unverified[1] = unverified[2] = true;
+	struct gsd_rc_input in;
+	base_input(&in, 3);
+	enum gsd_rc_verdict v[3];
+	struct gnl_wg_device *d = desired(&in, v);
+	assert_int_equal(v[0], GSD_RC_PEER);
+	assert_int_equal(v[1], GSD_RC_EXPIRED);
+	assert_int_equal(v[2], GSD_RC_EXPIRED);
+	assert_int_equal(d->n_peers, 1);
+	const struct gnl_wg_peer *p = gnl_wg_device_find_peer(d, advs[0].wg_pubkey);
+	assert_non_null(p);
+	assert_true(has_aip(p, "10.77.0.9/32"));
+	assert_null(gnl_wg_device_find_peer(d, advs[1].wg_pubkey));
+	gnl_wg_device_free(d);
+	/* once it answers, it is a peer (and wins the contested address) */
+	unverified[1] = false;
+	d = desired(&in, v);
+	assert_int_equal(v[1], GSD_RC_PEER);
+	assert_int_equal(d->n_peers, 2);
+	assert_true(has_aip(gnl_wg_device_find_peer(d, advs[1].wg_pubkey), "10.77.0.9/32"));
+	gnl_wg_device_free(d);
+}
+
 /* The desired state diffed against itself is empty: a restart that
  * recomputes the same membership changes nothing on the device. */
 static void test_idempotent_diff(void **state)
@@ -301,6 +335,7 @@ int main(void)
 	    cmocka_unit_test(test_endpoint_choice),
 	    cmocka_unit_test(test_keepalive),
 	    cmocka_unit_test(test_contested_prefixes_and_dup_keys),
+	    cmocka_unit_test_teardown(test_unreachable_not_peer, free_recs),
 	    cmocka_unit_test(test_idempotent_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, free_recs);
