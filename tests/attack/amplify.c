@@ -14,7 +14,7 @@
  *   ping        a bare ping: an ack back, with whatever it piggybacks;
  *   ping-req    probe a random id at the third address: the node pings it.
  * The known members are learnt first by paging through the target's digest
- * (not counted).  The answer is measured for --window ms.
+ * with padded requests (not counted).  The answer is measured for --window ms.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +26,7 @@
 #include "tests/attack/attack.h"
 
 #define MAX_KNOWN 4096
+#define LEARN_PAD 24 /* digest entries padding a learning request */
 
 struct learnt {
 	struct gsm_digest_entry e[MAX_KNOWN];
@@ -56,6 +57,19 @@ static void on_digest(void *ctx, const struct gsm_msg *m)
 	memcpy(l->cursor, m->cursor, GSM_ID_LEN);
 }
 
+/* Answers to an unverified address may be at most 3x the request
+ * (docs/protocol.md, Amplification): a learning request is padded with
+ * digest entries of random ids so that one digest page fits its budget. */
+static void pad_digest(struct gsm_msg *m)
+{
+	m->n_digest = LEARN_PAD;
+	for (uint16_t i = 0; i < LEARN_PAD; i++) {
+		randombytes_buf(m->digest[i].node, GSM_ID_LEN);
+		m->digest[i].generation = 1;
+		m->digest[i].version = 1;
+	}
+}
+
 /* page through the target's digest; the counters are reset afterwards */
 static int learn_members(struct atk *a, struct learnt *l)
 {
@@ -67,6 +81,7 @@ static int learn_members(struct atk *a, struct learnt *l)
 
 		request_init(a, m, GSM_MSG_SYNC_REQUEST);
 		m->flags = GSM_MF_REPLY;
+		pad_digest(m);
 		if (has_cursor) {
 			m->has_cursor = 1;
 			memcpy(m->cursor, l->cursor, GSM_ID_LEN);

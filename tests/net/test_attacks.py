@@ -51,11 +51,6 @@ from gsmnet import bound, expect, log  # noqa: E402
 
 EXPECTED_FAIL_UNTIL_MERGE = {
     'replay',                # no replay window yet: replays accepted, answered
-    'amplify-advert-req',    # answered once per listed entry, no de-duplication
-    'amplify-sync',          # every advert sent to an unverified address
-    'amplify-digest',        # a digest page to an unverified address
-    'amplify-ping-req',      # pings any address a ping-req names
-    'identities-wg-peers',   # every advertised identity becomes a peer
 }
 
 AMPLIFICATION_MAX = 3.0      # reply/request bytes, to an unverified address
