@@ -148,4 +148,19 @@ const char *gsm_strerror(int err);
 int gsm_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 int gsm_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len);
 
+/* ---- claims (protocol major 3; bytes in wire.h, GSM_CLAIM_INTENT_LEN) ---- */
+/* The claim intent: "gossamer-claim" || state || node || gen || inc || from. */
+void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t generation,
+		      uint64_t incarnation, const uint8_t from[GSM_ID_LEN],
+		      uint8_t out[GSM_CLAIM_INTENT_LEN]);
+/* Sign u (state SUSPECT or DEAD, node, generation, incarnation set) as a
+ * claim by the identity: sets from (the identity's public key), claim_sig
+ * and both has_ flags.  0, -EINVAL (NULL or another state), or gsm_sign's
+ * error (has_claim_sig is 0 then). */
+int gsm_claim_sign(const struct gsm_identity *id, struct gsm_update *u);
+/* Check u's claim_sig against u->from: 0, -EKEYREJECTED (missing from or
+ * claim_sig, or a bad signature), -EINVAL (NULL, not SUSPECT/DEAD).  Does
+ * not check that from is a member: the core does. */
+int gsm_claim_verify(const struct gsm_update *u);
+
 #endif

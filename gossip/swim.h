@@ -258,6 +258,10 @@ struct gsm_swim_stats {
 	 * unreachable_reap_ms; members not (yet) reachable now */
 	uint64_t admission_ratelimited, unreachable_reaped;
 	uint32_t unreachable;
+	/* SUSPECT/DEAD updates about another member ignored because their
+	 * claimer is not a live member with an advert, is the subject itself,
+	 * or did not sign them (claim_sig missing or bad; protocol major 3) */
+	uint64_t claims_unsigned;
 	size_t memory_bytes; /* heap used by this instance (approximate): members,
 			      * adverts, queues; not its fixed ~430 KiB of
 			      * scratch datagrams (swim.c) */

@@ -11,9 +11,11 @@
  *   SUSPECT  a higher incarnation, or the same one over ALIVE; the same
  *            one over SUSPECT is an independent confirmation (Lifeguard)
  *            that shortens the timer but changes nothing else;
- *   DEAD     a higher incarnation, or the same one over ALIVE/SUSPECT;
- *            learned by anti-entropy about a member we hold ALIVE, it is
- *            only taken as SUSPECT (it must get the chance to refute);
+ *   DEAD     about a member we hold DEAD: a higher incarnation; about one
+ *            we hold ALIVE or SUSPECT it is taken as SUSPECT (the same
+ *            incarnation over SUSPECT: a confirmation), so the member
+ *            always gets a suspicion timeout to refute: only the expiry of
+ *            our own timer declares a member DEAD here (gsm__declare);
  *   LEFT     the same or a higher incarnation, and only with a valid leave
  *            signature.
  * Authentication (protocol major 2).  A claim is bounded by what its
@@ -33,6 +35,19 @@
  * advert, through a small fixed table of ids asked for recently
  * (recently_requested), so a flood of bare ids costs a bounded number of
  * requests.  Adverts of a message are applied before its updates.
+ * Claims (protocol major 3).  A SUSPECT or DEAD update names its claimer
+ * (`from`) and carries the claimer's Ed25519 signature over the claim
+ * intent (wire update key 7).  One about another member counts only when
+ * its claimer is a live member (not DEAD or LEFT) with an advert, is not
+ * the subject, and signed it; otherwise it is ignored and counted
+ * (claims_unsigned).  Lifeguard counts a confirmation per distinct
+ * verified claimer, so one member cannot fake k confirmations by naming
+ * others or random ids.  The signature is checked only when the claim
+ * would change something (taken, or a confirmation not counted yet), so
+ * relayed duplicates cost a lookup; cfg.verify_signatures false skips the
+ * check (huge simulations) but not the claimer's membership.  We relay a
+ * claim exactly as signed (gsm__claim_keep / gsm__claim_fill), and sign
+ * our own suspicions and deaths with our identity.
  * Updates about ourselves are never applied: a claim at our current
  * incarnation is refuted (swim_detect.c: incarnation + 1, signed,
  * saturating at INT64_MAX), a stale one answered with our state, one above
@@ -55,11 +70,6 @@
 #include <string.h>
 
 #include "gossip/swim_int.h"
-
-static int state_rank(uint8_t st)
-{
-	return st; /* ALIVE < SUSPECT < DEAD < LEFT */
-}
 
 /* An update about ourselves is never applied: refute a current suspicion
  * or death claim, answer a stale one with our state, warn about a newer
@@ -148,32 +158,6 @@ static int accept_alive(int c)
 	return c > 0;
 }
 
-/* Target SUSPECT: a higher incarnation, or the same one over ALIVE.  The
- * same one over SUSPECT from another suspecter is a confirmation
- * (Lifeguard): it shortens the timer and is gossiped on, but the update
- * itself is not taken. */
-static int accept_suspect(struct gsm_swim *s, struct member *m, const struct gsm_update *u, int c)
-{
-	if (c > 0 || (c == 0 && m->state == GSM_STATE_ALIVE))
-		return 1;
-	if (c == 0 && m->state == GSM_STATE_SUSPECT && u->has_from &&
-	    gsm__suspicion_confirm(s, m, u->from))
-		gsm__enqueue(&s->uqueue, &m->uq);
-	return 0;
-}
-
-/* Target DEAD: a higher incarnation, or the same one over ALIVE/SUSPECT.
- * Learned by sync about a member we hold ALIVE, *st becomes SUSPECT: it
- * must get the chance to refute. */
-static int accept_dead(const struct member *m, int c, int via_sync, uint8_t *st)
-{
-	int accept = c > 0 || (c == 0 && state_rank(m->state) < GSM_STATE_DEAD);
-
-	if (accept && via_sync && m->state == GSM_STATE_ALIVE)
-		*st = GSM_STATE_SUSPECT;
-	return accept;
-}
-
 /* Target LEFT (signature already checked): the same or a higher
  * incarnation. */
 static int accept_left(int c)
@@ -181,10 +165,9 @@ static int accept_left(int c)
 	return c >= 0;
 }
 
-/* Whether u (target state *st, which accept_dead may lower) supersedes
- * what we hold for the known member m. */
-static int update_accepted(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
-			   int via_sync, uint8_t *st)
+/* Whether the ALIVE or LEFT update u supersedes what we hold for the
+ * known member m (claims: claim_effect). */
+static int update_accepted(const struct member *m, const struct gsm_update *u)
 {
 	int c = update_order(m, u);
 
@@ -192,17 +175,44 @@ static int update_accepted(struct gsm_swim *s, struct member *m, const struct gs
 		return 1;
 	if (c == UPD_STALE)
 		return 0;
-	switch (*st) {
-	case GSM_STATE_ALIVE:
-		return accept_alive(c);
-	case GSM_STATE_SUSPECT:
-		return accept_suspect(s, m, u, c);
-	case GSM_STATE_DEAD:
-		return accept_dead(m, c, via_sync, st);
-	case GSM_STATE_LEFT:
-		return accept_left(c);
+	return u->state == GSM_STATE_ALIVE ? accept_alive(c) : accept_left(c);
+}
+
+/* claim_effect() results */
+#define CLAIM_NONE    0 /* changes nothing: ignored without verifying it */
+#define CLAIM_TAKE    1 /* taken, in the state it returned */
+#define CLAIM_CONFIRM 2 /* its claimer is a new confirmation (Lifeguard) */
+
+/* What the SUSPECT/DEAD claim u would do to the known member m.  A DEAD
+ * claim about a member we hold ALIVE or SUSPECT is taken as SUSPECT (*st
+ * lowered), the same incarnation over SUSPECT as a confirmation. */
+static int claim_effect(struct gsm_swim *s, const struct member *m, const struct gsm_update *u,
+			uint8_t *st)
+{
+	int c = update_order(m, u);
+
+	if (c == UPD_STALE || c < 0)
+		return CLAIM_NONE;
+	if (c > 0 || m->state == GSM_STATE_ALIVE) {
+		if (*st == GSM_STATE_DEAD && m->state != GSM_STATE_DEAD)
+			*st = GSM_STATE_SUSPECT;
+		return CLAIM_TAKE;
 	}
-	return 0;
+	if (m->state == GSM_STATE_SUSPECT && gsm__confirm_counts(s, m, u->from))
+		return CLAIM_CONFIRM;
+	return CLAIM_NONE;
+}
+
+/* Whose claims count: a live member (not DEAD or LEFT) with an advert,
+ * other than the claim's subject, and the claim must name it. */
+static int claimer_known(const struct gsm_swim *s, const struct gsm_update *u)
+{
+	const struct member *c;
+
+	if (!u->has_from || !u->has_claim_sig || !memcmp(u->from, u->node, GSM_ID_LEN))
+		return 0;
+	c = gsm__find(s, u->from);
+	return c && c->advert && (c->state == GSM_STATE_ALIVE || c->state == GSM_STATE_SUSPECT);
 }
 
 /* Take an accepted update into m in state st: order, address, state and
@@ -278,9 +288,54 @@ static void claim_rejected(struct gsm_swim *s, const struct member *m, const str
 		*need_advert = 1;
 }
 
+/* A SUSPECT/DEAD claim u about the known member m (its bound checked):
+ * its claimer, its effect, then (only if it has one) its signature. */
+static int apply_claim(struct gsm_swim *s, struct member *m, const struct gsm_update *u,
+		       int via_sync, int *need_advert)
+{
+	uint8_t st = u->state, old;
+	int e = claim_effect(s, m, u, &st);
+
+	if (e == CLAIM_NONE)
+		return 0;
+	if (s->cfg.verify_signatures && gsm_claim_verify(u)) {
+		s->st.claims_unsigned++;
+		return 0;
+	}
+	if (e == CLAIM_CONFIRM) {
+		if (gsm__suspicion_confirm(s, m, u->from)) {
+			gsm__claim_keep(s, m, u); /* relay the newest confirmation */
+			gsm__enqueue(&s->uqueue, &m->uq);
+		}
+		return 0;
+	}
+	if (!m->addr.family && u->addr.family)
+		m->addr = u->addr;
+	old = commit_update(s, m, u, st);
+	gsm__claim_keep(s, m, u);
+	announce_update(s, m, st, old, via_sync, need_advert);
+	return 1;
+}
+
+void gsm__declare(struct gsm_swim *s, struct member *m, uint8_t state)
+{
+	struct gsm_update u;
+	uint8_t old;
+
+	gsm__fill_update(s, m, &u);
+	u.state = state;
+	if (gsm_claim_sign(s->id, &u) < 0)
+		gsm__log(s, GSM_LOG_ERR, "could not sign a %s claim", gsm_state_name(state));
+	old = commit_update(s, m, &u, state);
+	gsm__claim_keep(s, m, &u);
+	announce_update(s, m, state, old, 0, NULL);
+}
+
 int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sync,
 		      const struct gsm_addr *from_addr, int *need_advert)
 {
+	int claim = u->state == GSM_STATE_SUSPECT || u->state == GSM_STATE_DEAD;
+
 	struct member *m;
 	uint8_t st = u->state, old;
 
@@ -302,13 +357,19 @@ int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sy
 			*need_advert = NEED_UNKNOWN;
 		return 0;
 	}
+	if (claim && !claimer_known(s, u)) {
+		s->st.claims_unsigned++; /* nobody we know signed it */
+		return 0;
+	}
 	if (st == GSM_STATE_LEFT ? !leave_signed(s, u) : !claim_signed(s, m, u)) {
 		claim_rejected(s, m, u, need_advert);
 		return 0;
 	}
+	if (claim)
+		return apply_claim(s, m, u, via_sync, need_advert);
 	if (!m->addr.family && u->addr.family)
 		m->addr = u->addr; /* admitted by an advert that came without one */
-	if (!update_accepted(s, m, u, via_sync, &st))
+	if (!update_accepted(m, u))
 		return 0;
 	old = commit_update(s, m, u, st);
 	announce_update(s, m, st, old, via_sync, need_advert);

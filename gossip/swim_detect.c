@@ -117,7 +117,7 @@ void gsm__susp_remove(struct gsm_swim *s, struct member *m)
 {
 	if (!m->susp)
 		return;
-	for (size_t i = 0; i < s->n_susp; i++) {
+	for (size_t i = 0; m->susp->timer && i < s->n_susp; i++) {
 		if (s->susp[i] == m) {
 			s->susp[i] = s->susp[--s->n_susp];
 			break;
@@ -166,6 +166,9 @@ void gsm__suspicion_start(struct gsm_swim *s, struct member *m, const uint8_t *f
 		m->susp = gsm__mem_alloc(s, sizeof(*m->susp));
 		if (!m->susp)
 			return;
+	}
+	if (!m->susp->timer) {
+		/* new, or the timer-less record of a DEAD member */
 		if (gsm__grow(s, &s->susp, &s->cap_susp, s->n_susp + 1, sizeof(*s->susp))) {
 			gsm__mem_free(s, m->susp, sizeof(*m->susp));
 			m->susp = NULL;
@@ -174,33 +177,81 @@ void gsm__suspicion_start(struct gsm_swim *s, struct member *m, const uint8_t *f
 		s->susp[s->n_susp++] = m;
 	}
 	memset(m->susp, 0, sizeof(*m->susp));
+	m->susp->timer = 1;
 	m->susp->start = now;
 	m->susp->deadline = now + gsm__suspicion_timeout(s, 0);
 	if (from) {
 		m->susp->has_from = 1;
 		memcpy(m->susp->from, from, GSM_ID_LEN);
+		m->susp->has_origin = 1;
+		memcpy(m->susp->origin, from, GSM_ID_LEN);
 	}
 }
 
-/* Lifeguard: an independent confirmation shortens the timer. */
-int gsm__suspicion_confirm(struct gsm_swim *s, struct member *m, const uint8_t *from)
+/* Lifeguard: an independent confirmation shortens the timer.  Only the
+ * claimers counted here and the origin are remembered, so a confirmation
+ * is counted once per distinct claimer; the claim to relay is kept by
+ * gsm__claim_keep (the caller's, after it verified the claim). */
+int gsm__confirm_counts(const struct gsm_swim *s, const struct member *m, const uint8_t *from)
 {
-	struct suspicion *sp = m->susp;
+	const struct suspicion *sp = m->susp;
 
-	if (!sp || !from)
+	if (!sp || !sp->timer || !from)
 		return 0;
-	if (sp->has_from && !memcmp(sp->from, from, GSM_ID_LEN) && sp->n_confirm == 0)
+	if (sp->has_origin && !memcmp(sp->origin, from, GSM_ID_LEN))
 		return 0;
 	for (int i = 0; i < sp->n_confirm; i++)
 		if (!memcmp(sp->confirm[i], from, GSM_ID_LEN))
 			return 0;
-	if (sp->n_confirm >= MAX_CONFIRM || sp->n_confirm >= gsm__expected_confirmations(s))
+	return sp->n_confirm < MAX_CONFIRM && sp->n_confirm < gsm__expected_confirmations(s);
+}
+
+int gsm__suspicion_confirm(struct gsm_swim *s, struct member *m, const uint8_t *from)
+{
+	struct suspicion *sp = m->susp;
+
+	if (!gsm__confirm_counts(s, m, from))
 		return 0;
 	memcpy(sp->confirm[sp->n_confirm++], from, GSM_ID_LEN);
 	sp->deadline = sp->start + gsm__suspicion_timeout(s, sp->n_confirm);
-	sp->has_from = 1;
-	memcpy(sp->from, from, GSM_ID_LEN);
 	return 1;
+}
+
+void gsm__claim_keep(struct gsm_swim *s, struct member *m, const struct gsm_update *u)
+{
+	struct suspicion *sp;
+
+	if (!u->has_from || !u->has_claim_sig)
+		return;
+	if (!m->susp)
+		m->susp = gsm__mem_alloc(s, sizeof(*m->susp)); /* DEAD: no timer */
+	sp = m->susp;
+	if (!sp)
+		return;
+	sp->has_from = 1;
+	memcpy(sp->from, u->from, GSM_ID_LEN);
+	sp->has_claim_sig = 1;
+	memcpy(sp->claim_sig, u->claim_sig, GSM_SIG_LEN);
+	sp->claim_state = u->state;
+	sp->claim_gen = u->generation;
+	sp->claim_inc = u->incarnation;
+}
+
+void gsm__claim_fill(const struct member *m, struct gsm_update *u)
+{
+	const struct suspicion *sp = m->susp;
+
+	if (m->state != GSM_STATE_SUSPECT && m->state != GSM_STATE_DEAD)
+		return;
+	u->has_from = 0;
+	u->has_claim_sig = 0;
+	if (!sp || !sp->has_claim_sig || sp->claim_gen != m->gen || sp->claim_inc != m->inc)
+		return;
+	u->state = sp->claim_state; /* a DEAD claim we hold as a suspicion: as said */
+	u->has_from = 1;
+	memcpy(u->from, sp->from, GSM_ID_LEN);
+	u->has_claim_sig = 1;
+	memcpy(u->claim_sig, sp->claim_sig, GSM_SIG_LEN);
 }
 
 void gsm__self_bump(struct gsm_swim *s, uint64_t inc)
@@ -260,17 +311,17 @@ static void probe_finish(struct gsm_swim *s)
 	if (!m || m->gen != p->gen || m->inc != p->inc)
 		return;
 	if (m->state == GSM_STATE_ALIVE) {
+		s->st.suspicions_raised++;
+		gsm__declare(s, m, GSM_STATE_SUSPECT);
+	} else if (m->state == GSM_STATE_SUSPECT && gsm__suspicion_confirm(s, m, s->self_id)) {
 		struct gsm_update u;
 
-		s->st.suspicions_raised++;
+		/* our confirmation, signed, is what we relay now */
 		gsm__fill_update(s, m, &u);
 		u.state = GSM_STATE_SUSPECT;
-		u.has_from = 1;
-		memcpy(u.from, s->self_id, GSM_ID_LEN);
-		gsm__apply_update(s, &u, 0, NULL, NULL);
-	} else if (m->state == GSM_STATE_SUSPECT) {
-		if (gsm__suspicion_confirm(s, m, s->self_id))
-			gsm__enqueue(&s->uqueue, &m->uq);
+		if (gsm_claim_sign(s->id, &u) == 0)
+			gsm__claim_keep(s, m, &u);
+		gsm__enqueue(&s->uqueue, &m->uq);
 	}
 }
 
@@ -558,13 +609,7 @@ void gsm__suspicion_timers(struct gsm_swim *s, uint64_t now)
 			continue;
 		}
 		if (m->susp && m->susp->deadline <= now) {
-			struct gsm_update u;
-
-			gsm__fill_update(s, m, &u);
-			u.state = GSM_STATE_DEAD;
-			u.has_from = 1;
-			memcpy(u.from, s->self_id, GSM_ID_LEN);
-			gsm__apply_update(s, &u, 0, NULL, NULL); /* removes from s->susp */
+			gsm__declare(s, m, GSM_STATE_DEAD); /* removes from s->susp */
 			if (i < s->n_susp && s->susp[i] == m)
 				i++;
 			continue;

@@ -63,6 +63,20 @@ struct suspicion {
 	uint8_t has_from;
 	uint8_t last_chance;	  /* final direct ping sent */
 	uint8_t from[GSM_ID_LEN]; /* suspecter relayed with the update */
+	/* claims (protocol major 3, swim_apply.c): the record also holds the
+	 * signed claim we relay about the member, (claim_state, claim_gen,
+	 * claim_inc) by `from` with claim_sig; a DEAD member keeps its record
+	 * for that, without a timer (timer 0: not in s->susp).  origin: the
+	 * claimer that started the suspicion, which is no confirmation;
+	 * origin and confirm[] are the verified claimers, so a relayed claim
+	 * by one of them is neither verified nor counted again. */
+	uint8_t timer;
+	uint8_t has_origin;
+	uint8_t has_claim_sig;
+	uint8_t claim_state;
+	uint64_t claim_gen, claim_inc;
+	uint8_t origin[GSM_ID_LEN];
+	uint8_t claim_sig[GSM_SIG_LEN];
 };
 
 struct member {
@@ -438,8 +452,24 @@ uint64_t gsm__suspicion_timeout(const struct gsm_swim *s, uint32_t confirmations
 void gsm__suspicion_start(struct gsm_swim *s, struct member *m, const uint8_t *from);
 /* An independent confirmation by `from`: 1 if it counted (timer shortened). */
 int gsm__suspicion_confirm(struct gsm_swim *s, struct member *m, const uint8_t *from);
-/* Drop m's suspicion timer (no-op without one). */
+/* Drop m's suspicion record and timer (no-op without one). */
 void gsm__susp_remove(struct gsm_swim *s, struct member *m);
+/* Claims (protocol major 3).  gsm__claim_keep: remember u's signed claim
+ * (from, claim_sig for u's state, generation, incarnation) in m's record
+ * to relay it (a DEAD member gets a record without a timer); no-op for an
+ * unsigned u.  gsm__claim_fill: put the kept claim into u (filled by
+ * gsm__fill_update for m) when it is about m's current (generation,
+ * incarnation), else clear u's from: an unsigned claim is not relayed.
+ * gsm__declare (swim_apply.c): our own claim that m is SUSPECT or DEAD,
+ * signed with our identity, taken and gossiped (the expiry of our own
+ * suspicion timer is the only way a member becomes DEAD here). */
+void gsm__claim_keep(struct gsm_swim *s, struct member *m, const struct gsm_update *u);
+void gsm__claim_fill(const struct member *m, struct gsm_update *u);
+void gsm__declare(struct gsm_swim *s, struct member *m, uint8_t state);
+/* Whether a confirmation by `from` would count now (gsm__suspicion_confirm
+ * would return 1): m has a timer, from is not its origin nor counted yet,
+ * and fewer than the expected confirmations were counted. */
+int gsm__confirm_counts(const struct gsm_swim *s, const struct member *m, const uint8_t *from);
 /* Refute a suspicion/death of ourselves claimed at claimed_inc: bump our
  * incarnation past it and gossip it (also straight to tell, if not NULL). */
 void gsm__refute(struct gsm_swim *s, uint64_t claimed_inc, const struct gsm_addr *tell);

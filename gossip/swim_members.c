@@ -264,6 +264,7 @@ void gsm__fill_update(const struct gsm_swim *s, const struct member *m, struct g
 		u->has_sig = 1;
 		memcpy(u->sig, m->alive_sig, GSM_SIG_LEN);
 	}
+	gsm__claim_fill(m, u); /* SUSPECT/DEAD: the signed claim, as made */
 	(void)s;
 }
 

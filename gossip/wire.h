@@ -141,7 +141,13 @@ enum gsm_wk_msg {
  *         suspicions); sig: Ed25519 by `node` over the leave intent with
  *         state LEFT (gsm_leave_intent()), over the alive intent with any
  *         other state (gsm_alive_intent(), major 2: a refutation carries
- *         it, and so may a later claim at that generation/incarnation). */
+ *         it, and so may a later claim at that generation/incarnation);
+ *   claim_sig: (major 3) Ed25519 by `from` over the claim intent
+ *         (gsm_claim_intent(): state, node, generation, incarnation,
+ *         from) on SUSPECT and DEAD updates.  Relayers pass from and
+ *         claim_sig on unchanged; a SUSPECT/DEAD update about another
+ *         member without a valid one, or whose `from` is not a live
+ *         member with an advert, is ignored. */
 enum gsm_wk_update {
 	GSM_WK_UPDATE_NODE = 0,	       /* bin 32 */
 	GSM_WK_UPDATE_STATE = 1,       /* uint: enum gsm_state */
@@ -150,7 +156,8 @@ enum gsm_wk_update {
 	GSM_WK_UPDATE_ADDR = 4,	       /* addr */
 	GSM_WK_UPDATE_FROM = 5,	       /* bin 32 */
 	GSM_WK_UPDATE_SIG = 6,	       /* bin 64 */
-	GSM_WK_UPDATE_COUNT = 7,
+	GSM_WK_UPDATE_CLAIM_SIG = 7,   /* bin 64: by `from` (major 3) */
+	GSM_WK_UPDATE_COUNT = 8,
 };
 
 /* Digest entry: positions in a fixed array of exactly COUNT items. */
@@ -294,6 +301,9 @@ struct gsm_update {
 	uint8_t sig[GSM_SIG_LEN]; /* LEFT: signed leave intent; other states: the
 				   * node's signed alive intent for (generation,
 				   * incarnation) (major 2) */
+	uint8_t has_claim_sig;
+	uint8_t claim_sig[GSM_SIG_LEN]; /* SUSPECT/DEAD: `from`'s signed claim
+					 * intent (major 3) */
 };
 
 struct gsm_digest_entry {
@@ -389,6 +399,13 @@ void gsm_leave_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint6
 #define GSM_ALIVE_INTENT_LEN (17 + GSM_ID_LEN + 8 + 8)
 void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint64_t incarnation,
 		      uint8_t out[GSM_ALIVE_INTENT_LEN]);
+
+/* The bytes a claimer signs to say `node` is SUSPECT or DEAD (protocol
+ * major 3, update key 7, gsm_claim_intent() in crypto.h):
+ *   "gossamer-claim" (14 bytes) || state (1 byte: 1 SUSPECT, 2 DEAD) ||
+ *   node (32) || generation (uint64 BE) || incarnation (uint64 BE) ||
+ *   from (32)                                             = 95 bytes */
+#define GSM_CLAIM_INTENT_LEN (14 + 1 + GSM_ID_LEN + 8 + 8 + GSM_ID_LEN)
 
 /* Address helpers. */
 int gsm_addr_equal(const struct gsm_addr *a, const struct gsm_addr *b);

@@ -38,6 +38,7 @@ static void put_update(msgpack_packer *pk, const struct gsm_update *u)
 	n += u->addr.family != 0;
 	n += u->has_from != 0;
 	n += u->has_sig != 0;
+	n += u->has_claim_sig != 0;
 	msgpack_pack_map(pk, n);
 	put_uint(pk, GSM_WK_UPDATE_NODE);
 	put_bin(pk, u->node, GSM_ID_LEN);
@@ -64,6 +65,10 @@ static void put_update(msgpack_packer *pk, const struct gsm_update *u)
 	if (u->has_sig) {
 		put_uint(pk, GSM_WK_UPDATE_SIG);
 		put_bin(pk, u->sig, GSM_SIG_LEN);
+	}
+	if (u->has_claim_sig) {
+		put_uint(pk, GSM_WK_UPDATE_CLAIM_SIG);
+		put_bin(pk, u->claim_sig, GSM_SIG_LEN);
 	}
 }
 
@@ -299,6 +304,9 @@ static int update_field(struct rd *r, unsigned key, void *ctx)
 	case GSM_WK_UPDATE_SIG:
 		u->has_sig = 1;
 		return gsm__rd_bin_fixed(r, u->sig, GSM_SIG_LEN);
+	case GSM_WK_UPDATE_CLAIM_SIG:
+		u->has_claim_sig = 1;
+		return gsm__rd_bin_fixed(r, u->claim_sig, GSM_SIG_LEN);
 	}
 	return gsm__rd_skip(r, 1);
 }

@@ -13,8 +13,15 @@
  *      spread over every node: no member count grows, and the datagrams
  *      the nodes send meanwhile stay below twice the normal traffic of
  *      such a period plus a fixed number of advert requests per node.
+ *   4. Claim flood (protocol major 3): 100 SUSPECT/DEAD claims a second for
+ *      3 simulated minutes about random honest members at their current
+ *      generation and incarnation, naming random ids, other members
+ *      (without their signature) or the attacker itself (correctly signed)
+ *      as the claimer: no honest node is ever declared DEAD anywhere, and
+ *      the views are complete afterwards.
  * Then the core's counters of what it refused are non-zero.
  */
+#include "gossip/swim_int.h" /* the attacker's identity, to sign its own claims */
 #include "tests/sim/simtest.h"
 
 #define N	 32
@@ -206,6 +213,80 @@ static void bare_flood(struct sim *s, uint64_t dur)
 	}
 }
 
+static void dead_hook(void *arg, size_t node, const struct gsm_swim_event *ev)
+{
+	uint64_t *dead = arg;
+
+	(void)node;
+	if (ev->type == GSM_SWIM_EV_DEAD && ev->member)
+		(*dead)++; /* no node is down during the flood: every death is false */
+}
+
+/* One forged claim about a random honest member v: its current (gen, inc)
+ * as the attacker sees it, SUSPECT or DEAD, by a random id, by another
+ * member (the attacker's signature under that name) or by the attacker
+ * itself (signed). */
+static void claim_one(struct sim *s, struct gsm_update *u, uint64_t *x)
+{
+	size_t v;
+	struct gsm_swim_member sv;
+
+	do
+		v = (size_t)(rnd64(x) % N);
+	while (v == ATTACKER);
+	memset(u, 0, sizeof(*u));
+	memcpy(u->node, sim_node_id(s, v), GSM_ID_LEN);
+	u->state = rnd64(x) % 2 ? GSM_STATE_DEAD : GSM_STATE_SUSPECT;
+	if (gsm_swim_get(sim_core(s, ATTACKER), u->node, &sv) == 0) {
+		u->generation = sv.generation;
+		u->incarnation = sv.incarnation;
+	}
+	gsm_claim_sign(sim_core(s, ATTACKER)->id, u);
+	switch (rnd64(x) % 3) {
+	case 0: /* a random id */
+		for (int b = 0; b < GSM_ID_LEN; b += 8) {
+			uint64_t r = rnd64(x);
+
+			memcpy(u->from + b, &r, 8);
+		}
+		break;
+	case 1: /* another member, maybe v itself */
+		memcpy(u->from, sim_node_id(s, (size_t)(rnd64(x) % N)), GSM_ID_LEN);
+		break;
+	default: /* the attacker: a valid claim */
+		break;
+	}
+}
+
+/* 100 claims/s for dur ms: 10 datagrams of 10 a second, round robin over
+ * the honest nodes.  Returns the DEAD events seen meanwhile (and a minute
+ * after). */
+static uint64_t claim_flood(struct sim *s, uint64_t dur)
+{
+	static struct gsm_msg m;
+	uint64_t x = 0x853c49e6748fea9bull, t0 = sim_now(s), dead = 0;
+	size_t to = 0;
+
+	sim_set_event_hook(s, dead_hook, &dead);
+	for (uint64_t k = 0; k < dur / 100; k++) {
+		memset(&m, 0, sizeof(m));
+		m.type = GSM_MSG_GOSSIP;
+		memcpy(m.sender, sim_node_id(s, ATTACKER), GSM_ID_LEN);
+		m.sender_gen = sim_generation(s, ATTACKER);
+		m.n_updates = 10;
+		for (int j = 0; j < 10; j++)
+			claim_one(s, &m.updates[j], &x);
+		do
+			to = (to + 1) % N;
+		while (to == ATTACKER);
+		sim_send_forged(s, ATTACKER, to, &m);
+		sim_run_until(s, t0 + (k + 1) * 100);
+	}
+	sim_run_until(s, sim_now(s) + 60000);
+	sim_set_event_hook(s, NULL, NULL);
+	return dead;
+}
+
 static void counters(struct sim *s, uint64_t *rejected, uint64_t *refused)
 {
 	struct gsm_swim_stats st;
@@ -277,6 +358,24 @@ int main(void)
 	CHECK(sim_run_until_pred(s, sim_now(s) + 60000, 500, simtest_all_complete, NULL),
 	      "views complete after the flood");
 
+	{
+		uint64_t dead = claim_flood(s, 180000), unsigned_claims = 0;
+
+		for (size_t i = 0; i < N; i++) {
+			struct gsm_swim_stats st;
+
+			gsm_swim_stats(sim_core(s, i), &st);
+			unsigned_claims += st.claims_unsigned;
+		}
+		printf("claim flood (100/s, 180 s): %llu DEAD declarations of honest nodes, "
+		       "claims_unsigned %llu\n",
+		       (unsigned long long)dead, (unsigned long long)unsigned_claims);
+		CHECK(dead == 0, "no honest node declared DEAD anywhere (%llu)",
+		      (unsigned long long)dead);
+		CHECK(unsigned_claims > 0, "claims_unsigned counted");
+		CHECK(sim_run_until_pred(s, sim_now(s) + 60000, 500, simtest_all_complete, NULL),
+		      "views complete after the claim flood");
+	}
 	counters(s, &rejected, &refused);
 	printf("counters: claims_rejected %llu, admission_refused %llu\n",
 	       (unsigned long long)rejected, (unsigned long long)refused);

@@ -576,6 +576,22 @@ static void upd(struct gsm_update *u, const uint8_t *node, uint8_t st, uint64_t 
 	u->incarnation = i;
 }
 
+/* Sign u as a SUSPECT/DEAD claim (protocol major 3) by a member of s with
+ * an advert (identity 99, added on first use). */
+static void sign_claim(struct gsm_swim *s, struct gsm_update *u)
+{
+	struct gsm_identity *c = fx_identity(99);
+	struct member *cm = gsm__find(s, gsm_identity_public(c));
+
+	if (!cm) {
+		cm = gsm__member_add(s, gsm_identity_public(c));
+		assert_non_null(cm);
+		give_advert(s, cm, 100, 1, 1);
+	}
+	assert_int_equal(gsm_claim_sign(c, u), 0);
+	gsm_identity_free(c);
+}
+
 /* A member signed (generation 1, incarnation 0) by its advert: claims above
  * are ignored and counted; claims at it apply. */
 static void test_claims_bounded_by_signed(void **state)
@@ -590,8 +606,10 @@ static void test_claims_bounded_by_signed(void **state)
 	m = add(f.s, 1);
 	m->sgen = 1;
 	upd(&u, m->id, GSM_STATE_DEAD, 1, 3);
+	sign_claim(f.s, &u);
 	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
 	upd(&u, m->id, GSM_STATE_DEAD, UINT64_MAX, 0);
+	sign_claim(f.s, &u);
 	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
 	upd(&u, m->id, GSM_STATE_ALIVE, 1, 1); /* unsigned refutation */
 	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
@@ -600,7 +618,11 @@ static void test_claims_bounded_by_signed(void **state)
 	gsm_swim_stats(f.s, &st);
 	assert_int_equal(st.claims_rejected, 4);
 	assert_int_equal(m->state, GSM_STATE_ALIVE);
-	upd(&u, m->id, GSM_STATE_SUSPECT, 1, 0);
+	upd(&u, m->id, GSM_STATE_SUSPECT, 1, 0); /* claimer unknown, unsigned */
+	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 0);
+	gsm_swim_stats(f.s, &st);
+	assert_int_equal(st.claims_unsigned, 1);
+	sign_claim(f.s, &u);
 	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
 	assert_int_equal(m->state, GSM_STATE_SUSPECT);
 	fx_stop(&f);
@@ -622,6 +644,7 @@ static void test_signed_alive_raises_bound(void **state)
 	assert_non_null(m);
 	m->gen = m->sgen = 1;
 	upd(&u, m->id, GSM_STATE_SUSPECT, 1, 0);
+	sign_claim(f.s, &u);
 	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
 	upd(&u, m->id, GSM_STATE_ALIVE, 1, 1);
 	gsm_alive_intent(m->id, 1, 1, intent);
@@ -636,6 +659,7 @@ static void test_signed_alive_raises_bound(void **state)
 	assert_memory_equal(out.sig, u.sig, GSM_SIG_LEN);
 	/* a claim at the signed incarnation applies now */
 	upd(&u, m->id, GSM_STATE_DEAD, 1, 1);
+	sign_claim(f.s, &u);
 	assert_int_equal(gsm__apply_update(f.s, &u, 0, NULL, NULL), 1);
 	fx_stop(&f);
 	gsm_identity_free(x);

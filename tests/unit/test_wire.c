@@ -803,6 +803,70 @@ static void test_alive_intent(void **state)
 	assert_memory_not_equal(out, leave, 14);
 }
 
+/* The claim intent's exact bytes (wire.h), and a signed SUSPECT claim
+ * that survives an encode/decode round trip with from and claim_sig, and
+ * verifies there; any changed field of it does not verify. */
+static void test_claim_intent_and_roundtrip(void **state)
+{
+	uint8_t node[GSM_ID_LEN], from[GSM_ID_LEN], out[GSM_CLAIM_INTENT_LEN];
+	static struct gsm_msg m, d;
+	struct gsm_identity *id = fx_identity(7);
+	struct gsm_update *u = &m.updates[0], x;
+	uint8_t enc[512];
+	size_t len;
+
+	(void)state;
+	fx_bytes(node, sizeof(node), 5);
+	fx_bytes(from, sizeof(from), 6);
+	gsm_claim_intent(GSM_STATE_DEAD, node, 0x0102030405060708ull, 0x1112131415161718ull, from,
+			 out);
+	assert_int_equal(GSM_CLAIM_INTENT_LEN, 95);
+	assert_memory_equal(out, "gossamer-claim", 14);
+	assert_int_equal(out[14], GSM_STATE_DEAD);
+	assert_memory_equal(out + 15, node, GSM_ID_LEN);
+	assert_int_equal(out[15 + 32], 0x01);
+	assert_int_equal(out[15 + 32 + 7], 0x08);
+	assert_int_equal(out[15 + 32 + 8], 0x11);
+	assert_int_equal(out[15 + 32 + 15], 0x18);
+	assert_memory_equal(out + 15 + 48, from, GSM_ID_LEN);
+
+	gsm_msg_init(&m, GSM_MSG_GOSSIP);
+	fx_bytes(m.sender, GSM_ID_LEN, 9);
+	m.n_updates = 1;
+	memcpy(u->node, node, GSM_ID_LEN);
+	u->state = GSM_STATE_SUSPECT;
+	u->generation = 3;
+	u->incarnation = 4;
+	assert_int_equal(gsm_claim_sign(id, u), 0);
+	assert_true(u->has_from && u->has_claim_sig);
+	assert_memory_equal(u->from, gsm_identity_public(id), GSM_ID_LEN);
+	assert_int_equal(gsm_update_encoded_size(u) >= 2 + 1 + 34 + 2 + 2 + 2 + 34 + 66, 1);
+	assert_int_equal(gsm_msg_encode(&m, enc, sizeof(enc), &len), 0);
+	assert_true(len <= gsm_msg_encoded_size(&m));
+	assert_int_equal(gsm_msg_decode(enc, len, &d), 0);
+	assert_int_equal(d.n_updates, 1);
+	assert_true(d.updates[0].has_claim_sig && d.updates[0].has_from);
+	assert_memory_equal(d.updates[0].claim_sig, u->claim_sig, GSM_SIG_LEN);
+	assert_memory_equal(d.updates[0].from, u->from, GSM_ID_LEN);
+	assert_int_equal(gsm_claim_verify(&d.updates[0]), 0);
+	/* the state, the incarnation or the claimer changed: no longer valid */
+	x = d.updates[0];
+	x.state = GSM_STATE_DEAD;
+	assert_int_equal(gsm_claim_verify(&x), -EKEYREJECTED);
+	x = d.updates[0];
+	x.incarnation++;
+	assert_int_equal(gsm_claim_verify(&x), -EKEYREJECTED);
+	x = d.updates[0];
+	memcpy(x.from, from, GSM_ID_LEN);
+	assert_int_equal(gsm_claim_verify(&x), -EKEYREJECTED);
+	x.has_claim_sig = 0;
+	assert_int_equal(gsm_claim_verify(&x), -EKEYREJECTED);
+	x.state = GSM_STATE_ALIVE;
+	assert_int_equal(gsm_claim_verify(&x), -EINVAL);
+	assert_int_equal(gsm_claim_sign(id, &x), -EINVAL);
+	gsm_identity_free(id);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -827,7 +891,7 @@ static void test_wire_key_numbers(void **state)
 	static const int upd[] = {GSM_WK_UPDATE_NODE,	    GSM_WK_UPDATE_STATE,
 				  GSM_WK_UPDATE_GENERATION, GSM_WK_UPDATE_INCARNATION,
 				  GSM_WK_UPDATE_ADDR,	    GSM_WK_UPDATE_FROM,
-				  GSM_WK_UPDATE_SIG};
+				  GSM_WK_UPDATE_SIG,	    GSM_WK_UPDATE_CLAIM_SIG};
 	static const int adv[] = {
 	    GSM_WK_ADVERT_NODE_ID,     GSM_WK_ADVERT_NAME,     GSM_WK_ADVERT_WG_PUBKEY,
 	    GSM_WK_ADVERT_GENERATION,  GSM_WK_ADVERT_VERSION,  GSM_WK_ADVERT_WG_PORT,
@@ -841,7 +905,7 @@ static void test_wire_key_numbers(void **state)
 	assert_int_equal(GSM_WK_MSG_COUNT, 16);
 	for (int i = 0; i < (int)(sizeof(upd) / sizeof(upd[0])); i++)
 		assert_int_equal(upd[i], i);
-	assert_int_equal(GSM_WK_UPDATE_COUNT, 7);
+	assert_int_equal(GSM_WK_UPDATE_COUNT, 8);
 	for (int i = 0; i < (int)(sizeof(adv) / sizeof(adv[0])); i++)
 		assert_int_equal(adv[i], i);
 	assert_int_equal(GSM_WK_ADVERT_COUNT, 13);
@@ -879,6 +943,7 @@ int main(void)
 	    cmocka_unit_test(test_advert_text_rules),
 	    cmocka_unit_test(test_leave_intent),
 	    cmocka_unit_test(test_alive_intent),
+	    cmocka_unit_test(test_claim_intent_and_roundtrip),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_wire_key_numbers),
 	};
