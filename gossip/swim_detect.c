@@ -187,8 +187,8 @@ int gsm__suspicion_confirm(struct gsm_swim *s, struct member *m, const uint8_t *
 {
 	struct suspicion *sp = m->susp;
 
-	if (!sp || !from)
-		return 0;
+	if (!sp || !from || (s->rx_active && !s->rx_attributed))
+		return 0; /* unattributed datagrams confirm nothing (swim_auth.c) */
 	if (sp->has_from && !memcmp(sp->from, from, GSM_ID_LEN) && sp->n_confirm == 0)
 		return 0;
 	for (int i = 0; i < sp->n_confirm; i++)
@@ -340,6 +340,7 @@ static void probe_indirect(struct gsm_swim *s)
 		memcpy(tb->m.target, t->id, GSM_ID_LEN);
 		tb->m.target_addr = t->addr;
 		gsm__pack(s, &tb->m, s->cfg.lifeguard && t->state == GSM_STATE_SUSPECT ? t : NULL);
+		tb->to = helpers[i]; /* attributed: helpers drop unattributed ping-reqs */
 		gsm__send(s, &helpers[i]->addr, tb);
 		gsm__msg_done(s, tb);
 	}
@@ -494,6 +495,7 @@ void gsm__handle_ack(struct gsm_swim *s, const struct gsm_msg *m, const struct g
 		tb->m.has_target = 1;
 		memcpy(tb->m.target, r->target, GSM_ID_LEN);
 		gsm__pack(s, &tb->m, NULL);
+		tb->to = gsm__find(s, r->origin); /* attributed (pair tag) */
 		gsm__send(s, &r->origin_addr, tb);
 		gsm__msg_done(s, tb);
 		return;
@@ -587,6 +589,7 @@ void gsm__relay_timers(struct gsm_swim *s, uint64_t now)
 				tb->m.seq = r->origin_seq;
 				tb->m.has_target = 1;
 				memcpy(tb->m.target, r->target, GSM_ID_LEN);
+				tb->to = gsm__find(s, r->origin); /* attributed */
 				gsm__send(s, &r->origin_addr, tb);
 				gsm__msg_done(s, tb);
 			}
