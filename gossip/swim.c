@@ -32,8 +32,8 @@
  *                   requests, join retry and reconnect
  *
  * Dispatch.  gsm_swim_recv opens a datagram, refuses it outside the
- * replay window or when its nonce was seen before, decodes it, attributes
- * it to its sender or not (swim_auth.c: envelope v3), applies what it
+ * replay window, decodes it, attributes it to its sender or not and
+ * refuses a nonce seen before (swim_auth.c: envelope v3), applies what it
  * carries (swim_apply.c), notes the sender, then hands the message to its
  * component - a ping-req, nack or stray ack only when attributed.  gsm_swim_tick runs the timers in
  * a fixed order (suspicions, relays, probe, sync and reconnect, gossip round, reaping): the order
@@ -178,8 +178,9 @@ static void dispatch(struct gsm_swim *s, struct gsm_msg *m, const struct gsm_add
 	}
 }
 
-/* Open, check freshness (replay window), decode, attribute: 0 or the
- * datagram's refusal (counted where it is decided). */
+/* Open, check the time stamp (replay window), decode, attribute, check
+ * the nonce is new: 0, 1 (our own datagram, looped back) or the datagram's
+ * refusal (counted where it is decided). */
 static int rx_accept(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *buf,
 		     size_t len)
 {
@@ -190,15 +191,21 @@ static int rx_accept(struct gsm_swim *s, const struct gsm_addr *from, const uint
 	r = gsm_open(s->kr, buf, len, rb->body, sizeof(rb->body), &blen, NULL);
 	if (r < 0)
 		return r;
-	r = gsm__rx_fresh(s, from, buf, len, rb->body, blen);
+	r = gsm__rx_timely(s, from, buf, rb->body, blen);
 	if (r < 0)
 		return r;
 	r = gsm_msg_decode(rb->body, blen, &rb->m);
 	if (r < 0)
 		return r;
 	if (!memcmp(rb->m.sender, s->self_id, GSM_ID_LEN))
-		return 1; /* our own, looped back */
-	return gsm__rx_attribute(s, &rb->m, from, buf, len);
+		return 1;
+	r = gsm__rx_attribute(s, &rb->m, from, buf, len);
+	if (r < 0)
+		return r;
+	r = gsm__rx_unseen(s, buf);
+	if (r < 0)
+		gsm__rx_end(s);
+	return r;
 }
 
 int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *buf, size_t len)

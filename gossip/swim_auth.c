@@ -244,22 +244,26 @@ static void stale_log(struct gsm_swim *s, const struct gsm_addr *from, uint64_t 
 		 a, who, skew, window_ms(s) / 1000);
 }
 
-int gsm__rx_fresh(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *dgram,
-		  size_t len, const uint8_t *body, size_t blen)
+int gsm__rx_timely(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *dgram,
+		   const uint8_t *body, size_t blen)
+{
+	uint64_t ts = gsm_nonce_time(dgram + GSM_WK_ENV_NONCE), wall;
+
+	if (!s->env.wall_ms)
+		return 0;
+	wall = s->env.wall_ms(s->env.ctx);
+	if ((ts > wall ? ts - wall : wall - ts) <= window_ms(s))
+		return 0;
+	s->st.stale++;
+	stale_log(s, from, ts, wall, body, blen);
+	return -ETIME;
+}
+
+int gsm__rx_unseen(struct gsm_swim *s, const uint8_t *dgram)
 {
 	const uint8_t *nonce = dgram + GSM_WK_ENV_NONCE;
 	uint64_t ts = gsm_nonce_time(nonce), now = now_ms(s);
 
-	(void)len;
-	if (s->env.wall_ms) {
-		uint64_t wall = s->env.wall_ms(s->env.ctx);
-
-		if ((ts > wall ? ts - wall : wall - ts) > window_ms(s)) {
-			s->st.stale++;
-			stale_log(s, from, ts, wall, body, blen);
-			return -ETIME;
-		}
-	}
 	if (!s->replay.cap)
 		s->env.random(s->env.ctx, s->replay.hkey, sizeof(s->replay.hkey));
 	if (replay_seen(s, now, ts, nonce + GSM_NONCE_TIME_LEN)) {

@@ -349,12 +349,16 @@ static inline int gsm__rx_attributed(const struct gsm_swim *s)
 }
 /* A fresh nonce: env.wall_ms (0 without one) || 16 bytes of env.random. */
 void gsm__nonce(struct gsm_swim *s, uint8_t nonce[GSM_NONCE_LEN]);
-/* An opened datagram: its time stamp within the replay window of
- * env.wall_ms (-ETIME, counted and rate-limit logged, naming the sender if
- * body decodes), its nonce not seen before (-EALREADY, counted; it is
- * remembered otherwise).  The body is only read for that log line. */
-int gsm__rx_fresh(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *dgram, size_t len,
-		  const uint8_t *body, size_t blen);
+/* An opened datagram's time stamp is within the replay window of
+ * env.wall_ms: 0, or -ETIME (counted, rate-limit logged naming the source
+ * and, if body decodes, the sender).  The body is only read for that log
+ * line. */
+int gsm__rx_timely(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *dgram,
+		   const uint8_t *body, size_t blen);
+/* The datagram's nonce was not seen within two replay windows: 0 (it is
+ * remembered now), or -EALREADY (counted).  Checked after attribution, so
+ * a copy with a forged tag cannot shadow the genuine datagram. */
+int gsm__rx_unseen(struct gsm_swim *s, const uint8_t *dgram);
 /* After decoding: look the sender up among the members and check a pair
  * tag: sets the rx_* fields (attributed or not) or returns -EPERM (a bad
  * tag, counted as bad_sender).  gsm__rx_end clears them. */
