@@ -1,6 +1,8 @@
 /*
- * gossip/crypto.h - identities, advert signatures, the cluster key ring and
- * the datagram envelope (see gossip/wire.h for the byte layout).
+ * gossip/crypto.h - identities, advert signatures, the cluster key ring,
+ * the datagram envelope (see gossip/wire.h for the byte layout) and the
+ * pair keys and tags of envelope v3 that attribute a datagram to its
+ * sender (docs/protocol.md, Attribution).
  *
  * All secrets live in sodium_malloc'd memory where practical and are wiped
  * with sodium_memzero when freed.  Key files are written 0600 and refused

@@ -13,8 +13,13 @@
  * gsm_swim_set_advert() and gsm_swim_set_addr().
  *
  * Datagrams are sealed and opened by the core itself with the key ring
- * (gsm_seal/gsm_open); the env's send() receives finished envelopes of at
- * most config.mtu bytes.
+ * (gsm_seal_pair/gsm_open); the env's send() receives finished envelopes of
+ * at most config.mtu bytes.  Envelope v3 (docs/protocol.md): every nonce
+ * carries env.wall_ms, datagrams outside config.replay_window_ms of our
+ * clock or with a nonce seen before are refused, and a datagram to a
+ * member carries a pair tag that proves its sender; datagrams that do not
+ * (unknown sender, no tag) are handled but may not send ping-reqs or
+ * nacks, ack probes not sent to their address, or confirm suspicions.
  *
  * Time is milliseconds of a monotonic clock (env.now).  Timers: after every
  * call into the core, gsm_swim_next_deadline() gives the absolute time at

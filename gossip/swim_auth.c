@@ -296,8 +296,12 @@ const uint8_t *gsm__pair_key(struct gsm_swim *s, struct member *m)
 	return m->pair_state == PAIR_OK ? m->pair_key : NULL;
 }
 
-void gsm__pair_forget(struct member *m)
+void gsm__pair_forget(struct gsm_swim *s, struct member *m)
 {
+	if (s->rx_member == m) {
+		s->rx_member = NULL;
+		s->rx_attributed = 0;
+	}
 	sodium_memzero(m->pair_key, sizeof(m->pair_key));
 	m->pair_state = PAIR_NONE;
 }

@@ -377,8 +377,9 @@ struct member *gsm__tx_recipient(struct gsm_swim *s, const struct gsm_addr *to,
  * ping's target): 1 if m passes, else 0 (counted in unattributed_dropped). */
 int gsm__unattributed_ack_ok(struct gsm_swim *s, const struct gsm_msg *m,
 			     const struct gsm_addr *from);
-/* Wipe m's pair key (gsm__member_free). */
-void gsm__pair_forget(struct member *m);
+/* Wipe m's pair key and forget m as the datagram's sender (gsm__member_free:
+ * a member freed while a datagram is handled leaves it unattributed). */
+void gsm__pair_forget(struct gsm_swim *s, struct member *m);
 void gsm__replay_free(struct gsm_swim *s);
 
 /* ------------------------------------------------------------------ */
