@@ -14,7 +14,9 @@
  *       own pair key it is refused as bad_sender; the other member's
  *       address and state never change;
  *   (d) an honest datagram with one bit of its pair tag flipped is refused
- *       as bad_sender, and the genuine copy still gets through.
+ *       as bad_sender, and the genuine copy still gets through;
+ *   (e) a flood past the replay cache's cap loses no fresh datagram and
+ *       still catches replays.
  *
  * It includes the core's private header to read the probe and relay
  * state, the one place the forged acks and ping-reqs would show.
@@ -242,6 +244,55 @@ static void test_bad_tag(struct sim *s)
 	printf("(d) flipped tag bit: bad_sender\n");
 }
 
+/* (e) a flood past the cache's cap: every fresh datagram is still taken
+ * (the eviction and the index deletions lose nothing), the oldest entries
+ * are evicted and counted, and a replay is still caught afterwards. */
+static void test_flood(struct sim *s)
+{
+	static uint8_t buf[GSM_MAX_DATAGRAM];
+	static struct gsm_msg m;
+	struct gsm_swim_stats st0, st1;
+	const int n = REPLAY_MAX + 5000;
+	int refused = 0, rc;
+	size_t len;
+
+	stats(s, 2, &st0);
+	gsm_msg_init(&m, GSM_MSG_GOSSIP);
+	memcpy(m.sender, sim_node_id(s, 1), GSM_ID_LEN);
+	m.sender_gen = sim_generation(s, 1);
+	for (int i = 0; i < n; i++)
+		refused += sim_send_forged(s, 1, 2, &m) != 0;
+	stats(s, 2, &st1);
+	CHECK(refused == 0, "%d of %d fresh datagrams refused", refused, n);
+	CHECK(st1.replay_evicted - st0.replay_evicted >= (uint64_t)(n - REPLAY_MAX),
+	      "evictions counted (%llu)",
+	      (unsigned long long)(st1.replay_evicted - st0.replay_evicted));
+	len = capture(s, 1, 2, buf, sizeof(buf));
+	sim_run_until(s, sim_now(s) + 100);
+	rc = sim_inject(s, 2, 3, buf, len);
+	CHECK(len && rc == -EALREADY, "a replay after the flood is refused (%d)", rc);
+	/* the index after all those evictions: the newest REPLAY_MAX - 1000
+	 * nonces of a synthetic run are all found, none is lost */
+	{
+		uint8_t d[GSM_ENVELOPE_MIN] = {0};
+		int fresh = 0, found = 0, total = REPLAY_MAX + 3000;
+
+		for (int i = 0; i < total; i++) {
+			memcpy(d + GSM_WK_ENV_NONCE + GSM_NONCE_TIME_LEN, &i, sizeof(i));
+			fresh += gsm__rx_unseen(sim_core(s, 2), d) == 0;
+		}
+		for (int i = total - (REPLAY_MAX - 1000); i < total; i++) {
+			memcpy(d + GSM_WK_ENV_NONCE + GSM_NONCE_TIME_LEN, &i, sizeof(i));
+			found += gsm__rx_unseen(sim_core(s, 2), d) == -EALREADY;
+		}
+		CHECK(fresh == total, "%d of %d synthetic nonces fresh", fresh, total);
+		CHECK(found == REPLAY_MAX - 1000, "%d of %d recent nonces remembered", found,
+		      REPLAY_MAX - 1000);
+	}
+	printf("(e) flood of %d: all taken, %llu evicted, replays still refused\n", n,
+	       (unsigned long long)(st1.replay_evicted - st0.replay_evicted));
+}
+
 int main(void)
 {
 	struct sim_opts o;
@@ -257,6 +308,7 @@ int main(void)
 	test_replay(s);
 	test_claimed_id(s);
 	test_bad_tag(s);
+	test_flood(s);
 	test_clock_skew(s);
 	sim_free(s);
 	printf("%s\n", simtest_failures ? "FAILED" : "ok");
