@@ -149,6 +149,9 @@ enum gsd_reject_reason {
 	GSD_REJECT_MALFORMED,	   /* -EBADMSG: no envelope (short, bad magic) */
 	GSD_REJECT_UNKNOWN_TYPE,   /* -ENOMSG: message type from a newer minor */
 	GSD_REJECT_BAD_SIGNATURE,  /* -EKEYREJECTED */
+	GSD_REJECT_REPLAY,	   /* -EALREADY: nonce seen before (envelope v3) */
+	GSD_REJECT_CLOCK_SKEW,	   /* -ETIME: time stamp outside the replay window */
+	GSD_REJECT_BAD_SENDER,	   /* -EPERM: bad pair tag */
 	GSD_REJECT_OTHER,	   /* any other error */
 	GSD_REJECT_N
 };

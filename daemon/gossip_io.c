@@ -2,7 +2,8 @@
  * daemon/gossip_io.c - the environment the gossip core runs in.
  *
  * The SWIM core (gossip/swim.h) is a pure state machine; this file gives it
- * a clock (uv_hrtime), sockets (one UDP socket per bind address, sends with
+ * a clock (uv_hrtime; CLOCK_REALTIME as the wall clock that stamps nonces
+ * for the replay window), sockets (one UDP socket per bind address, sends with
  * uv_udp_try_send: a full socket buffer drops a datagram, which SWIM
  * tolerates), randomness (libsodium), a log and an event sink.  ONE timer
  * drives the core: after every call into it, gsd_kick() re-arms the timer
@@ -12,6 +13,9 @@
  * WireGuard refresh (wgsync.c) and a members-file write (persist.c);
  * observations go to the NAT detection (advert.c); new claims on our IPv4
  * overlay address are noted for the collision check (advert.c).
+ *
+ * Refused datagrams are counted by reason (gossip.rejected in status),
+ * envelope v3's among them: replay, clock_skew, bad_sender.
  *
  * Seeds and `join`: "host[:port]" strings are resolved without blocking
  * the loop.  Literal addresses are used at once; host names go to
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/daemon_int.h"
@@ -43,6 +48,16 @@ static uint64_t env_now(void *ctx)
 {
 	(void)ctx;
 	return gsd_now_ms();
+}
+
+/* the wall clock stamped into every nonce (the replay window) */
+static uint64_t env_wall_ms(void *ctx)
+{
+	struct timespec ts;
+	(void)ctx;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, size_t len)
@@ -190,6 +205,7 @@ void gsd_io_env(struct gsd_daemon *d, struct gsm_swim_env *env)
 	    .random = env_random,
 	    .event = env_event,
 	    .log = env_log,
+	    .wall_ms = env_wall_ms,
 	};
 }
 
@@ -226,6 +242,9 @@ static const char *const reject_names[GSD_REJECT_N] = {
     [GSD_REJECT_MALFORMED] = "malformed",
     [GSD_REJECT_UNKNOWN_TYPE] = "unknown_type",
     [GSD_REJECT_BAD_SIGNATURE] = "bad_signature",
+    [GSD_REJECT_REPLAY] = "replay",
+    [GSD_REJECT_CLOCK_SKEW] = "clock_skew",
+    [GSD_REJECT_BAD_SENDER] = "bad_sender",
     [GSD_REJECT_OTHER] = "other",
 };
 
@@ -249,6 +268,12 @@ static int reject_reason(int err, int peeked)
 		return GSD_REJECT_UNKNOWN_TYPE;
 	case -EKEYREJECTED:
 		return GSD_REJECT_BAD_SIGNATURE;
+	case -EALREADY:
+		return GSD_REJECT_REPLAY;
+	case -ETIME:
+		return GSD_REJECT_CLOCK_SKEW;
+	case -EPERM:
+		return GSD_REJECT_BAD_SENDER;
 	default:
 		return GSD_REJECT_OTHER;
 	}
@@ -293,6 +318,19 @@ static void explain_reject(const struct gsd_daemon *d, int reason, int err, uint
 	case GSD_REJECT_UNKNOWN_TYPE:
 		snprintf(buf, cap,
 			 "unknown message type (key id %u; the sender runs a newer minor)", key_id);
+		break;
+	case GSD_REJECT_CLOCK_SKEW:
+		snprintf(
+		    buf, cap,
+		    "time stamp outside the replay window (clock skew: check the clocks, NTP)");
+		break;
+	case GSD_REJECT_REPLAY:
+		snprintf(buf, cap, "a replayed datagram (its nonce was seen before)");
+		break;
+	case GSD_REJECT_BAD_SENDER:
+		snprintf(buf, cap,
+			 "bad pair tag: it claims a member's id it cannot prove (a key holder "
+			 "forging a sender, or a datagram for a node that used this address)");
 		break;
 	default:
 		snprintf(buf, cap, "%s (%s)", gsm_strerror(err), gsd_reject_reason_name(reason));

@@ -247,6 +247,11 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(g, "claims_rejected", json_integer((json_int_t)st.claims_rejected));
 	json_object_set_new(g, "admission_refused", json_integer((json_int_t)st.admission_refused));
 	json_object_set_new(g, "updates_unknown", json_integer((json_int_t)st.updates_unknown));
+	/* envelope v3: unattributed requests the core ignored (the refused
+	 * datagrams are in "rejected": replay, clock_skew, bad_sender) */
+	json_object_set_new(g, "unattributed_dropped",
+			    json_integer((json_int_t)st.unattributed_dropped));
+	json_object_set_new(g, "replay_evicted", json_integer((json_int_t)st.replay_evicted));
 	json_object_set_new(g, "rejected", rejected_json(d));
 	json_object_set_new(o, "gossip", g);
 	json_object_set_new(o, "cluster_keys", cluster_keys_json(d->kr));

@@ -1,6 +1,8 @@
 /*
- * gossip/crypto.h - identities, advert signatures, the cluster key ring and
- * the datagram envelope (see gossip/wire.h for the byte layout).
+ * gossip/crypto.h - identities, advert signatures, the cluster key ring,
+ * the datagram envelope (see gossip/wire.h for the byte layout) and the
+ * pair keys and tags of envelope v3 that attribute a datagram to its
+ * sender (docs/protocol.md, Attribution).
  *
  * All secrets live in sodium_malloc'd memory where practical and are wiped
  * with sodium_memzero when freed.  Key files are written 0600 and refused
@@ -118,22 +120,63 @@ struct gsm_keyring_merge_result {
 int gsm_keyring_merge(struct gsm_keyring *kr, const struct gsm_keyring *from,
 		      struct gsm_keyring_merge_result *res);
 
-/* Seal body under the primary key.  nonce: GSM_NONCE_LEN random bytes
- * from the caller (keeps the core free of hidden randomness).
- * out needs len + GSM_ENVELOPE_OVERHEAD bytes.  body may be exactly
- * out + GSM_ENVELOPE_HEADER (seal in place); no other overlap. */
+/* The v3 nonce: wall_ms (ms since the Unix epoch, big-endian) ||
+ * GSM_NONCE_RANDOM_LEN random bytes from the caller. */
+void gsm_nonce_make(uint64_t wall_ms, const uint8_t rnd[GSM_NONCE_RANDOM_LEN],
+		    uint8_t nonce[GSM_NONCE_LEN]);
+/* The sender's wall clock stamped in a nonce (or a datagram's nonce:
+ * dgram + GSM_WK_ENV_NONCE). */
+uint64_t gsm_nonce_time(const uint8_t nonce[GSM_NONCE_LEN]);
+
+/* Seal body under the primary key with auth 0 (cluster key only).  nonce:
+ * from gsm_nonce_make (the core gets time and randomness from its
+ * environment).  out needs len + GSM_ENVELOPE_MIN bytes.  body may be
+ * exactly out + GSM_ENVELOPE_HEADER (seal in place); no other overlap. */
 int gsm_seal(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN], const uint8_t *body,
 	     size_t len, uint8_t *out, size_t cap, size_t *outlen);
+/* The same with auth 1 when pair_key is not NULL: the pair tag
+ * (gsm_pair_tag over the sealed bytes) is appended, out then needs len +
+ * GSM_ENVELOPE_OVERHEAD bytes.  pair_key NULL is gsm_seal. */
+int gsm_seal_pair(const struct gsm_keyring *kr, const uint8_t nonce[GSM_NONCE_LEN],
+		  const uint8_t *pair_key, const uint8_t *body, size_t len, uint8_t *out,
+		  size_t cap, size_t *outlen);
 /* Open a datagram; body receives the plaintext (cap >= len - overhead).
- * Errors: -EBADMSG (short, bad magic, auth failure: wrong key, wrong
- * cluster name, any modified bit), -EPROTONOSUPPORT (other major), -ENOKEY
- * (unknown key id), -EMSGSIZE (len > GSM_MAX_DATAGRAM, refused before any
- * work, or cap too small).  body may be exactly dgram +
- * GSM_ENVELOPE_HEADER (open in place, dgram then must be writable); no
- * other overlap.  key_id (may be NULL) gets the
- * id that opened it. */
+ * Errors: -EBADMSG (short, bad magic, an auth byte other than 0/1, auth
+ * failure: wrong key, wrong cluster name, any modified bit of header or
+ * ciphertext), -EPROTONOSUPPORT (other major), -ENOKEY (unknown key id),
+ * -EMSGSIZE (len > GSM_MAX_DATAGRAM, refused before any work, or cap too
+ * small).  The pair tag of an auth-1 datagram is NOT checked here (the
+ * receiver needs the decoded sender to pick the pair key: see
+ * gsm_pair_tag_verify).  body may be exactly dgram + GSM_ENVELOPE_HEADER
+ * (open in place, dgram then must be writable); no other overlap.  key_id
+ * (may be NULL) gets the id that opened it. */
 int gsm_open(const struct gsm_keyring *kr, const uint8_t *dgram, size_t len, uint8_t *body,
 	     size_t cap, size_t *bodylen, uint16_t *key_id);
+/* The auth byte of a datagram gsm_open accepted (GSM_ENV_AUTH_*). */
+int gsm_envelope_auth(const uint8_t *dgram, size_t len);
+
+/* ---- pair keys: per-datagram sender attribution (docs/protocol.md) ----
+ * The pair key of two nodes is BLAKE2b-256 over
+ *   X25519(own Ed25519 secret as curve25519, peer's Ed25519 public key as
+ *   curve25519) || "gossamer-pair-v3" || both node ids in ascending byte
+ *   order || cluster name
+ * so both ends derive the same key and nobody else (not even another
+ * cluster key holder) can.  0, -EINVAL, -EKEYREJECTED (the peer id is not
+ * a valid point, or a low-order one).  About 50 us: derive once per member
+ * and cache it (wipe it with sodium_memzero). */
+int gsm_pair_key(const struct gsm_identity *self, const uint8_t peer[GSM_ID_LEN],
+		 const char *cluster_name, uint8_t key[GSM_PAIR_KEY_LEN]);
+/* TEST ONLY (huge simulations with verify_signatures off): a pair key from
+ * public data alone - BLAKE2b-256 of "gossamer-pair-test" || sorted ids ||
+ * cluster name.  Anybody can compute it; it attributes nothing. */
+void gsm_pair_key_public(const uint8_t a[GSM_ID_LEN], const uint8_t b[GSM_ID_LEN],
+			 const char *cluster_name, uint8_t key[GSM_PAIR_KEY_LEN]);
+/* tag = BLAKE2b-128 keyed with the pair key over buf[0..len). */
+void gsm_pair_tag(const uint8_t key[GSM_PAIR_KEY_LEN], const uint8_t *buf, size_t len,
+		  uint8_t tag[GSM_PAIR_TAG_LEN]);
+/* Check the pair tag of an auth-1 datagram (as gsm_open accepted it): 0,
+ * -EBADMSG (auth 0 or too short), -EKEYREJECTED (the tag does not match). */
+int gsm_pair_tag_verify(const uint8_t key[GSM_PAIR_KEY_LEN], const uint8_t *dgram, size_t len);
 
 /* Read the cleartext envelope header without opening it: 0, -EBADMSG
  * (short / bad magic), -EMSGSIZE (> GSM_MAX_DATAGRAM) or -EPROTONOSUPPORT

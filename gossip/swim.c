@@ -17,6 +17,9 @@
  *                   deadline, public getters, the instance utilities
  *                   (allocation accounting, the one array growth helper,
  *                   log) and the scratch datagrams
+ *   swim_auth.c     envelope v3: the replay window (nonce time stamps
+ *                   and the cache of nonces seen) and sender attribution
+ *                   (pair keys and tags)
  *   swim_members.c  the member table: sorted arrays, views, counts, events,
  *                   random member choice, tombstones
  *   swim_dissem.c   dissemination: broadcast queues, retransmit limits,
@@ -28,13 +31,17 @@
  *   swim_sync.c     anti-entropy: digest pages, the view hash, advert
  *                   requests, join retry and reconnect
  *
- * Dispatch.  gsm_swim_recv opens and decodes a datagram, applies what it
+ * Dispatch.  gsm_swim_recv opens a datagram, refuses it outside the
+ * replay window, decodes it, attributes it to its sender or not and
+ * refuses a nonce seen before (swim_auth.c: envelope v3), applies what it
  * carries (swim_apply.c), notes the sender, then hands the message to its
- * component.  Everything sent meanwhile is an answer to that datagram and
- * stays within its reply budget (amplification: gsm__reply_begin/grant/end,
- * swim_sync.c; docs/protocol.md).  gsm_swim_tick runs the timers in a fixed order (suspicions,
- * relays, probe, sync and reconnect, gossip round, reaping): the order is
- * part of the behaviour, since timers draw from the one random generator.
+ * component - a ping-req, nack or stray ack only when attributed.
+ * Everything sent meanwhile is an answer to that datagram and stays within
+ * its reply budget (amplification: gsm__reply_begin/grant/end, swim_sync.c;
+ * docs/protocol.md).  gsm_swim_tick runs the timers in a fixed order
+ * (suspicions, relays, probe, sync and reconnect, gossip round, reaping):
+ * the order is part of the behaviour, since timers draw from the one
+ * random generator.
  *
  * Scratch.  A decoded message (struct gsm_msg with every array bound) and
  * a datagram being built are large (about 180 and 250 KiB), so each
@@ -116,8 +123,10 @@ struct txbuf *gsm__msg_new(struct gsm_swim *s, uint8_t type)
 		tb = malloc(sizeof(*tb));
 	else
 		s->tx_busy = 1;
-	if (tb)
+	if (tb) {
+		tb->to = NULL;
 		gsm_msg_init(&tb->m, type);
+	}
 	return tb;
 }
 
@@ -132,10 +141,80 @@ void gsm__msg_done(struct gsm_swim *s, struct txbuf *tb)
 /* ------------------------------------------------------------------ */
 /* receive                                                             */
 
+/* Hand a decoded message to its component.  Unattributed datagrams may
+ * not ask us to probe for them (ping-req), report on probes (nack) or ack
+ * anything but a probe we sent to their very address (docs/protocol.md,
+ * Attribution). */
+static void dispatch(struct gsm_swim *s, struct gsm_msg *m, const struct gsm_addr *from)
+{
+	switch (m->type) {
+	case GSM_MSG_PING:
+		gsm__handle_ping(s, m, from);
+		break;
+	case GSM_MSG_ACK:
+		if (gsm__unattributed_ack_ok(s, m, from))
+			gsm__handle_ack(s, m, from);
+		break;
+	case GSM_MSG_PING_REQ:
+		if (gsm__rx_attributed(s))
+			gsm__handle_ping_req(s, m, from);
+		else
+			s->st.unattributed_dropped++;
+		break;
+	case GSM_MSG_NACK:
+		if (gsm__rx_attributed(s))
+			gsm__handle_nack(s, m);
+		else
+			s->st.unattributed_dropped++;
+		break;
+	case GSM_MSG_SYNC_DIGEST:
+		gsm__observed_addr(s, m);
+		gsm__handle_digest_page(s, m, from);
+		break;
+	case GSM_MSG_SYNC_REQUEST:
+		if (m->flags & GSM_MF_REPLY)
+			gsm__handle_digest_request(s, m, from);
+		else
+			gsm__handle_advert_request(s, m, from);
+		break;
+	default:
+		break; /* SYNC_RESPONSE, LEAVE, GOSSIP: piggyback only */
+	}
+}
+
+/* Open, check the time stamp (replay window), decode, attribute, check
+ * the nonce is new: 0, 1 (our own datagram, looped back) or the datagram's
+ * refusal (counted where it is decided). */
+static int rx_accept(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *buf,
+		     size_t len)
+{
+	struct rxbuf *rb = s->rx;
+	size_t blen = 0;
+	int r;
+
+	r = gsm_open(s->kr, buf, len, rb->body, sizeof(rb->body), &blen, NULL);
+	if (r < 0)
+		return r;
+	r = gsm__rx_timely(s, from, buf, rb->body, blen);
+	if (r < 0)
+		return r;
+	r = gsm_msg_decode(rb->body, blen, &rb->m);
+	if (r < 0)
+		return r;
+	if (!memcmp(rb->m.sender, s->self_id, GSM_ID_LEN))
+		return 1;
+	r = gsm__rx_attribute(s, &rb->m, from, buf, len);
+	if (r < 0)
+		return r;
+	r = gsm__rx_unseen(s, buf);
+	if (r < 0)
+		gsm__rx_end(s);
+	return r;
+}
+
 int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *buf, size_t len)
 {
 	struct rxbuf *rb;
-	size_t blen = 0;
 	int r;
 
 	if (!s || !from || !buf)
@@ -143,20 +222,13 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 	s->st.dgrams_recv++;
 	s->st.bytes_recv += len;
 	rb = s->rx;
-	r = gsm_open(s->kr, buf, len, rb->body, sizeof(rb->body), &blen, NULL);
-	if (r < 0)
-		goto bad;
-	r = gsm_msg_decode(rb->body, blen, &rb->m);
-	if (r < 0)
-		goto bad;
-	if (!memcmp(rb->m.sender, s->self_id, GSM_ID_LEN)) {
-		r = 0;
-		goto out;
+	r = rx_accept(s, from, buf, len);
+	if (r < 0) {
+		s->st.dgrams_bad++;
+		return r;
 	}
-	if (rb->m.type < GSM_MSG_PING || rb->m.type > GSM_MSG_TYPE_MAX) {
-		r = 0; /* newer minor version: unknown type, ignore */
-		goto out;
-	}
+	if (r == 1 || rb->m.type < GSM_MSG_PING || rb->m.type > GSM_MSG_TYPE_MAX)
+		goto out; /* own datagram; newer minor version: unknown type, ignore */
 	gsm__reply_begin(s, len); /* the reply budget (swim_sync.c) */
 	gsm__process_piggyback(s, &rb->m, from,
 			       rb->m.type == GSM_MSG_SYNC_RESPONSE ||
@@ -165,39 +237,11 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 	if (rb->m.wg_observed.family)
 		gsm__wg_observed_addr(s, &rb->m);
 	gsm__reply_grant(s, &rb->m, from);
-	switch (rb->m.type) {
-	case GSM_MSG_PING:
-		gsm__handle_ping(s, &rb->m, from);
-		break;
-	case GSM_MSG_ACK:
-		gsm__handle_ack(s, &rb->m, from);
-		break;
-	case GSM_MSG_PING_REQ:
-		gsm__handle_ping_req(s, &rb->m, from);
-		break;
-	case GSM_MSG_NACK:
-		gsm__handle_nack(s, &rb->m);
-		break;
-	case GSM_MSG_SYNC_DIGEST:
-		gsm__observed_addr(s, &rb->m);
-		gsm__handle_digest_page(s, &rb->m, from);
-		break;
-	case GSM_MSG_SYNC_REQUEST:
-		if (rb->m.flags & GSM_MF_REPLY)
-			gsm__handle_digest_request(s, &rb->m, from);
-		else
-			gsm__handle_advert_request(s, &rb->m, from);
-		break;
-	default:
-		break; /* SYNC_RESPONSE, LEAVE, GOSSIP: piggyback only */
-	}
+	dispatch(s, &rb->m, from);
 	gsm__reply_end(s, &rb->m, from);
-	r = 0;
-	goto out;
-bad:
-	s->st.dgrams_bad++;
 out:
-	return r;
+	gsm__rx_end(s);
+	return 0;
 }
 
 void gsm_swim_tick(struct gsm_swim *s)
@@ -270,6 +314,7 @@ void gsm_swim_config_default(struct gsm_swim_config *c)
 	c->lifeguard = true;
 	c->verify_signatures = true;
 	c->sync_summary = true;
+	c->replay_window_ms = 60000;
 }
 
 int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *id,
@@ -303,6 +348,8 @@ int gsm_swim_new(const struct gsm_swim_config *cfg, const struct gsm_identity *i
 		s->cfg.suspicion_max_mult = 1;
 	if (s->cfg.retransmit_mult < 1)
 		s->cfg.retransmit_mult = 1;
+	if (!s->cfg.replay_window_ms)
+		s->cfg.replay_window_ms = 60000;
 	s->id = id;
 	s->kr = kr;
 	s->env = *env;
@@ -345,6 +392,7 @@ void gsm_swim_free(struct gsm_swim *s)
 	free(s->seeds);
 	free(s->reaped);
 	free(s->wgobs);
+	gsm__replay_free(s);
 	free(s->rx);
 	free(s->tx);
 	free(s);

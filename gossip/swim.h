@@ -13,8 +13,13 @@
  * gsm_swim_set_advert() and gsm_swim_set_addr().
  *
  * Datagrams are sealed and opened by the core itself with the key ring
- * (gsm_seal/gsm_open); the env's send() receives finished envelopes of at
- * most config.mtu bytes.
+ * (gsm_seal_pair/gsm_open); the env's send() receives finished envelopes of
+ * at most config.mtu bytes.  Envelope v3 (docs/protocol.md): every nonce
+ * carries env.wall_ms, datagrams outside config.replay_window_ms of our
+ * clock or with a nonce seen before are refused, and a datagram to a
+ * member carries a pair tag that proves its sender; datagrams that do not
+ * (unknown sender, no tag) are handled but may not send ping-reqs or
+ * nacks, ack probes not sent to their address, or confirm suspicions.
  *
  * Time is milliseconds of a monotonic clock (env.now).  Timers: after every
  * call into the core, gsm_swim_next_deadline() gives the absolute time at
@@ -79,6 +84,10 @@ struct gsm_swim_config {
 	bool sync_summary;	/* true: open each sync with a state_hash summary
 				 * (wire key 15) and answer one; false behaves
 				 * like a node from before key 15 (tests) */
+	uint32_t replay_window_ms;	/* 60000 (0 = the default): datagrams whose
+					 * nonce time stamp is further than this from
+					 * env.wall_ms are refused (stats.stale); within
+					 * it a nonce is accepted once (stats.replayed) */
 };
 
 /* Fill the defaults listed above (generation = 1). */
@@ -146,6 +155,11 @@ struct gsm_swim_env {
 	void (*event)(void *ctx, const struct gsm_swim_event *ev);
 	/* optional log (may be NULL) */
 	void (*log)(void *ctx, enum gsm_swim_log_level level, const char *msg);
+	/* optional wall clock: ms since the Unix epoch (CLOCK_REALTIME).  It
+	 * stamps every nonce and bounds the replay window; NULL: nonces are
+	 * stamped with 0 and only the replay cache applies (a replay older
+	 * than 2 windows is then accepted: tests and tools only). */
+	uint64_t (*wall_ms)(void *ctx);
 };
 
 /* Create an instance.  id and keyring are borrowed and must outlive it.
@@ -210,7 +224,10 @@ bool gsm_swim_leave_done(const struct gsm_swim *s);
 
 /* One received datagram.  Returns 0, or a negative errno describing a bad
  * datagram (-EBADMSG, -ENOKEY, -EPROTONOSUPPORT, -EKEYREJECTED, ...; see
- * gsm_strerror) which the caller may log.  The state is unchanged then. */
+ * gsm_strerror) which the caller may log.  The state is unchanged then.
+ * Envelope v3 refusals: -ETIME (time stamp outside the replay window:
+ * clock skew), -EALREADY (a replayed nonce), -EPERM (bad pair tag: the
+ * datagram claims a sender id it cannot prove). */
 int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *buf, size_t len);
 
 /* Absolute env time at which gsm_swim_tick() must run next. */
@@ -262,6 +279,14 @@ struct gsm_swim_stats {
 	 * claimer is not a live member with an advert, is the subject itself,
 	 * or did not sign them (claim_sig missing or bad; protocol major 3) */
 	uint64_t claims_unsigned;
+	/* envelope v3 (docs/protocol.md, Replay window / Attribution):
+	 * datagrams refused for a time stamp outside the replay window
+	 * (clock skew), for a nonce seen before, for a bad pair tag (they
+	 * claim a member's id the pair key does not confirm); requests of
+	 * unattributed datagrams ignored (ping-req, acks not matching a probe
+	 * to that address, nacks); replay cache entries evicted at the cap
+	 * before they expired */
+	uint64_t stale, replayed, bad_sender, unattributed_dropped, replay_evicted;
 	size_t memory_bytes; /* heap used by this instance (approximate): members,
 			      * adverts, queues; not its fixed ~430 KiB of
 			      * scratch datagrams (swim.c) */

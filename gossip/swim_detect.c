@@ -391,6 +391,7 @@ static void probe_indirect(struct gsm_swim *s)
 		memcpy(tb->m.target, t->id, GSM_ID_LEN);
 		tb->m.target_addr = t->addr;
 		gsm__pack(s, &tb->m, s->cfg.lifeguard && t->state == GSM_STATE_SUSPECT ? t : NULL);
+		tb->to = helpers[i]; /* attributed: helpers drop unattributed ping-reqs */
 		gsm__send(s, &helpers[i]->addr, tb);
 		gsm__msg_done(s, tb);
 	}
@@ -547,6 +548,7 @@ void gsm__handle_ack(struct gsm_swim *s, const struct gsm_msg *m, const struct g
 		tb->m.has_target = 1;
 		memcpy(tb->m.target, r->target, GSM_ID_LEN);
 		gsm__pack(s, &tb->m, NULL);
+		tb->to = gsm__find(s, r->origin); /* attributed (pair tag) */
 		gsm__send(s, &r->origin_addr, tb);
 		gsm__msg_done(s, tb);
 		return;
@@ -634,6 +636,7 @@ void gsm__relay_timers(struct gsm_swim *s, uint64_t now)
 				tb->m.seq = r->origin_seq;
 				tb->m.has_target = 1;
 				memcpy(tb->m.target, r->target, GSM_ID_LEN);
+				tb->to = gsm__find(s, r->origin); /* attributed */
 				gsm__send(s, &r->origin_addr, tb);
 				gsm__msg_done(s, tb);
 			}

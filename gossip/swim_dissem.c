@@ -20,8 +20,11 @@
  * goes out alone in an oversize GOSSIP datagram, left to IP fragmentation,
  * rather than not at all.
  *
- * Every datagram is encoded and sealed here (gsm__send) with a nonce from
- * env.random; the datagram is built in the instance's scratch (swim.c).
+ * Every datagram is encoded and sealed here (gsm__send) with a nonce of
+ * env.wall_ms and env.random, and with a pair tag when the recipient is a
+ * member we know (swim_auth.c: tb->to, a ping's target, or the sender of
+ * the datagram being answered); the datagram is built in the instance's
+ * scratch (swim.c).
  *
  * Leave: self turns LEFT with a leave intent signed by the identity, which
  * is gossiped and also told directly to up to LEAVE_DIRECT members, so that
@@ -100,6 +103,7 @@ void gsm__send(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf *tb)
 	struct gsm_msg *m = &tb->m;
 	uint8_t nonce[GSM_NONCE_LEN];
 	size_t blen = 0, olen = 0;
+	struct member *rcpt;
 	int r;
 
 	if (!to || to->family == 0)
@@ -115,8 +119,11 @@ void gsm__send(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf *tb)
 			 gsm_strerror(r));
 		return;
 	}
-	s->env.random(s->env.ctx, nonce, sizeof(nonce));
-	r = gsm_seal(s->kr, nonce, tb->body, blen, tb->out, sizeof(tb->out), &olen);
+	gsm__nonce(s, nonce);
+	/* a pair tag for a recipient we know: it attributes the datagram */
+	rcpt = gsm__tx_recipient(s, to, tb);
+	r = gsm_seal_pair(s->kr, nonce, rcpt ? gsm__pair_key(s, rcpt) : NULL, tb->body, blen,
+			  tb->out, sizeof(tb->out), &olen);
 	if (r < 0) {
 		gsm__log(s, GSM_LOG_ERR, "seal: %s", gsm_strerror(r));
 		return;
@@ -262,17 +269,25 @@ void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 		q_sent(s, &s->aqueue, pc.asel[i]);
 }
 
-/* GOSSIP datagram to addr, first carrying `first`'s update. */
-void gsm__send_gossip(struct gsm_swim *s, const struct gsm_addr *to, struct member *first)
+/* GOSSIP datagram to addr (the member rcpt, if known), first carrying
+ * `first`'s update. */
+static void send_gossip_to(struct gsm_swim *s, const struct gsm_addr *to, struct member *rcpt,
+			   struct member *first)
 {
 	struct txbuf *tb = gsm__msg_new(s, GSM_MSG_GOSSIP);
 
 	if (!tb)
 		return;
+	tb->to = rcpt;
 	gsm__pack(s, &tb->m, first);
 	if (tb->m.n_updates || tb->m.n_adverts)
 		gsm__send(s, to, tb);
 	gsm__msg_done(s, tb);
+}
+
+void gsm__send_gossip(struct gsm_swim *s, const struct gsm_addr *to, struct member *first)
+{
+	send_gossip_to(s, to, NULL, first);
 }
 
 int gsm_swim_leave(struct gsm_swim *s)
@@ -319,6 +334,7 @@ int gsm_swim_leave(struct gsm_swim *s)
 				return -ENOMEM;
 			gsm__fill_update(s, me, &tb->m.updates[0]);
 			tb->m.n_updates = 1;
+			tb->to = x;
 			gsm__send(s, &x->addr, tb);
 			gsm__msg_done(s, tb);
 			sent++;
@@ -341,7 +357,7 @@ void gsm__gossip_timer(struct gsm_swim *s, uint64_t now)
 
 			n = gsm__pick_random(s, t, k, NULL, 0);
 			for (size_t i = 0; i < n; i++) {
-				gsm__send_gossip(s, &t[i]->addr, NULL);
+				send_gossip_to(s, &t[i]->addr, t[i], NULL);
 				if (s->leaving)
 					s->leave_sends++;
 			}

@@ -113,7 +113,13 @@ struct member {
 	uint32_t verify_seq, verify_ms;
 	uint64_t reach_ms, admit_ms;
 	struct qitem uq, aq;
+	/* envelope v3 attribution (swim_auth.c): the pair key with this
+	 * member, derived on first use; wiped when the member is freed */
+	uint8_t pair_state; /* PAIR_NONE, PAIR_OK, PAIR_REFUSED */
+	uint8_t pair_key[GSM_PAIR_KEY_LEN];
 };
+
+enum { PAIR_NONE = 0, PAIR_OK, PAIR_REFUSED };
 
 /* a reaped tombstone, remembered for one more tombstone period so that
  * peers still holding it (or stale gossip) cannot re-create it */
@@ -171,9 +177,26 @@ struct rxbuf {
 /* A datagram being built: the message, its encoded body and the sealed
  * envelope. */
 struct txbuf {
+	struct member *to; /* the recipient, when known (pair tag); NULL */
 	struct gsm_msg m;
 	uint8_t body[GSM_MAX_DATAGRAM];
 	uint8_t out[GSM_MAX_DATAGRAM + GSM_ENVELOPE_OVERHEAD];
+};
+
+/* The replay cache (swim_auth.c): nonces (time stamp, random part) seen
+ * within the last 2 replay windows, in arrival order in a ring, found
+ * through an open-addressing index of ring positions. */
+#define REPLAY_MAX 65536
+struct replay_ent {
+	uint64_t seen; /* env.now when it arrived */
+	uint64_t ts;   /* the nonce's time stamp */
+	uint8_t rnd[GSM_NONCE_RANDOM_LEN];
+};
+struct replay {
+	struct replay_ent *ring;
+	size_t cap, head, n;
+	uint32_t *idx; /* ring position + 1; 0 = empty; 2 * cap slots */
+	uint8_t hkey[16];
 };
 
 struct gsm_swim {
@@ -253,6 +276,14 @@ struct gsm_swim {
 		uint64_t start;
 	} admit[ADMIT_SOURCES];
 	uint64_t next_verify;
+	/* envelope v3 (swim_auth.c): the replay cache, the stale-log rate
+	 * limit, and the datagram being handled: rx_member is its sender if
+	 * that is a member (attributed or not), valid during gsm_swim_recv */
+	struct replay replay;
+	uint64_t stale_log_ms;
+	uint8_t rx_active, rx_attributed;
+	struct gsm_addr rx_from;
+	struct member *rx_member;
 
 	struct gsm_swim_stats st;
 	size_t mem_bytes; /* what gsm__mem_alloc/gsm__grow hold (not the scratch) */
@@ -352,6 +383,50 @@ int gsm__grow(struct gsm_swim *s, void *arrp, size_t *cap, size_t need, size_t e
  * NULL: out of memory. */
 struct txbuf *gsm__msg_new(struct gsm_swim *s, uint8_t type);
 void gsm__msg_done(struct gsm_swim *s, struct txbuf *tb);
+
+/* ------------------------------------------------------------------ */
+/* swim_auth.c: envelope v3 - replay window and sender attribution     */
+
+/* The datagram being handled proves its sender (a good pair tag from a
+ * member).  What an unattributed one may do: docs/protocol.md. */
+static inline int gsm__rx_attributed(const struct gsm_swim *s)
+{
+	return s->rx_active && s->rx_attributed;
+}
+/* A fresh nonce: env.wall_ms (0 without one) || 16 bytes of env.random. */
+void gsm__nonce(struct gsm_swim *s, uint8_t nonce[GSM_NONCE_LEN]);
+/* An opened datagram's time stamp is within the replay window of
+ * env.wall_ms: 0, or -ETIME (counted, rate-limit logged naming the source
+ * and, if body decodes, the sender).  The body is only read for that log
+ * line. */
+int gsm__rx_timely(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t *dgram,
+		   const uint8_t *body, size_t blen);
+/* The datagram's nonce was not seen within two replay windows: 0 (it is
+ * remembered now), or -EALREADY (counted).  Checked after attribution, so
+ * a copy with a forged tag cannot shadow the genuine datagram. */
+int gsm__rx_unseen(struct gsm_swim *s, const uint8_t *dgram);
+/* After decoding: look the sender up among the members and check a pair
+ * tag: sets the rx_* fields (attributed or not) or returns -EPERM (a bad
+ * tag, counted as bad_sender).  gsm__rx_end clears them. */
+int gsm__rx_attribute(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from,
+		      const uint8_t *dgram, size_t len);
+void gsm__rx_end(struct gsm_swim *s);
+/* The pair key with m (derived once, cached), or NULL if m's id is refused. */
+const uint8_t *gsm__pair_key(struct gsm_swim *s, struct member *m);
+/* The member a datagram to `to` goes to, if known: tb->to, a ping's
+ * target at that address, or the sender of the datagram being handled
+ * when `to` is where it came from.  NULL: no pair tag. */
+struct member *gsm__tx_recipient(struct gsm_swim *s, const struct gsm_addr *to,
+				 const struct txbuf *tb);
+/* An ack/nack of an unattributed datagram may only answer a probe we sent
+ * to that very address (direct ack from the probe target, or a relayed
+ * ping's target): 1 if m passes, else 0 (counted in unattributed_dropped). */
+int gsm__unattributed_ack_ok(struct gsm_swim *s, const struct gsm_msg *m,
+			     const struct gsm_addr *from);
+/* Wipe m's pair key and forget m as the datagram's sender (gsm__member_free:
+ * a member freed while a datagram is handled leaves it unattributed). */
+void gsm__pair_forget(struct gsm_swim *s, struct member *m);
+void gsm__replay_free(struct gsm_swim *s);
 
 /* ------------------------------------------------------------------ */
 /* swim_members.c: the member table                                   */

@@ -168,6 +168,7 @@ void gsm__member_free(struct gsm_swim *s, struct member *m)
 	gsm__mem_free(s, m->advert, m->advert_len);
 	gsm__mem_free(s, m->leave_sig, GSM_SIG_LEN);
 	gsm__mem_free(s, m->alive_sig, GSM_SIG_LEN);
+	gsm__pair_forget(s, m);
 	gsm__mem_free(s, m, sizeof(*m));
 }
 

@@ -406,6 +406,7 @@ static void sync_request_page(struct gsm_swim *s)
 		/* a join attempt: unanswered after the join backoff, the
 		 * next one goes out (sync_finish) */
 		s->sync.deadline = now_ms(s) + jitter(s, s->join_retry_ms);
+	tb->to = s->sync.has_peer ? gsm__find(s, s->sync.peer) : NULL; /* pair tag */
 	gsm__send(s, &s->sync.addr, tb);
 	gsm__msg_done(s, tb);
 }

@@ -9,27 +9,36 @@
  * bounds below (and against the bytes that remain) before anything is
  * allocated, and a body never exceeds GSM_MAX_DATAGRAM.
  *
- * ENVELOPE (all integers big-endian)
+ * ENVELOPE (all integers big-endian; major 3)
  *
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +---------------------------------------------------------------+
  *  |               magic 'G' 'S' 'M' 'R' (0x47534d52)              |
  *  +---------------+---------------+-------------------------------+
- *  | major (1)     | minor (0)     |         key id                |
+ *  | major (3)     | minor (0)     |         key id                |
  *  +---------------+---------------+-------------------------------+
- *  |                                                               |
- *  +                     nonce (24 bytes, random)                  +
- *  |                                                               |
+ *  |   nonce: sender wall clock, ms since the Unix epoch (8 bytes)  |
+ *  +                                                               +
+ *  |          || 16 random bytes (24 bytes in all)                 |
+ *  +---------------+-----------------------------------------------+
+ *  | auth (1)      |  ciphertext: XChaCha20-Poly1305-IETF(body),   |
+ *  +---------------+  then the 16-byte AEAD tag                    +
+ *  |                (length = body length + 16)                    |
  *  +---------------------------------------------------------------+
- *  |                                                               |
- *  +        ciphertext: XChaCha20-Poly1305-IETF(body), then         +
- *  |        the 16-byte tag (length = body length + 16)            |
+ *  |  pair tag (16 bytes, only when auth = 1)                      |
  *  +---------------------------------------------------------------+
  *
- *  associated data = the 32 header bytes (magic .. nonce) || cluster name
+ *  associated data = the 33 header bytes (magic .. auth) || cluster name
  *  The key id names the cluster key (see gossip/crypto.h: key ring).
- *  Overhead: GSM_ENVELOPE_OVERHEAD = 32 + 16 = 48 bytes.
+ *  auth 0: the cluster key only; auth 1: a pair tag follows the
+ *  ciphertext: BLAKE2b-128 keyed with the sender/recipient pair key over
+ *  every preceding datagram byte (gsm_pair_key, gsm_pair_tag).  Other
+ *  values are refused.  The nonce's time stamp feeds the replay window
+ *  (docs/protocol.md, Replay window); the nonce stays unique because of
+ *  its 128 random bits.
+ *  Overhead: 33 + 16 = 49 bytes (GSM_ENVELOPE_MIN), 65 with a pair tag
+ *  (GSM_ENVELOPE_OVERHEAD, the budget every body is sized for).
  *
  * BODY: map { key: value }            (msg = struct gsm_msg)
  *
@@ -71,12 +80,19 @@
 #include <sys/socket.h> /* struct sockaddr, socklen_t (address helpers) */
 
 #define GSM_WIRE_MAGIC	      0x47534d52u /* "GSMR" */
-#define GSM_PROTO_MAJOR	      2
+#define GSM_PROTO_MAJOR	      3
 #define GSM_PROTO_MINOR	      0
-#define GSM_ENVELOPE_HEADER   32 /* magic..nonce */
+#define GSM_ENVELOPE_HEADER   33 /* magic..auth */
 #define GSM_AEAD_TAG	      16
-#define GSM_ENVELOPE_OVERHEAD (GSM_ENVELOPE_HEADER + GSM_AEAD_TAG)
+#define GSM_PAIR_TAG_LEN      16
+#define GSM_PAIR_KEY_LEN      32
+#define GSM_ENVELOPE_MIN      (GSM_ENVELOPE_HEADER + GSM_AEAD_TAG)  /* auth 0 */
+#define GSM_ENVELOPE_OVERHEAD (GSM_ENVELOPE_MIN + GSM_PAIR_TAG_LEN) /* at most */
 #define GSM_NONCE_LEN	      24
+#define GSM_NONCE_TIME_LEN    8	 /* big-endian ms since the epoch, first */
+#define GSM_NONCE_RANDOM_LEN  16 /* then random bytes */
+#define GSM_ENV_AUTH_NONE     0	 /* auth byte: cluster key only */
+#define GSM_ENV_AUTH_PAIR     1	 /* auth byte: a pair tag follows */
 #define GSM_ID_LEN	      32 /* node id = Ed25519 public key */
 #define GSM_WGKEY_LEN	      32
 #define GSM_SIG_LEN	      64
@@ -106,7 +122,8 @@ enum gsm_wk_envelope {
 	GSM_WK_ENV_MAJOR = 4,  /* 1 byte */
 	GSM_WK_ENV_MINOR = 5,  /* 1 byte */
 	GSM_WK_ENV_KEY_ID = 6, /* 2 bytes */
-	GSM_WK_ENV_NONCE = 8,  /* GSM_NONCE_LEN bytes */
+	GSM_WK_ENV_NONCE = 8,  /* GSM_NONCE_LEN bytes: time (8) || random (16) */
+	GSM_WK_ENV_AUTH = 32,  /* 1 byte: GSM_ENV_AUTH_* */
 };
 
 /* Body map keys (struct gsm_msg).  type and sender are required. */

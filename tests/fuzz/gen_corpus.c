@@ -44,7 +44,8 @@ int main(int argc, char **argv)
 	struct gsm_advert a;
 	struct gsm_identity *id;
 	struct gsm_keyring *kr;
-	uint8_t nonce[GSM_NONCE_LEN] = {0};
+	uint8_t nonce[GSM_NONCE_LEN] = {0}, rnd[GSM_NONCE_RANDOM_LEN] = {0};
+	uint8_t pair[GSM_PAIR_KEY_LEN];
 	size_t len, dlen;
 	char name[64];
 
@@ -92,7 +93,9 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "body-%s.bin", gsm_msg_type_name(t));
 		put("datagram", name, 0, body, len);
 		if (t == GSM_MSG_PING || t == GSM_MSG_ACK || t == GSM_MSG_SYNC_RESPONSE) {
-			nonce[0] = t;
+			/* v3 nonce: a fixed time stamp (2026-01-01) || random */
+			rnd[0] = t;
+			gsm_nonce_make(1767225600000ull + t, rnd, nonce);
 			if (t == GSM_MSG_ACK)
 				gsm_keyring_use(kr, 2);
 			else
@@ -100,6 +103,12 @@ int main(int argc, char **argv)
 			if (gsm_seal(kr, nonce, body, len, dgram, sizeof(dgram), &dlen))
 				return 1;
 			snprintf(name, sizeof(name), "sealed-%s.bin", gsm_msg_type_name(t));
+			put("datagram", name, 1, dgram, dlen);
+			/* and with a pair tag (auth 1) */
+			gsm_pair_key_public(msg.sender, refs[0].ptr, "corpus", pair);
+			if (gsm_seal_pair(kr, nonce, pair, body, len, dgram, sizeof(dgram), &dlen))
+				return 1;
+			snprintf(name, sizeof(name), "sealed-pair-%s.bin", gsm_msg_type_name(t));
 			put("datagram", name, 1, dgram, dlen);
 		}
 	}

@@ -50,8 +50,9 @@ struct node {
 	uint8_t group;
 	double loss;
 	uint32_t slow_ms;
-	bool big;	 /* advert larger than the MTU */
-	bool no_summary; /* config.sync_summary = false */
+	int64_t clock_off; /* wall clock offset (ms) */
+	bool big;	   /* advert larger than the MTU */
+	bool no_summary;   /* config.sync_summary = false */
 };
 
 struct link {
@@ -78,7 +79,14 @@ struct sim {
 	void *hook_arg;
 	struct sim_totals tot;
 	uint32_t current; /* node being run, for the env */
-	FILE *trace;	  /* GSM_SIM_TRACE: every event and datagram, one line each */
+	sim_log_fn log_hook;
+	void *log_arg;
+	/* sim_capture_next: the next datagram cap_from -> cap_to is copied */
+	bool cap_armed;
+	uint32_t cap_from, cap_to;
+	uint8_t *cap_buf;
+	size_t cap_len;
+	FILE *trace; /* GSM_SIM_TRACE: every event and datagram, one line each */
 };
 
 /* ---- randomness ---- */
@@ -158,6 +166,40 @@ static uint64_t env_now(void *ctx)
 	return ((struct node *)ctx)->sim->now;
 }
 
+/* Wall clock: a fixed epoch (2026-01-01) + sim time + the node's offset */
+#define SIM_EPOCH_MS 1767225600000ull
+
+static uint64_t node_wall(const struct node *n)
+{
+	return (uint64_t)((int64_t)(SIM_EPOCH_MS + n->sim->now) + n->clock_off);
+}
+
+static uint64_t env_wall(void *ctx)
+{
+	return node_wall(ctx);
+}
+
+static void env_log(void *ctx, enum gsm_swim_log_level lvl, const char *msg)
+{
+	struct node *n = ctx;
+
+	if (n->sim->log_hook)
+		n->sim->log_hook(n->sim->log_arg, n->idx, (int)lvl, msg);
+}
+
+static void capture(struct sim *s, uint32_t from, long to, const uint8_t *buf, size_t len)
+{
+	if (!s->cap_armed || from != s->cap_from || to != (long)s->cap_to)
+		return;
+	free(s->cap_buf);
+	s->cap_buf = malloc(len);
+	if (!s->cap_buf)
+		return;
+	memcpy(s->cap_buf, buf, len);
+	s->cap_len = len;
+	s->cap_armed = false;
+}
+
 static long addr_index(const struct sim *s, const struct gsm_addr *a)
 {
 	long i;
@@ -213,6 +255,7 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 	s->tot.bytes += len;
 	if (s->trace)
 		trace_datagram(s, src->idx, d, buf, len);
+	capture(s, src->idx, d, buf, len);
 	if (d < 0) {
 		s->tot.dropped++;
 		return;
@@ -473,6 +516,7 @@ void sim_free(struct sim *s)
 	}
 	free(s->heap);
 	free(s->links);
+	free(s->cap_buf);
 	free(s->nodes);
 	gsm_keyring_free(s->kr);
 	if (s->trace)
@@ -511,6 +555,8 @@ int sim_start(struct sim *s, size_t i)
 	    .send = env_send,
 	    .random = env_random,
 	    .event = env_event,
+	    .log = env_log,
+	    .wall_ms = env_wall,
 	};
 	uint8_t adv[GSM_MAX_ADVERT];
 	size_t len;
@@ -672,25 +718,82 @@ int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t 
 	return r;
 }
 
-int sim_send_forged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m)
+/* Encode m, seal it (nonce stamped with node from's wall clock; pair
+ * tagged with pair_key if not NULL) and deliver it to node `to`. */
+static int forge(struct sim *s, size_t from, size_t to, const struct gsm_msg *m,
+		 const uint8_t *pair_key)
 {
 	static uint8_t body[GSM_MAX_DATAGRAM], dgram[GSM_MAX_DATAGRAM];
-	uint8_t nonce[GSM_NONCE_LEN];
+	uint8_t nonce[GSM_NONCE_LEN], rb[GSM_NONCE_RANDOM_LEN];
 	size_t blen, dlen;
 	int r;
 
 	r = gsm_msg_encode(m, body, sizeof(body) - GSM_ENVELOPE_OVERHEAD, &blen);
 	if (r < 0)
 		return r;
-	for (size_t k = 0; k < sizeof(nonce); k += 8) {
+	for (size_t k = 0; k < sizeof(rb); k += 8) {
 		uint64_t x = rnd(s);
 
-		memcpy(nonce + k, &x, 8);
+		memcpy(rb + k, &x, 8);
 	}
-	r = gsm_seal(s->kr, nonce, body, blen, dgram, sizeof(dgram), &dlen);
+	gsm_nonce_make(node_wall(&s->nodes[from]), rb, nonce);
+	r = gsm_seal_pair(s->kr, nonce, pair_key, body, blen, dgram, sizeof(dgram), &dlen);
 	if (r < 0)
 		return r;
 	return sim_inject(s, to, from, dgram, dlen);
+}
+
+int sim_send_forged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m)
+{
+	return forge(s, from, to, m, NULL);
+}
+
+int sim_send_forged_tagged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m)
+{
+	uint8_t key[GSM_PAIR_KEY_LEN];
+	int r;
+
+	r = gsm_pair_key(s->nodes[from].id, sim_node_id(s, to), gsm_keyring_cluster_name(s->kr),
+			 key);
+	if (r < 0)
+		return r;
+	return forge(s, from, to, m, key);
+}
+
+void sim_set_clock_offset(struct sim *s, size_t i, int64_t ms)
+{
+	s->nodes[i].clock_off = ms;
+}
+
+void sim_set_log_hook(struct sim *s, sim_log_fn fn, void *arg)
+{
+	s->log_hook = fn;
+	s->log_arg = arg;
+}
+
+void sim_capture_next(struct sim *s, size_t from, size_t to)
+{
+	free(s->cap_buf);
+	s->cap_buf = NULL;
+	s->cap_len = 0;
+	s->cap_armed = true;
+	s->cap_from = (uint32_t)from;
+	s->cap_to = (uint32_t)to;
+}
+
+size_t sim_captured(const struct sim *s, uint8_t *buf, size_t cap)
+{
+	if (!s->cap_buf || s->cap_len > cap)
+		return 0;
+	memcpy(buf, s->cap_buf, s->cap_len);
+	return s->cap_len;
+}
+
+int sim_replay(struct sim *s, size_t to, size_t from)
+{
+	if (!s->cap_buf)
+		return -ENOENT;
+	return sim_inject(s, to, from, s->cap_buf, s->cap_len);
 }
 
 int sim_set_link(struct sim *s, size_t a, size_t b, double loss, uint32_t delay_ms,

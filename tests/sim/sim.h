@@ -78,6 +78,26 @@ int sim_inject(struct sim *s, size_t i, size_t from, const uint8_t *buf, size_t 
  * negative errno from encoding/sealing.  For attack tests. */
 int sim_send_forged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m);
 
+/* The same, pair-tagged with the pair key of node `from` (its own
+ * identity) and node `to`: the tag is good only if m's sender is `from`. */
+int sim_send_forged_tagged(struct sim *s, size_t from, size_t to, const struct gsm_msg *m);
+
+/* Wall clocks (env.wall_ms): a fixed epoch + sim time + a per-node offset
+ * (ms, default 0), for the replay window. */
+void sim_set_clock_offset(struct sim *s, size_t i, int64_t ms);
+/* Log hook: every env.log line of every node (level: enum gsm_swim_log_level). */
+typedef void (*sim_log_fn)(void *arg, size_t node, int level, const char *msg);
+void sim_set_log_hook(struct sim *s, sim_log_fn fn, void *arg);
+
+/* Capture: copy the next datagram node `from` sends to node `to` (it is
+ * still delivered as usual).  sim_captured copies it into buf and returns
+ * its length (0: none captured yet, or cap too small); sim_replay
+ * re-delivers it verbatim to node `to` as if sent from node `from`'s
+ * address (what gsm_swim_recv returned; -ENOENT: nothing captured). */
+void sim_capture_next(struct sim *s, size_t from, size_t to);
+size_t sim_captured(const struct sim *s, uint8_t *buf, size_t cap);
+int sim_replay(struct sim *s, size_t to, size_t from);
+
 /* Network */
 void sim_set_loss(struct sim *s, double p);
 void sim_set_node_loss(struct sim *s, size_t i, double p); /* in and out */

@@ -66,7 +66,7 @@ static void seal(const struct gsm_keyring *kr, uint8_t *out, size_t *len)
 {
 	nonce[0]++;
 	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), out, 256, len), 0);
-	assert_int_equal(*len, sizeof(pbody) + GSM_ENVELOPE_OVERHEAD);
+	assert_int_equal(*len, sizeof(pbody) + GSM_ENVELOPE_MIN);
 }
 
 static void test_seal_open_roundtrip(void **state)
@@ -85,6 +85,8 @@ static void test_seal_open_roundtrip(void **state)
 	assert_int_equal(d[5], GSM_PROTO_MINOR);
 	assert_int_equal(d[6] << 8 | d[7], 7);
 	assert_memory_equal(d + 8, nonce, GSM_NONCE_LEN);
+	assert_int_equal(d[GSM_WK_ENV_AUTH], GSM_ENV_AUTH_NONE);
+	assert_int_equal(gsm_envelope_auth(d, dl), GSM_ENV_AUTH_NONE);
 	/* ciphertext is not the body */
 	assert_memory_not_equal(d + GSM_ENVELOPE_HEADER, pbody, sizeof(pbody));
 	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, &kid), 0);
@@ -93,7 +95,8 @@ static void test_seal_open_roundtrip(void **state)
 	assert_int_equal(kid, 7);
 	/* too small an output buffer */
 	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(pbody) - 1, &ol, NULL), -EMSGSIZE);
-	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), out, sizeof(pbody) + 47, &ol),
+	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), out,
+				  sizeof(pbody) + GSM_ENVELOPE_MIN - 1, &ol),
 			 -EMSGSIZE);
 	gsm_keyring_free(kr);
 }
@@ -151,6 +154,102 @@ static void test_every_bit_flip_rejected(void **state)
 	assert_int_equal(n_auth, dl * 8 - 24);
 	/* and the unmodified datagram still opens */
 	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, NULL), 0);
+	gsm_keyring_free(kr);
+}
+
+/* The v3 nonce: 8 bytes big-endian wall clock, then the random part. */
+static void test_nonce_time(void **state)
+{
+	uint8_t rnd[GSM_NONCE_RANDOM_LEN], n[GSM_NONCE_LEN];
+
+	(void)state;
+	memset(rnd, 0xab, sizeof(rnd));
+	gsm_nonce_make(0x0102030405060708ull, rnd, n);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[7], 8);
+	assert_memory_equal(n + GSM_NONCE_TIME_LEN, rnd, sizeof(rnd));
+	assert_true(gsm_nonce_time(n) == 0x0102030405060708ull);
+}
+
+/* Pair keys: both ends derive the same key, a third party (another key
+ * holder) a different one, another cluster another one; a low-order or
+ * invalid peer id is refused. */
+static void test_pair_key(void **state)
+{
+	struct gsm_identity *a = fx_identity(11), *b = fx_identity(12), *c = fx_identity(13);
+	uint8_t ab[GSM_PAIR_KEY_LEN], ba[GSM_PAIR_KEY_LEN], ac[GSM_PAIR_KEY_LEN],
+	    cb[GSM_PAIR_KEY_LEN], ab2[GSM_PAIR_KEY_LEN], k[GSM_PAIR_KEY_LEN];
+	/* the Ed25519 identity point (order 1) and a point of order 4 */
+	uint8_t low1[GSM_ID_LEN] = {1}, low4[GSM_ID_LEN] = {0}, bad[GSM_ID_LEN];
+
+	(void)state;
+	assert_int_equal(gsm_pair_key(a, gsm_identity_public(b), "prod", ab), 0);
+	assert_int_equal(gsm_pair_key(b, gsm_identity_public(a), "prod", ba), 0);
+	assert_memory_equal(ab, ba, sizeof(ab));
+	assert_int_equal(gsm_pair_key(a, gsm_identity_public(c), "prod", ac), 0);
+	assert_int_equal(gsm_pair_key(c, gsm_identity_public(b), "prod", cb), 0);
+	assert_memory_not_equal(ab, ac, sizeof(ab));
+	assert_memory_not_equal(ab, cb, sizeof(ab));
+	assert_int_equal(gsm_pair_key(a, gsm_identity_public(b), "staging", ab2), 0);
+	assert_memory_not_equal(ab, ab2, sizeof(ab));
+	assert_int_equal(gsm_pair_key(a, low1, "prod", k), -EKEYREJECTED);
+	assert_int_equal(gsm_pair_key(a, low4, "prod", k), -EKEYREJECTED);
+	memset(bad, 0xff, sizeof(bad)); /* not a point encoding */
+	assert_int_equal(gsm_pair_key(a, bad, "prod", k), -EKEYREJECTED);
+	assert_int_equal(gsm_pair_key(NULL, low1, "prod", k), -EINVAL);
+	/* the test-only derivation is symmetric too, and differs */
+	gsm_pair_key_public(gsm_identity_public(a), gsm_identity_public(b), "prod", k);
+	gsm_pair_key_public(gsm_identity_public(b), gsm_identity_public(a), "prod", ab2);
+	assert_memory_equal(k, ab2, sizeof(k));
+	assert_memory_not_equal(k, ab, sizeof(k));
+	gsm_identity_free(a);
+	gsm_identity_free(b);
+	gsm_identity_free(c);
+}
+
+/* A pair-tagged datagram: auth 1, 16 more bytes, opens with the cluster
+ * key alone, and its tag verifies with the pair key only; any bit of the
+ * tag flipped is -EKEYREJECTED, the auth byte cannot be stripped. */
+static void test_pair_tag(void **state)
+{
+	uint16_t ids[] = {7};
+	struct gsm_keyring *kr = ring("prod", ids, 1, 7);
+	struct gsm_identity *a = fx_identity(21), *b = fx_identity(22), *c = fx_identity(23);
+	uint8_t ab[GSM_PAIR_KEY_LEN], cb[GSM_PAIR_KEY_LEN], d[256], out[256], plain[256];
+	size_t dl, ol, pl;
+
+	(void)state;
+	assert_int_equal(gsm_pair_key(a, gsm_identity_public(b), "prod", ab), 0);
+	assert_int_equal(gsm_pair_key(c, gsm_identity_public(b), "prod", cb), 0);
+	nonce[0]++;
+	assert_int_equal(gsm_seal_pair(kr, nonce, ab, pbody, sizeof(pbody), d, sizeof(d), &dl), 0);
+	assert_int_equal(dl, sizeof(pbody) + GSM_ENVELOPE_OVERHEAD);
+	assert_int_equal(gsm_envelope_auth(d, dl), GSM_ENV_AUTH_PAIR);
+	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, NULL), 0);
+	assert_int_equal(ol, sizeof(pbody));
+	assert_memory_equal(out, pbody, sizeof(pbody));
+	assert_int_equal(gsm_pair_tag_verify(ab, d, dl), 0);
+	assert_int_equal(gsm_pair_tag_verify(cb, d, dl), -EKEYREJECTED);
+	for (size_t bit = 0; bit < GSM_PAIR_TAG_LEN * 8; bit++) {
+		uint8_t *p = d + dl - GSM_PAIR_TAG_LEN + bit / 8;
+
+		*p ^= (uint8_t)(1u << (bit % 8));
+		assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, NULL), 0);
+		assert_int_equal(gsm_pair_tag_verify(ab, d, dl), -EKEYREJECTED);
+		*p ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* without the pair key it is auth 0 and 16 bytes shorter; a tag
+	 * cannot be stripped (auth 1 is authenticated) or claimed */
+	assert_int_equal(gsm_seal(kr, nonce, pbody, sizeof(pbody), plain, sizeof(plain), &pl), 0);
+	assert_int_equal(pl + GSM_PAIR_TAG_LEN, dl);
+	assert_int_equal(gsm_pair_tag_verify(ab, plain, pl), -EBADMSG);
+	assert_int_equal(gsm_open(kr, d, dl - GSM_PAIR_TAG_LEN, out, sizeof(out), &ol, NULL),
+			 -EBADMSG);
+	d[GSM_WK_ENV_AUTH] = 2;
+	assert_int_equal(gsm_open(kr, d, dl, out, sizeof(out), &ol, NULL), -EBADMSG);
+	gsm_identity_free(a);
+	gsm_identity_free(b);
+	gsm_identity_free(c);
 	gsm_keyring_free(kr);
 }
 
@@ -816,6 +915,9 @@ int main(void)
 	    cmocka_unit_test(test_seal_open_roundtrip),
 	    cmocka_unit_test(test_seal_open_in_place),
 	    cmocka_unit_test(test_every_bit_flip_rejected),
+	    cmocka_unit_test(test_nonce_time),
+	    cmocka_unit_test(test_pair_key),
+	    cmocka_unit_test(test_pair_tag),
 	    cmocka_unit_test(test_wrong_key_name_id_version),
 	    cmocka_unit_test(test_key_rotation),
 	    cmocka_unit_test(test_keyring_ops),

@@ -920,7 +920,8 @@ static void test_wire_key_numbers(void **state)
 	assert_int_equal(GSM_WK_ENV_MINOR, 5);
 	assert_int_equal(GSM_WK_ENV_KEY_ID, 6);
 	assert_int_equal(GSM_WK_ENV_NONCE, 8);
-	assert_int_equal(GSM_WK_ENV_NONCE + GSM_NONCE_LEN, GSM_ENVELOPE_HEADER);
+	assert_int_equal(GSM_WK_ENV_NONCE + GSM_NONCE_LEN, GSM_WK_ENV_AUTH);
+	assert_int_equal(GSM_WK_ENV_AUTH + 1, GSM_ENVELOPE_HEADER);
 }
 
 int main(void)
