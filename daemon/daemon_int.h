@@ -139,7 +139,7 @@ struct gsd_rxmark {
 	uint64_t grew_ms;
 };
 
-/* Why a received datagram was refused (gossip_io.c); names in
+/* Why a received datagram was refused (reject.c); names in
  * gsd_reject_reason_name(), documented in docs/control.md. */
 enum gsd_reject_reason {
 	GSD_REJECT_BAD_KEY,	   /* -EBADMSG on a well-formed envelope */
@@ -287,6 +287,13 @@ static inline void gsd_b64_key(const uint8_t k[32], char out[45])
 {
 	sodium_bin2base64(out, 45, k, 32, sodium_base64_VARIANT_ORIGINAL);
 }
+
+/* ------------------------------------------------------------ reject.c */
+
+/* Count a datagram gsm_swim_recv refused with err by reason (d->rejected)
+ * and log it at info, at most once per (source, reason) a minute. */
+void gsd_note_rejected(struct gsd_daemon *d, const struct gsm_addr *from, const uint8_t *dgram,
+		       size_t len, int err);
 
 /* ------------------------------------------------------------ gossip_io.c */
 

@@ -824,60 +824,6 @@ int gsm_pair_tag_verify(const uint8_t key[GSM_PAIR_KEY_LEN], const uint8_t *dgra
 	return crypto_verify_16(tag, dgram + len - GSM_PAIR_TAG_LEN) == 0 ? 0 : -EKEYREJECTED;
 }
 
-/* ------------------------------------------------------------------ */
-
-const char *gsm_strerror(int err)
-{
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0:
-		return "success";
-	case EBADMSG:
-		return "malformed or unauthenticated message";
-	case EMSGSIZE:
-		return "message too large or over a protocol bound";
-	case EPROTONOSUPPORT:
-		return "unsupported protocol major version";
-	case EINVAL:
-		return "invalid argument or malformed key file";
-	case EKEYREJECTED:
-		return "signature or pair tag verification failed";
-	case ETIME:
-		return "time stamp outside the replay window (clock skew: check the clocks, NTP)";
-	case EALREADY:
-		return "replayed datagram (nonce seen before)";
-	case EPERM:
-		return "bad pair tag: the datagram claims a sender it cannot prove";
-	case ENOKEY:
-		return "no cluster key with that key id (or key ring empty)";
-	case ENOMSG:
-		return "unknown message type (from a newer protocol version)";
-	case EACCES:
-		return "key file is accessible by group or others (chmod 600) or permission denied";
-	case ENOENT:
-		return "no such key or file";
-	case EEXIST:
-		return "a different key with that id is already installed";
-	case EBUSY:
-		return "cannot remove the primary key (make another key primary first)";
-	case ENOSPC:
-		return "key ring is full";
-	case ENOMEM:
-		return "out of memory";
-	case EIO:
-		return "libsodium initialisation failed";
-	case EAFNOSUPPORT:
-		return "unsupported address family";
-	case ENAMETOOLONG:
-		return "path too long";
-	case ELOOP:
-		return "key file is a symbolic link (secrets are not read through links; use the "
-		       "file itself)";
-	}
-	return "unknown error";
-}
-
 /* ---- claims: signed SUSPECT/DEAD (protocol major 3) ----
  *
  * A SUSPECT or DEAD update names its claimer (`from`) and carries the
@@ -886,26 +832,6 @@ const char *gsm_strerror(int err)
  * forger cannot multiply.  The intent binds the state, so a SUSPECT claim
  * cannot be replayed as a DEAD one, and the subject's (generation,
  * incarnation), so it says nothing about a later life or refutation. */
-
-static void put_be64_claim(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t generation,
-		      uint64_t incarnation, const uint8_t from[GSM_ID_LEN],
-		      uint8_t out[GSM_CLAIM_INTENT_LEN])
-{
-	memcpy(out, "gossamer-claim", 14);
-	out[14] = state;
-	memcpy(out + 15, node, GSM_ID_LEN);
-	put_be64_claim(out + 15 + GSM_ID_LEN, generation);
-	put_be64_claim(out + 15 + GSM_ID_LEN + 8, incarnation);
-	memcpy(out + 15 + GSM_ID_LEN + 16, from, GSM_ID_LEN);
-}
 
 int gsm_claim_sign(const struct gsm_identity *id, struct gsm_update *u)
 {

@@ -192,10 +192,6 @@ int gsm_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 int gsm_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len);
 
 /* ---- claims (protocol major 3; bytes in wire.h, GSM_CLAIM_INTENT_LEN) ---- */
-/* The claim intent: "gossamer-claim" || state || node || gen || inc || from. */
-void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t generation,
-		      uint64_t incarnation, const uint8_t from[GSM_ID_LEN],
-		      uint8_t out[GSM_CLAIM_INTENT_LEN]);
 /* Sign u (state SUSPECT or DEAD, node, generation, incarnation set) as a
  * claim by the identity: sets from (the identity's public key), claim_sig
  * and both has_ flags.  0, -EINVAL (NULL or another state), or gsm_sign's

@@ -37,7 +37,7 @@
  * carries (swim_apply.c), notes the sender, then hands the message to its
  * component - a ping-req, nack or stray ack only when attributed.
  * Everything sent meanwhile is an answer to that datagram and stays within
- * its reply budget (amplification: gsm__reply_begin/grant/end, swim_sync.c;
+ * its reply budget (amplification: gsm__reply_begin/grant/end, swim_amp.c;
  * docs/protocol.md).  gsm_swim_tick runs the timers in a fixed order
  * (suspicions, relays, probe, sync and reconnect, gossip round, reaping):
  * the order is part of the behaviour, since timers draw from the one
@@ -228,8 +228,8 @@ int gsm_swim_recv(struct gsm_swim *s, const struct gsm_addr *from, const uint8_t
 		return r;
 	}
 	if (r == 1 || rb->m.type < GSM_MSG_PING || rb->m.type > GSM_MSG_TYPE_MAX)
-		goto out; /* own datagram; newer minor version: unknown type, ignore */
-	gsm__reply_begin(s, len); /* the reply budget (swim_sync.c) */
+		goto out;	  /* own datagram; newer minor version: unknown type, ignore */
+	gsm__reply_begin(s, len); /* the reply budget (swim_amp.c) */
 	gsm__process_piggyback(s, &rb->m, from,
 			       rb->m.type == GSM_MSG_SYNC_RESPONSE ||
 				   rb->m.type == GSM_MSG_SYNC_DIGEST);

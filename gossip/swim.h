@@ -79,15 +79,15 @@ struct gsm_swim_config {
 	uint32_t admission_per_source;
 	uint32_t admission_window_ms;
 	uint32_t unreachable_reap_ms;
-	bool lifeguard;		/* true: LHM, nacks, dynamic suspicion, buddy rule */
-	bool verify_signatures; /* true (false only for huge simulations) */
-	bool sync_summary;	/* true: open each sync with a state_hash summary
-				 * (wire key 15) and answer one; false behaves
-				 * like a node from before key 15 (tests) */
-	uint32_t replay_window_ms;	/* 60000 (0 = the default): datagrams whose
-					 * nonce time stamp is further than this from
-					 * env.wall_ms are refused (stats.stale); within
-					 * it a nonce is accepted once (stats.replayed) */
+	bool lifeguard;		   /* true: LHM, nacks, dynamic suspicion, buddy rule */
+	bool verify_signatures;	   /* true (false only for huge simulations) */
+	bool sync_summary;	   /* true: open each sync with a state_hash summary
+				    * (wire key 15) and answer one; false behaves
+				    * like a node from before key 15 (tests) */
+	uint32_t replay_window_ms; /* 60000 (0 = the default): datagrams whose
+				    * nonce time stamp is further than this from
+				    * env.wall_ms are refused (stats.stale); within
+				    * it a nonce is accepted once (stats.replayed) */
 };
 
 /* Fill the defaults listed above (generation = 1). */

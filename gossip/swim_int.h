@@ -100,7 +100,7 @@ struct member {
 	 * from the advert).  Claims by others about it are bounded by this. */
 	uint64_t sgen, sinc;
 	uint8_t *alive_sig;
-	/* amplification (swim_sync.c): the last address the member proved
+	/* amplification (swim_amp.c): the last address the member proved
 	 * it receives at (a round trip echoing our unpredictable seq) and
 	 * when; its reply token bucket (bytes beyond the unverified budget,
 	 * last refill); the last address challenge sent to it (32-bit stamps) */
@@ -259,7 +259,7 @@ struct gsm_swim {
 	struct gsm_addr last_wg_observed;
 	uint64_t last_wg_observed_ms;
 
-	/* the reply budget (amplification, swim_sync.c): while a received
+	/* the reply budget (amplification, swim_amp.c): while a received
 	 * datagram is handled (reply_active), the bytes its answers may still
 	 * take, the verified sender's share of it, whether an answer was cut;
 	 * the key of our unpredictable seqs (drawn at first use); a join's
@@ -317,6 +317,16 @@ static inline uint64_t jitter(struct gsm_swim *s, uint64_t v)
 }
 
 /* 32-bit time stamps (rate limits only): 0 = never */
+/* Little-endian 64-bit read (hash outputs). */
+static inline uint64_t gsm__le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
 static inline uint32_t stamp32(uint64_t now)
 {
 	uint32_t t = (uint32_t)now;
@@ -621,6 +631,9 @@ void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 /* Timers (not while leaving): the sync session's deadline and the next
  * sync, then the reconnect timer. */
 void gsm__sync_timers(struct gsm_swim *s, uint64_t now);
+/* ------------------------------------------------------------------ */
+/* swim_amp.c: the reply budget                                       */
+
 /* The reply budget (amplification, docs/protocol.md): whatever the core
  * sends while it handles a received datagram of len sealed bytes is an
  * answer to it.  gsm_swim_recv calls gsm__reply_begin before applying the
@@ -637,5 +650,9 @@ void gsm__reply_grant(struct gsm_swim *s, const struct gsm_msg *m, const struct 
 void gsm__reply_end(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from);
 int gsm__reply_take(struct gsm_swim *s, size_t olen);
 size_t gsm__reply_body(const struct gsm_swim *s, size_t want);
+/* An unpredictable 32-bit value bound to (id, address a, n): a sync's seq
+ * and an address challenge's; keyed per node from env.random. */
+uint32_t gsm__amp_cookie(struct gsm_swim *s, const uint8_t *id, const struct gsm_addr *a,
+			 uint64_t n);
 
 #endif

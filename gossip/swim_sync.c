@@ -29,9 +29,9 @@
  * directly (swim_apply.c), and the member refutes straight back, so both
  * sides revive each other and gossip it.
  *
- * Reply budget (amplification): what is sent while a datagram is handled
- * stays within 3x its size, more only to a member at an address it proved
- * by a round trip (an address challenge, or our sync's page); see below.
+ * The reply budget that bounds every answer (amplification) is
+ * swim_amp.c's; a sync's seq is its unpredictable cookie, so our own
+ * sync's digest page proves the peer's address.
  */
 #include <errno.h>
 #include <math.h>
@@ -73,168 +73,6 @@ void gsm__sync_soon(struct gsm_swim *s)
 	s->sync_backoff = 0;
 	if (!s->sync.active && s->next_sync > soon)
 		s->next_sync = soon;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* ------------------------------------------------------------------ */
-/* the reply budget (amplification, docs/protocol.md)                  */
-
-#define AMP_ANY		3u	 /* x the request, to any source */
-#define AMP_RATE	262144u	 /* bytes a second a member's bucket refills */
-#define AMP_BURST	1048576u /* and holds at most */
-#define VERIFY_MS	600000u	 /* a verified address counts this long */
-#define CHAL_MS		1000u	 /* one address challenge a second per member */
-#define COOKIE_EPOCH_MS 8192u	 /* a challenge is answerable for 8 to 16 s */
-
-/* An unpredictable seq bound to (id, address, n): SipHash under a key from
- * env.random (not the core's generator, whose outputs others see). */
-static uint32_t amp_cookie(struct gsm_swim *s, const uint8_t *id, const struct gsm_addr *a,
-			   uint64_t n)
-{
-	uint8_t in[GSM_ID_LEN + 1 + 16 + 2 + 8], h[crypto_shorthash_BYTES];
-
-	if (!s->amp_keyed) {
-		s->env.random(s->env.ctx, s->amp_key, sizeof(s->amp_key));
-		s->amp_keyed = 1;
-	}
-	memcpy(in, id, GSM_ID_LEN);
-	in[GSM_ID_LEN] = a->family;
-	memcpy(in + GSM_ID_LEN + 1, a->ip, 16);
-	for (int j = 0; j < 10; j++) /* port, n: big-endian */
-		in[GSM_ID_LEN + 17 + j] =
-		    (uint8_t)(j < 2 ? (uint64_t)a->port >> (8 - 8 * j) : n >> (72 - 8 * j));
-	crypto_shorthash(h, in, sizeof(in), s->amp_key);
-	return (uint32_t)le64(h);
-}
-
-static int addr_verified(const struct member *x, const struct gsm_addr *from, uint64_t now)
-{
-	return x->vaddr_ms && since32(now, x->vaddr_ms) < VERIFY_MS &&
-	       gsm_addr_equal(&x->vaddr, from);
-}
-
-/* m answers a datagram of ours that carried an unpredictable seq bound to
- * `from`: an ACK to an address challenge, or a digest page of our sync
- * session from the address we asked.  Whoever sent it receives there. */
-static int proves_addr(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from,
-		       uint64_t now)
-{
-	uint64_t e = now / COOKIE_EPOCH_MS;
-
-	if (m->type == GSM_MSG_ACK && !(m->flags & GSM_MF_FORWARDED))
-		return m->seq == amp_cookie(s, m->sender, from, e) ||
-		       (e && m->seq == amp_cookie(s, m->sender, from, e - 1));
-	if (m->type == GSM_MSG_SYNC_DIGEST)
-		return s->sync.active && m->seq == s->sync.seq &&
-		       gsm_addr_equal(from, &s->sync.addr);
-	return 0;
-}
-
-/* A PING to member x at `from` carrying a cookie as its seq: x's ACK from
- * there proves the address (at most one a CHAL_MS per member). */
-static void challenge(struct gsm_swim *s, struct member *x, const struct gsm_addr *from,
-		      uint64_t now)
-{
-	struct txbuf *tb;
-
-	if (since32(now, x->chal_ms) < CHAL_MS)
-		return;
-	tb = gsm__msg_new(s, GSM_MSG_PING);
-	if (!tb)
-		return;
-	x->chal_ms = stamp32(now);
-	tb->m.seq = amp_cookie(s, x->id, from, now / COOKIE_EPOCH_MS);
-	tb->m.has_target = 1;
-	memcpy(tb->m.target, x->id, GSM_ID_LEN);
-	gsm__send(s, from, tb);
-	gsm__msg_done(s, tb);
-}
-
-/* The share a verified member may draw now: its bucket, refilled. */
-static size_t amp_grant(struct member *x, uint64_t now)
-{
-	uint64_t tokens = x->amp_ms
-			      ? x->amp_tokens + (uint64_t)since32(now, x->amp_ms) * AMP_RATE / 1000u
-			      : AMP_BURST;
-
-	x->amp_tokens = (uint32_t)(tokens < AMP_BURST ? tokens : AMP_BURST);
-	x->amp_ms = stamp32(now);
-	return x->amp_tokens;
-}
-
-void gsm__reply_begin(struct gsm_swim *s, size_t len)
-{
-	s->reply_active = 1;
-	s->reply_cut = 0;
-	s->reply_granted = 0;
-	s->reply_room = AMP_ANY * len;
-}
-
-void gsm__reply_grant(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
-{
-	struct member *x = gsm__find(s, m->sender);
-	uint64_t now = now_ms(s);
-
-	if (!x || x->is_self || !x->advert)
-		return; /* only a member can be verified */
-	if (proves_addr(s, m, from, now)) {
-		x->vaddr = *from;
-		x->vaddr_ms = stamp32(now);
-	}
-	if (!addr_verified(x, from, now)) {
-		/* a sync or advert request wants more than 3 x: prove the
-		 * address now (the ACK comes back before the requester's next
-		 * request), the first answer stays within 3 x */
-		if (m->type == GSM_MSG_SYNC_REQUEST)
-			challenge(s, x, from, now);
-		return;
-	}
-	if (m->type == GSM_MSG_SYNC_REQUEST && since32(now, x->vaddr_ms) > VERIFY_MS / 2)
-		challenge(s, x, from, now); /* refresh before it lapses */
-	s->reply_granted = amp_grant(x, now);
-	s->reply_room += s->reply_granted;
-}
-
-void gsm__reply_end(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *from)
-{
-	struct member *x = s->reply_granted || s->reply_cut ? gsm__find(s, m->sender) : NULL;
-
-	if (x && s->reply_granted) /* the unused room is the grant's first */
-		x->amp_tokens -= (uint32_t)(s->reply_granted - (s->reply_room < s->reply_granted
-								    ? s->reply_room
-								    : s->reply_granted));
-	if (x && s->reply_cut && !x->is_self && x->advert && !addr_verified(x, from, now_ms(s)))
-		challenge(s, x, from, now_ms(s)); /* an answer was cut: next time more */
-	s->reply_active = 0;
-}
-
-int gsm__reply_take(struct gsm_swim *s, size_t olen)
-{
-	if (!s->reply_active)
-		return 0;
-	if (olen > s->reply_room) {
-		s->st.replies_capped++;
-		s->reply_cut = 1;
-		return -ENOSPC;
-	}
-	s->reply_room -= olen;
-	return 0;
-}
-
-size_t gsm__reply_body(const struct gsm_swim *s, size_t want)
-{
-	size_t room =
-	    s->reply_room > GSM_ENVELOPE_OVERHEAD ? s->reply_room - GSM_ENVELOPE_OVERHEAD : 0;
-
-	return !s->reply_active || room >= want ? want : room;
 }
 
 void gsm__request_adverts(struct gsm_swim *s, const struct gsm_addr *to,
@@ -353,9 +191,9 @@ void gsm__view_hash(const struct gsm_swim *s, uint8_t out[SYNC_HASH_LEN])
 			for (int j = 0; j < 8; j++)
 				e[GSM_ID_LEN + 1 + 8 * k + j] = (uint8_t)(v[k] >> (56 - 8 * j));
 		crypto_shorthash(h, e, sizeof(e), k0);
-		a = le64(h);
+		a = gsm__le64(h);
 		crypto_shorthash(h, e, sizeof(e), k1);
-		b = le64(h);
+		b = gsm__le64(h);
 		acc[0] += a;
 		acc[1] += b;
 		acc[2]++;
@@ -373,7 +211,7 @@ static void sync_request_page(struct gsm_swim *s)
 	if (!tb)
 		return;
 	/* unpredictable: the page that echoes it proves the peer's address */
-	s->sync.seq = amp_cookie(s, s->self_id, &s->sync.addr, ++s->seq);
+	s->sync.seq = gsm__amp_cookie(s, s->self_id, &s->sync.addr, ++s->seq);
 	tb->m.seq = s->sync.seq;
 	tb->m.flags = GSM_MF_REPLY;
 	if (s->sync.has_cursor) {

@@ -12,9 +12,10 @@
  * What is left here is what both directions share: the one definition of
  * acceptable advert text (gsm__text_ok: the encoder refuses what the
  * decoder would reject, so a node can never sign an advert its peers
- * drop), the bytes of a leave intent, and the names of states and message
- * types for logs.
+ * drop), the bytes of the leave, alive and claim intents, and the names of
+ * states, message types and errors for logs.
  */
+#include "gossip/crypto.h" /* gsm_strerror */
 #include "gossip/wire_internal.h"
 
 #include <string.h>
@@ -74,7 +75,7 @@ int gsm__text_valid(const char *s, size_t maxlen, int allow_empty)
 }
 
 /* ------------------------------------------------------------------ */
-/* leave intent, names                                                 */
+/* intents (leave, alive, claim), names                               */
 
 static void put_be64(uint8_t *p, uint64_t v)
 {
@@ -100,6 +101,18 @@ void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint6
 	memcpy(out + 17, node, GSM_ID_LEN);
 	put_be64(out + 17 + GSM_ID_LEN, generation);
 	put_be64(out + 17 + GSM_ID_LEN + 8, incarnation);
+}
+
+void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t generation,
+		      uint64_t incarnation, const uint8_t from[GSM_ID_LEN],
+		      uint8_t out[GSM_CLAIM_INTENT_LEN])
+{
+	memcpy(out, "gossamer-claim", 14);
+	out[14] = state;
+	memcpy(out + 15, node, GSM_ID_LEN);
+	put_be64(out + 15 + GSM_ID_LEN, generation);
+	put_be64(out + 15 + GSM_ID_LEN + 8, incarnation);
+	memcpy(out + 15 + GSM_ID_LEN + 16, from, GSM_ID_LEN);
 }
 
 const char *gsm_state_name(uint8_t state)
@@ -140,4 +153,59 @@ const char *gsm_msg_type_name(uint8_t type)
 		return "gossip";
 	}
 	return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* error texts (codec and crypto)                                      */
+
+const char *gsm_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case EBADMSG:
+		return "malformed or unauthenticated message";
+	case EMSGSIZE:
+		return "message too large or over a protocol bound";
+	case EPROTONOSUPPORT:
+		return "unsupported protocol major version";
+	case EINVAL:
+		return "invalid argument or malformed key file";
+	case EKEYREJECTED:
+		return "signature or pair tag verification failed";
+	case ETIME:
+		return "time stamp outside the replay window (clock skew: check the clocks, NTP)";
+	case EALREADY:
+		return "replayed datagram (nonce seen before)";
+	case EPERM:
+		return "bad pair tag: the datagram claims a sender it cannot prove";
+	case ENOKEY:
+		return "no cluster key with that key id (or key ring empty)";
+	case ENOMSG:
+		return "unknown message type (from a newer protocol version)";
+	case EACCES:
+		return "key file is accessible by group or others (chmod 600) or permission denied";
+	case ENOENT:
+		return "no such key or file";
+	case EEXIST:
+		return "a different key with that id is already installed";
+	case EBUSY:
+		return "cannot remove the primary key (make another key primary first)";
+	case ENOSPC:
+		return "key ring is full";
+	case ENOMEM:
+		return "out of memory";
+	case EIO:
+		return "libsodium initialisation failed";
+	case EAFNOSUPPORT:
+		return "unsupported address family";
+	case ENAMETOOLONG:
+		return "path too long";
+	case ELOOP:
+		return "key file is a symbolic link (secrets are not read through links; use the "
+		       "file itself)";
+	}
+	return "unknown error";
 }

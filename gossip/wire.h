@@ -418,11 +418,15 @@ void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint6
 		      uint8_t out[GSM_ALIVE_INTENT_LEN]);
 
 /* The bytes a claimer signs to say `node` is SUSPECT or DEAD (protocol
- * major 3, update key 7, gsm_claim_intent() in crypto.h):
+ * major 3, update key 7; signed and checked by gsm_claim_sign/verify in
+ * crypto.h):
  *   "gossamer-claim" (14 bytes) || state (1 byte: 1 SUSPECT, 2 DEAD) ||
  *   node (32) || generation (uint64 BE) || incarnation (uint64 BE) ||
  *   from (32)                                             = 95 bytes */
 #define GSM_CLAIM_INTENT_LEN (14 + 1 + GSM_ID_LEN + 8 + 8 + GSM_ID_LEN)
+void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t generation,
+		      uint64_t incarnation, const uint8_t from[GSM_ID_LEN],
+		      uint8_t out[GSM_CLAIM_INTENT_LEN]);
 
 /* Address helpers. */
 int gsm_addr_equal(const struct gsm_addr *a, const struct gsm_addr *b);

@@ -60,7 +60,8 @@ static void probe(struct sim *s, const char *what, uint64_t *req, uint64_t *rep)
 	/* the attacker is a member: what it sends in its own name is
 	 * pair-tagged (attributed), like any member's datagram */
 	if (!memcmp(msg.sender, sim_node_id(s, ATTACKER), GSM_ID_LEN))
-		CHECK(sim_send_forged_tagged(s, ATTACKER, VICTIM, &msg) == 0, "%s: delivered", what);
+		CHECK(sim_send_forged_tagged(s, ATTACKER, VICTIM, &msg) == 0, "%s: delivered",
+		      what);
 	else
 		CHECK(sim_send_forged(s, ATTACKER, VICTIM, &msg) == 0, "%s: delivered", what);
 	*rep = sent_bytes(s, VICTIM) - b0;
