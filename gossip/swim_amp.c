@@ -184,4 +184,3 @@ size_t gsm__reply_body(const struct gsm_swim *s, size_t want)
 
 	return !s->reply_active || room >= want ? want : room;
 }
-

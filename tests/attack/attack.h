@@ -81,6 +81,11 @@ size_t atk_fake_header(uint8_t *out, uint16_t key_id);
 /* The first byte after the key id: flipping a bit at or after it breaks
  * authentication without changing what the header names. */
 size_t atk_auth_region_start(void);
+/* Where the bytes the cluster key's AEAD covers end in a sealed datagram:
+ * before the pair tag if it has one (a flipped tag bit is not a keyless
+ * forgery the AEAD catches: the recipient refuses it as bad_sender, the
+ * sealing node ignores it as its own; sim_replay covers that). */
+size_t atk_aead_region_end(const uint8_t *dgram, size_t len);
 
 /* net.c */
 int atk_socket_for(const struct gsm_addr *to, const struct gsm_addr *bind_to);

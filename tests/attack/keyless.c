@@ -66,12 +66,15 @@ int atk_bitflip(struct atk *a)
 	if (r < 0)
 		return r;
 	for (k = 0; k < a->o.count && r == 0 && n; k++) {
-		size_t len = lens[k % n], bit;
+		size_t len = lens[k % n], end, bit;
 
 		if (len <= from || len > sizeof(a->buf))
 			continue;
 		memcpy(a->buf, d[k % n], len);
-		bit = from * 8 + randombytes_uniform((uint32_t)((len - from) * 8));
+		end = atk_aead_region_end(a->buf, len);
+		if (end <= from)
+			continue;
+		bit = from * 8 + randombytes_uniform((uint32_t)((end - from) * 8));
 		a->buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		r = atk_send_raw(a, &a->o.to[k % a->o.n_to], a->buf, len);
 		atk_pause(a);

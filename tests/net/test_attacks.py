@@ -49,9 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gsmnet  # noqa: E402
 from gsmnet import bound, expect, log  # noqa: E402
 
-EXPECTED_FAIL_UNTIL_MERGE = {
-    'replay',                # no replay window yet: replays accepted, answered
-}
+EXPECTED_FAIL_UNTIL_MERGE = set()
 
 AMPLIFICATION_MAX = 3.0      # reply/request bytes, to an unverified address
 # RSS growth of one gossamerd over both floods (2000 identities, 50k bare
