@@ -60,6 +60,7 @@ struct gsd_config {
 	char cluster_key_file[PATH_MAX];
 	uint32_t probe_interval_ms;
 	uint32_t sync_interval_ms;
+	uint32_t replay_window_ms; /* envelope v3 replay window (docs/protocol.md) */
 	/* [wireguard] */
 	char interface[GSD_IFNAMSIZ];
 	uint16_t wg_port;

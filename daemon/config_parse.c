@@ -50,6 +50,7 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_CKEY, "gossip", "cluster_key_file", "cluster-key", 'k', K_PATH, "FILE", "cluster key ring file (default /etc/gossamer/cluster.key)", FIELD(cluster_key_file) },
 	{ KI_PROBE, "gossip", "probe_interval", "probe-interval", 0, K_DURATION, "DURATION", "SWIM probe interval (default 1s)", FIELD(probe_interval_ms) },
 	{ KI_SYNC, "gossip", "sync_interval", "sync-interval", 0, K_DURATION, "DURATION", "anti-entropy sync interval (default 30s)", FIELD(sync_interval_ms) },
+	{ KI_REPLAY, "gossip", "replay_window", "replay-window", 0, K_DURATION, "DURATION", "accept datagrams stamped this close to our clock (default 60s)", FIELD(replay_window_ms) },
 	{ KI_IFNAME, "wireguard", "interface", "interface", 'i', K_IFNAME, "IFNAME", "WireGuard interface (default gsm0)", NOFIELD },
 	{ KI_WGPORT, "wireguard", "listen_port", "wg-port", 0, K_PORT, "PORT", "WireGuard listen port (default 51820)", FIELD(wg_port) },
 	{ KI_BACKEND, "wireguard", "backend", "backend", 'b', K_BACKEND, "auto|kernel|userspace|none", "WireGuard backend (default auto)", NOFIELD },
@@ -105,7 +106,7 @@ static const struct duration_bounds {
 } durations[] = {
     {KI_PROBE, 50, 60000, "50ms..60s"},	    {KI_SYNC, 1000, 3600000, "1s..1h"},
     {KI_DEADGRACE, 0, WEEK_MS, "0s..168h"}, {KI_LEFTGRACE, 0, WEEK_MS, "0s..168h"},
-    {KI_DEBOUNCE, 0, WEEK_MS, "0s..168h"},
+    {KI_DEBOUNCE, 0, WEEK_MS, "0s..168h"},  {KI_REPLAY, 5000, 3600000, "5s..1h"},
 };
 
 const struct gsd_keydef *gsd_config_key_find(const char *section, const char *key)

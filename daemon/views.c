@@ -252,6 +252,14 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(g, "unattributed_dropped",
 			    json_integer((json_int_t)st.unattributed_dropped));
 	json_object_set_new(g, "replay_evicted", json_integer((json_int_t)st.replay_evicted));
+	/* signed claims, admission, amplification (docs/protocol.md) */
+	json_object_set_new(g, "claims_unsigned", json_integer((json_int_t)st.claims_unsigned));
+	json_object_set_new(g, "admission_ratelimited",
+			    json_integer((json_int_t)st.admission_ratelimited));
+	json_object_set_new(g, "unreachable", json_integer((json_int_t)st.unreachable));
+	json_object_set_new(g, "unreachable_reaped",
+			    json_integer((json_int_t)st.unreachable_reaped));
+	json_object_set_new(g, "replies_capped", json_integer((json_int_t)st.replies_capped));
 	json_object_set_new(g, "rejected", rejected_json(d));
 	json_object_set_new(o, "gossip", g);
 	json_object_set_new(o, "cluster_keys", cluster_keys_json(d->kr));
