@@ -32,6 +32,8 @@ order where each leaves the next a clean cluster (floods last).  Cases:
                     both floods
   identities-wg-peers  those identities never answered a probe, so none
                     becomes a WireGuard peer
+  identities-not-saved  nor is any written to the members file, so a
+                    restart does not resurrect them
 
 Cases in EXPECTED_FAIL_UNTIL_MERGE are the ones today's code fails (their
 fixes are being built in parallel): they run, and a failure is reported as
@@ -326,6 +328,10 @@ def case_identities(ctx):
         log('%s: %d members, admission_refused %d, RSS %d -> %d KiB' % (
             n.name, total, st['gossip']['admission_refused'], ctx.rss0[n.name], after[n.name]))
         expect(total <= MAX_MEMBERS, '%s: %d members <= cap %d' % (n.name, total, MAX_MEMBERS))
+        if n is ctx.a:   # the flood's target: 16 new members per source per 10 s
+            expect(st['gossip']['admission_ratelimited'] > 0,
+                   'a: the flood was rate-limited (%d adverts refused)'
+                   % st['gossip']['admission_ratelimited'])
         growth = after[n.name] - ctx.rss0[n.name]
         expect(growth <= RSS_GROWTH_MAX_KIB, '%s: RSS grew %d KiB <= %d KiB' % (
             n.name, growth, RSS_GROWTH_MAX_KIB))
@@ -344,6 +350,27 @@ def case_identities_wg_peers(ctx):
                % (n.name, peers, len(ctx.honest) - 1))
 
 
+def saved_members(node):
+    path = os.path.join(node.state_dir, 'members')
+    try:
+        with open(path) as f:
+            return [ln for ln in f if ln.strip() and not ln.startswith('#')]
+    except FileNotFoundError:
+        return []
+
+
+def case_identities_not_saved(ctx):
+    # the members file is what a restart resurrects: only members that
+    # answered a probe are written (debounced 5 s after the last change)
+    def ok():
+        return all(len(saved_members(n)) == len(ctx.honest) - 1 for n in ctx.honest)
+    gsmnet.wait_until(ok, bound(15), what='members files hold only the honest members')
+    for n in ctx.honest:
+        st = ctx.mesh.self_info(n)
+        log('%s: %d saved members, %d members not reachable' % (
+            n.name, len(saved_members(n)), st['gossip']['unreachable']))
+
+
 CASES = [
     ('keyless-garbage', case_keyless_garbage),
     ('keyless-bitflip', case_keyless_bitflip),
@@ -355,6 +382,7 @@ CASES = [
     ('bare-ids', case_bare_ids),
     ('identities', case_identities),
     ('identities-wg-peers', case_identities_wg_peers),
+    ('identities-not-saved', case_identities_not_saved),
 ]
 
 
