@@ -23,7 +23,8 @@
  * datagram may do is limited (swim.c's dispatch, docs/protocol.md): it can
  * introduce its sender (self-signed adverts and updates), ask to join or
  * sync, ping and answer probes we sent to its very address, but not send
- * ping-reqs, nacks or Lifeguard confirmations.
+ * ping-reqs or nacks.  (Lifeguard confirmations need no attribution: they
+ * are SUSPECT/DEAD claims signed by their claimer, swim_apply.c.)
  *
  * Pair keys are derived lazily, once per member, and only for members:
  * a datagram naming a random id costs a table lookup, never an X25519
