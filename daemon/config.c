@@ -70,6 +70,7 @@ void gsd_config_defaults(struct gsd_config *c)
 	c->persistent_keepalive = -1;
 	c->dead_grace_ms = 30000;
 	c->replay_window_ms = 60000;
+	c->max_members = 10000;
 	c->left_grace_ms = 5000;
 	c->reconcile_debounce_ms = 200;
 	c->has_ipv4_prefix = true;

@@ -61,6 +61,7 @@ struct gsd_config {
 	uint32_t probe_interval_ms;
 	uint32_t sync_interval_ms;
 	uint32_t replay_window_ms; /* envelope v3 replay window (docs/protocol.md) */
+	uint32_t max_members;	   /* member-table cap (admission, docs/protocol.md) */
 	/* [wireguard] */
 	char interface[GSD_IFNAMSIZ];
 	uint16_t wg_port;

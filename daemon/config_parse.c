@@ -50,6 +50,7 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_CKEY, "gossip", "cluster_key_file", "cluster-key", 'k', K_PATH, "FILE", "cluster key ring file (default /etc/gossamer/cluster.key)", FIELD(cluster_key_file) },
 	{ KI_PROBE, "gossip", "probe_interval", "probe-interval", 0, K_DURATION, "DURATION", "SWIM probe interval (default 1s)", FIELD(probe_interval_ms) },
 	{ KI_SYNC, "gossip", "sync_interval", "sync-interval", 0, K_DURATION, "DURATION", "anti-entropy sync interval (default 30s)", FIELD(sync_interval_ms) },
+	{ KI_MAXMEM, "gossip", "max_members", "max-members", 0, K_U32, "N", "refuse new members beyond this many (default 10000)", FIELD(max_members) },
 	{ KI_REPLAY, "gossip", "replay_window", "replay-window", 0, K_DURATION, "DURATION", "accept datagrams stamped this close to our clock (default 60s)", FIELD(replay_window_ms) },
 	{ KI_IFNAME, "wireguard", "interface", "interface", 'i', K_IFNAME, "IFNAME", "WireGuard interface (default gsm0)", NOFIELD },
 	{ KI_WGPORT, "wireguard", "listen_port", "wg-port", 0, K_PORT, "PORT", "WireGuard listen port (default 51820)", FIELD(wg_port) },
@@ -94,6 +95,7 @@ static const struct u32_bounds {
 	const char *what;
 } u32s[] = {
     {KI_RTABLE, 1, 0xfffffffeu, "a table number 1..4294967294, not 253, 254 or 255"},
+    {KI_MAXMEM, 2, 1000000, "2..1000000"},
     {KI_RPRIO, 1, 32765, "a rule priority 1..32765 (before main at 32766)"},
 };
 

@@ -54,6 +54,7 @@ enum gsd_kid {
 	KI_CKEY,
 	KI_PROBE,
 	KI_SYNC,
+	KI_MAXMEM,
 	KI_REPLAY,
 	KI_IFNAME,
 	KI_WGPORT,

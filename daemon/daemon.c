@@ -371,6 +371,7 @@ static int phase_core(struct gsd_daemon *d, struct gsm_addr *self_addr)
 	sc.generation = d->generation;
 	sc.probe_interval_ms = d->cfg.probe_interval_ms;
 	sc.replay_window_ms = d->cfg.replay_window_ms;
+	sc.max_members = d->cfg.max_members;
 	if (sc.probe_timeout_ms > sc.probe_interval_ms / 2)
 		sc.probe_timeout_ms = sc.probe_interval_ms / 2;
 	sc.sync_interval_ms = d->cfg.sync_interval_ms;

@@ -101,6 +101,7 @@ int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 	RESTART_ONLY(probe_interval_ms, "probe_interval");
 	RESTART_ONLY(sync_interval_ms, "sync_interval");
 	RESTART_ONLY(replay_window_ms, "replay_window");
+	RESTART_ONLY(max_members, "max_members");
 	RESTART_ONLY(mtu, "mtu");
 	RESTART_ONLY(route_table, "route_table");
 	RESTART_ONLY(route_priority, "route_priority");

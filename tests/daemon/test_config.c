@@ -64,6 +64,8 @@ static void test_defaults(void **state)
 	assert_true(strlen(c.name) > 0);
 	assert_int_equal(c.route_table, 51821);
 	assert_int_equal(c.route_priority, 5210);
+	assert_int_equal(c.max_members, 10000);
+	assert_int_equal(c.replay_window_ms, 60000);
 	assert_int_equal(c.mtu, 0); /* auto */
 	assert_int_equal(c.n_static_peers, 0);
 }
@@ -223,6 +225,9 @@ static void test_bad_files(void **state)
 	    {"[overlay]\nroute_table = 0\n", "2: route_table: '0' is not a table number"},
 	    {"[overlay]\nroute_priority = 32766\n",
 	     "2: route_priority: '32766' is not a rule priority 1..32765"},
+	    {"[gossip]\nmax_members = 1\n", "2: max_members: '1' is not 2..1000000"},
+	    {"[gossip]\nmax_members = -5\n", "2: max_members: '-5' is not 2..1000000"},
+	    {"[gossip]\nreplay_window = 1s\n", "2: replay_window: '1s' out of range (5s..1h)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *path = write_file("bad.conf", cases[i].text);
@@ -244,7 +249,8 @@ static void test_static_peers_and_routing(void **state)
 				  "static_peers = " SPKEY ":10.9.0.2/32+10.9.1.0/24@1.2.3.4:51820\n"
 				  "static_peers = " SPKEY2 ":fd99::/64\n"
 				  "[overlay]\nroute_table = 100\nroute_priority = 77\n"
-				  "advertise_prefixes = 10.1.0.0/16, fd01::/64\n");
+				  "advertise_prefixes = 10.1.0.0/16, fd01::/64\n"
+				  "[gossip]\nmax_members = 500\nreplay_window = 2m\n");
 	struct gsd_config c;
 	char msg[512] = "", p[64];
 	const char *argv[] = {"gossamerd", "-c", path};
@@ -254,6 +260,8 @@ static void test_static_peers_and_routing(void **state)
 	assert_int_equal(c.mtu, 1380);
 	assert_int_equal(c.route_table, 100);
 	assert_int_equal(c.route_priority, 77);
+	assert_int_equal(c.max_members, 500);
+	assert_int_equal(c.replay_window_ms, 120000);
 	assert_int_equal(c.n_static_peers, 2);
 	const struct gsd_static_peer *sp = &c.static_peers[0];
 	assert_int_equal(sp->key[0], 0x11);
