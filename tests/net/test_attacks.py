@@ -35,10 +35,7 @@ order where each leaves the next a clean cluster (floods last).  Cases:
   identities-not-saved  nor is any written to the members file, so a
                     restart does not resurrect them
 
-Cases in EXPECTED_FAIL_UNTIL_MERGE are the ones today's code fails (their
-fixes are being built in parallel): they run, and a failure is reported as
-a skip with its reason; one that passes makes the test fail, so the set is
-kept exact (remove the entry once its fix has landed).
+Every case runs even when an earlier one failed; the test fails if any did.
 
     test_attacks.py [--only CASE[,CASE...]]
 """
@@ -50,8 +47,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gsmnet  # noqa: E402
 from gsmnet import bound, expect, log  # noqa: E402
-
-EXPECTED_FAIL_UNTIL_MERGE = set()
 
 AMPLIFICATION_MAX = 3.0      # reply/request bytes, to an unverified address
 # RSS growth of one gossamerd over both floods (2000 identities, 50k bare
@@ -387,7 +382,7 @@ CASES = [
 
 
 def run_cases(ctx, only):
-    failed, skipped, passed, xpassed = [], [], [], []
+    failed, passed = [], []
     for name, fn in CASES:
         if only and name not in only:
             continue
@@ -395,24 +390,15 @@ def run_cases(ctx, only):
         try:
             fn(ctx)
         except gsmnet.HarnessError as e:
-            if name in EXPECTED_FAIL_UNTIL_MERGE:
-                log('SKIP %s: expected to fail until the fix is merged: %s' % (name, e))
-                skipped.append(name)
-            else:
-                log('FAIL %s: %s' % (name, e))
-                failed.append(name)
+            log('FAIL %s: %s' % (name, e))
+            failed.append(name)
             continue
-        if name in EXPECTED_FAIL_UNTIL_MERGE:
-            log('XPASS %s: passes now, remove it from EXPECTED_FAIL_UNTIL_MERGE' % name)
-            xpassed.append(name)
-        else:
-            log('PASS %s' % name)
-            passed.append(name)
-    log('cases: passed %s; skipped (expected to fail until merge) %s; failed %s; '
-        'unexpectedly passed %s' % (passed, skipped, failed, xpassed))
+        log('PASS %s' % name)
+        passed.append(name)
+    log('cases: passed %s; failed %s' % (passed, failed))
     log('measured: %s' % ctx.results)
-    if failed or xpassed:
-        raise gsmnet.HarnessError('failed: %s, unexpectedly passed: %s' % (failed, xpassed))
+    if failed:
+        raise gsmnet.HarnessError('failed: %s' % failed)
 
 
 def body(topo, t, only):
