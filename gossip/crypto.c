@@ -57,6 +57,7 @@
  * identities and key rings are long-lived, so that is irrelevant, and
  * per-datagram paths use only the stack.
  */
+#include "common/bytes.h"
 #include "gossip/crypto.h"
 #include "gossip/wire_internal.h"
 
@@ -598,18 +599,13 @@ int gsm_keyring_format(const struct gsm_keyring *kr, char *buf, size_t cap, size
 void gsm_nonce_make(uint64_t wall_ms, const uint8_t rnd[GSM_NONCE_RANDOM_LEN],
 		    uint8_t nonce[GSM_NONCE_LEN])
 {
-	for (int i = 0; i < GSM_NONCE_TIME_LEN; i++)
-		nonce[i] = (uint8_t)(wall_ms >> (8 * (GSM_NONCE_TIME_LEN - 1 - i)));
+	gsc_put_be64(nonce, wall_ms); /* GSM_NONCE_TIME_LEN = 8 */
 	memcpy(nonce + GSM_NONCE_TIME_LEN, rnd, GSM_NONCE_RANDOM_LEN);
 }
 
 uint64_t gsm_nonce_time(const uint8_t nonce[GSM_NONCE_LEN])
 {
-	uint64_t t = 0;
-
-	for (int i = 0; i < GSM_NONCE_TIME_LEN; i++)
-		t = t << 8 | nonce[i];
-	return t;
+	return gsc_get_be64(nonce);
 }
 
 static void build_header(uint8_t h[GSM_ENVELOPE_HEADER], uint16_t key_id,

@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "gossip/swim_int.h"
 
 #define AMP_ANY		3u	 /* x the request, to any source */
@@ -56,11 +57,11 @@ uint32_t gsm__amp_cookie(struct gsm_swim *s, const uint8_t *id, const struct gsm
 	memcpy(in, id, GSM_ID_LEN);
 	in[GSM_ID_LEN] = a->family;
 	memcpy(in + GSM_ID_LEN + 1, a->ip, 16);
-	for (int j = 0; j < 10; j++) /* port, n: big-endian */
-		in[GSM_ID_LEN + 17 + j] =
-		    (uint8_t)(j < 2 ? (uint64_t)a->port >> (8 - 8 * j) : n >> (72 - 8 * j));
+	in[GSM_ID_LEN + 17] = (uint8_t)(a->port >> 8); /* port, n: big-endian */
+	in[GSM_ID_LEN + 18] = (uint8_t)a->port;
+	gsc_put_be64(in + GSM_ID_LEN + 19, n);
 	crypto_shorthash(h, in, sizeof(in), s->amp_key);
-	return (uint32_t)gsm__le64(h);
+	return (uint32_t)gsc_get_le64(h);
 }
 
 static int addr_verified(const struct member *x, const struct gsm_addr *from, uint64_t now)

@@ -317,16 +317,6 @@ static inline uint64_t jitter(struct gsm_swim *s, uint64_t v)
 }
 
 /* 32-bit time stamps (rate limits only): 0 = never */
-/* Little-endian 64-bit read (hash outputs). */
-static inline uint64_t gsm__le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static inline uint32_t stamp32(uint64_t now)
 {
 	uint32_t t = (uint32_t)now;

@@ -44,13 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "gossip/swim_int.h"
 
 static uint64_t id_prefix(const uint8_t *id)
 {
-	return (uint64_t)id[0] << 56 | (uint64_t)id[1] << 48 | (uint64_t)id[2] << 40 |
-	       (uint64_t)id[3] << 32 | (uint64_t)id[4] << 24 | (uint64_t)id[5] << 16 |
-	       (uint64_t)id[6] << 8 | id[7];
+	return gsc_get_be64(id);
 }
 
 /* memcmp order, cheap in the common case (ids differ in the first bytes) */

@@ -40,6 +40,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "gossip/swim_int.h"
 
 uint64_t gsm_swim_sync_interval(const struct gsm_swim *s)
@@ -188,19 +189,17 @@ void gsm__view_hash(const struct gsm_swim *s, uint8_t out[SYNC_HASH_LEN])
 			v[3] = x->inc;
 		}
 		for (int k = 0; k < 4; k++)
-			for (int j = 0; j < 8; j++)
-				e[GSM_ID_LEN + 1 + 8 * k + j] = (uint8_t)(v[k] >> (56 - 8 * j));
+			gsc_put_be64(e + GSM_ID_LEN + 1 + 8 * k, v[k]);
 		crypto_shorthash(h, e, sizeof(e), k0);
-		a = gsm__le64(h);
+		a = gsc_get_le64(h);
 		crypto_shorthash(h, e, sizeof(e), k1);
-		b = gsm__le64(h);
+		b = gsc_get_le64(h);
 		acc[0] += a;
 		acc[1] += b;
 		acc[2]++;
 	}
 	for (int k = 0; k < 3; k++)
-		for (int j = 0; j < 8; j++)
-			fin[8 * k + j] = (uint8_t)(acc[k] >> (56 - 8 * j));
+		gsc_put_be64(fin + 8 * k, acc[k]);
 	crypto_generichash(out, SYNC_HASH_LEN, fin, sizeof(fin), kf, sizeof(kf));
 }
 

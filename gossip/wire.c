@@ -15,6 +15,7 @@
  * drop), the bytes of the leave, alive and claim intents, and the names of
  * states, message types and errors for logs.
  */
+#include "common/bytes.h"
 #include "gossip/crypto.h" /* gsm_strerror */
 #include "gossip/wire_internal.h"
 
@@ -77,21 +78,13 @@ int gsm__text_valid(const char *s, size_t maxlen, int allow_empty)
 /* ------------------------------------------------------------------ */
 /* intents (leave, alive, claim), names                               */
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 void gsm_leave_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint64_t incarnation,
 		      uint8_t out[GSM_LEAVE_INTENT_LEN])
 {
 	memcpy(out, "gossamer-leave", 14);
 	memcpy(out + 14, node, GSM_ID_LEN);
-	put_be64(out + 14 + GSM_ID_LEN, generation);
-	put_be64(out + 14 + GSM_ID_LEN + 8, incarnation);
+	gsc_put_be64(out + 14 + GSM_ID_LEN, generation);
+	gsc_put_be64(out + 14 + GSM_ID_LEN + 8, incarnation);
 }
 
 void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint64_t incarnation,
@@ -99,8 +92,8 @@ void gsm_alive_intent(const uint8_t node[GSM_ID_LEN], uint64_t generation, uint6
 {
 	memcpy(out, "gossamer alive v1", 17);
 	memcpy(out + 17, node, GSM_ID_LEN);
-	put_be64(out + 17 + GSM_ID_LEN, generation);
-	put_be64(out + 17 + GSM_ID_LEN + 8, incarnation);
+	gsc_put_be64(out + 17 + GSM_ID_LEN, generation);
+	gsc_put_be64(out + 17 + GSM_ID_LEN + 8, incarnation);
 }
 
 void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t generation,
@@ -110,8 +103,8 @@ void gsm_claim_intent(uint8_t state, const uint8_t node[GSM_ID_LEN], uint64_t ge
 	memcpy(out, "gossamer-claim", 14);
 	out[14] = state;
 	memcpy(out + 15, node, GSM_ID_LEN);
-	put_be64(out + 15 + GSM_ID_LEN, generation);
-	put_be64(out + 15 + GSM_ID_LEN + 8, incarnation);
+	gsc_put_be64(out + 15 + GSM_ID_LEN, generation);
+	gsc_put_be64(out + 15 + GSM_ID_LEN + 8, incarnation);
 	memcpy(out + 15 + GSM_ID_LEN + 16, from, GSM_ID_LEN);
 }
 
