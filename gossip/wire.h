@@ -107,7 +107,9 @@
 #define GSM_MAX_LABELS	    32
 #define GSM_MAX_LABEL_KEY   63
 #define GSM_MAX_LABEL_VALUE 127
-#define GSM_MAX_ADVERT	    4096 /* encoded signed advert */
+#define GSM_MAX_ADVERT	    8192 /* encoded signed advert */
+#define GSM_CERT_MAX	    1024 /* one encoded signed certificate (gossip/cert.h) */
+#define GSM_CERT_CHAIN_MAX  2	 /* node certificate + one JOIN certificate */
 #define GSM_MAX_UPDATES	    128	 /* per message */
 #define GSM_MAX_ADVERTS	    64	 /* per message */
 #define GSM_MAX_DIGEST	    2048 /* per message */
