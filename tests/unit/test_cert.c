@@ -1170,6 +1170,44 @@ static void test_advert_chain_bounds(void **state)
 	assert_int_equal(advert_with_certs(1, 0), -EBADMSG);
 }
 
+/* The committed fuzz seeds (tests/fuzz/corpus/cert, written by
+ * fuzz_gen_corpus) still decode and verify. */
+static void test_cert_corpus(void **state)
+{
+	static const char *const bins[] = {"node.bin", "join.bin", "node-by-join.bin",
+					   "revocation-serial.bin", "revocation-subject.bin"};
+	static const char *const pems[] = {"chain.pem", "join-key.pem", "revocation.pem"};
+	const char *root = getenv("GSM_SOURCE_ROOT");
+	static char text[8192];
+	uint8_t b[GSM_CERT_MAX];
+	struct gsm_revocation r;
+	char path[1024];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(root);
+	for (size_t i = 0; i < 8; i++) {
+		const char *name = i < 5 ? bins[i] : pems[i - 5];
+		snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/cert/%s", root, name);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		n = fread(i < 5 ? (void *)b : (void *)text, 1, i < 5 ? sizeof(b) : sizeof(text) - 1,
+			  f);
+		fclose(f);
+		if (i < 3) {
+			assert_int_equal(gsm_cert_verify_sig(b, n), 0);
+		} else if (i < 5) {
+			assert_int_equal(gsm_revocation_decode(b, n, &r), 0);
+		} else {
+			text[n] = 0;
+			assert_true(gsm_pem_find(text, GSM_PEM_CERT, 0, b, sizeof(b), &n) == 0 ||
+				    gsm_pem_find(text, GSM_PEM_REVOCATION, 0, b, sizeof(b), &n) ==
+					0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1196,6 +1234,7 @@ int main(void)
 	    cmocka_unit_test(test_pem_edges),
 	    cmocka_unit_test(test_advert_chain),
 	    cmocka_unit_test(test_advert_chain_bounds),
+	    cmocka_unit_test(test_cert_corpus),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
