@@ -219,7 +219,8 @@ struct gsm_cert_info {
 	uint8_t has_join;     /* the chain has a JOIN certificate */
 	uint64_t join_serial; /* its serial */
 	uint8_t join_subject[GSM_ID_LEN];
-	uint64_t expires_s; /* min not_after over the chain */
+	uint64_t expires_s; /* the node certificate's not_after (a JOIN
+			     * certificate's window bounds issuance only) */
 };
 
 /* Verify the chain certs[0..n) (node certificate first) for the member

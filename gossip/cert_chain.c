@@ -246,22 +246,22 @@ static int chain_structure(const struct gsm_cert_verifier *v, const uint8_t node
 	return rc;
 }
 
+/* Only the node certificate's window makes a chain valid or expired: a
+ * join certificate's window bounds when it may issue (gsm_cert_within:
+ * the leaf's not_before lies inside it), not how long what it issued
+ * lives.  A join key that expires after a day therefore does not take
+ * the fleet it enrolled down with it; the exposure of a stolen join key
+ * is bounded by its not_after plus its max_lifetime. */
 static enum gsm_cert_status chain_time(const struct gsm_cert_verifier *v, const struct gsm_cert *c,
-				       size_t n, char *why, size_t cap)
+				       char *why, size_t cap)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (v->now_s < c[i].not_before) {
-			say(why, cap, "%s certificate not valid before %" PRIu64,
-			    i ? "join" : "node", c[i].not_before);
-			return GSM_CERT_NOT_YET;
-		}
+	if (v->now_s < c->not_before) {
+		say(why, cap, "node certificate not valid before %" PRIu64, c->not_before);
+		return GSM_CERT_NOT_YET;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (v->now_s >= c[i].not_after) {
-			say(why, cap, "%s certificate expired at %" PRIu64, i ? "join" : "node",
-			    c[i].not_after);
-			return GSM_CERT_EXPIRED;
-		}
+	if (v->now_s >= c->not_after) {
+		say(why, cap, "node certificate expired at %" PRIu64, c->not_after);
+		return GSM_CERT_EXPIRED;
 	}
 	return GSM_CERT_VALID;
 }
@@ -294,8 +294,6 @@ void gsm_cert_chain_check(const struct gsm_cert_verifier *v, const uint8_t node_
 	if (n == 2) {
 		info->join_serial = c[1].serial;
 		memcpy(info->join_subject, c[1].subject, GSM_ID_LEN);
-		if (c[1].not_after < info->expires_s)
-			info->expires_s = c[1].not_after;
 	}
 	if (v->revoked && v->revoked(v->revoked_ctx, &c[0])) {
 		info->status = GSM_CERT_REVOKED;
@@ -304,7 +302,7 @@ void gsm_cert_chain_check(const struct gsm_cert_verifier *v, const uint8_t node_
 		info->status = GSM_CERT_REVOKED;
 		say(why, why_cap, "join certificate revoked");
 	} else {
-		info->status = chain_time(v, c, n, why, why_cap);
+		info->status = chain_time(v, &c[0], why, why_cap);
 	}
 }
 

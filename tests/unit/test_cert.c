@@ -583,17 +583,21 @@ static void test_chain_time(void **state)
 	assert_int_equal(check(&v, s, 1, "node-a", &info, why, sizeof(why)), GSM_CERT_EXPIRED);
 	assert_non_null(strstr(why, "expired"));
 
-	/* the join certificate expires first: the chain expires with it */
+	/* the join certificate expires first: it bounded the issuance only,
+	 * the chain lives as long as the node certificate */
 	join_chain(&c, &j, s);
 	v.now_s = FX_CERT_NOW;
 	assert_int_equal(check(&v, s, 2, "node-a", &info, why, sizeof(why)), GSM_CERT_VALID);
 	assert_true(info.has_join);
 	assert_int_equal(info.join_serial, j.serial);
 	assert_memory_equal(info.join_subject, pk(joinkey), GSM_ID_LEN);
-	assert_int_equal(info.expires_s, j.not_after);
+	assert_int_equal(info.expires_s, c.not_after);
+	assert_true(j.not_after < c.not_after);
 	v.now_s = j.not_after;
+	assert_int_equal(check(&v, s, 2, "node-a", &info, why, sizeof(why)), GSM_CERT_VALID);
+	v.now_s = c.not_after;
 	assert_int_equal(check(&v, s, 2, "node-a", &info, why, sizeof(why)), GSM_CERT_EXPIRED);
-	assert_non_null(strstr(why, "join"));
+	assert_non_null(strstr(why, "node"));
 }
 
 static void test_chain_revoked(void **state)
