@@ -271,8 +271,9 @@ void gsm_swim_tick(struct gsm_swim *s);
 /* ---- authority mode ---- */
 
 /* Replace the authority keys (at most GSM_MAX_AUTHORITIES, gossip/cert.h;
- * copied) and the mode; re-evaluates every member (CERT events) and
- * applies held revocations.  0 or -EINVAL (NULL keys with n > 0, too many
+ * copied) and the mode; drops held revocations of authorities no longer
+ * configured, re-evaluates every member (CERT events) and applies the
+ * held revocations.  0 or -EINVAL (NULL keys with n > 0, too many
  * keys, unknown mode, or a mode other than OFF without keys). */
 int gsm_swim_set_authority(struct gsm_swim *s, enum gsm_authority_mode mode,
 			   const uint8_t (*keys)[GSM_ID_LEN], size_t n);

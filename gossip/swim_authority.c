@@ -209,6 +209,7 @@ static int rev_insert(struct gsm_swim *s, size_t pos, const uint8_t id[16], cons
 	r->has_subject = rv->has_subject;
 	r->serial = rv->serial;
 	memcpy(r->subject, rv->subject, GSM_ID_LEN);
+	memcpy(r->issuer, rv->issuer, GSM_ID_LEN);
 	r->expires_s = rv->expires;
 	memmove(&s->revs[pos + 1], &s->revs[pos], (s->n_revs - pos) * sizeof(*s->revs));
 	s->revs[pos] = r;
@@ -529,6 +530,22 @@ uint64_t gsm__cert_deadline(const struct gsm_swim *s)
 /* ------------------------------------------------------------------ */
 /* API                                                                 */
 
+/* Keys changed: drop the revocations of authorities no longer configured
+ * (none are kept without keys). */
+static void rev_prune(struct gsm_swim *s)
+{
+	for (size_t i = 0; i < s->n_revs;) {
+		int known = 0;
+
+		for (size_t k = 0; k < s->n_auth && !known; k++)
+			known = !memcmp(s->revs[i]->issuer, s->auth_keys[k], GSM_ID_LEN);
+		if (known)
+			i++;
+		else
+			rev_remove_at(s, i);
+	}
+}
+
 int gsm_swim_set_authority(struct gsm_swim *s, enum gsm_authority_mode mode,
 			   const uint8_t (*keys)[GSM_ID_LEN], size_t n)
 {
@@ -543,6 +560,7 @@ int gsm_swim_set_authority(struct gsm_swim *s, enum gsm_authority_mode mode,
 	s->n_auth = (uint8_t)n;
 	if (n)
 		memcpy(s->auth_keys, keys, n * GSM_ID_LEN);
+	rev_prune(s);
 	s->next_cert_check = now_ms(s) + CERT_RECHECK_MS;
 	for (size_t i = 0; i < s->n_mem; i++)
 		member_recheck(s, s->mem[i]);

@@ -153,6 +153,7 @@ struct rev {
 	uint8_t has_serial, has_subject;
 	uint64_t serial;
 	uint8_t subject[GSM_ID_LEN];
+	uint8_t issuer[GSM_ID_LEN];
 	uint64_t expires_s;
 	struct qitem q;
 };
