@@ -157,8 +157,8 @@ void gsd_authority_apply(struct gsd_daemon *d, const struct gsd_chain *chain)
 		gsd_memcache_set_authority(d->members, mode);
 	if (chain != &d->auth.chain)
 		d->auth.chain = *chain;
-	check_chain(&d->cfg, gsm_identity_public(d->keys.identity), &d->auth.chain,
-		    &d->auth.self, d->auth.self_why, sizeof(d->auth.self_why));
+	check_chain(&d->cfg, gsm_identity_public(d->keys.identity), &d->auth.chain, &d->auth.self,
+		    d->auth.self_why, sizeof(d->auth.self_why));
 	warn_self(d);
 }
 
@@ -277,8 +277,8 @@ static const char *member_label(struct gsd_daemon *d, const uint8_t id[GSM_ID_LE
 	return buf;
 }
 
-static void log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], int key,
-		      const char *what, const char *name, bool accepted)
+static void log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], int key, const char *what,
+		      const char *name, bool accepted)
 {
 	d->auth.claims_uncertified++;
 	if (!log_allowed(d, id, 1000 + key))
@@ -426,8 +426,8 @@ json_t *gsd_view_authority(struct gsd_daemon *d)
 		gsd_b64_key(d->cfg.authorities[i], k);
 		json_array_append_new(keys, json_string(k));
 	}
-	json_object_set_new(o, "mode",
-			    json_string(gsd_authority_mode_name(gsd_config_authority_mode(&d->cfg))));
+	json_object_set_new(
+	    o, "mode", json_string(gsd_authority_mode_name(gsd_config_authority_mode(&d->cfg))));
 	json_object_set_new(o, "keys", keys);
 	json_object_set_new(o, "revocations", json_integer((json_int_t)st.revocations));
 	json_object_set_new(o, "certs_refused", json_integer((json_int_t)st.certs_refused));
@@ -440,8 +440,8 @@ json_t *gsd_view_authority(struct gsd_daemon *d)
 	uint8_t status = (uint8_t)i->status;
 	if (self && gsd_config_authority_mode(&d->cfg) != GSD_AUTH_MODE_OFF && d->auth.chain.n)
 		status = self->cert_status;
-	json_object_set_new(o, "self", cert_json(status, i->leaf.serial, i->expires_s,
-						 i->leaf.roles));
+	json_object_set_new(o, "self",
+			    cert_json(status, i->leaf.serial, i->expires_s, i->leaf.roles));
 	return o;
 }
 
