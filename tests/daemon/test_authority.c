@@ -102,8 +102,8 @@ static void test_config_keys(void **state)
 	assert_string_equal(c.join_key, "/etc/g/join.key");
 
 	/* flags: the list replaces the file's, the mode is set */
-	const char *argv2[] = {"gossamerd", "-c", f, "--authority", KEY_B, "--authority-mode",
-			       "warn"};
+	const char *argv2[] = {"gossamerd",	   "-c",  f, "--authority", KEY_B,
+			       "--authority-mode", "warn"};
 	assert_int_equal(build(&c, msg, sizeof(msg), 7, argv2), 0);
 	assert_int_equal(c.n_authorities, 1);
 	assert_int_equal(c.authorities[0][0], 0x22);
@@ -216,8 +216,8 @@ static void join_key_of(const struct pki *p, struct gsd_join_key *jk)
 	assert_int_equal(sl, 32);
 	text[0] = 0;
 	assert_int_equal(gsm_pem_append(GSM_PEM_JOIN_KEY, seed, 32, text, sizeof(text), &len), 0);
-	assert_int_equal(gsm_pem_append(GSM_PEM_CERT, p->jsigned, p->jlen, text, sizeof(text), &len),
-			 0);
+	assert_int_equal(
+	    gsm_pem_append(GSM_PEM_CERT, p->jsigned, p->jlen, text, sizeof(text), &len), 0);
 	const char *f = write_file("join.key", text, 0600);
 	assert_int_equal(gsd_join_key_load(f, jk, msg, sizeof(msg)), 0);
 	assert_memory_equal(gsm_identity_public(jk->key), gsm_identity_public(p->join), 32);
@@ -245,9 +245,8 @@ static void verify(const struct pki *p, const struct gsd_chain *ch, struct gsm_c
 	struct gsm_bytes b[GSM_CERT_CHAIN_MAX];
 	uint8_t keys[1][GSM_ID_LEN];
 	memcpy(keys[0], gsm_identity_public(p->auth), GSM_ID_LEN);
-	struct gsm_cert_verifier v = {.authorities = (const uint8_t(*)[GSM_ID_LEN])keys,
-				      .n_authorities = 1,
-				      .now_s = NOW};
+	struct gsm_cert_verifier v = {
+	    .authorities = (const uint8_t(*)[GSM_ID_LEN])keys, .n_authorities = 1, .now_s = NOW};
 	gsm_cert_chain_check(&v, gsm_identity_public(p->node), "db-1", b, gsd_chain_bytes(ch, b),
 			     info, NULL, 0);
 }
@@ -419,9 +418,8 @@ static void test_revocations_roundtrip(void **state)
 	char mixed[8192];
 	size_t len = 0;
 	mixed[0] = 0;
-	assert_int_equal(gsm_pem_append(GSM_PEM_REVOCATION, l.rev[0], l.len[0], mixed,
-					sizeof(mixed), &len),
-			 0);
+	assert_int_equal(
+	    gsm_pem_append(GSM_PEM_REVOCATION, l.rev[0], l.len[0], mixed, sizeof(mixed), &len), 0);
 	assert_int_equal(
 	    gsm_pem_append(GSM_PEM_CERT, p.jsigned, p.jlen, mixed, sizeof(mixed), &len), 0);
 	write_file("revocations", mixed, 0644);
