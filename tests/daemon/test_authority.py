@@ -35,6 +35,7 @@ GOSSAMERD = os.environ.get("GOSSAMERD_BIN") or os.path.join(
     os.environ.get("GSM_BUILD_ROOT", "build"), "daemon", "gossamerd")
 MKCERT = os.environ.get("GSM_MKCERT") or os.path.join(
     os.environ.get("GSM_BUILD_ROOT", "build"), "tests", "daemon", "gsm-mkcert")
+GOSSAMER = os.path.join(os.environ.get("GSM_BUILD_ROOT", "build"), "cli", "gossamer")
 MULT = float(os.environ.get("GSM_TEST_TIMEOUT_MULTIPLIER", "1") or 1)
 DAY = 86400
 
@@ -216,6 +217,14 @@ def scenario(top, nodes):
     if mc:
         check(mc["cert"]["uncertified"] == ["10.10.0.0/24"],
               "c's uncovered prefix listed as uncertified: %s" % mc["cert"]["uncertified"])
+    if os.path.exists(GOSSAMER):
+        p = subprocess.run([GOSSAMER, "--socket", a.sock, "members", "--wide"],
+                           capture_output=True, text=True, timeout=30)
+        lines = p.stdout.splitlines()
+        row = [l for l in lines if l.split()[:1] == ["b"]]
+        check(p.returncode == 0 and "CERT" in lines[0] and "ROLES" in lines[0]
+              and row and "valid 29d" in row[0] and "relay" in row[0],
+              "gossamer members --wide: CERT 'valid 29d' and ROLES 'relay' for b:\n" + p.stdout)
     st = a.status()
     au = st and st.get("authority")
     check(au and au["mode"] == "require" and au["keys"] == [auth_pub]
