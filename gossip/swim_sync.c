@@ -606,6 +606,13 @@ static int seed_is_member(const struct gsm_swim *s, const struct gsm_addr *a)
 	return 0;
 }
 
+/* A dead member worth a reconnect ping: with an address, and not
+ * REVOKED (authority mode: nothing it says can revive it). */
+static int reconnect_candidate(const struct gsm_swim *s, const struct member *x)
+{
+	return x->state == GSM_STATE_DEAD && x->addr.family && !gsm__cert_blocks_update(s, x);
+}
+
 /* Contact one seed that is not a live member, or one dead member. */
 static void reconnect(struct gsm_swim *s, uint64_t now)
 {
@@ -614,8 +621,7 @@ static void reconnect(struct gsm_swim *s, uint64_t now)
 	uint8_t live_seed[64] = {0};
 
 	for (size_t i = 0; i < s->n_mem; i++)
-		if (s->mem[i]->state == GSM_STATE_DEAD && s->mem[i]->addr.family)
-			nd++;
+		nd += reconnect_candidate(s, s->mem[i]);
 	for (size_t i = 0; i < s->n_seeds && i < 64; i++) {
 		live_seed[i] = (uint8_t)seed_is_member(s, &s->seeds[i]);
 		ns += !live_seed[i];
@@ -642,7 +648,7 @@ static void reconnect(struct gsm_swim *s, uint64_t now)
 	for (size_t i = 0; i < s->n_mem; i++) {
 		struct member *x = s->mem[i];
 
-		if (x->state != GSM_STATE_DEAD || !x->addr.family)
+		if (!reconnect_candidate(s, x))
 			continue;
 		if (pick-- == 0) {
 			gsm__send_ping(s, x, ++s->seq, 0);
