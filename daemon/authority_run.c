@@ -89,8 +89,8 @@ static int issue(struct gsd_daemon *d, const struct gsd_config *c, const char *p
 	return 0;
 }
 
-/* The chain for configuration c: the file, or a new one from the join
- * key when the file's is not good enough.  Only join key problems are
+/* The chain for configuration c: the file (if any), or a new one from the
+ * join key when the file's is not good enough.  Only join key problems are
  * errors; a missing or broken file without a join key is reported by
  * warn_self (we run uncertified, the others decide). */
 static int chain_for(struct gsd_daemon *d, const struct gsd_config *c, struct gsd_chain *out,
@@ -102,8 +102,8 @@ static int chain_for(struct gsd_daemon *d, const struct gsd_config *c, struct gs
 	if (!info)
 		return -ENOMEM;
 	memset(out, 0, sizeof(*out));
-	if (gsd_config_authority_mode(c) == GSD_AUTH_MODE_OFF && !c->join_key[0])
-		goto out;
+	/* loaded in every mode: a node migrating to authority mode carries
+	 * its certificate before the others require it */
 	gsd_config_certificate_path(c, path, sizeof(path));
 	r = gsd_chain_load(path, out, err, sizeof(err));
 	if (r < 0 && r != -ENOENT && !c->join_key[0])

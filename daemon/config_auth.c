@@ -20,7 +20,15 @@
 #include <string.h>
 
 #include "daemon/config_parse.h"
+#include "gossip/cert.h"
 #include "gossip/crypto.h"
+#include "gossip/swim.h"
+
+_Static_assert(GSD_MAX_AUTHORITIES == GSM_MAX_AUTHORITIES, "one bound for authority keys");
+_Static_assert(GSD_AUTH_MODE_OFF == (int)GSM_AUTHORITY_OFF &&
+		   GSD_AUTH_MODE_WARN == (int)GSM_AUTHORITY_WARN &&
+		   GSD_AUTH_MODE_REQUIRE == (int)GSM_AUTHORITY_REQUIRE,
+	       "authority_mode holds the values of enum gsm_authority_mode");
 
 int gsd_config_authority_mode(const struct gsd_config *c)
 {

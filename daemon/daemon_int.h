@@ -14,6 +14,10 @@
  *                refresh/grace/NAT/periodic timers
  *   persist.c    members file: debounced save, import at startup
  *   reload.c     SIGHUP / `reload`: configuration and cluster key ring
+ *   authority_run.c  authority mode: keys and mode to the core, our
+ *                certificate chain (file or join key), revocations file,
+ *                `revoke`, certificate logs and views (files and
+ *                self-issue: authority.c)
  *   api.c        control commands as a {name, handler} table
  *   views.c      JSON views for the control API (status, members, peers)
  *
@@ -59,6 +63,10 @@
  *    bounded by the resolver (resolv.conf timeout x attempts) and only for
  *    seeds given as names.  Shutdown waits for resolutions already
  *    running in the thread pool (same bound).
+ *  - File writes (state.c, authority.c): the revocations file (atomic and
+ *    fsync'ed, debounced 500 ms after new revocations, at once after a
+ *    `revoke`; at most GSM_MAX_REVOCATIONS blocks, about 1.5 MB) and an
+ *    issued certificate (start and reload only).
  *  - File writes (state.c): the members file (persist.c, debounced 5-60 s)
  *    is written atomically without fsync; O(members) bytes to the page
  *    cache.  Keys and the generation (startup only) are written with
