@@ -18,6 +18,7 @@ with the gossip library, so this test does not depend on the CLI.
      and the new serial seen by a
   5. a join key: e issues its own certificate at start (via_join_key) and
      is admitted; f asks for a prefix outside the pool: exit 1 naming it
+  6. a corrupted revocations file: exit 1 naming the broken block
 
 Env: GOSSAMERD_BIN, GSM_MKCERT, GSM_TEST_TIMEOUT_MULTIPLIER.
 """
@@ -298,6 +299,15 @@ def scenario(top, nodes):
     p = f.run([seed], ["--join-key", join_file, "--advertise-prefix", "10.30.0.0/24"])
     check(p.returncode == 1 and "10.30.0.0/24" in p.stderr,
           "f asking for a prefix outside the pool: exit 1 naming it (rc %d: %s)"
+          % (p.returncode, p.stderr.strip()[-300:]))
+
+    # 6. a corrupted revocations file is refused at start, naming the block
+    with open(os.path.join(f.state, "revocations"), "w") as fh:
+        fh.write("-----BEGIN GOSSAMER REVOCATION-----\nAAAA\n"
+                 "-----END GOSSAMER REVOCATION-----\n")
+    p = f.run([seed])
+    check(p.returncode == 1 and "block 1 is not a valid revocation" in p.stderr,
+          "corrupted revocations file: exit 1 naming the block (rc %d: %s)"
           % (p.returncode, p.stderr.strip()[-300:]))
     return 1 if failures else 0
 
