@@ -14,6 +14,10 @@
  *                refresh/grace/NAT/periodic timers
  *   persist.c    members file: debounced save, import at startup
  *   reload.c     SIGHUP / `reload`: configuration and cluster key ring
+ *   authority_run.c  authority mode: keys and mode to the core, our
+ *                certificate chain (file or join key), revocations file,
+ *                `revoke`, certificate logs and views (files and
+ *                self-issue: authority.c)
  *   api.c        control commands as a {name, handler} table
  *   views.c      JSON views for the control API (status, members, peers)
  *
@@ -59,6 +63,10 @@
  *    bounded by the resolver (resolv.conf timeout x attempts) and only for
  *    seeds given as names.  Shutdown waits for resolutions already
  *    running in the thread pool (same bound).
+ *  - File writes (state.c, authority.c): the revocations file (atomic and
+ *    fsync'ed, debounced 500 ms after new revocations, at once after a
+ *    `revoke`; at most GSM_MAX_REVOCATIONS blocks, about 1.5 MB) and an
+ *    issued certificate (start and reload only).
  *  - File writes (state.c): the members file (persist.c, debounced 5-60 s)
  *    is written atomically without fsync; O(members) bytes to the page
  *    cache.  Keys and the generation (startup only) are written with
@@ -87,6 +95,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "daemon/authority.h"
 #include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/control.h"
@@ -238,6 +247,20 @@ struct gsd_daemon {
 	/* --- persistence (persist.c) */
 	uv_timer_t persist_timer;
 
+	/* --- authority mode (authority_run.c): our certificate chain as put
+	 * in our advert and its check at the last load, the revocations file
+	 * written after new revocations (debounced), and the limiter of the
+	 * per-member certificate log lines */
+	struct {
+		struct gsd_chain chain;
+		struct gsm_cert_info self;
+		char self_why[160];
+		uv_timer_t rev_timer;
+		bool revs_dirty;
+		uint64_t claims_uncertified; /* uncertified claims reported */
+		struct gsd_ratelimit rl;
+	} auth;
+
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;
 
@@ -363,6 +386,37 @@ void gsd_import_members(struct gsd_daemon *d);
 /* Re-read flags + file and apply what can change live; the key ring is
  * brought in line with the key file.  0 or negative errno with msg. */
 int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen);
+
+/* ------------------------------------------------------------ authority_run.c */
+
+/* Start: hand the configured authorities and mode to the core, load the
+ * revocations file into it (before joining), load our certificate chain
+ * or issue it with the join key.  0, or a negative errno with msg (a
+ * corrupted revocations file, a join key refused or asked for more than
+ * it allows): the daemon exits 1. */
+int gsd_authority_start(struct gsd_daemon *d, char *msg, size_t msglen);
+/* Reload, step 1, for the new configuration nc (nothing applied): the
+ * chain to use (loaded, or issued with nc's join key).  0 or -errno with
+ * msg: the reload is refused. */
+int gsd_authority_prepare(struct gsd_daemon *d, const struct gsd_config *nc,
+			  struct gsd_chain *chain, char *msg, size_t msglen);
+/* Reload, step 2, with d->cfg the new configuration: mode, keys, chain
+ * (the caller re-signs the advert). */
+void gsd_authority_apply(struct gsd_daemon *d, const struct gsd_chain *chain);
+/* The core's GSM_SWIM_EV_CERT and GSM_SWIM_EV_REVOCATION. */
+void gsd_authority_on_event(struct gsd_daemon *d, const struct gsm_swim_event *ev);
+/* A new or changed advert: log its uncertified claims (overlay address,
+ * prefixes, labels, relay flag), rate-limited. */
+void gsd_authority_note_member(struct gsd_daemon *d, const struct gsd_member *m);
+/* Write the revocations file now if it is behind the core. */
+void gsd_authority_persist(struct gsd_daemon *d);
+/* The `revoke` control command. */
+void gsd_cmd_revoke(struct gsd_daemon *d, struct gsd_ctl_client *c, json_t *req);
+/* status --json "authority" and members --json "cert" (new references). */
+json_t *gsd_view_authority(struct gsd_daemon *d);
+/* sm: the core's view (status, serial, expiry, roles); m: the record of
+ * its advert (JOIN in the chain, uncertified claims), may be NULL. */
+json_t *gsd_view_cert(const struct gsm_swim_member *sm, const struct gsd_member *m);
 
 /* ------------------------------------------------------------ api.c */
 

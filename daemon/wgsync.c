@@ -213,6 +213,19 @@ static int add_static_peers(struct wg_pass *p)
 	return 0;
 }
 
+/* authority mode: say why a member's peer goes (its certificate), once:
+ * when the peer is still on the device */
+static void log_cert_removals(const struct wg_pass *p, const enum gsd_rc_verdict *v)
+{
+	for (size_t i = 0; i < p->s.n && p->cur; i++) {
+		const struct gsd_member *m = p->s.m[i].mem;
+		if (v[i] != GSD_RC_CERT || !gnl_wg_device_find_peer(p->cur, m->wg_pubkey))
+			continue;
+		gsd_info("removing the WireGuard peer of %s: %s", m->name,
+			 gsd_reconcile_cert_reason(p->in.authority_mode, m->cert_status));
+	}
+}
+
 /* desired: snapshot the members and compute the device we want */
 static int phase_desired(struct wg_pass *p)
 {
@@ -233,6 +246,7 @@ static int phase_desired(struct wg_pass *p)
 	    .policy = gsd_policy_of(d),
 	    .claims_seen = gsd_policy_table_of(d),
 	    .self_mem = gsd_memcache_find(d->members, gsm_identity_public(d->keys.identity)),
+	    .authority_mode = gsd_config_authority_mode(&d->cfg),
 	};
 	memcpy(p->in.self_id, gsm_identity_public(d->keys.identity), GSM_ID_LEN);
 	memcpy(p->in.self_wg_pubkey, d->keys.wg_public, 32);
@@ -242,7 +256,13 @@ static int phase_desired(struct wg_pass *p)
 	p->want->flags = GNL_WG_DEV_PRIVATE_KEY | GNL_WG_DEV_LISTEN_PORT;
 	memcpy(p->want->private_key, d->keys.wg_private, 32);
 	p->want->listen_port = d->cfg.wg_port;
-	r = gsd_reconcile_desired(&p->in, p->want, NULL);
+	enum gsd_rc_verdict *v = malloc((p->s.n ? p->s.n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r = gsd_reconcile_desired(&p->in, p->want, v);
+	if (r == 0)
+		log_cert_removals(p, v);
+	free(v);
 	if (r < 0)
 		return r;
 	r = add_static_peers(p);
