@@ -55,7 +55,7 @@
  * gossip/wire.h: the advert carries the chain. */
 #define GSM_CERT_MAX_PREFIXES 16
 #define GSM_CERT_MAX_LABELS   8
-#define GSM_REVOCATION_MAX    256  /* encoded signed revocation */
+#define GSM_REVOCATION_MAX    256 /* encoded signed revocation */
 #define GSM_MAX_AUTHORITIES   8
 #define GSM_MAX_REVOCATIONS   4096 /* held by one node */
 
@@ -77,22 +77,22 @@ enum gsm_cert_kind {
  * serial, not_before, not_after are required; name is required for NODE
  * (and absent for JOIN); max_lifetime only for JOIN (required there). */
 enum gsm_wk_cert {
-	GSM_WK_CERT_KIND = 0,	      /* uint: enum gsm_cert_kind */
-	GSM_WK_CERT_SUBJECT = 1,      /* bin 32: node identity (NODE) or join key (JOIN) */
-	GSM_WK_CERT_ISSUER = 2,	      /* bin 32: authority key, or the JOIN subject */
-	GSM_WK_CERT_SERIAL = 3,	      /* uint64, chosen at random by the issuer */
-	GSM_WK_CERT_NOT_BEFORE = 4,   /* uint64 s */
-	GSM_WK_CERT_NOT_AFTER = 5,    /* uint64 s, > not_before */
-	GSM_WK_CERT_NAME = 6,	      /* str <= GSM_MAX_NAME (NODE) */
-	GSM_WK_CERT_OVERLAY4 = 7,     /* prefix: pinned IPv4 overlay address /32 (NODE) */
-	GSM_WK_CERT_PREFIXES = 8,     /* array[prefix]: allowed prefixes (NODE) or the
-				       * pool issued prefixes must lie in (JOIN) */
-	GSM_WK_CERT_ROLES = 9,	      /* uint: GSM_ROLE_* (JOIN: roles it may grant;
-				       * never EXIT) */
-	GSM_WK_CERT_LABELS = 10,      /* array[label] sorted by key (JOIN: value "*"
-				       * allows any value for that key) */
+	GSM_WK_CERT_KIND = 0,	       /* uint: enum gsm_cert_kind */
+	GSM_WK_CERT_SUBJECT = 1,       /* bin 32: node identity (NODE) or join key (JOIN) */
+	GSM_WK_CERT_ISSUER = 2,	       /* bin 32: authority key, or the JOIN subject */
+	GSM_WK_CERT_SERIAL = 3,	       /* uint64, chosen at random by the issuer */
+	GSM_WK_CERT_NOT_BEFORE = 4,    /* uint64 s */
+	GSM_WK_CERT_NOT_AFTER = 5,     /* uint64 s, > not_before */
+	GSM_WK_CERT_NAME = 6,	       /* str <= GSM_MAX_NAME (NODE) */
+	GSM_WK_CERT_OVERLAY4 = 7,      /* prefix: pinned IPv4 overlay address /32 (NODE) */
+	GSM_WK_CERT_PREFIXES = 8,      /* array[prefix]: allowed prefixes (NODE) or the
+					* pool issued prefixes must lie in (JOIN) */
+	GSM_WK_CERT_ROLES = 9,	       /* uint: GSM_ROLE_* (JOIN: roles it may grant;
+					* never EXIT) */
+	GSM_WK_CERT_LABELS = 10,       /* array[label] sorted by key (JOIN: value "*"
+					* allows any value for that key) */
 	GSM_WK_CERT_MAX_LIFETIME = 11, /* uint64 s (JOIN) */
-	GSM_WK_CERT_FLAGS = 12,	      /* uint: GSM_CERT_F_* */
+	GSM_WK_CERT_FLAGS = 12,	       /* uint: GSM_CERT_F_* */
 	GSM_WK_CERT_COUNT = 13,
 };
 
@@ -142,8 +142,8 @@ struct gsm_revocation {
 int gsm_cert_normalize(struct gsm_cert *c);
 /* Encode + sign: out = [body, sig], signed by `issuer`, whose public key
  * must equal c->issuer (-EINVAL otherwise).  c is normalised first. */
-int gsm_cert_sign(struct gsm_cert *c, const struct gsm_identity *issuer, uint8_t *out,
-		  size_t cap, size_t *len);
+int gsm_cert_sign(struct gsm_cert *c, const struct gsm_identity *issuer, uint8_t *out, size_t cap,
+		  size_t *len);
 /* Parse a signed certificate (structure, bounds, canonical form, fields
  * allowed for its kind); does NOT check the signature. */
 int gsm_cert_decode(const uint8_t *signed_cert, size_t len, struct gsm_cert *c);
@@ -180,12 +180,12 @@ int gsm_cert_within(const struct gsm_cert *join, const struct gsm_cert *leaf, ch
 enum gsm_cert_status {
 	GSM_CERT_NONE = 0, /* no certificate */
 	GSM_CERT_VALID,
-	GSM_CERT_EXPIRED,  /* some certificate of the chain is past not_after */
-	GSM_CERT_NOT_YET,  /* some certificate of the chain is before not_before */
-	GSM_CERT_REVOKED,  /* a revocation covers a certificate of the chain */
-	GSM_CERT_INVALID,  /* malformed, bad signature, unknown authority,
-			    * wrong subject or name, chain too long, outside
-			    * the delegation */
+	GSM_CERT_EXPIRED, /* some certificate of the chain is past not_after */
+	GSM_CERT_NOT_YET, /* some certificate of the chain is before not_before */
+	GSM_CERT_REVOKED, /* a revocation covers a certificate of the chain */
+	GSM_CERT_INVALID, /* malformed, bad signature, unknown authority,
+			   * wrong subject or name, chain too long, outside
+			   * the delegation */
 };
 /* "none", "valid", "expired", "not-yet-valid", "revoked", "invalid" */
 const char *gsm_cert_status_name(enum gsm_cert_status s);
@@ -204,11 +204,11 @@ struct gsm_cert_verifier {
 /* What a verified chain grants, for the receivers' checks. */
 struct gsm_cert_info {
 	enum gsm_cert_status status;
-	struct gsm_cert leaf;	  /* decoded when status != NONE/INVALID */
-	uint8_t has_join;	  /* the chain has a JOIN certificate */
-	uint64_t join_serial;	  /* its serial */
+	struct gsm_cert leaf; /* decoded when status != NONE/INVALID */
+	uint8_t has_join;     /* the chain has a JOIN certificate */
+	uint64_t join_serial; /* its serial */
 	uint8_t join_subject[GSM_ID_LEN];
-	uint64_t expires_s;	  /* min not_after over the chain */
+	uint64_t expires_s; /* min not_after over the chain */
 };
 
 /* Verify the chain certs[0..n) (node certificate first) for the member
@@ -244,8 +244,8 @@ bool gsm_cert_allows_flags(const struct gsm_cert *c, uint32_t adv_flags);
 /* Append one block "-----BEGIN label-----\n<base64, 64 per line>\n
  * -----END label-----\n" to buf (NUL-terminated); *len is the text length
  * after appending (in: the current length). -EMSGSIZE if it does not fit. */
-int gsm_pem_append(const char *label, const uint8_t *data, size_t data_len, char *buf,
-		   size_t cap, size_t *len);
+int gsm_pem_append(const char *label, const uint8_t *data, size_t data_len, char *buf, size_t cap,
+		   size_t *len);
 /* Find the index-th block (0-based) with this label in text and decode
  * it into out: 0, -ENOENT no such block, -EBADMSG broken block,
  * -EMSGSIZE too large for cap. */

@@ -68,6 +68,13 @@
  *   advert body  enum gsm_wk_advert     map
  *   endpoint     enum gsm_wk_endpoint   map      (in GSM_WK_ADVERT_ENDPOINTS)
  *   label        enum gsm_wk_label      array    (in GSM_WK_ADVERT_LABELS)
+ *   certs        array[bin]                      (in GSM_WK_ADVERT_CERTS)
+ *
+ *   Certificates (authority mode, gossip/cert.h): key 13 carries the
+ *   node's chain as signed certificates, node certificate first, each an
+ *   opaque bin here (the advert codec checks only the bounds; the chain is
+ *   verified by gsm_cert_chain_check).  Omitted when the node has none, so
+ *   an advert without certificates encodes exactly as before.
  *
  *   Ordering: an advert supersedes another of the same node when its
  *   (generation, version) is greater, compared lexicographically.
@@ -209,7 +216,11 @@ enum gsm_wk_advert {
 	GSM_WK_ADVERT_PREFIXES = 10,   /* array[prefix]: advertised routed prefixes */
 	GSM_WK_ADVERT_LABELS = 11,     /* array[label], sorted by key */
 	GSM_WK_ADVERT_RELAY_VIA = 12,  /* bin 32: node currently relaying for this one */
-	GSM_WK_ADVERT_COUNT = 13,
+	GSM_WK_ADVERT_CERTS = 13,      /* array[bin]: the certificate chain (gossip/cert.h),
+					* node certificate first; each bin <=
+					* GSM_CERT_MAX, at most GSM_CERT_CHAIN_MAX + 1
+					* entries (a longer one is -EMSGSIZE) */
+	GSM_WK_ADVERT_COUNT = 14,
 };
 
 /* Endpoint map keys (struct gsm_endpoint).  addr is required. */
@@ -306,6 +317,12 @@ struct gsm_advert {
 	struct gsm_label labels[GSM_MAX_LABELS];
 	uint8_t has_relay_via;
 	uint8_t relay_via[GSM_ID_LEN];
+	/* Signed certificates (gossip/cert.h), node certificate first.  One
+	 * slot more than a valid chain holds, so that a too-long chain still
+	 * decodes and gsm_cert_chain_check() can refuse it visibly. */
+	uint8_t n_certs;
+	uint16_t cert_len[GSM_CERT_CHAIN_MAX + 1];
+	uint8_t certs[GSM_CERT_CHAIN_MAX + 1][GSM_CERT_MAX];
 };
 
 struct gsm_update {

@@ -6,7 +6,8 @@
  * bytes.  The body is canonical so that an advert is a pure function of the
  * struct: keys ascending (enum gsm_wk_advert), zero/absent fields omitted,
  * integers in their shortest form (msgpack-c always packs them so), labels
- * sorted by key with duplicates refused.  Same advert -> same bytes -> same
+ * sorted by key with duplicates refused, the certificate chain (key 13)
+ * omitted when empty.  Same advert -> same bytes -> same
  * deterministic signature, which is what lets the core compare adverts by
  * their bytes.
  *
@@ -54,6 +55,14 @@ static int advert_check(const struct gsm_advert *a)
 		if (!gsm__text_valid(a->labels[i].key, GSM_MAX_LABEL_KEY, 0) ||
 		    !gsm__text_valid(a->labels[i].value, GSM_MAX_LABEL_VALUE, 1))
 			return -EINVAL;
+	if (a->n_certs > GSM_CERT_CHAIN_MAX + 1)
+		return -EMSGSIZE;
+	for (size_t i = 0; i < a->n_certs; i++) {
+		if (a->cert_len[i] > GSM_CERT_MAX)
+			return -EMSGSIZE;
+		if (a->cert_len[i] == 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -72,6 +81,7 @@ static void put_advert(msgpack_packer *pk, const struct gsm_advert *a,
 	n += a->n_prefixes != 0;
 	n += a->n_labels != 0;
 	n += a->has_relay_via != 0;
+	n += a->n_certs != 0;
 	msgpack_pack_map(pk, n);
 
 	put_uint(pk, GSM_WK_ADVERT_NODE_ID);
@@ -142,6 +152,12 @@ static void put_advert(msgpack_packer *pk, const struct gsm_advert *a,
 	if (a->has_relay_via) {
 		put_uint(pk, GSM_WK_ADVERT_RELAY_VIA);
 		put_bin(pk, a->relay_via, GSM_ID_LEN);
+	}
+	if (a->n_certs) {
+		put_uint(pk, GSM_WK_ADVERT_CERTS);
+		msgpack_pack_array(pk, a->n_certs);
+		for (size_t i = 0; i < a->n_certs; i++)
+			put_bin(pk, a->certs[i], a->cert_len[i]);
 	}
 }
 
@@ -257,6 +273,30 @@ static int rd_prefixes(struct rd *r, struct gsm_prefix *out, uint32_t max, uint8
 	return rc;
 }
 
+/* The chain: opaque bins, bounded here, verified by gossip/cert.c. */
+static int rd_certs(struct rd *r, struct gsm_advert *a)
+{
+	struct tok t;
+	uint32_t n;
+	int rc = gsm__rd_container(r, T_ARRAY, GSM_CERT_CHAIN_MAX + 1, &n);
+
+	if (!rc && n == 0)
+		rc = -EBADMSG; /* canonical: omitted when empty */
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		rc = gsm__rd_bin(r, &t);
+		if (!rc && t.len > GSM_CERT_MAX)
+			rc = -EMSGSIZE;
+		if (!rc && t.len == 0)
+			rc = -EBADMSG;
+		if (rc)
+			break;
+		memcpy(a->certs[i], t.ptr, t.len);
+		a->cert_len[i] = (uint16_t)t.len;
+		a->n_certs = (uint8_t)(i + 1);
+	}
+	return rc;
+}
+
 static int advert_field(struct rd *r, unsigned key, void *ctx)
 {
 	struct gsm_advert *a = ctx;
@@ -323,6 +363,8 @@ static int advert_field(struct rd *r, unsigned key, void *ctx)
 	case GSM_WK_ADVERT_RELAY_VIA:
 		a->has_relay_via = 1;
 		return gsm__rd_bin_fixed(r, a->relay_via, GSM_ID_LEN);
+	case GSM_WK_ADVERT_CERTS:
+		return rd_certs(r, a);
 	}
 	return gsm__rd_skip(r, 1);
 }

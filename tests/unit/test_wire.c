@@ -897,7 +897,7 @@ static void test_wire_key_numbers(void **state)
 	    GSM_WK_ADVERT_GENERATION,  GSM_WK_ADVERT_VERSION,  GSM_WK_ADVERT_WG_PORT,
 	    GSM_WK_ADVERT_GOSSIP_PORT, GSM_WK_ADVERT_FLAGS,    GSM_WK_ADVERT_ENDPOINTS,
 	    GSM_WK_ADVERT_OVERLAY,     GSM_WK_ADVERT_PREFIXES, GSM_WK_ADVERT_LABELS,
-	    GSM_WK_ADVERT_RELAY_VIA};
+	    GSM_WK_ADVERT_RELAY_VIA,   GSM_WK_ADVERT_CERTS};
 
 	(void)state;
 	for (int i = 0; i < (int)(sizeof(msg) / sizeof(msg[0])); i++)
@@ -908,7 +908,7 @@ static void test_wire_key_numbers(void **state)
 	assert_int_equal(GSM_WK_UPDATE_COUNT, 8);
 	for (int i = 0; i < (int)(sizeof(adv) / sizeof(adv[0])); i++)
 		assert_int_equal(adv[i], i);
-	assert_int_equal(GSM_WK_ADVERT_COUNT, 13);
+	assert_int_equal(GSM_WK_ADVERT_COUNT, 14);
 	assert_int_equal(GSM_WK_EP_ADDR, 0);
 	assert_int_equal(GSM_WK_EP_FLAGS, 1);
 	assert_int_equal(GSM_WK_EP_OBSERVER, 2);
