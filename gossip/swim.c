@@ -30,6 +30,8 @@
  *                   target state) and adverts
  *   swim_sync.c     anti-entropy: digest pages, the view hash, advert
  *                   requests, join retry and reconnect
+ *   swim_authority.c authority mode: certificate statuses of members,
+ *                   the revocation store, its gossip and sync
  *
  * Dispatch.  gsm_swim_recv opens a datagram, refuses it outside the
  * replay window, decodes it, attributes it to its sender or not and
@@ -39,7 +41,8 @@
  * Everything sent meanwhile is an answer to that datagram and stays within
  * its reply budget (amplification: gsm__reply_begin/grant/end, swim_amp.c;
  * docs/protocol.md).  gsm_swim_tick runs the timers in a fixed order
- * (suspicions, relays, probe, sync and reconnect, gossip round, reaping):
+ * (suspicions, relays, probe, sync and reconnect, gossip round,
+ * certificate expiry, reaping):
  * the order is part of the behaviour, since timers draw from the one
  * random generator.
  *
@@ -259,6 +262,8 @@ void gsm_swim_tick(struct gsm_swim *s)
 		gsm__sync_timers(s, now);
 	}
 	gsm__gossip_timer(s, now);
+	if (now >= gsm__cert_deadline(s))
+		gsm__cert_timer(s, now);
 	if (now >= s->next_reap) {
 		if (gsm__reap_pending(s))
 			gsm__reap(s, now);
@@ -290,6 +295,8 @@ uint64_t gsm_swim_next_deadline(const struct gsm_swim *s)
 			d = s->relays[i].nack_at;
 	if (gsm__reap_pending(s) && s->next_reap < d)
 		d = s->next_reap;
+	if (gsm__cert_deadline(s) < d)
+		d = gsm__cert_deadline(s);
 	return d;
 }
 
@@ -392,6 +399,7 @@ void gsm_swim_free(struct gsm_swim *s)
 	free(s->seeds);
 	free(s->reaped);
 	free(s->wgobs);
+	gsm__auth_free(s);
 	gsm__replay_free(s);
 	free(s->rx);
 	free(s->tx);
@@ -436,7 +444,8 @@ void gsm_swim_stats(const struct gsm_swim *s, struct gsm_swim_stats *st)
 		st->left++;
 	}
 	st->total = (uint32_t)s->n_mem;
-	st->pending_updates = s->uqueue.count + s->aqueue.count;
+	st->pending_updates = s->uqueue.count + s->aqueue.count + s->rqueue.count;
+	st->revocations = (uint32_t)s->n_revs;
 	st->last_sync_ms = s->last_sync;
 	st->incarnation = s->self->inc;
 	st->awareness = s->awareness;
@@ -447,7 +456,7 @@ bool gsm_swim_converged(const struct gsm_swim *s)
 {
 	uint64_t now = now_ms(s);
 
-	if (s->uqueue.count || s->aqueue.count)
+	if (s->uqueue.count || s->aqueue.count || s->rqueue.count)
 		return false;
 	if (s->n_alive + s->n_suspect == 0)
 		return true;

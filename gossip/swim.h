@@ -107,6 +107,27 @@ enum gsm_swim_event_type {
 				  * WireGuard sees for us (wire key 14) */
 	GSM_SWIM_EV_REACHABLE,	 /* a member answered a probe for the first
 				  * time (member.reachable turned true) */
+	GSM_SWIM_EV_CERT,	 /* a member's cert_status changed (self
+				  * included; authority mode) */
+	GSM_SWIM_EV_REVOCATION,	 /* a new revocation was accepted (gossip,
+				  * sync or gsm_swim_add_revocation):
+				  * ev.revocation, ev.revocation_len */
+};
+
+/* Authority mode (docs/gossip.md, Authority mode; gossip/cert.h).
+ *   OFF      certificates are not enforced (statuses are computed for
+ *            display when keys are set; without keys revocations are
+ *            neither accepted nor relayed);
+ *   WARN     statuses computed, nothing refused except REVOKED members;
+ *   REQUIRE  an advert whose chain is not VALID is refused (a new member
+ *            is not admitted; a known one keeps its previous advert).
+ * In WARN and REQUIRE a member covered by a revocation is REVOKED: it is
+ * DEAD here, refutations cannot revive it, only a new advert with a VALID
+ * chain can.  Certificate times are env.wall_ms / 1000. */
+enum gsm_authority_mode {
+	GSM_AUTHORITY_OFF = 0,
+	GSM_AUTHORITY_WARN = 1,
+	GSM_AUTHORITY_REQUIRE = 2,
 };
 
 /* A member as seen by this node.  Pointers are valid only until the next
@@ -130,6 +151,15 @@ struct gsm_swim_member {
 	 * reachable members should become WireGuard peers or be persisted. */
 	bool reachable;
 	uint64_t reachable_since_ms;
+	/* authority mode: the status of the member's certificate chain
+	 * (enum gsm_cert_status; NONE without authority keys), the earliest
+	 * not_after of the chain (s since the epoch), the leaf's roles
+	 * (GSM_ROLE_*), serial and ephemeral flag (0 when not decoded) */
+	uint8_t cert_status;
+	uint64_t cert_expires_s;
+	uint32_t cert_roles;
+	uint64_t cert_serial;
+	bool cert_ephemeral;
 };
 
 struct gsm_swim_event {
@@ -139,6 +169,9 @@ struct gsm_swim_event {
 	/* OBSERVED, WG_OBSERVED: who observed us, and where */
 	const uint8_t *observer; /* GSM_ID_LEN */
 	struct gsm_addr observed;
+	/* REVOCATION: the signed revocation (valid during the callback) */
+	const uint8_t *revocation;
+	size_t revocation_len;
 };
 
 enum gsm_swim_log_level { GSM_LOG_ERR = 0, GSM_LOG_WARN, GSM_LOG_INFO, GSM_LOG_DEBUG };
@@ -235,6 +268,26 @@ uint64_t gsm_swim_next_deadline(const struct gsm_swim *s);
 /* Run every timer that is due at env.now(). */
 void gsm_swim_tick(struct gsm_swim *s);
 
+/* ---- authority mode ---- */
+
+/* Replace the authority keys (at most GSM_MAX_AUTHORITIES, gossip/cert.h;
+ * copied) and the mode; re-evaluates every member (CERT events) and
+ * applies held revocations.  0 or -EINVAL (NULL keys with n > 0, too many
+ * keys, unknown mode, or a mode other than OFF without keys). */
+int gsm_swim_set_authority(struct gsm_swim *s, enum gsm_authority_mode mode,
+			   const uint8_t (*keys)[GSM_ID_LEN], size_t n);
+/* Add a signed revocation (e.g. from the daemon's store or the control
+ * socket): 0 new (disseminated; covered members become REVOKED),
+ * -EEXIST held already, -EKEYREJECTED bad signature or not by a
+ * configured authority (also: no authority configured), -EBADMSG
+ * malformed, -ESTALE expired, -ENOSPC full (GSM_MAX_REVOCATIONS),
+ * -ENOMEM.  Held until its `expires`. */
+int gsm_swim_add_revocation(struct gsm_swim *s, const uint8_t *rev, size_t len);
+/* Calls fn for every held revocation (signed bytes), in id order. */
+void gsm_swim_foreach_revocation(const struct gsm_swim *s,
+				 void (*fn)(void *ctx, const uint8_t *rev, size_t len), void *ctx);
+size_t gsm_swim_revocation_count(const struct gsm_swim *s);
+
 /* ---- views ---- */
 
 /* Number of members known, self included (tombstones included). */
@@ -287,6 +340,13 @@ struct gsm_swim_stats {
 	 * to that address, nacks); replay cache entries evicted at the cap
 	 * before they expired */
 	uint64_t stale, replayed, bad_sender, unattributed_dropped, replay_evicted;
+	/* authority mode: adverts refused because their chain is not VALID
+	 * (REQUIRE) or REVOKED (WARN); members whose certificate expired
+	 * while held; revocations held now; revocations received that were
+	 * malformed, badly signed, not by a configured authority or expired */
+	uint64_t certs_refused, certs_expired;
+	uint32_t revocations;
+	uint64_t revocations_refused;
 	size_t memory_bytes; /* heap used by this instance (approximate): members,
 			      * adverts, queues; not its fixed ~430 KiB of
 			      * scratch datagrams (swim.c) */

@@ -62,7 +62,11 @@
  * member).
  *
  * Adverts are accepted when newer (generation, version) and correctly
- * signed; the core stores the signed bytes, not decoded adverts.  A newer
+ * signed; the core stores the signed bytes, not decoded adverts.  With
+ * authority keys the advert's certificate chain is checked as well before
+ * it costs an admission (swim_authority.c: REQUIRE refuses a chain that
+ * is not VALID, WARN a REVOKED one), and updates about a REVOKED member
+ * are ignored.  A newer
  * advert generation is a new life of the member: ALIVE at incarnation 0.
  */
 #include <errno.h>
@@ -350,6 +354,8 @@ int gsm__apply_update(struct gsm_swim *s, const struct gsm_update *u, int via_sy
 		return 0;
 	}
 	m = gsm__find(s, u->node);
+	if (m && gsm__cert_blocks_update(s, m))
+		return 0; /* REVOKED: only a new advert with a good chain revives it */
 	if (!m) {
 		/* only a signed advert admits a member */
 		s->st.updates_unknown++;
@@ -396,13 +402,61 @@ static uint8_t *advert_copy(struct gsm_swim *s, const uint8_t *adv, size_t len, 
 	return copy;
 }
 
+/* May the advert of id (generation g, version v) replace what we hold
+ * (m, NULL for an unknown id)?  1 yes, 0 not newer or reaped. */
+static int advert_newer(const struct gsm_swim *s, const struct member *m, const uint8_t *id,
+			uint64_t g, uint64_t v)
+{
+	if (m && m->advert && cmp_order(g, v, m->adv_gen, m->adv_ver) <= 0)
+		return 0;
+	if (m && !m->advert && g < m->gen)
+		return 0; /* older life than the state we hold */
+	if (!m && s->n_reaped && gsm__is_reaped(s, id, g))
+		return 0;
+	return 1;
+}
+
+/* Authority mode: the advert's signature, then its certificate chain
+ * (swim_authority.c), before it costs an admission.  0, or the refusal. */
+static int advert_certified(struct gsm_swim *s, const uint8_t *adv, size_t len, int *verified,
+			    struct member *cert)
+{
+	int r;
+
+	memset(cert, 0, sizeof(*cert));
+	*verified = 0;
+	if (!gsm__auth_on(s))
+		return 0;
+	if (s->cfg.verify_signatures && (r = gsm_advert_verify(adv, len)) < 0)
+		return r;
+	*verified = 1;
+	return gsm__cert_admit(s, adv, len, cert);
+}
+
+/* A new member for an accepted advert of generation g. */
+static struct member *advert_member_new(struct gsm_swim *s, const uint8_t *id, uint64_t g,
+					int imported, const struct gsm_addr *addr)
+{
+	struct member *m = gsm__member_add(s, id);
+
+	if (!m)
+		return NULL;
+	m->gen = g;
+	m->inc = 0;
+	m->changed_ms = now_ms(s);
+	m->imported = (uint8_t)imported;
+	if (addr)
+		m->addr = *addr;
+	return m;
+}
+
 int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int imported,
 		      int via_sync, const struct gsm_addr *addr, const struct gsm_addr *src)
 {
 	uint8_t id[GSM_ID_LEN];
+	struct member *m, cert;
+	int r, first, verified;
 	uint64_t g, v;
-	struct member *m;
-	int r, first;
 	uint8_t *copy;
 
 	if (len == 0 || len > GSM_MAX_ADVERT)
@@ -417,29 +471,18 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 		return -ERANGE;
 	}
 	m = gsm__find(s, id);
-	if (m && m->advert && cmp_order(g, v, m->adv_gen, m->adv_ver) <= 0)
+	if (!advert_newer(s, m, id, g, v))
 		return 0;
-	if (m && !m->advert && g < m->gen)
-		return 0; /* older life than the state we hold */
-	if (!m && s->n_reaped && gsm__is_reaped(s, id, g))
-		return 0;
+	if ((r = advert_certified(s, adv, len, &verified, &cert)) < 0)
+		return r; /* authority mode: a bad signature or a refused chain */
 	if (!m && (r = gsm__admit(s, src, via_sync)) < 0)
 		return r; /* the cap, or src's admission rate */
-	copy = advert_copy(s, adv, len, s->cfg.verify_signatures, &r);
+	copy = advert_copy(s, adv, len, s->cfg.verify_signatures && !verified, &r);
 	if (!copy)
 		return r;
-	if (!m) {
-		m = gsm__member_add(s, id);
-		if (!m) {
-			gsm__mem_free(s, copy, len);
-			return -ENOMEM;
-		}
-		m->gen = g;
-		m->inc = 0;
-		m->changed_ms = now_ms(s);
-		m->imported = (uint8_t)imported;
-		if (addr)
-			m->addr = *addr;
+	if (!m && !(m = advert_member_new(s, id, g, imported, addr))) {
+		gsm__mem_free(s, copy, len);
+		return -ENOMEM;
 	}
 	first = m->advert == NULL;
 	gsm__mem_free(s, m->advert, m->advert_len);
@@ -467,6 +510,7 @@ int gsm__apply_advert(struct gsm_swim *s, const uint8_t *adv, size_t len, int im
 		if (first)
 			gsm__enqueue(&s->uqueue, &m->uq);
 	}
+	gsm__cert_commit(s, m, &cert, first);
 	gsm__emit(s, first ? GSM_SWIM_EV_JOINED : GSM_SWIM_EV_UPDATED, m);
 	return 1;
 }
@@ -505,7 +549,9 @@ void gsm__process_piggyback(struct gsm_swim *s, const struct gsm_msg *m,
 	size_t nw = 0, nf = 0;
 	uint64_t now = now_ms(s);
 
-	/* adverts first: they admit members the updates may be about */
+	/* revocations first (they may refuse the adverts), then adverts:
+	 * they admit members the updates may be about */
+	gsm__process_revocations(s, m);
 	for (uint16_t i = 0; i < m->n_adverts; i++) {
 		int r = gsm__apply_advert(s, m->adverts[i].ptr, m->adverts[i].len, 0, via_sync,
 					  NULL, from);
@@ -608,7 +654,7 @@ void gsm__note_sender(struct gsm_swim *s, const struct gsm_msg *m, const struct 
 	}
 	if (m->sender_gen == x->gen &&
 	    (x->state == GSM_STATE_SUSPECT || x->state == GSM_STATE_DEAD) &&
-	    m->type != GSM_MSG_LEAVE && !s->leaving) {
+	    m->type != GSM_MSG_LEAVE && !s->leaving && !gsm__cert_blocks_update(s, x)) {
 		if (since32(now, x->told_ms) >= s->cfg.probe_interval_ms) {
 			x->told_ms = stamp32(now);
 			gsm__send_gossip(s, from, x);
@@ -620,7 +666,7 @@ int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *adv, size_t len)
 {
 	uint8_t id[GSM_ID_LEN];
 	uint64_t g, v;
-	struct member *me;
+	struct member *me, cert;
 	uint8_t *copy;
 	int r, first;
 
@@ -637,6 +683,10 @@ int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *adv, size_t len)
 	copy = advert_copy(s, adv, len, true, &r); /* our own: always checked */
 	if (!copy)
 		return r;
+	if ((r = gsm__cert_admit(s, adv, len, &cert)) < 0) {
+		gsm__mem_free(s, copy, len);
+		return r; /* (out of memory: our own chain is never refused) */
+	}
 	first = me->advert == NULL;
 	gsm__mem_free(s, me->advert, me->advert_len);
 	me->advert = copy;
@@ -647,6 +697,7 @@ int gsm_swim_set_advert(struct gsm_swim *s, const uint8_t *adv, size_t len)
 	gsm__enqueue(&s->aqueue, &me->aq);
 	if (first)
 		gsm__enqueue(&s->uqueue, &me->uq);
+	gsm__cert_commit(s, me, &cert, 0);
 	return 0;
 }
 

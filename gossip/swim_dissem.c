@@ -26,6 +26,9 @@
  * the datagram being answered); the datagram is built in the instance's
  * scratch (swim.c).
  *
+ * Revocations (authority mode, swim_authority.c) have a third queue,
+ * retransmitted like adverts and packed first, within half the room.
+ *
  * Leave: self turns LEFT with a leave intent signed by the identity, which
  * is gossiped and also told directly to up to LEAVE_DIRECT members, so that
  * no member depends on the epidemic tail to learn it.
@@ -86,9 +89,9 @@ void gsm__enqueue(struct bqueue *q, struct qitem *it)
 	q_push(q, it, 0);
 }
 
-static void q_sent(struct gsm_swim *s, struct bqueue *q, struct qitem *it)
+void gsm__q_sent(struct gsm_swim *s, struct bqueue *q, struct qitem *it)
 {
-	uint32_t lim = gsm__retransmit_limit(s, q == &s->aqueue);
+	uint32_t lim = gsm__retransmit_limit(s, q != &s->uqueue); /* adverts, revocations */
 
 	if (!it->queued)
 		return;
@@ -231,7 +234,7 @@ void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 	struct pack_ctx pc;
 	struct gsm_update tmp;
 
-	if (!buddy && !s->uqueue.count && !s->aqueue.count)
+	if (!buddy && !s->uqueue.count && !s->aqueue.count && !s->rqueue.count)
 		return;		       /* the common case in a quiet cluster */
 	cap = gsm__reply_body(s, cap); /* an answer: within its reply budget */
 	base = gsm_msg_encoded_size(m);
@@ -258,15 +261,18 @@ void gsm__pack(struct gsm_swim *s, struct gsm_msg *m, struct member *buddy)
 			pc.used += sz;
 		}
 	}
+	/* revocations first (small, rare, bad news), within half the room */
+	if (s->rqueue.count && pc.used < pc.room / 2)
+		pc.used += gsm__pack_revocations(s, m, pc.room / 2 - pc.used);
 	ushare = s->aqueue.count ? pc.room / 2 : pc.room;
 	/* updates up to their share, then adverts, then updates in the rest */
 	pack_updates(s, &pc, ushare);
 	pack_adverts(s, &pc);
 	pack_updates(s, &pc, pc.room);
 	for (size_t i = 0; i < pc.nu; i++)
-		q_sent(s, &s->uqueue, pc.usel[i]);
+		gsm__q_sent(s, &s->uqueue, pc.usel[i]);
 	for (size_t i = 0; i < pc.na; i++)
-		q_sent(s, &s->aqueue, pc.asel[i]);
+		gsm__q_sent(s, &s->aqueue, pc.asel[i]);
 }
 
 /* GOSSIP datagram to addr (the member rcpt, if known), first carrying
@@ -280,7 +286,7 @@ static void send_gossip_to(struct gsm_swim *s, const struct gsm_addr *to, struct
 		return;
 	tb->to = rcpt;
 	gsm__pack(s, &tb->m, first);
-	if (tb->m.n_updates || tb->m.n_adverts)
+	if (tb->m.n_updates || tb->m.n_adverts || tb->m.n_revocations)
 		gsm__send(s, to, tb);
 	gsm__msg_done(s, tb);
 }
@@ -351,7 +357,7 @@ int gsm_swim_leave(struct gsm_swim *s)
 void gsm__gossip_timer(struct gsm_swim *s, uint64_t now)
 {
 	if (now >= s->next_gossip) {
-		if (s->uqueue.count || s->aqueue.count) {
+		if (s->uqueue.count || s->aqueue.count || s->rqueue.count) {
 			struct member *t[16];
 			size_t k = s->cfg.gossip_fanout > 16 ? 16 : s->cfg.gossip_fanout, n;
 

@@ -15,6 +15,8 @@
  *                   target state) and adverts; piggyback processing
  *   swim_sync.c     anti-entropy: digest pages, view hash, advert requests,
  *                   join and reconnect
+ *   swim_authority.c authority mode: keys and mode, certificate statuses,
+ *                   the revocation store, its dissemination and sync
  *
  * Conventions: every function here takes the instance first and is only
  * called from the thread that owns it (see swim.h).  "Member pointers" are
@@ -27,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gossip/cert.h"
 #include "gossip/rng.h"
 #include "gossip/swim.h"
 
@@ -42,6 +45,7 @@
 #define ADMIT_SOURCES	 256 /* source addresses the admission rate limit tracks */
 #define VERIFY_PER_ROUND 4   /* verification pings per probe interval */
 #define VERIFY_RETRY	 4   /* probe intervals between two to one member */
+#define EPHEMERAL_REAP_MS 120000u /* DEAD/LEFT ephemeral members are reaped after */
 
 struct qitem {
 	struct qitem *prev, *next;
@@ -117,6 +121,16 @@ struct member {
 	 * member, derived on first use; wiped when the member is freed */
 	uint8_t pair_state; /* PAIR_NONE, PAIR_OK, PAIR_REFUSED */
 	uint8_t pair_key[GSM_PAIR_KEY_LEN];
+	/* authority mode (swim_authority.c): the status of the advert's chain
+	 * and what a revocation is matched against without verifying it
+	 * again: the leaf's serial (its subject is the member id) and the
+	 * JOIN certificate's serial and subject; the chain's earliest
+	 * not_after and the leaf's not_before (s), roles, ephemeral flag */
+	uint8_t cert_status; /* enum gsm_cert_status */
+	uint8_t cert_decoded, cert_ephemeral, cert_has_join;
+	uint32_t cert_roles;
+	uint64_t cert_serial, cert_expires_s, cert_not_before_s, join_serial;
+	uint8_t join_subject[GSM_ID_LEN];
 };
 
 enum { PAIR_NONE = 0, PAIR_OK, PAIR_REFUSED };
@@ -127,6 +141,20 @@ struct reaped {
 	uint8_t id[GSM_ID_LEN];
 	uint64_t gen;
 	uint64_t until;
+};
+
+/* A held revocation (swim_authority.c): its signed bytes, id (sort key
+ * of the store and of the sync hash), what it covers, when it may be
+ * dropped, and its broadcast queue slot. */
+struct rev {
+	uint8_t id[16];
+	uint8_t *bytes;
+	uint16_t len;
+	uint8_t has_serial, has_subject;
+	uint64_t serial;
+	uint8_t subject[GSM_ID_LEN];
+	uint64_t expires_s;
+	struct qitem q;
 };
 
 struct relay {
@@ -285,6 +313,21 @@ struct gsm_swim {
 	struct gsm_addr rx_from;
 	struct member *rx_member;
 
+	/* authority mode (swim_authority.c): mode and keys; the revocation
+	 * store sorted by id, with two indexes (by serial, by subject) for
+	 * the chain check's lookups; its broadcast queue; the cached sync
+	 * hash; when the expiry sweep must run (env time); the refusal log
+	 * rate limit; a scratch advert for decoding chains */
+	uint8_t auth_mode, n_auth, rev_hash_ok;
+	uint8_t auth_keys[GSM_MAX_AUTHORITIES][GSM_ID_LEN];
+	struct rev **revs, **rev_serial, **rev_subject;
+	size_t n_revs, n_rev_serial, n_rev_subject, cap_revs, cap_rev_serial, cap_rev_subject;
+	struct bqueue rqueue;
+	uint8_t rev_hash[GSM_REV_HASH_LEN];
+	uint64_t next_cert_check, cert_log_ms;
+	uint32_t cert_log_dropped;
+	struct gsm_advert *adv_scratch;
+
 	struct gsm_swim_stats st;
 	size_t mem_bytes; /* what gsm__mem_alloc/gsm__grow hold (not the scratch) */
 
@@ -346,6 +389,11 @@ static inline size_t cluster_size(const struct gsm_swim *s)
 static inline struct member *qitem_member_u(struct qitem *q)
 {
 	return (struct member *)((char *)q - offsetof(struct member, uq));
+}
+
+static inline struct rev *qitem_rev(struct qitem *q)
+{
+	return (struct rev *)((char *)q - offsetof(struct rev, q));
 }
 
 static inline struct member *qitem_member_a(struct qitem *q)
@@ -494,6 +542,10 @@ uint64_t gsm__verify_deadline(const struct gsm_swim *s);
 uint32_t gsm__retransmit_limit(const struct gsm_swim *s, int advert);
 /* (Re)queue a slot as new (transmit count 0, first in its bucket). */
 void gsm__enqueue(struct bqueue *q, struct qitem *it);
+/* A queued slot was sent once more: next bucket, or out of the queue at
+ * its retransmit limit (updates: uqueue; adverts and revocations: the
+ * advert limit). */
+void gsm__q_sent(struct gsm_swim *s, struct bqueue *q, struct qitem *it);
 /* Take a slot out of its queue (no-op if not queued). */
 void gsm__q_remove(struct bqueue *q, struct qitem *it);
 /* Fill the rest of m with pending updates and adverts within the body
@@ -621,6 +673,47 @@ void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 /* Timers (not while leaving): the sync session's deadline and the next
  * sync, then the reconnect timer. */
 void gsm__sync_timers(struct gsm_swim *s, uint64_t now);
+/* ------------------------------------------------------------------ */
+/* swim_authority.c: authority mode                                    */
+
+/* Authority keys are configured (statuses are computed, revocations
+ * accepted and relayed). */
+static inline int gsm__auth_on(const struct gsm_swim *s)
+{
+	return s->n_auth > 0;
+}
+/* Certificate check of a signed advert before it is accepted (its
+ * signature already verified): the chain's status into m's authority
+ * fields (m may be NULL: a new member, fields go to *tmp).  0 accept,
+ * -EACCES refused (REQUIRE: not VALID; WARN: REVOKED), counted
+ * (certs_refused) and logged (rate limited) naming the member and why.
+ * Without authority keys: 0, nothing computed. */
+int gsm__cert_admit(struct gsm_swim *s, const uint8_t *adv, size_t len, struct member *tmp);
+/* Take the fields gsm__cert_admit computed (tmp) into m after its advert
+ * was accepted: CERT event when the status of a held member changed, a
+ * REVOKED member goes DEAD (WARN/REQUIRE). */
+void gsm__cert_commit(struct gsm_swim *s, struct member *m, const struct member *tmp, int first);
+/* An update about m must be ignored: m is REVOKED (WARN/REQUIRE), so no
+ * refutation or new life revives it; only a new VALID advert can. */
+int gsm__cert_blocks_update(const struct gsm_swim *s, const struct member *m);
+/* Timer: certificates that expired or became valid, revocations past
+ * their expiry.  gsm__cert_deadline: when (UINT64_MAX without keys). */
+void gsm__cert_timer(struct gsm_swim *s, uint64_t now);
+uint64_t gsm__cert_deadline(const struct gsm_swim *s);
+/* The revocations of a received message (before its adverts): each new
+ * one verified, held, applied, queued for gossip; bad ones counted. */
+void gsm__process_revocations(struct gsm_swim *s, const struct gsm_msg *m);
+/* Piggyback queued revocations into m within room bytes (at most
+ * GSM_MAX_REVOCATIONS_MSG); returns the bytes used.  Each counts as sent. */
+size_t gsm__pack_revocations(struct gsm_swim *s, struct gsm_msg *m, size_t room);
+/* Sync: put our revocation hash into m (only with authority keys). */
+void gsm__put_rev_hash(struct gsm_swim *s, struct gsm_msg *m);
+/* Sync: m carries a revocation hash different from ours: send `to` what
+ * we hold, paged within the MTU (and the reply budget). */
+void gsm__sync_revocations(struct gsm_swim *s, const struct gsm_msg *m, const struct gsm_addr *to);
+/* Free the store (gsm_swim_free). */
+void gsm__auth_free(struct gsm_swim *s);
+
 /* ------------------------------------------------------------------ */
 /* swim_amp.c: the reply budget                                       */
 

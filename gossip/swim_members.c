@@ -21,6 +21,8 @@
  * Tombstones.  DEAD and LEFT members are kept tombstone_ms, then reaped
  * (REMOVED event) and remembered one more period by (id, generation), so
  * that peers still holding them, or stale gossip, cannot re-create them.
+ * Members whose certificate is ephemeral (authority mode) are kept and
+ * remembered EPHEMERAL_REAP_MS (120 s) instead.
  *
  * Admission (docs/protocol.md "Admission").  A new member costs a slot
  * in a table of ADMIT_SOURCES source IP addresses: each may bring
@@ -212,6 +214,11 @@ static void fill_view(const struct member *m, struct gsm_swim_member *v)
 	v->state_changed_ms = m->changed_ms;
 	v->reachable = m->reachable;
 	v->reachable_since_ms = m->reachable ? m->reach_ms : 0;
+	v->cert_status = m->cert_status;
+	v->cert_expires_s = m->cert_expires_s;
+	v->cert_roles = m->cert_roles;
+	v->cert_serial = m->cert_serial;
+	v->cert_ephemeral = m->cert_ephemeral;
 }
 
 void gsm__emit(struct gsm_swim *s, enum gsm_swim_event_type t, const struct member *m)
@@ -315,6 +322,17 @@ static uint32_t unreachable_reap_ms(const struct gsm_swim *s)
 	return s->cfg.unreachable_reap_ms ? s->cfg.unreachable_reap_ms : 600000u;
 }
 
+/* How long x is kept DEAD or LEFT: an ephemeral member (its certificate
+ * says so: CI runners, short-lived jobs) EPHEMERAL_REAP_MS at most, so
+ * that a cluster with many of them does not carry their tombstones for
+ * a day. */
+static uint64_t tombstone_ms(const struct gsm_swim *s, const struct member *x)
+{
+	if (x->cert_ephemeral && x->cert_decoded && s->cfg.tombstone_ms > EPHEMERAL_REAP_MS)
+		return EPHEMERAL_REAP_MS;
+	return s->cfg.tombstone_ms;
+}
+
 /* DEAD/LEFT past the tombstone period, or ALIVE/SUSPECT and never
  * reachable past the unreachable reap time */
 static int reap_due(struct gsm_swim *s, const struct member *x, uint64_t now)
@@ -322,7 +340,7 @@ static int reap_due(struct gsm_swim *s, const struct member *x, uint64_t now)
 	if (x->is_self)
 		return 0;
 	if ((x->state == GSM_STATE_DEAD || x->state == GSM_STATE_LEFT) &&
-	    now - x->changed_ms >= s->cfg.tombstone_ms)
+	    now - x->changed_ms >= tombstone_ms(s, x))
 		return 1;
 	/* never reachable and live for the whole reap time since its
 	 * admission or its last state change (one back from the dead after a
@@ -360,7 +378,7 @@ void gsm__reap(struct gsm_swim *s, uint64_t now)
 
 				memcpy(r->id, x->id, GSM_ID_LEN);
 				r->gen = x->gen > x->adv_gen ? x->gen : x->adv_gen;
-				r->until = now + (x->reachable ? s->cfg.tombstone_ms
+				r->until = now + (x->reachable ? tombstone_ms(s, x)
 							       : unreachable_reap_ms(s));
 			}
 			gsm__emit(s, GSM_SWIM_EV_REMOVED, x);

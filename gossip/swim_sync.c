@@ -15,6 +15,11 @@
  * round trip instead of every digest page (older peers skip the key and
  * page as before).
  *
+ * Revocations (authority mode, swim_authority.c).  The first request and
+ * the first answer also carry a hash of the revocations held (wire key
+ * 17, only from nodes with authority keys); a side that sees a different
+ * one sends all it holds.
+ *
  * Pace.  The interval is scaled with log2(N) and shortened while syncs keep
  * finding differences (joins, churn): a sync that found differences brings
  * the next one 4x closer (down to 2 probe intervals), one that found
@@ -237,6 +242,8 @@ static void sync_request_page(struct gsm_swim *s)
 		tb->m.state_hash_len = SYNC_HASH_LEN;
 		memcpy(tb->m.state_hash, s->sync.hash, SYNC_HASH_LEN);
 	}
+	if (s->sync.pages == 0 && !s->sync.has_cursor)
+		gsm__put_rev_hash(s, &tb->m); /* authority mode: revocations differ? */
 	s->sync.deadline =
 	    now_ms(s) + 3 * (uint64_t)s->cfg.probe_timeout_ms + s->cfg.probe_interval_ms;
 	if (s->sync.pages == 0 && !s->joined)
@@ -320,6 +327,8 @@ void gsm__handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 		return;
 	tb->m.seq = rq->seq;
 	tb->m.observed = *from;
+	if (!rq->has_cursor)
+		gsm__put_rev_hash(s, &tb->m); /* authority mode: ours, for the initiator */
 	if (rq->state_hash_len == SYNC_HASH_LEN && !rq->has_cursor && s->cfg.sync_summary) {
 		uint8_t h[SYNC_HASH_LEN];
 
@@ -330,6 +339,7 @@ void gsm__handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 			memcpy(tb->m.state_hash, h, SYNC_HASH_LEN);
 			gsm__send(s, from, tb);
 			gsm__msg_done(s, tb);
+			gsm__sync_revocations(s, rq, from);
 			return;
 		}
 	}
@@ -380,6 +390,8 @@ void gsm__handle_digest_request(struct gsm_swim *s, const struct gsm_msg *rq,
 	s->st.digest_pages_sent++;
 	gsm__send(s, from, tb);
 	gsm__msg_done(s, tb);
+	if (!rq->has_cursor)
+		gsm__sync_revocations(s, rq, from); /* what we hold, if it differs */
 }
 
 /* Responder: send adverts that are newer than the requester's. */
@@ -526,6 +538,8 @@ void gsm__handle_digest_page(struct gsm_swim *s, const struct gsm_msg *m,
 	}
 	if (!s->joined)
 		s->join_retry_ms = s->cfg.probe_interval_ms; /* a contact answers */
+	if (ss->pages == 0)
+		gsm__sync_revocations(s, m, from); /* the peer's revocations differ */
 	if (ss->pages == 0 && ss->has_hash && m->state_hash_len == SYNC_HASH_LEN &&
 	    !memcmp(m->state_hash, ss->hash, SYNC_HASH_LEN) && !m->n_digest &&
 	    !(m->flags & GSM_MF_MORE)) {

@@ -122,6 +122,10 @@
 #define GSM_MAX_DIGEST	    2048 /* per message */
 #define GSM_STATE_HASH_MIN  16	 /* GSM_WK_MSG_STATE_HASH length bounds */
 #define GSM_STATE_HASH_MAX  32
+#define GSM_MAX_REVOCATIONS_MSG 8   /* signed revocations per message */
+#define GSM_WIRE_REVOCATION_MAX 256 /* one signed revocation (= GSM_REVOCATION_MAX,
+				     * gossip/cert.h) */
+#define GSM_REV_HASH_LEN	16  /* GSM_WK_MSG_REV_HASH length */
 
 /* ---- wire keys: the numbers are the format, never renumber ---- */
 
@@ -159,7 +163,14 @@ enum gsm_wk_msg {
 				      * sender's whole view as the digest compares
 				      * it (docs/protocol.md, Anti-entropy; any
 				      * other value is ignored) */
-	GSM_WK_MSG_COUNT = 16,	     /* keys >= this are unknown (skipped) */
+	GSM_WK_MSG_REVOCATIONS = 16, /* array[bin] (at most GSM_MAX_REVOCATIONS_MSG,
+				      * each <= GSM_WIRE_REVOCATION_MAX): signed
+				      * revocations (gossip/cert.h), piggybacked */
+	GSM_WK_MSG_REV_HASH = 17,    /* bin 16: sync: a hash over the sorted ids of
+				      * the revocations the sender holds (only
+				      * from nodes with authority keys; any other
+				      * length is ignored) */
+	GSM_WK_MSG_COUNT = 18,	     /* keys >= this are unknown (skipped) */
 };
 
 /* Update map keys (struct gsm_update).  node is required.
@@ -373,6 +384,10 @@ struct gsm_msg {
 	uint8_t cursor[GSM_ID_LEN];
 	uint8_t state_hash_len; /* 0 = absent, else GSM_STATE_HASH_MIN..MAX */
 	uint8_t state_hash[GSM_STATE_HASH_MAX];
+	uint8_t has_rev_hash;
+	uint8_t rev_hash[GSM_REV_HASH_LEN];
+	uint16_t n_revocations;
+	struct gsm_bytes revocations[GSM_MAX_REVOCATIONS_MSG]; /* signed revocations */
 	uint16_t n_updates;
 	struct gsm_update updates[GSM_MAX_UPDATES];
 	uint16_t n_adverts;
@@ -398,6 +413,8 @@ size_t gsm_msg_encoded_size(const struct gsm_msg *m);
  * gsm_msg_encoded_size() returns 0 for an invalid message. */
 size_t gsm_update_encoded_size(const struct gsm_update *u);
 size_t gsm_advert_ref_encoded_size(size_t signed_len);
+/* The same bound for one signed revocation of signed_len bytes (key 16). */
+size_t gsm_revocation_ref_encoded_size(size_t signed_len);
 size_t gsm_digest_entry_encoded_size(const struct gsm_digest_entry *d);
 /* Decode; m's gsm_bytes point into buf. */
 int gsm_msg_decode(const uint8_t *buf, size_t len, struct gsm_msg *m);

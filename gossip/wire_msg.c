@@ -85,7 +85,7 @@ static int msg_check(const struct gsm_msg *m)
 	if (m->type == 0)
 		return -EINVAL;
 	if (m->n_updates > GSM_MAX_UPDATES || m->n_adverts > GSM_MAX_ADVERTS ||
-	    m->n_digest > GSM_MAX_DIGEST)
+	    m->n_digest > GSM_MAX_DIGEST || m->n_revocations > GSM_MAX_REVOCATIONS_MSG)
 		return -EMSGSIZE;
 	if (!addr_valid(&m->target_addr) || !addr_valid(&m->origin_addr) ||
 	    !addr_valid(&m->observed) || !addr_valid(&m->wg_observed))
@@ -100,6 +100,12 @@ static int msg_check(const struct gsm_msg *m)
 		if (m->adverts[i].len > GSM_MAX_ADVERT)
 			return -EMSGSIZE;
 		if (!m->adverts[i].ptr && m->adverts[i].len)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < m->n_revocations; i++) {
+		if (m->revocations[i].len > GSM_WIRE_REVOCATION_MAX)
+			return -EMSGSIZE;
+		if (!m->revocations[i].ptr && m->revocations[i].len)
 			return -EINVAL;
 	}
 	return 0;
@@ -123,6 +129,8 @@ static void put_msg(msgpack_packer *pk, const struct gsm_msg *m)
 	n += m->sender_gen != 0;
 	n += m->wg_observed.family != 0;
 	n += m->state_hash_len != 0;
+	n += m->n_revocations != 0;
+	n += m->has_rev_hash != 0;
 	msgpack_pack_map(pk, n);
 
 	put_uint(pk, GSM_WK_MSG_TYPE);
@@ -191,6 +199,16 @@ static void put_msg(msgpack_packer *pk, const struct gsm_msg *m)
 		put_uint(pk, GSM_WK_MSG_STATE_HASH);
 		put_bin(pk, m->state_hash, m->state_hash_len);
 	}
+	if (m->n_revocations) {
+		put_uint(pk, GSM_WK_MSG_REVOCATIONS);
+		msgpack_pack_array(pk, m->n_revocations);
+		for (size_t i = 0; i < m->n_revocations; i++)
+			put_bin(pk, m->revocations[i].ptr, m->revocations[i].len);
+	}
+	if (m->has_rev_hash) {
+		put_uint(pk, GSM_WK_MSG_REV_HASH);
+		put_bin(pk, m->rev_hash, GSM_REV_HASH_LEN);
+	}
 }
 
 int gsm_msg_encode(const struct gsm_msg *m, uint8_t *buf, size_t cap, size_t *len)
@@ -251,6 +269,11 @@ size_t gsm_advert_ref_encoded_size(size_t signed_len)
 	return signed_len + hdr + ARRAY_SLACK;
 }
 
+size_t gsm_revocation_ref_encoded_size(size_t signed_len)
+{
+	return gsm_advert_ref_encoded_size(signed_len); /* a bin in an array, alike */
+}
+
 size_t gsm_digest_entry_encoded_size(const struct gsm_digest_entry *d)
 {
 	struct wbuf w = {0};
@@ -273,7 +296,7 @@ void gsm_msg_init(struct gsm_msg *m, uint8_t type)
 	m->n_updates = 0;
 	m->n_adverts = 0;
 	m->n_digest = 0;
-	m->type = type;
+	m->type = type; /* (the revocations and rev_hash precede updates) */
 }
 
 /* ------------------------------------------------------------------ */
@@ -338,6 +361,44 @@ static int rd_digest(struct rd *r, struct gsm_digest_entry *d)
 	if (!rc)
 		rc = gsm__rd_uint(r, UINT64_MAX, &d->version);
 	return rc;
+}
+
+/* Key 16: at most GSM_MAX_REVOCATIONS_MSG bins, each bounded; referenced
+ * in place. */
+static int rd_revocations(struct rd *r, struct gsm_msg *m)
+{
+	struct tok t;
+	uint32_t n;
+	int rc = gsm__rd_container(r, T_ARRAY, GSM_MAX_REVOCATIONS_MSG, &n);
+
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		rc = gsm__rd_bin(r, &t);
+		if (!rc && t.len > GSM_WIRE_REVOCATION_MAX)
+			rc = -EMSGSIZE;
+		if (!rc) {
+			m->revocations[i].ptr = t.ptr;
+			m->revocations[i].len = t.len;
+			m->n_revocations = (uint16_t)(i + 1);
+		}
+	}
+	return rc;
+}
+
+/* Key 17: bin 16; anything else is ignored (a plain full exchange then). */
+static int rd_rev_hash(struct rd *r, struct gsm_msg *m)
+{
+	struct tok t;
+	int rc = gsm__rd_next(r, &t);
+
+	if (rc)
+		return rc;
+	if (t.kind != T_BIN)
+		return gsm__rd_skip_tok(r, &t, 1);
+	if (t.len == GSM_REV_HASH_LEN) {
+		memcpy(m->rev_hash, t.ptr, GSM_REV_HASH_LEN);
+		m->has_rev_hash = 1;
+	}
+	return 0;
 }
 
 static int msg_field(struct rd *r, unsigned key, void *ctx)
@@ -422,6 +483,10 @@ static int msg_field(struct rd *r, unsigned key, void *ctx)
 			m->state_hash_len = (uint8_t)t.len;
 		}
 		return 0;
+	case GSM_WK_MSG_REVOCATIONS:
+		return rd_revocations(r, m);
+	case GSM_WK_MSG_REV_HASH:
+		return rd_rev_hash(r, m);
 	}
 	return gsm__rd_skip(r, 1);
 }
