@@ -23,20 +23,65 @@
 #include "common/array.h"
 #include "cli/args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/fmt.h"
+#include "common/duration.h"
 
 static const char *const cmd_names[GCLI_CMD_COUNT] = {
-    [GCLI_CMD_NONE] = "",	  [GCLI_CMD_HELP] = "help",	  [GCLI_CMD_VERSION] = "version",
-    [GCLI_CMD_STATUS] = "status", [GCLI_CMD_MEMBERS] = "members", [GCLI_CMD_PEERS] = "peers",
-    [GCLI_CMD_JOIN] = "join",	  [GCLI_CMD_LEAVE] = "leave",	  [GCLI_CMD_RELOAD] = "reload",
-    [GCLI_CMD_WAIT] = "wait",	  [GCLI_CMD_KEYGEN] = "keygen",	  [GCLI_CMD_PUBKEY] = "pubkey",
+    [GCLI_CMD_NONE] = "",
+    [GCLI_CMD_HELP] = "help",
+    [GCLI_CMD_VERSION] = "version",
+    [GCLI_CMD_STATUS] = "status",
+    [GCLI_CMD_MEMBERS] = "members",
+    [GCLI_CMD_PEERS] = "peers",
+    [GCLI_CMD_JOIN] = "join",
+    [GCLI_CMD_LEAVE] = "leave",
+    [GCLI_CMD_RELOAD] = "reload",
+    [GCLI_CMD_WAIT] = "wait",
+    [GCLI_CMD_KEYGEN] = "keygen",
+    [GCLI_CMD_PUBKEY] = "pubkey",
+    [GCLI_CMD_AUTHORITY] = "authority",
+    [GCLI_CMD_CERT] = "cert",
+    [GCLI_CMD_REVOKE] = "revoke",
 };
+
+static const char *const sub_names[GCLI_SUB_COUNT] = {
+    [GCLI_SUB_NONE] = "",	  [GCLI_SUB_INIT] = "init",
+    [GCLI_SUB_SIGN] = "sign",	  [GCLI_SUB_JOIN_KEY] = "join-key",
+    [GCLI_SUB_REVOKE] = "revoke", [GCLI_SUB_ISSUE] = "issue",
+    [GCLI_SUB_SHOW] = "show",
+};
+
+const char *gcli_sub_name(enum gcli_sub s)
+{
+	return (s >= 0 && s < GCLI_SUB_COUNT) ? sub_names[s] : "";
+}
+
+/* The subcommands of cmd (0 when it has none). */
+static unsigned subs_of(enum gcli_cmd cmd)
+{
+	if (cmd == GCLI_CMD_AUTHORITY)
+		return 1u << GCLI_SUB_INIT | 1u << GCLI_SUB_SIGN | 1u << GCLI_SUB_JOIN_KEY |
+		       1u << GCLI_SUB_REVOKE;
+	if (cmd == GCLI_CMD_CERT)
+		return 1u << GCLI_SUB_ISSUE | 1u << GCLI_SUB_SHOW;
+	return 0;
+}
+
+static enum gcli_sub sub_lookup(enum gcli_cmd cmd, const char *s)
+{
+	for (int i = GCLI_SUB_INIT; i < GCLI_SUB_COUNT; i++)
+		if ((subs_of(cmd) & (1u << i)) && !strcmp(s, sub_names[i]))
+			return (enum gcli_sub)i;
+	return GCLI_SUB_NONE;
+}
 
 const char *gcli_cmd_name(enum gcli_cmd c)
 {
@@ -55,7 +100,12 @@ static enum gcli_cmd cmd_lookup(const char *s)
 #define ALL  0xffffffffu
 #define DAEMON                                                                                     \
 	(B(GCLI_CMD_STATUS) | B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS) | B(GCLI_CMD_JOIN) |         \
-	 B(GCLI_CMD_LEAVE) | B(GCLI_CMD_RELOAD) | B(GCLI_CMD_WAIT) | B(GCLI_CMD_VERSION))
+	 B(GCLI_CMD_LEAVE) | B(GCLI_CMD_RELOAD) | B(GCLI_CMD_WAIT) | B(GCLI_CMD_VERSION) |         \
+	 B(GCLI_CMD_REVOKE))
+#define AUTH	  B(GCLI_CMD_AUTHORITY)
+#define CERT	  B(GCLI_CMD_CERT)
+#define S(x)	  (1u << GCLI_SUB_##x)
+#define CERT_SUBS (S(SIGN) | S(JOIN_KEY) | S(ISSUE)) /* commands that make a certificate */
 
 enum opt_id {
 	O_SOCKET,
@@ -73,6 +123,19 @@ enum opt_id {
 	O_OUTPUT,
 	O_FORCE,
 	O_KEY_ID,
+	O_AUTHORITY,
+	O_NODE_KEY,
+	O_NAME,
+	O_OVERLAY,
+	O_PREFIX,
+	O_ROLE,
+	O_VALID,
+	O_MAX_LIFETIME,
+	O_EPHEMERAL,
+	O_CERT,
+	O_UNTIL,
+	O_JOIN_KEY,
+	O_IDENTITY,
 };
 
 struct optdef {
@@ -81,25 +144,39 @@ struct optdef {
 	bool arg;
 	unsigned cmds; /* commands accepting it (NONE = before any command) */
 	enum opt_id id;
+	unsigned subs; /* with a subcommand: the ones accepting it (0 = all) */
 };
 
 static const struct optdef optdefs[] = {
-    {"socket", 's', true, ALL, O_SOCKET},
-    {"json", 'j', false, DAEMON | B(GCLI_CMD_NONE), O_JSON},
-    {"color", 0, true, ALL, O_COLOR},
-    {"colour", 0, true, ALL, O_COLOR},
-    {"no-color", 0, false, ALL, O_NO_COLOR},
-    {"help", 'h', false, ALL, O_HELP},
-    {"version", 'V', false, ALL, O_VERSION},
-    {"wide", 'w', false, B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS), O_WIDE},
-    {"state", 0, true, B(GCLI_CMD_MEMBERS), O_STATE},
-    {"label", 'l', true, B(GCLI_CMD_MEMBERS), O_LABEL},
-    {"members", 'n', true, B(GCLI_CMD_WAIT), O_MEMBERS},
-    {"converged", 'c', false, B(GCLI_CMD_WAIT), O_CONVERGED},
-    {"timeout", 't', true, B(GCLI_CMD_WAIT) | B(GCLI_CMD_JOIN), O_TIMEOUT},
-    {"output", 'o', true, B(GCLI_CMD_KEYGEN), O_OUTPUT},
-    {"force", 'f', false, B(GCLI_CMD_KEYGEN), O_FORCE},
-    {"key-id", 0, true, B(GCLI_CMD_KEYGEN), O_KEY_ID},
+    {"socket", 's', true, ALL, O_SOCKET, 0},
+    {"json", 'j', false, DAEMON | B(GCLI_CMD_NONE) | CERT, O_JSON, S(SHOW)},
+    {"color", 0, true, ALL, O_COLOR, 0},
+    {"colour", 0, true, ALL, O_COLOR, 0},
+    {"no-color", 0, false, ALL, O_NO_COLOR, 0},
+    {"help", 'h', false, ALL, O_HELP, 0},
+    {"version", 'V', false, ALL, O_VERSION, 0},
+    {"wide", 'w', false, B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS), O_WIDE, 0},
+    {"state", 0, true, B(GCLI_CMD_MEMBERS), O_STATE, 0},
+    {"label", 'l', true, B(GCLI_CMD_MEMBERS) | AUTH | CERT, O_LABEL, CERT_SUBS},
+    {"members", 'n', true, B(GCLI_CMD_WAIT), O_MEMBERS, 0},
+    {"converged", 'c', false, B(GCLI_CMD_WAIT), O_CONVERGED, 0},
+    {"timeout", 't', true, B(GCLI_CMD_WAIT) | B(GCLI_CMD_JOIN), O_TIMEOUT, 0},
+    {"output", 'o', true, B(GCLI_CMD_KEYGEN) | AUTH | CERT, O_OUTPUT, CERT_SUBS | S(REVOKE)},
+    {"force", 'f', false, B(GCLI_CMD_KEYGEN), O_FORCE, 0},
+    {"key-id", 0, true, B(GCLI_CMD_KEYGEN), O_KEY_ID, 0},
+    {"authority", 0, true, AUTH, O_AUTHORITY, S(SIGN) | S(JOIN_KEY) | S(REVOKE)},
+    {"node-key", 0, true, AUTH, O_NODE_KEY, S(SIGN)},
+    {"name", 0, true, AUTH | CERT, O_NAME, S(SIGN) | S(ISSUE)},
+    {"overlay", 0, true, AUTH | CERT, O_OVERLAY, S(SIGN) | S(ISSUE)},
+    {"prefix", 0, true, AUTH | CERT, O_PREFIX, CERT_SUBS},
+    {"role", 0, true, AUTH | CERT, O_ROLE, CERT_SUBS},
+    {"valid", 0, true, AUTH | CERT, O_VALID, CERT_SUBS},
+    {"max-lifetime", 0, true, AUTH, O_MAX_LIFETIME, S(JOIN_KEY)},
+    {"ephemeral", 0, false, AUTH, O_EPHEMERAL, S(SIGN) | S(JOIN_KEY)},
+    {"cert", 0, true, AUTH, O_CERT, S(REVOKE)},
+    {"until", 0, true, AUTH, O_UNTIL, S(REVOKE)},
+    {"join-key", 0, true, CERT, O_JOIN_KEY, S(ISSUE)},
+    {"identity", 0, true, CERT, O_IDENTITY, S(ISSUE)},
 };
 
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
@@ -217,6 +294,173 @@ static int add_label(struct gcli_opts *o, const char *v, char *err, size_t errle
 	return 0;
 }
 
+#define LIFETIME_MAX_S (100ull * 365 * 86400)
+
+int gcli_parse_lifetime(const char *s, uint64_t *seconds)
+{
+	uint64_t v, ms;
+	size_t n = s ? strlen(s) : 0;
+	if (n >= 2 && s[n - 1] == 'd') {
+		char digits[16];
+		if (n - 1 >= sizeof(digits))
+			return -EINVAL;
+		memcpy(digits, s, n - 1);
+		digits[n - 1] = '\0';
+		if (!gcli_parse_uint(digits, 1, LIFETIME_MAX_S / 86400, &v))
+			return -EINVAL;
+		*seconds = v * 86400;
+		return 0;
+	}
+	if (!s || gsc_parse_duration_ms(s, LIFETIME_MAX_S * 1000, &ms) || ms < 1000)
+		return -EINVAL;
+	*seconds = ms / 1000;
+	return 0;
+}
+
+int gcli_parse_until(const char *s, uint64_t *value, bool *relative)
+{
+	struct tm tm;
+	const char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	*relative = s[0] == '+';
+	if (*relative)
+		return gcli_parse_lifetime(s + 1, value);
+	if (gcli_parse_uint(s, 1, UINT32_MAX * 16ull, value))
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end && *end == 'T')
+		end = strptime(end, "T%H:%M:%SZ", &tm);
+	if (!end || *end || tm.tm_year < 70)
+		return -EINVAL;
+	time_t t = timegm(&tm);
+	if (t <= 0)
+		return -EINVAL;
+	*value = (uint64_t)t;
+	return 0;
+}
+
+static int add_prefix(struct gcli_opts *o, const char *v, char *err, size_t errlen)
+{
+	struct gsm_prefix p;
+	if (gsm_prefix_parse(v, &p))
+		return fail(err, errlen,
+			    "--prefix needs ADDRESS/LENGTH (e.g. 10.1.0.0/24), got '%s'", v);
+	if (gsc_grow(&o->prefixes, &o->cap_prefixes, o->n_prefixes + 1, sizeof(*o->prefixes)) < 0)
+		return -ENOMEM;
+	o->prefixes[o->n_prefixes++] = p;
+	return 0;
+}
+
+static int parse_roles(const char *v, uint32_t *roles, char *err, size_t errlen)
+{
+	char *dup = strdup(v), *save = NULL;
+	int rc = 0;
+	bool any = false;
+	if (!dup)
+		return -ENOMEM;
+	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "relay"))
+			*roles |= GCLI_ROLE_RELAY;
+		else if (!strcmp(tok, "exit"))
+			*roles |= GCLI_ROLE_EXIT;
+		else if (!strcmp(tok, "gateway"))
+			*roles |= GCLI_ROLE_GATEWAY;
+		else {
+			rc = fail(err, errlen,
+				  "unknown role '%s' (expected relay, exit or gateway)", tok);
+			goto out;
+		}
+		any = true;
+	}
+	if (!any)
+		rc = fail(err, errlen, "--role needs relay, exit or gateway");
+out:
+	free(dup);
+	return rc;
+}
+
+static int parse_overlay(struct gcli_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (gsm_prefix_parse(v, &o->overlay4) || o->overlay4.family != 4 || o->overlay4.len != 32)
+		return fail(err, errlen, "--overlay needs an IPv4 address, got '%s'", v);
+	o->has_overlay4 = true;
+	return 0;
+}
+
+/* A member name as gossamerd accepts it (daemon/config_parse.c). */
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > GSM_MAX_NAME)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+/* The options of authority / cert (values checked, not yet the policy). */
+static int apply_cert_opt(struct gcli_opts *o, const struct optdef *d, const char *val, char *err,
+			  size_t errlen)
+{
+	switch (d->id) {
+	case O_AUTHORITY:
+		o->authority_dir = val;
+		return *val ? 0 : fail(err, errlen, "--authority needs a directory");
+	case O_NODE_KEY:
+		o->node_key = val;
+		return *val ? 0 : fail(err, errlen, "--node-key needs a key or a key file");
+	case O_NAME:
+		if (!name_ok(val))
+			return fail(
+			    err, errlen,
+			    "--name '%s' is not a valid member name (1-%d of A-Z a-z 0-9 . _ -)",
+			    val, GSM_MAX_NAME);
+		o->name = val;
+		return 0;
+	case O_OVERLAY:
+		return parse_overlay(o, val, err, errlen);
+	case O_PREFIX:
+		return add_prefix(o, val, err, errlen);
+	case O_ROLE:
+		return parse_roles(val, &o->roles, err, errlen);
+	case O_VALID:
+	case O_MAX_LIFETIME: {
+		uint64_t *dst = d->id == O_VALID ? &o->valid_s : &o->max_lifetime_s;
+		if (gcli_parse_lifetime(val, dst))
+			return fail(err, errlen,
+				    "--%s needs a duration (e.g. 365d, 12h, 90m), got '%s'", d->lng,
+				    val);
+		*(d->id == O_VALID ? &o->has_valid : &o->has_max_lifetime) = true;
+		return 0;
+	}
+	case O_EPHEMERAL:
+		o->ephemeral = true;
+		return 0;
+	case O_CERT:
+		o->cert_file = val;
+		return *val ? 0 : fail(err, errlen, "--cert needs a file");
+	case O_UNTIL:
+		if (gcli_parse_until(val, &o->until_s, &o->until_relative))
+			return fail(err, errlen,
+				    "--until needs +DURATION, YYYY-MM-DD[THH:MM:SSZ] or Unix "
+				    "seconds, got '%s'",
+				    val);
+		o->has_until = true;
+		return 0;
+	case O_JOIN_KEY:
+		o->join_key = val;
+		return *val ? 0 : fail(err, errlen, "--join-key needs a file");
+	case O_IDENTITY:
+		o->identity = val;
+		return *val ? 0 : fail(err, errlen, "--identity needs a key file");
+	default:
+		return -EINVAL;
+	}
+}
+
 static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, char *err,
 		 size_t errlen)
 {
@@ -283,8 +527,9 @@ static int apply(struct gcli_opts *o, const struct optdef *d, const char *val, c
 				    "--key-id needs a number from 0 to 65535, got '%s'", val);
 		o->key_id = (uint16_t)u;
 		return 0;
+	default:
+		return apply_cert_opt(o, d, val, err, errlen);
 	}
-	return -EINVAL;
 }
 
 static enum gcli_key_kind key_kind(const char *s)
@@ -339,10 +584,111 @@ static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *
 			return 0;
 		}
 		break;
+	case GCLI_CMD_AUTHORITY:
+	case GCLI_CMD_CERT:
+		if (i == 0 && (o->sub == GCLI_SUB_INIT || o->sub == GCLI_SUB_REVOKE ||
+			       o->sub == GCLI_SUB_SHOW)) {
+			o->operand = arg;
+			return 0;
+		}
+		return fail(err, errlen, "%s %s: unexpected argument '%s'", gcli_cmd_name(o->cmd),
+			    gcli_sub_name(o->sub), arg);
+	case GCLI_CMD_REVOKE:
+		if (i == 0) {
+			o->operand = arg;
+			return 0;
+		}
+		break;
 	default:
 		break;
 	}
 	return fail(err, errlen, "%s: unexpected argument '%s'", gcli_cmd_name(o->cmd), arg);
+}
+
+/* The index of the first operand at or after `from` (skipping options
+ * and their values), or -1. */
+static int next_operand(int argc, char **argv, int from)
+{
+	for (int i = from; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			return i + 1 < argc ? i + 1 : -1;
+		if (a[0] != '-' || !a[1])
+			return i;
+		const struct optdef *d = NULL;
+		bool inline_val = false;
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+			inline_val = eq != NULL;
+		} else {
+			d = find_short(a[1]);
+			inline_val = a[2] != '\0';
+		}
+		if (d && d->arg && !inline_val)
+			i++;
+	}
+	return -1;
+}
+
+/* What authority / cert / revoke need, once everything is parsed. */
+static int check_cert_cmd(struct gcli_opts *o, char *err, size_t errlen)
+{
+	const char *c = gcli_cmd_name(o->cmd), *sc = gcli_sub_name(o->sub);
+	if (o->cmd == GCLI_CMD_REVOKE)
+		return o->operand ? 0 : fail(err, errlen, "revoke: which revocation FILE?");
+	if (o->sub == GCLI_SUB_NONE)
+		return fail(err, errlen, "%s: give a subcommand (%s)", c,
+			    o->cmd == GCLI_CMD_AUTHORITY ? "init, sign, join-key or revoke"
+							 : "issue or show");
+	for (size_t i = 0; i < o->n_labels; i++) {
+		const struct gcli_label_filter *l = &o->labels[i];
+		if (!l->value)
+			return fail(err, errlen, "%s %s: --label needs KEY=VALUE, got '%s'", c, sc,
+				    l->key);
+		if (strlen(l->key) > GSM_MAX_LABEL_KEY || strlen(l->value) > GSM_MAX_LABEL_VALUE)
+			return fail(
+			    err, errlen,
+			    "%s %s: label '%s' too long (key %d, value %d characters at most)", c,
+			    sc, l->key, GSM_MAX_LABEL_KEY, GSM_MAX_LABEL_VALUE);
+	}
+	const char *missing = NULL;
+	switch (o->sub) {
+	case GCLI_SUB_INIT:
+	case GCLI_SUB_SHOW:
+		if (!o->operand)
+			missing = o->sub == GCLI_SUB_INIT ? "DIR" : "FILE";
+		break;
+	case GCLI_SUB_SIGN:
+		missing = !o->authority_dir ? "--authority DIR"
+			  : !o->node_key    ? "--node-key PUB"
+			  : !o->name	    ? "--name NAME"
+					    : NULL;
+		break;
+	case GCLI_SUB_JOIN_KEY:
+		missing = !o->authority_dir ? "--authority DIR" : NULL;
+		break;
+	case GCLI_SUB_REVOKE:
+		missing = !o->authority_dir ? "--authority DIR" : NULL;
+		if (!missing && !o->operand == !o->cert_file)
+			return fail(err, errlen,
+				    "authority revoke: give one of NAME, NODE-ID, SERIAL or --cert "
+				    "FILE");
+		break;
+	case GCLI_SUB_ISSUE:
+		missing = !o->join_key	 ? "--join-key FILE"
+			  : !o->identity ? "--identity PATH"
+			  : !o->name	 ? "--name NAME"
+					 : NULL;
+		break;
+	default:
+		break;
+	}
+	if (!missing && o->sub != GCLI_SUB_INIT && o->sub != GCLI_SUB_SHOW && !o->output)
+		missing = "-o FILE";
+	if (missing)
+		return fail(err, errlen, "%s %s: missing %s", c, sc, missing);
+	return 0;
 }
 
 int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_opts *o, char *err,
@@ -392,6 +738,13 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 		o->cmd = GCLI_CMD_VERSION;
 	}
 	enum gcli_cmd cmd = o->cmd;
+	int sub_at = subs_of(cmd) ? next_operand(argc, argv, cmd_at + 1) : -1;
+	if (sub_at >= 0) {
+		o->sub = sub_lookup(cmd, argv[sub_at]);
+		if (o->sub == GCLI_SUB_NONE)
+			return fail(err, errlen, "%s: unknown subcommand '%s'", gcli_cmd_name(cmd),
+				    argv[sub_at]);
+	}
 
 	/* pass 2: everything, knowing the command */
 	size_t npos = 0;
@@ -399,7 +752,7 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int rc;
-		if (i == cmd_at)
+		if (i == cmd_at || i == sub_at)
 			continue;
 		if (!only_operands && !strcmp(a, "--")) {
 			only_operands = true;
@@ -457,6 +810,9 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 			return fail(err, errlen, "option '%s' does not apply to '%s'", shown,
 				    gcli_cmd_name(cmd));
 		}
+		if (o->sub != GCLI_SUB_NONE && d->subs && !(d->subs & (1u << o->sub)))
+			return fail(err, errlen, "option '%s' does not apply to '%s %s'", shown,
+				    gcli_cmd_name(cmd), gcli_sub_name(o->sub));
 		if (d->id == O_HELP) {
 			want_help = true;
 			continue;
@@ -490,6 +846,10 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 		if (!o->wait_members_set && !o->wait_converged)
 			return fail(err, errlen, "wait: give --members N and/or --converged");
 		break;
+	case GCLI_CMD_AUTHORITY:
+	case GCLI_CMD_CERT:
+	case GCLI_CMD_REVOKE:
+		return check_cert_cmd(o, err, errlen);
 	case GCLI_CMD_KEYGEN:
 	case GCLI_CMD_PUBKEY:
 		if (o->key_kind == GCLI_KEY_NONE)
@@ -513,9 +873,12 @@ void gcli_opts_release(struct gcli_opts *o)
 	}
 	free(o->labels);
 	free(o->addrs);
+	free(o->prefixes);
 	o->labels = NULL;
 	o->addrs = NULL;
+	o->prefixes = NULL;
 	o->n_labels = o->n_addrs = o->cap_labels = o->cap_addrs = 0;
+	o->n_prefixes = o->cap_prefixes = 0;
 }
 
 static const char usage_main[] =
@@ -533,9 +896,12 @@ static const char usage_main[] =
     "  leave                  leave the mesh gracefully; the daemon exits\n"
     "  reload                 re-read the daemon's configuration file\n"
     "  wait                   block until --members N are alive / --converged\n"
+    "  revoke FILE            hand a revocation (from `authority revoke`) to the daemon\n"
     "Offline:\n"
     "  keygen KIND [-o FILE]  new key: identity, wireguard or cluster\n"
     "  pubkey KIND [FILE]     public half of an identity or wireguard key\n"
+    "  authority SUBCOMMAND   the offline authority: init, sign, join-key, revoke\n"
+    "  cert issue|show        issue a certificate with a join key; decode a file\n"
     "  help [COMMAND]         this text, or a command's options\n"
     "\n"
     "Options (before or after the command):\n"
@@ -628,6 +994,76 @@ static const char usage_version[] =
 
 static const char usage_help[] = "usage: gossamer help [COMMAND]\n";
 
+static const char usage_authority[] =
+    "usage: gossamer authority init DIR\n"
+    "       gossamer authority sign --authority DIR --node-key PUB --name NAME [--overlay IPV4]\n"
+    "                [--prefix P]... [--role ROLE]... [--label K=V]... [--valid DUR]\n"
+    "                [--ephemeral] -o FILE\n"
+    "       gossamer authority join-key --authority DIR [--valid DUR] [--max-lifetime DUR]\n"
+    "                [--prefix POOL]... [--label K=V|K=*]... [--role ROLE]... [--ephemeral]\n"
+    "                -o FILE\n"
+    "       gossamer authority revoke --authority DIR (NAME|NODE-ID|SERIAL | --cert FILE)\n"
+    "                [--until TIME] -o FILE\n"
+    "\n"
+    "The certificate authority of authority mode, kept offline (see docs/authority.md).\n"
+    "  init DIR           new authority key pair in DIR: authority.key (secret, 0600),\n"
+    "                     authority.pub and the issuance log `issued`; prints the\n"
+    "                     public key for the nodes' `authority =`\n"
+    "  sign               node certificate for a node's identity (PUB: its public key,\n"
+    "                     base64 or 64 hex digits, or its identity key file)\n"
+    "  join-key           a join key (0600): lets nodes issue their own certificates\n"
+    "                     within its limits (`cert issue`, gossamerd --join-key)\n"
+    "  revoke             revocation of every certificate of a NAME or NODE-ID (or a\n"
+    "                     join key's public key), or of one SERIAL (16 hex digits) or\n"
+    "                     --cert FILE; hand it to any node with `gossamer revoke FILE`\n"
+    "  --authority DIR    the authority directory made by `authority init`\n"
+    "  --node-key PUB     (sign) the node's identity public key or key file\n"
+    "  --name NAME        (sign) the member name the certificate is for\n"
+    "  --overlay IPV4     (sign) pin the node's IPv4 overlay address\n"
+    "  --prefix P         a prefix the node may route (join-key: the pool that issued\n"
+    "                     prefixes must lie in); 0.0.0.0/0 and ::/0 need --role exit\n"
+    "  --role ROLE        relay, exit or gateway (join-key: relay or gateway)\n"
+    "  -l, --label K=V    a label the node may carry (join-key: K=* allows any value)\n"
+    "  --valid DUR        lifetime: 365d for sign, 7d for join-key (also 12h, 90m)\n"
+    "  --max-lifetime DUR (join-key) longest certificate it may issue (default 30d)\n"
+    "  --ephemeral        forget the node soon after it dies (join-key: required of\n"
+    "                     every certificate it issues)\n"
+    "  --cert FILE        (revoke) the certificate to revoke, by its serial\n"
+    "  --until TIME       (revoke) keep the revocation until TIME: +DUR, YYYY-MM-DD,\n"
+    "                     YYYY-MM-DDTHH:MM:SSZ or Unix seconds (default: the latest\n"
+    "                     expiry in the issuance log; required without a log entry)\n"
+    "  -o, --output FILE  where to write the certificate, join key or revocation\n";
+
+static const char usage_cert[] =
+    "usage: gossamer cert issue --join-key FILE --identity PATH --name NAME [--overlay IPV4]\n"
+    "                [--prefix P]... [--label K=V]... [--role ROLE]... [--valid DUR] -o FILE\n"
+    "       gossamer cert show FILE [--json]\n"
+    "\n"
+    "  issue              a node certificate signed with a join key, written with the\n"
+    "                     join key's certificate as a chain (the node's `certificate`\n"
+    "                     file); refused (exit 1, with the reason) outside the join\n"
+    "                     key's limits\n"
+    "  show               decode the certificates, revocations or join key in FILE and\n"
+    "                     check their signatures (never prints a secret)\n"
+    "  --join-key FILE    the join key file (`authority join-key`)\n"
+    "  --identity PATH    the node's identity key file (or its public key)\n"
+    "  --name NAME        the node's member name\n"
+    "  --overlay IPV4     pin the node's IPv4 overlay address\n"
+    "  --prefix P         a prefix the node may route (inside the join key's pool)\n"
+    "  --role ROLE        relay or gateway, if the join key grants it\n"
+    "  -l, --label K=V    a label the node may carry\n"
+    "  --valid DUR        lifetime (default: the join key's maximum)\n"
+    "  -o, --output FILE  where to write the chain\n"
+    "  -j, --json         (show) one JSON object: certificates, revocations, join_key\n";
+
+static const char usage_revoke[] =
+    "usage: gossamer revoke FILE [--json]\n"
+    "\n"
+    "Hand the revocations in FILE (made by `gossamer authority revoke`) to the daemon,\n"
+    "which checks them against its authorities and gossips them to every member.\n"
+    "Prints `revocation accepted (new)` or `already known` for each; a revocation\n"
+    "the daemon refuses (bad signature or unknown authority, expired) exits 1.\n";
+
 const char *gcli_usage(enum gcli_cmd c)
 {
 	switch (c) {
@@ -653,6 +1089,12 @@ const char *gcli_usage(enum gcli_cmd c)
 		return usage_version;
 	case GCLI_CMD_HELP:
 		return usage_help;
+	case GCLI_CMD_AUTHORITY:
+		return usage_authority;
+	case GCLI_CMD_CERT:
+		return usage_cert;
+	case GCLI_CMD_REVOKE:
+		return usage_revoke;
 	default:
 		return usage_main;
 	}

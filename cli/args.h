@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gossip/wire.h"
+
 #define GCLI_DEFAULT_SOCKET	  "/run/gossamer/gossamerd.sock"
 #define GCLI_DEFAULT_WAIT_TIMEOUT 60.0 /* seconds; --timeout 0 waits forever */
 #define GCLI_DEFAULT_JOIN_TIMEOUT 5.0  /* seconds for a seed to answer a join */
@@ -30,8 +32,28 @@ enum gcli_cmd {
 	GCLI_CMD_WAIT,
 	GCLI_CMD_KEYGEN,
 	GCLI_CMD_PUBKEY,
+	GCLI_CMD_AUTHORITY,
+	GCLI_CMD_CERT,
+	GCLI_CMD_REVOKE,
 	GCLI_CMD_COUNT,
 };
+
+/* the second word of `authority` and `cert` */
+enum gcli_sub {
+	GCLI_SUB_NONE = 0,
+	GCLI_SUB_INIT,	   /* authority init DIR */
+	GCLI_SUB_SIGN,	   /* authority sign */
+	GCLI_SUB_JOIN_KEY, /* authority join-key */
+	GCLI_SUB_REVOKE,   /* authority revoke TARGET */
+	GCLI_SUB_ISSUE,	   /* cert issue */
+	GCLI_SUB_SHOW,	   /* cert show FILE */
+	GCLI_SUB_COUNT,
+};
+
+/* certificate roles as the CLI spells them (GSM_ROLE_* in gossip/cert.h) */
+#define GCLI_ROLE_RELAY	  0x1u
+#define GCLI_ROLE_EXIT	  0x2u
+#define GCLI_ROLE_GATEWAY 0x4u
 
 enum gcli_color { GCLI_COLOR_AUTO = 0, GCLI_COLOR_ALWAYS, GCLI_COLOR_NEVER };
 
@@ -77,6 +99,29 @@ struct gcli_opts {
 	const char *input;  /* pubkey FILE (NULL or "-" = stdin) */
 	bool force;
 	uint16_t key_id;
+
+	/* authority / cert / revoke (labels: the list above, KEY=VALUE each) */
+	enum gcli_sub sub;
+	const char *operand;	   /* init DIR, revoke TARGET, show FILE, revoke FILE */
+	const char *authority_dir; /* --authority */
+	const char *node_key;	   /* --node-key: public key or identity key file */
+	const char *name;	   /* --name */
+	bool has_overlay4;
+	struct gsm_prefix overlay4; /* --overlay: IPv4 address (/32) */
+	size_t n_prefixes, cap_prefixes;
+	struct gsm_prefix *prefixes; /* --prefix, as given */
+	uint32_t roles;		     /* --role: GCLI_ROLE_* */
+	bool has_valid;
+	uint64_t valid_s; /* --valid */
+	bool has_max_lifetime;
+	uint64_t max_lifetime_s; /* --max-lifetime */
+	bool ephemeral;
+	const char *cert_file; /* authority revoke --cert */
+	bool has_until;
+	bool until_relative;  /* --until +DUR: until_s is seconds from now */
+	uint64_t until_s;     /* --until: Unix seconds (or relative, above) */
+	const char *join_key; /* cert issue --join-key */
+	const char *identity; /* cert issue --identity */
 };
 
 /* Parse argv.  env_socket: the value of $GOSSAMER_SOCKET (or NULL).
@@ -87,6 +132,16 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 void gcli_opts_release(struct gcli_opts *o);
 
 const char *gcli_cmd_name(enum gcli_cmd c);
+/* "init", "sign", "join-key", "revoke", "issue", "show"; "" for NONE. */
+const char *gcli_sub_name(enum gcli_sub s);
+/* A lifetime: DIGITS followed by d (days), or the common/duration.h
+ * syntax (ms, s, m, h; bare = seconds), whole seconds, 1 s .. 100 years.
+ * 0 or -EINVAL. */
+int gcli_parse_lifetime(const char *s, uint64_t *seconds);
+/* A point in time for --until: "+DUR" (from now, lifetime syntax),
+ * "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC), or Unix seconds.  Sets
+ * *relative for "+DUR".  0 or -EINVAL. */
+int gcli_parse_until(const char *s, uint64_t *value, bool *relative);
 /* Usage text: the overview (GCLI_CMD_NONE) or one command's help. */
 const char *gcli_usage(enum gcli_cmd c);
 

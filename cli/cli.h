@@ -52,4 +52,32 @@ int gcli_show_peers(const json_t *peers, const struct gcli_ctx *ctx);
 int gcli_keygen(const struct gcli_opts *o, struct gcli_ctx *ctx);
 int gcli_pubkey(const struct gcli_opts *o, struct gcli_ctx *ctx);
 
+/* ---- authority mode; return an exit status ----
+ * `authority init|sign|join-key|revoke` (cli/authority.c), `cert
+ * issue|show` and `revoke FILE` (cli/cert_cmd.c).  docs/cli.md. */
+int gcli_authority(const struct gcli_opts *o, struct gcli_ctx *ctx);
+int gcli_cert(const struct gcli_opts *o, struct gcli_ctx *ctx);
+int gcli_revoke(const struct gcli_opts *o, struct gcli_ctx *ctx);
+
+/* Shared by both files (cli/authority.c). */
+struct gsm_cert;
+/* Certificates start this long before "now", for clocks a little behind. */
+#define GCLI_CERT_BACKDATE_S 300
+/* The claims of o (name, overlay, prefixes, roles, labels, ephemeral) into
+ * c; 0, or -EINVAL with a one-line reason in why. */
+int gcli_cert_claims(const struct gcli_opts *o, struct gsm_cert *c, char *why, size_t cap);
+/* A public key given as base64 (44 characters) or 64 hex digits: 0 or
+ * -EINVAL. */
+int gcli_parse_pubkey(const char *s, uint8_t out[32]);
+/* A public key, or the public key of an identity key file: 0, or a
+ * negative errno with the reason in why. */
+int gcli_resolve_pubkey(const char *arg, uint8_t out[32], char *why, size_t cap);
+/* Read a whole (non-secret) text file, at most 1 MiB, NUL-terminated,
+ * malloc'd: 0 or a negative errno (-EFBIG too large). */
+int gcli_read_text(const char *path, char **text);
+/* "2026-05-01 12:00:00Z".  Returns buf. */
+char *gcli_fmt_time(uint64_t unix_s, char *buf, size_t cap);
+/* Base64 (standard, padded) of 32 bytes into out[45]. */
+void gcli_b64_key(const uint8_t key[32], char out[45]);
+
 #endif

@@ -341,6 +341,12 @@ int gcli_run(const struct gcli_opts *o, struct gcli_ctx *ctx)
 		return gcli_keygen(o, ctx);
 	case GCLI_CMD_PUBKEY:
 		return gcli_pubkey(o, ctx);
+	case GCLI_CMD_AUTHORITY:
+		return gcli_authority(o, ctx);
+	case GCLI_CMD_CERT:
+		return gcli_cert(o, ctx);
+	case GCLI_CMD_REVOKE:
+		return gcli_revoke(o, ctx);
 	default:
 		fputs(gcli_usage(GCLI_CMD_NONE), ctx->err);
 		return GCLI_EXIT_USAGE;

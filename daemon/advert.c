@@ -258,6 +258,12 @@ static void build_advert(struct gsd_daemon *d, struct gsm_advert *a)
 		memcpy(a->relay_via, d->relay_via, GSM_ID_LEN);
 	}
 	qsort(a->labels, a->n_labels, sizeof(a->labels[0]), label_cmp);
+	/* authority mode: our certificate chain (authority_run.c) */
+	a->n_certs = d->auth.chain.n;
+	for (uint8_t i = 0; i < d->auth.chain.n; i++) {
+		a->cert_len[i] = d->auth.chain.len[i];
+		memcpy(a->certs[i], d->auth.chain.cert[i], d->auth.chain.len[i]);
+	}
 }
 
 void gsd_advert_refresh(struct gsd_daemon *d, const char *why)
@@ -357,8 +363,11 @@ int gsd_local_prefixes(const char *exclude_ifname, struct gsm_prefix **out, size
 static void log_drop(void *ctx, const struct gsd_policy_drop *x)
 {
 	char pfx[64], id[17], wid[17];
-	(void)ctx;
 	gsd_format_prefix(&x->prefix, pfx, sizeof(pfx));
+	if (x->reason == GSD_POL_UNCERTIFIED) {
+		gsd_authority_log_claim(ctx, x->id, pfx, x->name, x->accepted);
+		return;
+	}
 	gsd_short_id(x->id, id);
 	if (x->has_winner) {
 		gsd_short_id(x->winner, wid);
@@ -375,7 +384,7 @@ static void log_drop(void *ctx, const struct gsd_policy_drop *x)
 struct gsd_policy_table *gsd_policy_table_of(struct gsd_daemon *d)
 {
 	if (!d->pol.table)
-		d->pol.table = gsd_policy_table_new(log_drop, NULL);
+		d->pol.table = gsd_policy_table_new(log_drop, d);
 	return d->pol.table;
 }
 

@@ -72,8 +72,9 @@ static const struct {
 	const char *name;
 	api_handler handler;
 } commands[] = {
-    {"status", cmd_status}, {"members", cmd_members}, {"peers", cmd_peers},
-    {"join", cmd_join},	    {"leave", cmd_leave},     {"reload", cmd_reload},
+    {"status", cmd_status},	{"members", cmd_members}, {"peers", cmd_peers},
+    {"join", cmd_join},		{"leave", cmd_leave},	  {"reload", cmd_reload},
+    {"revoke", gsd_cmd_revoke},
 };
 
 void gsd_on_control(void *ctx, struct gsd_ctl_client *c, const char *cmd, json_t *req)

@@ -81,6 +81,7 @@ void gsd_config_defaults(struct gsd_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/gossamer");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/gossamer/gossamerd.sock");
 	c->log_level = GSD_LOG_INFO;
+	c->authority_mode = GSD_AUTH_MODE_DEFAULT;
 }
 
 static void clear_list(struct gsd_config *c, const struct gsd_keydef *k)
@@ -106,6 +107,9 @@ static void clear_list(struct gsd_config *c, const struct gsd_keydef *k)
 		break;
 	case KI_ACCEPT:
 		c->n_accept = 0;
+		break;
+	case KI_AUTHORITY:
+		c->n_authorities = 0;
 		break;
 	default:
 		break;
@@ -160,7 +164,7 @@ static int file_handler(void *user, const char *section, const char *name, const
 	if (!section_known) {
 		snprintf(fc->msg, fc->msglen,
 			 "%s:%d: %s: unknown section [%s] (known: node, gossip, wireguard, "
-			 "overlay, daemon)",
+			 "overlay, daemon, authority)",
 			 fc->path, fc->line, name, section);
 		fc->failed = 1;
 		return 0;
@@ -315,6 +319,17 @@ int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen)
 	}
 	if (validate_routed(c, msg, msglen) < 0)
 		return -EINVAL;
+	if (gsd_config_authority_mode(c) != GSD_AUTH_MODE_OFF && !c->n_authorities) {
+		where(c, KI_AUTHMODE, w, sizeof(w));
+		snprintf(msg, msglen, "%s: %s needs at least one authority key", w,
+			 gsd_authority_mode_name(gsd_config_authority_mode(c)));
+		return -EINVAL;
+	}
+	if (c->join_key[0] && !c->n_authorities) {
+		where(c, KI_JOINKEY, w, sizeof(w));
+		snprintf(msg, msglen, "%s: a join key needs at least one authority key", w);
+		return -EINVAL;
+	}
 	if (c->public_node && c->n_endpoints == 0) {
 		/* fine: endpoints are learned from observation; warn only */
 	}

@@ -20,6 +20,13 @@
 #define GSD_IFNAMSIZ   16
 #define GSD_MAX_ACCEPT 16
 
+#define GSD_MAX_AUTHORITIES 8 /* = GSM_MAX_AUTHORITIES (gossip/cert.h) */
+/* authority_mode: the values of enum gsm_authority_mode, plus "not set" */
+#define GSD_AUTH_MODE_DEFAULT (-1)
+#define GSD_AUTH_MODE_OFF     0
+#define GSD_AUTH_MODE_WARN    1
+#define GSD_AUTH_MODE_REQUIRE 2
+
 #define GSD_MAX_STATIC_PEERS   16
 #define GSD_MAX_STATIC_ALLOWED 8
 
@@ -101,6 +108,12 @@ struct gsd_config {
 	char control_socket[PATH_MAX];
 	int log_level;
 	bool syslog;
+	/* [authority] (docs/config.md; daemon/authority.h) */
+	uint8_t n_authorities;
+	uint8_t authorities[GSD_MAX_AUTHORITIES][32]; /* Ed25519 public keys */
+	int authority_mode;	    /* GSD_AUTH_MODE_* ; DEFAULT: require with keys, else off */
+	char certificate[PATH_MAX]; /* "" = <state_dir>/node.cert */
+	char join_key[PATH_MAX];    /* "" = none */
 
 	/* not from the file */
 	char config_file[PATH_MAX]; /* "" = none */
@@ -152,6 +165,15 @@ void gsd_cli_usage(FILE *f);
 int gsd_config_build(struct gsd_config *c, const struct gsd_cli *cli, char *msg, size_t msglen);
 
 const char *gsd_backend_name(enum gsd_backend_kind b);
+
+/* The authority mode in effect: authority_mode, or when not set, require
+ * with any authority key and off without. */
+int gsd_config_authority_mode(const struct gsd_config *c);
+/* "off", "warn", "require". */
+const char *gsd_authority_mode_name(int mode);
+/* The certificate (chain) file: certificate, or <state_dir>/node.cert.
+ * Returns like snprintf. */
+int gsd_config_certificate_path(const struct gsd_config *c, char *buf, size_t cap);
 
 /* Parsing helpers (shared with the runtime), numeric literals only (the
  * gossip library's gsm_addr_parse/gsm_prefix_parse underneath):

@@ -78,6 +78,10 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_CTLSOCK, "daemon", "control_socket", "control-socket", 'S', K_SOCKET, "PATH", "control socket (default /run/gossamer/gossamerd.sock)", FIELD(control_socket) },
 	{ KI_LOGLEVEL, "daemon", "log_level", "log-level", 'l', K_LOGLEVEL, "error|warn|info|debug", "log level (default info)", NOFIELD },
 	{ KI_SYSLOG, "daemon", "syslog", "syslog", 0, K_BOOL, NULL, "also log to syslog", FIELD(syslog) },
+	{ KI_AUTHORITY, "authority", "authority", "authority", 0, K_AUTHORITIES, "KEY", "authority public key(s) (base64; at most 8)", NOFIELD },
+	{ KI_AUTHMODE, "authority", "authority_mode", "authority-mode", 0, K_AUTHMODE, "off|warn|require", "certificates: ignore, warn, or require (default require with an authority key, else off)", NOFIELD },
+	{ KI_CERT, "authority", "certificate", "certificate", 0, K_PATH, "FILE", "this node's certificate chain (default STATE_DIR/node.cert)", FIELD(certificate) },
+	{ KI_JOINKEY, "authority", "join_key", "join-key", 0, K_PATH, "FILE", "join key: issue this node's own certificate with it", FIELD(join_key) },
 };
 /* clang-format on */
 
@@ -126,7 +130,8 @@ const struct gsd_keydef *gsd_config_key_find(const char *section, const char *ke
 bool gsd_config_key_is_list(const struct gsd_keydef *k)
 {
 	return k->type == K_LABELS || k->type == K_BINDS || k->type == K_SEEDS ||
-	       k->type == K_ENDPOINTS || k->type == K_PREFIXES || k->type == K_STATIC_PEERS;
+	       k->type == K_ENDPOINTS || k->type == K_PREFIXES || k->type == K_STATIC_PEERS ||
+	       k->type == K_AUTHORITIES;
 }
 
 /* ---- addresses (public helpers of config.h) ---- */
@@ -813,6 +818,9 @@ int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const c
 		return set_prefix6(c, v, err, errlen);
 	case K_LOGLEVEL:
 		return set_loglevel(c, v, err, errlen);
+	case K_AUTHORITIES:
+	case K_AUTHMODE:
+		return gsd_config_set_authority(c, k, v, err, errlen);
 	}
 	snprintf(err, errlen, "internal error");
 	return -EINVAL;

@@ -40,6 +40,8 @@ enum gsd_ktype {
 	K_MTU,
 	K_U32,		/* a bounded integer (the bounds table in config_parse.c) */
 	K_STATIC_PEERS, /* list of KEY:ALLOWED[+ALLOWED...][@ENDPOINT] */
+	K_AUTHORITIES,	/* list of base64 Ed25519 public keys (config_auth.c) */
+	K_AUTHMODE,	/* off|warn|require (config_auth.c) */
 };
 
 enum gsd_kid {
@@ -82,6 +84,10 @@ enum gsd_kid {
 	KI_CTLSOCK,
 	KI_LOGLEVEL,
 	KI_SYSLOG,
+	KI_AUTHORITY,
+	KI_AUTHMODE,
+	KI_CERT,
+	KI_JOINKEY,
 	KI_COUNT
 };
 
@@ -112,5 +118,10 @@ bool gsd_config_key_is_list(const struct gsd_keydef *k);
  * problem description (without the key name) in err. */
 int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		       size_t errlen);
+
+/* The [authority] keys authority (K_AUTHORITIES) and authority_mode
+ * (K_AUTHMODE), as gsd_config_key_set (config_auth.c). */
+int gsd_config_set_authority(struct gsd_config *c, const struct gsd_keydef *k, const char *v,
+			     char *err, size_t errlen);
 
 #endif

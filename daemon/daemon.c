@@ -387,6 +387,11 @@ static int phase_core(struct gsd_daemon *d, struct gsm_addr *self_addr)
 		gsd_err("gossip core: %s", gsm_strerror(r));
 		return PHASE_FAIL;
 	}
+	char msg[1024];
+	if (gsd_authority_start(d, msg, sizeof(msg)) < 0) {
+		gsd_err("authority: %s", msg);
+		return PHASE_FAIL;
+	}
 	gsd_advert_refresh(d, "start");
 	if (!d->adv_version) {
 		gsd_err("cannot publish own advert");

@@ -87,6 +87,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "daemon/authority.h"
 #include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/control.h"
@@ -238,6 +239,20 @@ struct gsd_daemon {
 	/* --- persistence (persist.c) */
 	uv_timer_t persist_timer;
 
+	/* --- authority mode (authority_run.c): our certificate chain as put
+	 * in our advert and its check at the last load, the revocations file
+	 * written after new revocations (debounced), and the limiter of the
+	 * per-member certificate log lines */
+	struct {
+		struct gsd_chain chain;
+		struct gsm_cert_info self;
+		char self_why[160];
+		uv_timer_t rev_timer;
+		bool revs_dirty;
+		uint64_t claims_uncertified; /* uncertified claims reported */
+		struct gsd_ratelimit rl;
+	} auth;
+
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;
 
@@ -363,6 +378,39 @@ void gsd_import_members(struct gsd_daemon *d);
 /* Re-read flags + file and apply what can change live; the key ring is
  * brought in line with the key file.  0 or negative errno with msg. */
 int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen);
+
+/* ------------------------------------------------------------ authority_run.c */
+
+/* Start: hand the configured authorities and mode to the core, load the
+ * revocations file into it (before joining), load our certificate chain
+ * or issue it with the join key.  0, or a negative errno with msg (a
+ * corrupted revocations file, a join key refused or asked for more than
+ * it allows): the daemon exits 1. */
+int gsd_authority_start(struct gsd_daemon *d, char *msg, size_t msglen);
+/* Reload, step 1, for the new configuration nc (nothing applied): the
+ * chain to use (loaded, or issued with nc's join key).  0 or -errno with
+ * msg: the reload is refused. */
+int gsd_authority_prepare(struct gsd_daemon *d, const struct gsd_config *nc,
+			  struct gsd_chain *chain, char *msg, size_t msglen);
+/* Reload, step 2, with d->cfg the new configuration: mode, keys, chain
+ * (the caller re-signs the advert). */
+void gsd_authority_apply(struct gsd_daemon *d, const struct gsd_chain *chain);
+/* The core's GSM_SWIM_EV_CERT and GSM_SWIM_EV_REVOCATION. */
+void gsd_authority_on_event(struct gsd_daemon *d, const struct gsm_swim_event *ev);
+/* A new or changed advert: log its uncertified labels and relay flag. */
+void gsd_authority_note_member(struct gsd_daemon *d, const struct gsd_member *m);
+/* The policy table's report of a dropped or uncertified claim. */
+void gsd_authority_log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], const char *pfx,
+			     const char *name, bool accepted);
+/* Write the revocations file now if it is behind the core. */
+void gsd_authority_persist(struct gsd_daemon *d);
+/* The `revoke` control command. */
+void gsd_cmd_revoke(struct gsd_daemon *d, struct gsd_ctl_client *c, json_t *req);
+/* status --json "authority" and members --json "cert" (new references). */
+json_t *gsd_view_authority(struct gsd_daemon *d);
+/* sm: the core's view (status, serial, expiry, roles); m: the record of
+ * its advert (JOIN in the chain, uncertified claims), may be NULL. */
+json_t *gsd_view_cert(const struct gsm_swim_member *sm, const struct gsd_member *m);
 
 /* ------------------------------------------------------------ api.c */
 

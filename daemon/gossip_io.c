@@ -130,6 +130,7 @@ static const struct gsd_member *cache_event(struct gsd_daemon *d, const struct g
 	case GSM_SWIM_EV_DEAD:
 	case GSM_SWIM_EV_LEFT:
 	case GSM_SWIM_EV_REACHABLE:
+	case GSM_SWIM_EV_CERT:
 		if (gsd_memcache_update(d->members, ev->member) < 0)
 			gsd_warn("member cache: %s", strerror(ENOMEM));
 		return gsd_memcache_find(d->members, ev->member->id);
@@ -147,6 +148,8 @@ static void env_event(void *ctx, const struct gsm_swim_event *ev)
 	if (rec && (ev->type == GSM_SWIM_EV_JOINED || ev->type == GSM_SWIM_EV_UPDATED ||
 		    ev->type == GSM_SWIM_EV_ALIVE))
 		gsd_note_claim(d, rec);
+	if (rec && (ev->type == GSM_SWIM_EV_JOINED || ev->type == GSM_SWIM_EV_UPDATED))
+		gsd_authority_note_member(d, rec);
 	switch (ev->type) {
 	case GSM_SWIM_EV_JOINED:
 		gsd_info("member %s joined", NAME(m));
@@ -189,6 +192,12 @@ static void env_event(void *ctx, const struct gsm_swim_event *ev)
 		return;
 	case GSM_SWIM_EV_WG_OBSERVED:
 		gsd_on_wg_observed(d, ev->observer, &ev->observed);
+		return;
+	case GSM_SWIM_EV_CERT: /* status change: peers may come or go */
+		gsd_authority_on_event(d, ev);
+		break;
+	case GSM_SWIM_EV_REVOCATION:
+		gsd_authority_on_event(d, ev);
 		return;
 	}
 	gsd_schedule_refresh(d);

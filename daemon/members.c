@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/policy.h"
+#include "gossip/cert.h"
+
 struct rec {
 	struct gsd_member pub; /* first: a record pointer is a rec pointer */
 	void *blk;	       /* the lists and label strings */
@@ -50,6 +53,8 @@ struct gsd_memcache {
 	uint64_t decodes;
 	size_t blk_bytes; /* sum of blk_len */
 	struct gsm_advert *scratch;
+	struct gsm_cert *cert; /* scratch for the leaf certificate */
+	int authority_mode;    /* enum gsm_authority_mode */
 };
 
 /* ------------------------------------------------------- records */
@@ -105,8 +110,25 @@ static int pack_lists(const struct gsm_advert *a, void **blk, size_t *blk_len)
 	return 0;
 }
 
+/* What a's leaf certificate does not allow (members.h: the uncert_
+ * masks, daemon/policy.h); c is scratch.  Nothing without a decodable
+ * leaf. */
+static void cover(struct gsd_member *m, const struct gsm_advert *a, struct gsm_cert *c)
+{
+	struct gsd_cert_coverage cv = {0};
+	m->has_cert = a->n_certs && gsm_cert_decode(a->certs[0], a->cert_len[0], c) == 0;
+	m->cert_via_join = m->has_cert && a->n_certs > 1;
+	if (m->has_cert)
+		gsd_policy_cert_coverage(c, a, &cv);
+	m->uncert_overlay = cv.overlay;
+	m->uncert_prefixes = cv.prefixes;
+	m->uncert_labels = cv.labels;
+	m->uncert_flags = cv.flags;
+}
+
 /* advert fields of r from a, lists from blk (as laid out by pack_lists) */
-static void set_advert(struct rec *r, const struct gsm_advert *a, void *blk, size_t blk_len)
+static void set_advert(struct rec *r, const struct gsm_advert *a, void *blk, size_t blk_len,
+		       struct gsm_cert *cert, int mode)
 {
 	struct gsd_member *m = &r->pub;
 	uint8_t *b = blk;
@@ -130,6 +152,9 @@ static void set_advert(struct rec *r, const struct gsm_advert *a, void *blk, siz
 	m->endpoints = a->n_endpoints ? (const struct gsm_endpoint *)(b + lab) : NULL;
 	m->overlay = a->n_overlay ? (const struct gsm_prefix *)(b + lab + ep) : NULL;
 	m->prefixes = a->n_prefixes ? (const struct gsm_prefix *)(b + lab + ep + ov) : NULL;
+	cover(m, a, cert);
+	if (mode == GSM_AUTHORITY_REQUIRE)
+		m->flags &= ~m->uncert_flags;
 	r->blk = blk;
 	r->blk_len = blk_len;
 }
@@ -152,19 +177,27 @@ static void clear_advert(struct rec *r)
 	m->endpoints = NULL;
 	m->overlay = m->prefixes = NULL;
 	m->labels = NULL;
+	m->has_cert = m->cert_via_join = false;
+	m->uncert_overlay = 0;
+	m->uncert_prefixes = 0;
+	m->uncert_labels = 0;
+	m->uncert_flags = 0;
 }
 
 struct gsd_member *gsd_member_from_advert(const struct gsm_advert *a)
 {
 	struct rec *r = calloc(1, sizeof(*r));
+	struct gsm_cert *cert = malloc(sizeof(*cert));
 	void *blk;
 	size_t len;
 
-	if (!r || pack_lists(a, &blk, &len) < 0) {
+	if (!r || !cert || pack_lists(a, &blk, &len) < 0) {
 		free(r);
+		free(cert);
 		return NULL;
 	}
-	set_advert(r, a, blk, len);
+	set_advert(r, a, blk, len, cert, GSM_AUTHORITY_OFF);
+	free(cert);
 	memcpy(r->pub.id, a->node_id, GSM_ID_LEN);
 	r->pub.adv_generation = a->generation;
 	r->pub.adv_version = a->version;
@@ -298,7 +331,10 @@ struct gsd_memcache *gsd_memcache_new(void)
 	if (!mc)
 		return NULL;
 	mc->scratch = malloc(sizeof(*mc->scratch));
-	if (!mc->scratch) {
+	mc->cert = malloc(sizeof(*mc->cert));
+	if (!mc->scratch || !mc->cert) {
+		free(mc->scratch);
+		free(mc->cert);
 		free(mc);
 		return NULL;
 	}
@@ -314,7 +350,17 @@ void gsd_memcache_free(struct gsd_memcache *mc)
 	free(mc->by_id);
 	free(mc->by_key);
 	free(mc->scratch);
+	free(mc->cert);
 	free(mc);
+}
+
+void gsd_memcache_set_authority(struct gsd_memcache *mc, int mode)
+{
+	if (mc->authority_mode == mode)
+		return;
+	mc->authority_mode = mode;
+	for (size_t i = 0; i < mc->n; i++)
+		mc->by_id[i]->looked = false; /* re-decode: flags depend on the mode */
 }
 
 static void copy_membership(struct gsd_member *d, const struct gsm_swim_member *m)
@@ -328,6 +374,11 @@ static void copy_membership(struct gsd_member *d, const struct gsm_swim_member *
 	d->gossip_addr = m->addr;
 	d->reachable = m->reachable;
 	d->reachable_since_ms = m->reachable_since_ms;
+	d->cert_status = m->cert_status;
+	d->cert_expires_s = m->cert_expires_s;
+	d->cert_roles = m->cert_roles;
+	d->cert_serial = m->cert_serial;
+	d->cert_ephemeral = m->cert_ephemeral;
 }
 
 /* Bring r's advert fields in line with the view: decode only when the
@@ -353,7 +404,7 @@ static int refresh_advert(struct gsd_memcache *mc, struct rec *r, const struct g
 	mc->blk_bytes -= r->blk_len;
 	clear_advert(r);
 	if (ok)
-		set_advert(r, mc->scratch, blk, len);
+		set_advert(r, mc->scratch, blk, len, mc->cert, mc->authority_mode);
 	mc->blk_bytes += r->blk_len;
 	r->looked = true;
 	r->pub.adv_generation = m->advert_generation;
@@ -525,8 +576,8 @@ const struct gsd_member *gsd_memcache_at(const struct gsd_memcache *mc, size_t i
 
 size_t gsd_memcache_bytes(const struct gsd_memcache *mc)
 {
-	return sizeof(*mc) + sizeof(*mc->scratch) + 2 * mc->cap * sizeof(struct rec *) +
-	       mc->n * sizeof(struct rec) + mc->blk_bytes;
+	return sizeof(*mc) + sizeof(*mc->scratch) + sizeof(*mc->cert) +
+	       2 * mc->cap * sizeof(struct rec *) + mc->n * sizeof(struct rec) + mc->blk_bytes;
 }
 
 uint64_t gsd_memcache_decodes(const struct gsd_memcache *mc)

@@ -47,6 +47,12 @@ struct gsd_member {
 	bool reachable;		     /* answered a probe at some point (admission):
 				      * only such members become WireGuard peers */
 	uint64_t reachable_since_ms; /* core's env time; 0 when not reachable */
+	/* authority mode (the core's view of the member's chain) */
+	uint8_t cert_status; /* enum gsm_cert_status */
+	uint64_t cert_expires_s;
+	uint32_t cert_roles; /* GSM_ROLE_* */
+	uint64_t cert_serial;
+	bool cert_ephemeral;
 
 	/* advert (decoded) */
 	char name[GSM_MAX_NAME + 1];
@@ -61,6 +67,20 @@ struct gsd_member {
 	const struct gsm_prefix *overlay;      /* n_overlay entries */
 	const struct gsm_prefix *prefixes;     /* n_prefixes entries */
 	const struct gsd_member_label *labels; /* n_labels, sorted by key as signed */
+	/* Certificate coverage, from the advert's leaf certificate (decoded,
+	 * not verified: the core's cert_status says whether it is valid):
+	 * has_cert when the advert carries a chain whose leaf decodes;
+	 * cert_via_join when the chain has a JOIN certificate.  The uncert_
+	 * masks have bit i set for the i-th overlay address, prefix or label
+	 * that the leaf does not allow (gsm_cert_allows_*), and the GSM_ADV_*
+	 * flags it does not allow; all zero without a certificate.  With the
+	 * cache in require mode (gsd_memcache_set_authority), `flags` lacks
+	 * the uncovered flags. */
+	bool has_cert, cert_via_join;
+	uint8_t uncert_overlay;
+	uint64_t uncert_prefixes;
+	uint32_t uncert_labels;
+	uint32_t uncert_flags;
 };
 
 /* ------------------------------------------------- standalone records */
@@ -93,6 +113,11 @@ void gsd_memcache_free(struct gsd_memcache *mc);
  * or whose advert does not decode (or names another node), is kept with
  * has_advert = false.  0, or -ENOMEM (the cache is unchanged then). */
 int gsd_memcache_update(struct gsd_memcache *mc, const struct gsm_swim_member *m);
+
+/* The authority mode (enum gsm_authority_mode) the records are made for:
+ * in require mode a record's flags lack those its certificate does not
+ * allow.  A change re-decodes every advert at the next update or sync. */
+void gsd_memcache_set_authority(struct gsd_memcache *mc, int mode);
 
 /* Forget a member (REMOVED).  Unknown ids are ignored. */
 void gsd_memcache_remove(struct gsd_memcache *mc, const uint8_t id[GSM_ID_LEN]);

@@ -62,6 +62,7 @@ void gsd_persist_now(struct gsd_daemon *d)
 {
 	if (!d->swim)
 		return;
+	gsd_authority_persist(d); /* the revocations file, when behind */
 	struct persist_ctx p = {0};
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", d->cfg.state_dir, GSD_MEMBERS_FILE);

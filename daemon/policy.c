@@ -24,6 +24,11 @@
  *    lower node id.  Grinding a key to get a lower id or an attempt-0
  *    candidate does not beat an incumbent at the same rank.
  *
+ *  - authority mode: a claim the member's certificate does not allow
+ *    (gsm_cert_allows_*) is "uncertified": refused in require mode,
+ *    accepted but reported in warn mode.  The coverage of an advert is
+ *    computed once per advert version (the member cache keeps the bits).
+ *
  * The table remembers when each claim was first seen and which claims the
  * last pass dropped, and reports a drop once, not on every pass.
  */
@@ -34,6 +39,8 @@
 
 #include "common/array.h"
 #include "daemon/overlay.h"
+#include "gossip/cert.h"
+#include "gossip/swim.h"
 
 const char *gsd_policy_reason_name(enum gsd_policy_reason r)
 {
@@ -52,6 +59,8 @@ const char *gsd_policy_reason_name(enum gsd_policy_reason r)
 		return "not-derived";
 	case GSD_POL_CONFLICT:
 		return "conflict";
+	case GSD_POL_UNCERTIFIED:
+		return "uncertified";
 	}
 	return "?";
 }
@@ -150,6 +159,31 @@ enum gsd_policy_reason gsd_policy_check_overlay(const struct gsd_policy *pol,
 	if (rank)
 		*rank = gsd_policy_v4_rank(&pol->v4_prefix, id, h.ip);
 	return GSD_POL_OK;
+}
+
+void gsd_policy_cert_coverage(const struct gsm_cert *c, const struct gsm_advert *a,
+			      struct gsd_cert_coverage *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint8_t i = 0; i < a->n_overlay && i < 8; i++)
+		if (!gsm_cert_allows_overlay(c, &a->overlay[i]))
+			out->overlay |= (uint8_t)(1u << i);
+	for (uint8_t i = 0; i < a->n_prefixes && i < 64; i++)
+		if (!gsm_cert_allows_prefix(c, &a->prefixes[i]))
+			out->prefixes |= 1ull << i;
+	for (uint8_t i = 0; i < a->n_labels && i < 32; i++)
+		if (!gsm_cert_allows_label(c, a->labels[i].key, a->labels[i].value))
+			out->labels |= 1u << i;
+	if ((a->flags & GSM_ADV_RELAY) && !gsm_cert_allows_flags(c, GSM_ADV_RELAY))
+		out->flags |= GSM_ADV_RELAY;
+}
+
+enum gsd_policy_reason gsd_policy_cert_verdict(int mode, bool covered, bool *accepted)
+{
+	bool uncertified = !covered && mode != GSM_AUTHORITY_OFF;
+	if (accepted)
+		*accepted = !uncertified || mode != GSM_AUTHORITY_REQUIRE;
+	return uncertified ? GSD_POL_UNCERTIFIED : GSD_POL_OK;
 }
 
 int gsd_policy_claim_cmp(const struct gsd_policy_claim *a, const struct gsd_policy_claim *b)
@@ -280,6 +314,7 @@ static bool drop_same(const struct gsd_policy_drop *a, const struct gsd_policy_d
 	return !memcmp(a->id, b->id, GSM_ID_LEN) && a->prefix.family == b->prefix.family &&
 	       a->prefix.len == b->prefix.len && !memcmp(a->prefix.ip, b->prefix.ip, 16) &&
 	       a->reason == b->reason && a->has_winner == b->has_winner &&
+	       a->accepted == b->accepted &&
 	       (!a->has_winner || !memcmp(a->winner, b->winner, GSM_ID_LEN));
 }
 

@@ -27,10 +27,12 @@ enum gsd_policy_reason {
 	GSD_POL_NOT_DERIVED,   /* IPv6 overlay address not derived from the id,
 				* or IPv4 overlay without a known IPv4 prefix */
 	GSD_POL_CONFLICT,      /* another member won the same prefix */
+	GSD_POL_UNCERTIFIED,   /* authority mode: not allowed by the member's
+				* certificate */
 };
 
 /* "default-route", "overlay", "connected", "endpoint", "not-derived",
- * "conflict" ("ok" for GSD_POL_OK). */
+ * "conflict", "uncertified" ("ok" for GSD_POL_OK). */
 const char *gsd_policy_reason_name(enum gsd_policy_reason r);
 
 /* This node's view, borrowed for the calls. */
@@ -72,6 +74,33 @@ enum gsd_policy_reason gsd_policy_check_overlay(const struct gsd_policy *pol,
 						const uint8_t id[GSM_ID_LEN],
 						const struct gsm_prefix *addr, uint32_t *rank);
 
+/* ------------------------------------------------ certificate coverage
+ *
+ * In authority mode every claim of an advert must be allowed by the
+ * member's certificate (gossip/cert.h, gsm_cert_allows_*): its IPv4
+ * overlay address (when the certificate pins one), its routed prefixes,
+ * its labels and the relay flag.  The IPv6 overlay address is derived
+ * from the identity and always allowed. */
+
+struct gsd_cert_coverage {
+	uint8_t overlay;   /* bit i: advert overlay[i] not allowed */
+	uint64_t prefixes; /* bit i: advert prefixes[i] not allowed */
+	uint32_t labels;   /* bit i: advert labels[i] not allowed */
+	uint32_t flags;	   /* GSM_ADV_* set in the advert and not allowed */
+};
+
+struct gsm_cert;
+/* What the advert a claims that its (decoded) node certificate c does not
+ * allow; every bit clear when everything is covered. */
+void gsd_policy_cert_coverage(const struct gsm_cert *c, const struct gsm_advert *a,
+			      struct gsd_cert_coverage *out);
+
+/* The verdict on one claim in authority mode `mode` (enum
+ * gsm_authority_mode): GSD_POL_OK when covered or the mode is off, else
+ * GSD_POL_UNCERTIFIED; *accepted (may be NULL) tells whether the claim is
+ * used anyway: always but in require mode. */
+enum gsd_policy_reason gsd_policy_cert_verdict(int mode, bool covered, bool *accepted);
+
 /* One claimant of a contested prefix. */
 struct gsd_policy_claim {
 	uint8_t id[GSM_ID_LEN];
@@ -100,6 +129,7 @@ struct gsd_policy_drop {
 	bool has_winner;
 	uint8_t winner[GSM_ID_LEN];
 	char winner_name[GSM_MAX_NAME + 1];
+	bool accepted; /* listed but used anyway (uncertified in warn mode) */
 };
 
 /* Called for a drop not reported before (or whose reason or winner

@@ -37,10 +37,17 @@
  *    node or the member is behind NAT.
  *  - two members with one WireGuard key (a cloned VM): only the lower node id
  *    becomes a peer.
+ *  - authority mode (gossip/cert.h): in require mode only members whose
+ *    certificate chain is VALID are peers (an expired or revoked member's
+ *    peer and routes go at the next pass), in warn mode every member but
+ *    a REVOKED one; claims the certificate does not allow are refused in
+ *    require mode and reported in warn mode (reason "uncertified").
  */
 #include "daemon/reconcile.h"
 
 #include "common/array.h"
+#include "gossip/cert.h"
+#include "gossip/swim.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -153,6 +160,26 @@ static int claim_cmp(const void *x, const void *y, void *ctx)
 	return a->member < b->member ? -1 : a->member > b->member;
 }
 
+const char *gsd_reconcile_cert_reason(int mode, uint8_t cert_status)
+{
+	if (mode == GSM_AUTHORITY_OFF || cert_status == GSM_CERT_VALID)
+		return NULL;
+	if (mode != GSM_AUTHORITY_REQUIRE && cert_status != GSM_CERT_REVOKED)
+		return NULL;
+	switch (cert_status) {
+	case GSM_CERT_NONE:
+		return "certificate none";
+	case GSM_CERT_EXPIRED:
+		return "certificate expired";
+	case GSM_CERT_NOT_YET:
+		return "certificate not-yet-valid";
+	case GSM_CERT_REVOKED:
+		return "certificate revoked";
+	default:
+		return "certificate invalid";
+	}
+}
+
 static bool member_wanted(const struct gsd_rc_input *in, const struct gsd_rc_member *m,
 			  const struct gnl_wg_peer *cur)
 {
@@ -223,6 +250,8 @@ static int peer_verdicts(const struct gsd_rc_input *in, enum gsd_rc_verdict *v)
 		if (!memcmp(m->mem->id, in->self_id, GSM_ID_LEN) ||
 		    !memcmp(m->mem->wg_pubkey, in->self_wg_pubkey, GSM_WGKEY_LEN))
 			v[i] = GSD_RC_SELF;
+		else if (gsd_reconcile_cert_reason(in->authority_mode, m->mem->cert_status))
+			v[i] = GSD_RC_CERT;
 		else if (!member_wanted(in, m, cur))
 			v[i] = GSD_RC_EXPIRED;
 		order[i] = i;
@@ -312,11 +341,11 @@ static int member_endpoints(const struct gsd_rc_input *in, struct gsm_addr **out
 
 static void note_drop(const struct gsd_rc_input *in, const struct gsd_member *a,
 		      const struct gsm_prefix *p, enum gsd_policy_reason why,
-		      const struct gsd_member *winner)
+		      const struct gsd_member *winner, bool accepted)
 {
 	if (!in->claims_seen)
 		return;
-	struct gsd_policy_drop d = {.reason = why, .prefix = *p};
+	struct gsd_policy_drop d = {.reason = why, .prefix = *p, .accepted = accepted};
 	memcpy(d.id, a->id, GSM_ID_LEN);
 	snprintf(d.name, sizeof(d.name), "%s", a->name);
 	if (winner) {
@@ -349,10 +378,11 @@ static const struct gsd_member *claimant(const struct gsd_rc_input *in, size_t i
 	return idx < in->n_members ? in->members[idx].mem : in->self_mem;
 }
 
-/* One member's claim: appended to *claims unless the policy refuses it. */
+/* One member's claim: appended to *claims unless the policy refuses it.
+ * covered: its certificate allows it (authority mode). */
 static void add_claim(const struct gsd_rc_input *in, size_t i, bool self, bool overlay,
-		      const struct gsm_prefix *p0, const struct gsm_addr *eps, size_t n_eps,
-		      struct claim *c, size_t *n_claims)
+		      bool covered, const struct gsm_prefix *p0, const struct gsm_addr *eps,
+		      size_t n_eps, struct claim *c, size_t *n_claims)
 {
 	const struct gsd_member *a = claimant(in, i);
 	struct gsm_prefix p = *p0;
@@ -366,9 +396,15 @@ static void add_claim(const struct gsd_rc_input *in, size_t i, bool self, bool o
 		    overlay ? gsd_policy_check_overlay(in->policy, a->id, &p, &rank)
 			    : gsd_policy_check_prefix(in->policy, &p, eps, n_eps);
 		if (why != GSD_POL_OK) {
-			note_drop(in, a, &p, why, NULL);
+			note_drop(in, a, &p, why, NULL, false);
 			return;
 		}
+		bool accepted;
+		why = gsd_policy_cert_verdict(in->authority_mode, covered, &accepted);
+		if (why != GSD_POL_OK)
+			note_drop(in, a, &p, why, NULL, accepted);
+		if (!accepted)
+			return;
 	} else if (self && overlay && p.family == 4 && in->policy && in->policy->has_v4_prefix) {
 		rank = gsd_policy_v4_rank(&in->policy->v4_prefix, a->id, p.ip);
 	}
@@ -414,10 +450,11 @@ static int collect_claims(const struct gsd_rc_input *in, const enum gsd_rc_verdi
 			goto out;
 		}
 		for (uint8_t k = 0; k < a->n_overlay; k++)
-			add_claim(in, i, self, true, &a->overlay[k], eps, n_eps, claims, &n_claims);
+			add_claim(in, i, self, true, !(a->uncert_overlay & (1u << k)),
+				  &a->overlay[k], eps, n_eps, claims, &n_claims);
 		for (uint8_t k = 0; k < a->n_prefixes; k++)
-			add_claim(in, i, self, false, &a->prefixes[k], eps, n_eps, claims,
-				  &n_claims);
+			add_claim(in, i, self, false, !(a->uncert_prefixes & (1ull << k)),
+				  &a->prefixes[k], eps, n_eps, claims, &n_claims);
 	}
 out:
 	free(eps);
@@ -447,7 +484,7 @@ static void drop_losers(const struct gsd_rc_input *in, const enum gsd_rc_verdict
 		struct gsm_prefix p;
 		gsd_gnl_to_prefix(&claims[k].p, &p);
 		note_drop(in, in->members[m].mem, &p, GSD_POL_CONFLICT,
-			  claimant(in, claims[w].member));
+			  claimant(in, claims[w].member), false);
 	}
 }
 

@@ -54,6 +54,12 @@ struct gsd_rc_input {
 	 * addresses and prefixes compete with the others' claims, e.g. when
 	 * the members list leaves self out). */
 	const struct gsd_member *self_mem;
+	/* Authority mode (enum gsm_authority_mode; 0 = off): in require mode
+	 * only members whose certificate is VALID are peers, in warn mode all
+	 * but REVOKED ones; with a policy, claims the member's certificate
+	 * does not cover are refused (require) or accepted and reported
+	 * (warn) with reason GSD_POL_UNCERTIFIED. */
+	int authority_mode;
 };
 
 /* Why a member is (not) a peer; for logs and tests. */
@@ -62,7 +68,15 @@ enum gsd_rc_verdict {
 	GSD_RC_SELF,
 	GSD_RC_EXPIRED, /* dead/left past its grace period */
 	GSD_RC_DUP_KEY, /* another member has the same WireGuard key */
+	GSD_RC_CERT,	/* authority mode: its certificate is not acceptable
+			 * (gsd_reconcile_cert_reason) */
 };
+
+/* Why a member with this cert_status (enum gsm_cert_status) is not a peer
+ * under GSD_RC_CERT: "certificate expired", "certificate revoked",
+ * "certificate invalid", "certificate none" ("certificate not-yet-valid"),
+ * NULL when the mode admits it. */
+const char *gsd_reconcile_cert_reason(int mode, uint8_t cert_status);
 
 /* Build the desired device (peers only; the caller sets device fields).
  * verdicts (may be NULL) gets one entry per input member.  0 or -ENOMEM. */

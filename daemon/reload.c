@@ -5,7 +5,9 @@
  * everything first (a bad file changes nothing), brings the running
  * cluster key ring in line with the key file, then applies what can change
  * live: log settings, routes, endpoints, labels, prefixes, seeds, the
- * static IPv4 address.  What needs a new socket, interface or core
+ * static IPv4 address, and the authority keys, mode and certificate (a
+ * new certificate file re-signs the advert: a new version, no WireGuard
+ * change, no tunnel drop).  What needs a new socket, interface or core
  * (interface, ports, binds, backend, directories, prefixes, intervals) is
  * kept and reported with a warning.
  */
@@ -77,6 +79,18 @@ int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 		free(nc);
 		return r;
 	}
+	/* authority mode: the chain for the new configuration (a join key
+	 * that cannot issue it refuses the reload); RESTART_ONLY keys do not
+	 * enter the certificate request */
+	struct gsd_chain *chain = malloc(sizeof(*chain));
+	r = chain ? gsd_authority_prepare(d, nc, chain, msg, msglen) : -ENOMEM;
+	if (r < 0) {
+		if (r == -ENOMEM)
+			snprintf(msg, msglen, "out of memory");
+		free(chain);
+		free(nc);
+		return r;
+	}
 	struct gsd_config *oc = &d->cfg;
 #define RESTART_ONLY(field, key)                                                                   \
 	do {                                                                                       \
@@ -112,6 +126,8 @@ int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 			     memcmp(nc->seeds, oc->seeds, sizeof(nc->seeds[0]) * nc->n_seeds);
 	*oc = *nc;
 	free(nc);
+	gsd_authority_apply(d, chain);
+	free(chain);
 	gsd_log_set_level(oc->log_level);
 	gsd_log_set_name(oc->name);
 	gsd_log_set_syslog(oc->syslog);

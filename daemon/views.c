@@ -94,8 +94,11 @@ static int member_to_json(void *arg, const struct gsm_swim_member *m)
 	json_object_set_new(o, "prefixes",
 			    a ? prefixes_json(a->prefixes, a->n_prefixes) : json_array());
 	json_t *labels = json_object();
+	bool strict = gsd_config_authority_mode(&d->cfg) == GSD_AUTH_MODE_REQUIRE;
 	for (int i = 0; a && i < a->n_labels; i++)
-		json_object_set_new(labels, a->labels[i].key, json_string(a->labels[i].value));
+		if (!strict || !(a->uncert_labels & (1u << i))) /* refused: not shown */
+			json_object_set_new(labels, a->labels[i].key,
+					    json_string(a->labels[i].value));
 	json_object_set_new(o, "labels", labels);
 	json_object_set_new(o, "generation",
 			    json_integer((json_int_t)(a ? a->adv_generation : m->generation)));
@@ -115,6 +118,7 @@ static int member_to_json(void *arg, const struct gsm_swim_member *m)
 	json_object_set_new(
 	    o, "state_changed",
 	    json_integer(m->is_self ? d->start_unix : gsd_ms_to_unix(m->state_changed_ms)));
+	json_object_set_new(o, "cert", gsd_view_cert(m, a));
 	json_array_append_new(mc->arr, o);
 	return 0;
 }
@@ -189,6 +193,7 @@ static json_t *dropped_claims_json(struct gsd_daemon *d)
 		json_object_set_new(o, "id", json_string(id));
 		json_object_set_new(o, "prefix", json_string(buf));
 		json_object_set_new(o, "reason", json_string(gsd_policy_reason_name(x->reason)));
+		json_object_set_new(o, "accepted", json_boolean(x->accepted));
 		if (x->has_winner) {
 			gsd_hex_id(x->winner, id);
 			json_object_set_new(o, "winner", json_string(id));
@@ -263,6 +268,7 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(g, "rejected", rejected_json(d));
 	json_object_set_new(o, "gossip", g);
 	json_object_set_new(o, "cluster_keys", cluster_keys_json(d->kr));
+	json_object_set_new(o, "authority", gsd_view_authority(d));
 	if (d->nat) {
 		struct gsd_nat_stats ns;
 		gsd_nat_stats(d->nat, &ns);

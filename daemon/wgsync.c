@@ -233,6 +233,7 @@ static int phase_desired(struct wg_pass *p)
 	    .policy = gsd_policy_of(d),
 	    .claims_seen = gsd_policy_table_of(d),
 	    .self_mem = gsd_memcache_find(d->members, gsm_identity_public(d->keys.identity)),
+	    .authority_mode = gsd_config_authority_mode(&d->cfg),
 	};
 	memcpy(p->in.self_id, gsm_identity_public(d->keys.identity), GSM_ID_LEN);
 	memcpy(p->in.self_wg_pubkey, d->keys.wg_public, 32);

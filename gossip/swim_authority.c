@@ -254,7 +254,7 @@ static int cert_next_change(const struct member *m, uint64_t *t_s)
 	if (!m->cert_decoded)
 		return 0;
 	if (m->cert_status == GSM_CERT_VALID)
-		*t_s = m->cert_expires_s + 1; /* past not_after */
+		*t_s = m->cert_expires_s; /* valid while now < not_after */
 	else if (m->cert_status == GSM_CERT_NOT_YET)
 		*t_s = m->cert_not_before_s;
 	else

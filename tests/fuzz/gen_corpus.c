@@ -1,5 +1,6 @@
 /* tests/fuzz/gen_corpus.c - writes the seed corpus for the fuzz targets:
- *   fuzz_gen_corpus OUTDIR   -> OUTDIR/datagram/..., OUTDIR/advert/...
+ *   fuzz_gen_corpus OUTDIR   -> OUTDIR/datagram/..., OUTDIR/advert/...,
+ *                               OUTDIR/cert/...
  * Seeds are real encodings made by the codec itself (see fuzz_*.c for the
  * datagram target's leading mode byte).  Deterministic: the same build
  * writes the same bytes. */
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gossip/cert.h"
 #include "gossip/crypto.h"
 #include "gossip/wire.h"
 #include "tests/unit/fixtures.h"
@@ -32,6 +34,63 @@ static void put(const char *sub, const char *name, uint8_t mode, const uint8_t *
 		fputc(mode, f);
 	fwrite(p, 1, n, f);
 	fclose(f);
+}
+
+/* Certificates (fuzz_cert): a node certificate by the authority, a JOIN
+ * certificate, a node certificate by the join key, a revocation by serial
+ * and one by subject, and the PEM text of a chain, a join key file and a
+ * revocation. */
+static int cert_seeds(void)
+{
+	struct gsm_identity *auth = fx_identity(800), *node = fx_identity(801);
+	struct gsm_identity *join = fx_identity(802);
+	uint8_t b[4][GSM_CERT_MAX], seed[32];
+	size_t len[4], tl = 0;
+	static char text[8192];
+	struct gsm_cert c;
+	struct gsm_revocation r = {.issued_at = FX_CERT_NOW, .expires = FX_CERT_NOW + FX_DAY};
+	int rc;
+
+	fx_cert_node(&c, gsm_identity_public(node), gsm_identity_public(auth));
+	rc = gsm_cert_sign(&c, auth, b[0], sizeof(b[0]), &len[0]);
+	fx_cert_join(&c, gsm_identity_public(join), gsm_identity_public(auth));
+	c.flags = GSM_CERT_F_EPHEMERAL;
+	rc = rc ? rc : gsm_cert_sign(&c, auth, b[1], sizeof(b[1]), &len[1]);
+	fx_cert_node(&c, gsm_identity_public(node), gsm_identity_public(join));
+	c.flags = GSM_CERT_F_EPHEMERAL;
+	rc = rc ? rc : gsm_cert_sign(&c, join, b[2], sizeof(b[2]), &len[2]);
+	memcpy(r.issuer, gsm_identity_public(auth), GSM_ID_LEN);
+	r.has_serial = 1;
+	r.serial = c.serial;
+	rc = rc ? rc : gsm_revocation_sign(&r, auth, b[3], sizeof(b[3]), &len[3]);
+	if (rc)
+		goto out;
+	put("cert", "node.bin", 0xff, b[0], len[0]);
+	put("cert", "join.bin", 0xff, b[1], len[1]);
+	put("cert", "node-by-join.bin", 0xff, b[2], len[2]);
+	put("cert", "revocation-serial.bin", 0xff, b[3], len[3]);
+	rc = gsm_pem_append(GSM_PEM_REVOCATION, b[3], len[3], text, sizeof(text), &tl);
+	put("cert", "revocation.pem", 0xff, (const uint8_t *)text, tl);
+	r.has_serial = 0;
+	r.has_subject = 1;
+	memcpy(r.subject, gsm_identity_public(join), GSM_ID_LEN);
+	rc = rc ? rc : gsm_revocation_sign(&r, auth, b[3], sizeof(b[3]), &len[3]);
+	put("cert", "revocation-subject.bin", 0xff, b[3], len[3]);
+	tl = 0;
+	rc = rc ? rc : gsm_pem_append(GSM_PEM_CERT, b[2], len[2], text, sizeof(text), &tl);
+	rc = rc ? rc : gsm_pem_append(GSM_PEM_CERT, b[1], len[1], text, sizeof(text), &tl);
+	put("cert", "chain.pem", 0xff, (const uint8_t *)text, tl);
+	tl = 0;
+	fx_bytes(seed, sizeof(seed), 802); /* not the key above: seeds are public */
+	rc =
+	    rc ? rc : gsm_pem_append(GSM_PEM_JOIN_KEY, seed, sizeof(seed), text, sizeof(text), &tl);
+	rc = rc ? rc : gsm_pem_append(GSM_PEM_CERT, b[1], len[1], text, sizeof(text), &tl);
+	put("cert", "join-key.pem", 0xff, (const uint8_t *)text, tl);
+out:
+	gsm_identity_free(auth);
+	gsm_identity_free(node);
+	gsm_identity_free(join);
+	return rc;
 }
 
 static struct gsm_msg msg;
@@ -120,5 +179,5 @@ int main(int argc, char **argv)
 	    0,	  0,	0,    0,    0,	  0xa3, 'n',  'e',  'w',  0xd6, 1,   1,	   2,	 3,  4};
 	put("datagram", "body-future-keys.bin", 0, future, sizeof(future));
 	gsm_keyring_free(kr);
-	return 0;
+	return cert_seeds() ? 1 : 0;
 }

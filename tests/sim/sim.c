@@ -53,6 +53,12 @@ struct node {
 	int64_t clock_off; /* wall clock offset (ms) */
 	bool big;	   /* advert larger than the MTU */
 	bool no_summary;   /* config.sync_summary = false */
+	/* authority mode (sim_set_certs, sim_set_authority) */
+	uint8_t n_certs;
+	uint16_t cert_len[GSM_CERT_CHAIN_MAX + 1];
+	uint8_t (*certs)[GSM_CERT_MAX]; /* GSM_CERT_CHAIN_MAX + 1 slots, or NULL */
+	uint8_t auth_mode, n_auth;
+	uint8_t auth_keys[GSM_MAX_AUTHORITIES][GSM_ID_LEN];
 };
 
 struct link {
@@ -424,6 +430,11 @@ static int sign_advert(struct sim *s, struct node *n, uint8_t *out, size_t cap, 
 				 "some-longer-value-to-make-the-advert-big-%02d", k);
 		}
 	}
+	a->n_certs = n->n_certs;
+	for (size_t k = 0; k < n->n_certs; k++) {
+		a->cert_len[k] = n->cert_len[k];
+		memcpy(a->certs[k], n->certs[k], n->cert_len[k]);
+	}
 	r = gsm_advert_sign(a, n->id, out, cap, len);
 	free(a);
 	(void)s;
@@ -508,6 +519,7 @@ void sim_free(struct sim *s)
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		gsm_swim_free(s->nodes[i].core);
 		gsm_identity_free(s->nodes[i].id);
+		free(s->nodes[i].certs);
 	}
 	while (s->n_heap) {
 		struct ev e = heap_pop(s);
@@ -575,6 +587,12 @@ int sim_start(struct sim *s, size_t i)
 	r = gsm_swim_new(&cfg, n->id, s->kr, &n->addr, &env, &n->core);
 	if (r < 0)
 		return r;
+	if (n->n_auth) {
+		r = gsm_swim_set_authority(n->core, (enum gsm_authority_mode)n->auth_mode,
+					   (const uint8_t(*)[GSM_ID_LEN])n->auth_keys, n->n_auth);
+		if (r < 0)
+			return r;
+	}
 	r = sign_advert(s, n, adv, sizeof(adv), &len);
 	if (r < 0)
 		return r;
@@ -848,6 +866,48 @@ void sim_set_big_advert(struct sim *s, size_t i, bool big)
 void sim_set_slow(struct sim *s, size_t i, uint32_t ms)
 {
 	s->nodes[i].slow_ms = ms;
+}
+
+int sim_set_certs(struct sim *s, size_t i, const struct gsm_bytes *certs, size_t k)
+{
+	struct node *n = &s->nodes[i];
+
+	if (k > GSM_CERT_CHAIN_MAX + 1)
+		return -EMSGSIZE;
+	if (k && !n->certs && !(n->certs = calloc(GSM_CERT_CHAIN_MAX + 1, GSM_CERT_MAX)))
+		return -ENOMEM;
+	for (size_t j = 0; j < k; j++) {
+		if (certs[j].len > GSM_CERT_MAX)
+			return -EMSGSIZE;
+		memcpy(n->certs[j], certs[j].ptr, certs[j].len);
+		n->cert_len[j] = (uint16_t)certs[j].len;
+	}
+	n->n_certs = (uint8_t)k;
+	return 0;
+}
+
+int sim_set_authority(struct sim *s, size_t i, enum gsm_authority_mode mode,
+		      const uint8_t (*keys)[GSM_ID_LEN], size_t k)
+{
+	struct node *n = &s->nodes[i];
+	int r = 0;
+
+	if (k > GSM_MAX_AUTHORITIES)
+		return -EINVAL;
+	n->auth_mode = (uint8_t)mode;
+	n->n_auth = (uint8_t)k;
+	if (k)
+		memcpy(n->auth_keys, keys, k * GSM_ID_LEN);
+	if (n->up) {
+		r = gsm_swim_set_authority(n->core, mode, keys, k);
+		schedule(s, n);
+	}
+	return r;
+}
+
+uint64_t sim_wall_ms(const struct sim *s, size_t i)
+{
+	return node_wall(&s->nodes[i]);
 }
 
 void sim_set_no_summary(struct sim *s, size_t i, bool off)

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gossip/cert.h"
 #include "gossip/swim.h"
 
 struct sim;
@@ -112,6 +113,18 @@ void sim_set_slow(struct sim *s, size_t i, uint32_t ms);
 /* Node i runs without the sync summary (config.sync_summary = false), like
  * a node from before wire key 15; applies from its next sim_start. */
 void sim_set_no_summary(struct sim *s, size_t i, bool off);
+
+/* Authority mode (issue 14).  Node i's certificate chain (signed
+ * certificates, node certificate first, at most GSM_CERT_CHAIN_MAX + 1;
+ * copied; k = 0: none), carried by its adverts from its next start or
+ * advert update on.  0, -EMSGSIZE, -ENOMEM. */
+int sim_set_certs(struct sim *s, size_t i, const struct gsm_bytes *certs, size_t k);
+/* Node i's authority keys and mode: at every start (before its advert is
+ * set) and at once when it is up (what gsm_swim_set_authority returned). */
+int sim_set_authority(struct sim *s, size_t i, enum gsm_authority_mode mode,
+		      const uint8_t (*keys)[GSM_ID_LEN], size_t k);
+/* Node i's wall clock now (ms since the epoch; certificates use it / 1000). */
+uint64_t sim_wall_ms(const struct sim *s, size_t i);
 
 /* Run until the given simulated time (ms). */
 void sim_run_until(struct sim *s, uint64_t t);

@@ -276,3 +276,54 @@ struct gsm_keyring *fx_keyring(void)
 		abort();
 	return kr;
 }
+
+static void label(struct gsm_label *l, const char *key, const char *value)
+{
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	snprintf(l->value, sizeof(l->value), "%s", value);
+}
+
+void fx_cert_node(struct gsm_cert *c, const uint8_t subject[GSM_ID_LEN],
+		  const uint8_t issuer[GSM_ID_LEN])
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = GSM_CERT_NODE;
+	memcpy(c->subject, subject, GSM_ID_LEN);
+	memcpy(c->issuer, issuer, GSM_ID_LEN);
+	c->serial = 0x1122334455667788ull;
+	c->not_before = FX_CERT_NOW - FX_DAY;
+	c->not_after = c->not_before + 30 * FX_DAY;
+	snprintf(c->name, sizeof(c->name), "node-a");
+	c->has_overlay4 = 1;
+	prefix(&c->overlay4, 4, 10, 42, 7, 32);
+	c->n_prefixes = 2;
+	prefix(&c->prefixes[0], 6, 0xfd, 0x00, 0, 48);
+	c->prefixes[0].ip[3] = 1;
+	prefix(&c->prefixes[1], 4, 192, 168, 0, 24);
+	c->prefixes[1].ip[2] = 10;
+	c->roles = GSM_ROLE_RELAY;
+	c->n_labels = 2;
+	label(&c->labels[0], "site", "fra1");
+	label(&c->labels[1], "env", "prod");
+}
+
+void fx_cert_join(struct gsm_cert *c, const uint8_t subject[GSM_ID_LEN],
+		  const uint8_t issuer[GSM_ID_LEN])
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = GSM_CERT_JOIN;
+	memcpy(c->subject, subject, GSM_ID_LEN);
+	memcpy(c->issuer, issuer, GSM_ID_LEN);
+	c->serial = 0x0102030405060708ull;
+	c->not_before = FX_CERT_NOW - 2 * FX_DAY;
+	c->not_after = c->not_before + 7 * FX_DAY;
+	c->max_lifetime = 30 * FX_DAY;
+	c->n_prefixes = 3;
+	prefix(&c->prefixes[0], 4, 10, 42, 0, 16);
+	prefix(&c->prefixes[1], 4, 192, 168, 0, 16);
+	prefix(&c->prefixes[2], 6, 0xfd, 0x00, 0, 16);
+	c->roles = GSM_ROLE_RELAY | GSM_ROLE_GATEWAY;
+	c->n_labels = 2;
+	label(&c->labels[0], "env", "*");
+	label(&c->labels[1], "site", "fra1");
+}
