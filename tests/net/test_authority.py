@@ -51,6 +51,7 @@ Cases, in order (each one's checks are `ok:` lines in the log):
 import argparse
 import base64
 import concurrent.futures
+import json
 import os
 import re
 import subprocess
@@ -227,14 +228,32 @@ def tamper_name(src, dst, old, new):
         f.write(text[:m.start(2)] + body + text[m.end(2):])
 
 
+def not_after(ctx, path):
+    out = ctx.cli.host(['cert', 'show', '--json', path]).stdout
+    return json.loads(out)['certificates'][0]['not_after']
+
+
+def sign_expiring_in(ctx, node, seconds):
+    """A certificate that expires `seconds` from now.  `authority sign`
+    backdates not_before (clock skew) and counts --valid from there, so
+    the lifetime asked for is corrected by what the first one got."""
+    path = cert_path(node)
+    ctx.auth.sign(node, path, valid='%ds' % seconds)
+    short = seconds - (not_after(ctx, path) - time.time())
+    if short > 2:
+        ctx.auth.sign(node, path, valid='%ds' % int(seconds + short))
+    left = not_after(ctx, path) - time.time()
+    log('%s: certificate expires in %.0fs' % (node.name, left))
+    return left
+
+
 def start_mesh(ctx, t):
     n = ctx.n
     seed = n['n1']
     liar_flags = ['--advertise-prefix', LIAR_OK_PREFIX, '--advertise-prefix', LIAR_BAD_PREFIX,
                   '--overlay-ipv4', gsmnet.OVERLAY_V4, '--address-ipv4', LIAR_CLAIM,
                   '--relay', '--public', '--label', 'team=blue', '--label', 'env=prod']
-    ctx.expiring_issued = time.time()
-    ctx.auth.sign(n['expiring'], cert_path(n['expiring']), valid='%ds' % EXPIRING_S)
+    sign_expiring_in(ctx, n['expiring'], EXPIRING_S)
     good = ctx.regular + [n['liar'], n['victim'], n['expiring']]
     for node in good:
         extra = liar_flags if node is n['liar'] else []
@@ -301,25 +320,29 @@ def case_claims(ctx):
     for o in observers:
         m = ctx.members_view(o)['liar']
         expect(m['cert']['status'] == 'valid', '%s: the liar\'s certificate is valid' % o.name)
-        dropped = [d for d in ctx.mesh.self_info(o).get('dropped_claims', [])
+        unc = m['cert'].get('uncertified', [])
+        for claim in (LIAR_BAD_PREFIX, LIAR_CLAIM + '/32', 'label env=prod', 'relay'):
+            expect(claim in unc, '%s: members lists %s of the liar as uncertified (%s)' % (
+                o.name, claim, unc))
+        expect(LIAR_OK_PREFIX not in unc and 'label team=blue' not in unc,
+               '%s: the certified claims are not (%s)' % (o.name, unc))
+        dropped = [d['prefix'] for d in ctx.mesh.self_info(o).get('dropped_claims', [])
                    if d['id'] == liar_id and d['reason'] == 'uncertified']
-        what = ' '.join(str(d.get('prefix', '')) for d in dropped)
-        for claim in (LIAR_BAD_PREFIX, LIAR_CLAIM, 'env=prod', 'relay'):
-            expect(claim in what, '%s lists %s of the liar as uncertified (%s)' % (
-                o.name, claim, what))
+        for claim in (LIAR_BAD_PREFIX, LIAR_CLAIM):
+            expect(any(d.split('/')[0] == claim.split('/')[0] for d in dropped),
+                   '%s: status dropped_claims has %s (uncertified): %s' % (o.name, claim, dropped))
         v6 = [a for a in ctx.mesh.self_info(liar)['overlay_addresses'] if ':' in a][0]
         expect(v6 in ctx.peers(o)[key]['allowed_ips'],
                '%s: the rest of the liar\'s advert is accepted (IPv6 overlay %s)' % (o.name, v6))
-        expect(LIAR_OK_PREFIX not in what and 'team=blue' not in what,
-               '%s: the certified claims are not dropped' % o.name)
-        expect(not m.get('relay'), '%s: the liar is not shown (used) as a relay' % o.name)
-        labels = m.get('labels') or {}
-        expect('env' not in labels and labels.get('team') == 'blue',
-               '%s: the liar\'s labels are only the certified one (%s)' % (o.name, labels))
+        expect(not m.get('relay'), '%s: the liar is not offered as a relay' % o.name)
         with open(o.log_path, errors='replace') as f:
             text = f.read()
-        expect(re.search(r'%s.*liar.*uncertified|uncertified.*liar' % re.escape(LIAR_BAD_PREFIX),
-                         text) is not None, '%s logs the uncertified prefix' % o.name)
+        # one line per member and kind within 60 s (rate limit): the routed
+        # claims (address, prefixes) share one, labels and relay have theirs
+        for claim in ('(%s|%s)' % (re.escape(LIAR_BAD_PREFIX), re.escape(LIAR_CLAIM)),
+                      'label env=prod', 'relay'):
+            expect(re.search(r'%s\S* from liar\S*:? .*uncertified' % claim, text) is not None,
+                   '%s logs the uncertified %s' % (o.name, claim))
     st = ctx.mesh.self_info(ctx.n['n1'])
     expect(st['authority']['claims_uncertified'] >= 4,
            'n1 counts the uncertified claims (%d)' % st['authority']['claims_uncertified'])
@@ -341,11 +364,14 @@ def case_forged(ctx):
     refused = sum(ctx.mesh.self_info(o)['authority']['certs_refused'] for o in ctx.good)
     ctx.results['certs_refused'] = refused
     expect(refused > 0, 'the forged adverts are counted as refused (certs_refused %d)' % refused)
-    with open(ctx.n['n1'].log_path, errors='replace') as f:
-        text = f.read()
+    texts = []
+    for o in ctx.good:
+        with open(o.log_path, errors='replace') as f:
+            texts.append(f.read())
     for f_ in forgers:
-        expect(f_.name in text and re.search(r'certificate.*%s|%s.*certificate' % (
-            f_.name, f_.name), text), 'n1 logs the refused certificate of %s' % f_.name)
+        pat = r'advert of %s \S+ refused: certificate invalid' % f_.name
+        expect(any(re.search(pat, x) for x in texts),
+               'the refused certificate of %s is logged' % f_.name)
     for f_ in forgers:
         ctx.mesh.crash(f_)      # gossamerd and its wireguard-go: the slot is reused
 
@@ -413,19 +439,32 @@ def case_expiry(ctx, t):
     worst = max(gone.values()) - not_after
     t.add('expiry-removal', worst)
     ctx.results['expiry_removal_s'] = worst
-    expect(worst <= bound(SYNC_S + 1), 'expired peer removed everywhere %.2fs after not_after '
-           '(<= one sync interval + 1 s of clock granularity)' % worst)
-    for o in observers[:3]:
-        expect(ctx.cert_of(o, 'expiring')['status'] == 'expired',
-               '%s shows expiring as expired' % o.name)
+    shown = {o.name: ctx.cert_of(o, 'expiring')['status'] for o in observers[:3]}
     # renewal after the fact: a new certificate and a reload bring it back
+    # (before any verdict, so that the later cases find a whole mesh)
     tmp = cert_path(ex) + '.new'
     ctx.auth.sign(ex, tmp)
     os.replace(tmp, cert_path(ex))
     ctx.cli.node(ex, ['reload'])
-    took = gsmnet.wait_until(lambda: not not_missing_peer(ctx, observers, ex), bound(15), 0.3,
-                             'expiring back as a peer everywhere')[1]
+    took = wait_wg(ctx, ctx.good, bound(15), 'expiring back as a peer everywhere')
     t.add('renewed-back', took)
+    expect(all(v == 'expired' for v in shown.values()), 'expiring shown expired (%s)' % shown)
+    expect(worst <= bound(SYNC_S + 1), 'expired peer removed everywhere %.2fs after not_after '
+           '(<= one sync interval + 1 s of clock granularity)' % worst)
+
+
+def wait_wg(ctx, nodes, timeout, what):
+    """Wait until every node of `nodes` has every other as a WireGuard
+    peer; seconds taken, or raise with what is missing."""
+    last = []
+
+    def ok():
+        last[:] = wg_missing(ctx, nodes)
+        return not last
+    try:
+        return gsmnet.wait_until(ok, timeout, 0.5, what)[1]
+    except gsmnet.HarnessError:
+        raise gsmnet.HarnessError('%s: %s' % (what, '; '.join(last[:8])))
 
 
 def not_missing_peer(ctx, observers, node):
@@ -475,8 +514,7 @@ def case_join(ctx, t):
                                                '--label', 'pool=burst'])
     everyone = ctx.good + [node]
     t.add('join-key-node-joined', ctx.mesh.wait_converged(everyone, bound(30)))
-    gsmnet.wait_until(lambda: not wg_missing(ctx, everyone), bound(20), 0.5,
-                      'the joiner is everyone\'s peer')
+    wait_wg(ctx, everyone, bound(20), 'the joiner is everyone\'s peer')
     log('joiner admitted %.1fs after its start' % (time.monotonic() - t0))
     for o in ctx.good:
         c = ctx.cert_of(o, 'joiner')
@@ -554,8 +592,7 @@ def case_revoke(ctx, t):
         time.sleep(0.5)
     expect(not not_peer_anywhere(ctx, ctx.good, ctx.keys['victim']),
            'the restarted victim stayed out for %.0fs' % bound(3 * SYNC_S + 2))
-    gsmnet.wait_until(lambda: not wg_missing(ctx, ctx.good), bound(20), 0.5,
-                      'n3 back as everyone\'s peer')
+    wait_wg(ctx, ctx.good, bound(20), 'n3 back as everyone\'s peer')
 
 
 def case_partition(ctx, t):
@@ -593,6 +630,8 @@ def case_partition(ctx, t):
 
 def case_join_revoked(ctx, t):
     joiner = ctx.n['joiner']
+    if joiner not in ctx.good:
+        raise gsmnet.HarnessError('the join case failed: no node certified by the join key')
     serial = [x[0] for x in ctx.auth.issued() if x[1] == 'join'][0]
     rev = ctx.auth.revoke([serial], os.path.join(ctx.topo.workdir, 'joinkey.rev'))
     ctx.cli.node(ctx.n['n1'], ['revoke', rev])
