@@ -14,6 +14,15 @@
  * state_hash summary ended; --no-summary runs every node without it),
  * memory per member, and simulator speed (simulated s per wall s).
  * Seed: GSM_SIM_SEED replays a run.
+ *
+ *   build/bench/bench_sim --revocation [N]
+ *
+ * Authority mode (issue 14): N (default 1000) nodes in WARN mode, one of
+ * them certified; a revocation of its certificate is injected at node 0
+ * and the rounds (probe intervals) until each node holds it are printed
+ * (p50/p99/max), with how often it was sent (copies, datagrams and the
+ * bytes it took in them, counted by opening every datagram) in the 30 s
+ * after the injection.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -273,6 +282,142 @@ static int bench(size_t n, bool verify, uint64_t loss_secs)
 	return 0;
 }
 
+/* --revocation: one revocation's spread through N nodes. */
+struct revwatch {
+	struct sim *s;
+	uint64_t *at; /* per node: sim time + 1 of the REVOCATION event */
+	size_t got;
+	const struct gsm_keyring *kr;
+	struct gsm_msg *msg;
+	uint8_t *body;
+	uint64_t copies, dgrams, bytes; /* revocations sent, datagrams with one, their bytes */
+};
+
+/* open every datagram and count the revocations it carries (key 16) */
+static void rev_dgram(void *arg, size_t from, const uint8_t *buf, size_t len)
+{
+	struct revwatch *w = arg;
+	size_t blen = 0;
+
+	if (gsm_open(w->kr, buf, len, w->body, GSM_MAX_DATAGRAM, &blen, NULL) < 0 ||
+	    gsm_msg_decode(w->body, blen, w->msg) < 0 || !w->msg->n_revocations)
+		return;
+	w->dgrams++;
+	w->copies += w->msg->n_revocations;
+	for (size_t i = 0; i < w->msg->n_revocations; i++)
+		w->bytes += gsm_revocation_ref_encoded_size(w->msg->revocations[i].len);
+	(void)from;
+}
+
+static void rev_hook(void *arg, size_t node, const struct gsm_swim_event *ev)
+{
+	struct revwatch *w = arg;
+
+	if (ev->type == GSM_SWIM_EV_REVOCATION && !w->at[node]) {
+		w->at[node] = sim_now(w->s) + 1;
+		w->got++;
+	}
+}
+
+static size_t revocation_setup(struct sim *s, size_t n, struct gsm_identity **auth, uint8_t *rev)
+{
+	uint8_t seed[32], k[1][GSM_ID_LEN], cert[GSM_CERT_MAX];
+	uint64_t now = sim_wall_ms(s, 0) / 1000;
+	struct gsm_revocation r = {0};
+	struct gsm_cert c = {0};
+	struct gsm_bytes b = {cert, 0};
+	size_t len = 0, root = 0;
+
+	memset(seed, 0xa1, sizeof(seed));
+	if (gsm_identity_from_seed(seed, auth) < 0)
+		return 0;
+	memcpy(k[0], gsm_identity_public(*auth), GSM_ID_LEN);
+	c.kind = GSM_CERT_NODE;
+	memcpy(c.subject, sim_node_id(s, 1), GSM_ID_LEN);
+	memcpy(c.issuer, k[0], GSM_ID_LEN);
+	c.serial = 77;
+	c.not_before = now - 60;
+	c.not_after = now + 86400;
+	snprintf(c.name, sizeof(c.name), "node-1");
+	if (gsm_cert_sign(&c, *auth, cert, sizeof(cert), &b.len) < 0 || sim_set_certs(s, 1, &b, 1))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		sim_set_authority(s, i, GSM_AUTHORITY_WARN, (const uint8_t(*)[GSM_ID_LEN])k, 1);
+	sim_start(s, 0);
+	for (size_t i = 1; i < n; i++) {
+		sim_run_until(s, sim_now(s) + 10000 / n);
+		sim_start(s, i);
+		sim_join(s, i, &root, 1);
+	}
+	memcpy(r.issuer, k[0], GSM_ID_LEN);
+	r.has_serial = 1;
+	r.serial = 77;
+	r.issued_at = now;
+	r.expires = now + 86400;
+	if (gsm_revocation_sign(&r, *auth, rev, GSM_REVOCATION_MAX, &len) < 0)
+		return 0;
+	return len;
+}
+
+static int bench_revocation(size_t n)
+{
+	struct sim_opts o;
+	struct sim *s;
+	struct gsm_identity *auth = NULL;
+	struct revwatch w = {0};
+	uint8_t rev[GSM_REVOCATION_MAX];
+	uint64_t t0, iv, *rounds;
+	size_t len, nr = 0;
+	double w0 = wall();
+
+	sim_opts_default(&o);
+	o.name = "bench revocation";
+	o.swim.verify_signatures = false; /* adverts; the chain and revocation are verified */
+	iv = o.swim.probe_interval_ms;
+	s = sim_new(&o, n);
+	if (!s)
+		return 1;
+	printf("== revocation N=%zu, seed %" PRIu64 "\n", n, sim_seed(s));
+	len = revocation_setup(s, n, &auth, rev);
+	if (!len || !sim_run_until_pred(s, sim_now(s) + 120000, 500, complete, NULL)) {
+		printf("  setup failed\n");
+		return 1;
+	}
+	sim_run_until(s, sim_now(s) + 20000);
+	w.s = s;
+	w.kr = sim_keyring(s);
+	w.at = calloc(n, sizeof(*w.at));
+	w.msg = malloc(sizeof(*w.msg));
+	w.body = malloc(GSM_MAX_DATAGRAM);
+	rounds = calloc(n, sizeof(*rounds));
+	sim_set_event_hook(s, rev_hook, &w);
+	sim_set_dgram_hook(s, rev_dgram, &w);
+	t0 = sim_now(s);
+	if (!w.msg || !w.body || gsm_swim_add_revocation(sim_core(s, 0), rev, len) < 0)
+		return 1;
+	sim_run_until(s, t0 + 30000);
+	for (size_t i = 0; i < n; i++)
+		if (w.at[i])
+			rounds[nr++] = (w.at[i] - 1 - t0 + iv - 1) / iv;
+	qsort(rounds, nr, sizeof(*rounds), cmp_u64);
+	printf("  held by %zu of %zu nodes; rounds p50 %" PRIu64 " p99 %" PRIu64 " max %" PRIu64
+	       " (round = %" PRIu64 " ms)\n",
+	       w.got, n, pct(rounds, nr, 0.5), pct(rounds, nr, 0.99), pct(rounds, nr, 1.0), iv);
+	printf("  revocation %zu B: sent %" PRIu64 " times in %" PRIu64
+	       " datagrams over 30 s, %" PRIu64 " B of key-16 payload (%.0f B per node)\n",
+	       len, w.copies, w.dgrams, w.bytes, (double)w.bytes / (double)n);
+	sim_set_dgram_hook(s, NULL, NULL);
+	free(w.msg);
+	free(w.body);
+	printf("  wall %.1f s\n\n", wall() - w0);
+	sim_set_event_hook(s, NULL, NULL);
+	free(w.at);
+	free(rounds);
+	gsm_identity_free(auth);
+	sim_free(s);
+	return 0;
+}
+
 static double mem_available(void)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
@@ -294,6 +439,9 @@ int main(int argc, char **argv)
 	int nn = 0, verify = -1;
 	uint64_t loss = 300;
 
+	if (argc > 1 && !strcmp(argv[1], "--revocation"))
+		return bench_revocation(argc > 2 && atoi(argv[2]) > 2 ? (size_t)atoi(argv[2])
+								      : 1000);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--verify"))
 			verify = 1;

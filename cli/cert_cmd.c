@@ -161,11 +161,13 @@ static int cert_issue(const struct gcli_opts *o, struct gcli_ctx *ctx)
 			strerror(-rc));
 		goto out;
 	}
+	/* a chain is valid while all of it is (gsm_cert_chain_check) */
+	uint64_t until = leaf.not_after < jk.cert.not_after ? leaf.not_after : jk.cert.not_after;
 	fprintf(ctx->out,
 		"certificate %016" PRIx64 " for %s (join key %016" PRIx64
-		"), valid until %s, written to %s\n",
-		leaf.serial, leaf.name, jk.cert.serial,
-		gcli_fmt_time(leaf.not_after, when, sizeof(when)), o->output);
+		"), chain valid until %s%s, written to %s\n",
+		leaf.serial, leaf.name, jk.cert.serial, gcli_fmt_time(until, when, sizeof(when)),
+		until < leaf.not_after ? " (when the join key expires)" : "", o->output);
 	ret = GCLI_EXIT_OK;
 out:
 	gsm_identity_free(jk.id);

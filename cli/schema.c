@@ -31,7 +31,17 @@ __attribute__((format(printf, 3, 4))) static int bad(char *why, size_t cap, cons
 	return -EPROTO;
 }
 
-enum ft { T_STR, T_STR_NULL, T_INT, T_BOOL, T_OBJ, T_STR_ARRAY, T_OBJ_ARRAY, T_STR_MAP };
+enum ft {
+	T_STR,
+	T_STR_NULL,
+	T_INT,
+	T_INT_NULL,
+	T_BOOL,
+	T_OBJ,
+	T_STR_ARRAY,
+	T_OBJ_ARRAY,
+	T_STR_MAP
+};
 
 struct field {
 	const char *name;
@@ -47,6 +57,8 @@ static const char *type_name(enum ft t)
 		return "a string or null";
 	case T_INT:
 		return "an integer";
+	case T_INT_NULL:
+		return "an integer or null";
 	case T_BOOL:
 		return "a boolean";
 	case T_OBJ:
@@ -73,6 +85,8 @@ static bool type_ok(const json_t *v, enum ft t)
 		return json_is_string(v) || json_is_null(v);
 	case T_INT:
 		return json_is_integer(v);
+	case T_INT_NULL:
+		return json_is_integer(v) || json_is_null(v);
 	case T_BOOL:
 		return json_is_boolean(v);
 	case T_OBJ:
@@ -138,6 +152,16 @@ static bool is_state(const char *s)
 	return gcli_state_bit(s) != 0;
 }
 
+/* A certificate object (authority mode): member.cert, status.authority.self. */
+static int check_cert(const char *what, const json_t *c, bool member, char *why, size_t cap)
+{
+	static const struct field f[] = {
+	    {"status", T_STR},	    {"serial", T_STR_NULL},   {"expires", T_INT_NULL},
+	    {"roles", T_STR_ARRAY}, {"via_join_key", T_BOOL},
+	};
+	return check_fields(what, c, f, sizeof(f) / sizeof(f[0]) - (member ? 0 : 1), why, cap);
+}
+
 int gcli_check_member(const json_t *m, char *why, size_t cap)
 {
 	static const struct field f[] = {
@@ -171,6 +195,8 @@ int gcli_check_member(const json_t *m, char *why, size_t cap)
 	    (rc = check_optional("member", m, "relayed_via", T_STR_NULL, why, cap)) ||
 	    (rc = check_optional("member", m, "reachable", T_BOOL, why, cap)))
 		return rc;
+	if (json_object_get(m, "cert"))
+		return check_cert("member.cert", json_object_get(m, "cert"), true, why, cap);
 	return 0;
 }
 
@@ -188,6 +214,18 @@ static int check_status_keys(const json_t *s, char *why, size_t cap)
 	{
 		if (!json_is_integer(v))
 			return bad(why, cap, "status field 'gossip.rejected' holds a non-integer");
+	}
+	const json_t *au = json_object_get(s, "authority");
+	if (au) {
+		static const struct field f[] = {
+		    {"mode", T_STR},	      {"keys", T_STR_ARRAY},	     {"revocations", T_INT},
+		    {"certs_refused", T_INT}, {"claims_uncertified", T_INT}, {"self", T_OBJ},
+		};
+		int rc =
+		    check_fields("status.authority", au, f, sizeof(f) / sizeof(f[0]), why, cap);
+		if (rc || (rc = check_cert("status.authority.self", json_object_get(au, "self"),
+					   false, why, cap)))
+			return rc;
 	}
 	const json_t *ck = json_object_get(s, "cluster_keys");
 	if (!ck)
@@ -241,6 +279,7 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 	    {"dropped_claims", T_OBJ_ARRAY},
 	    {"gossip", T_OBJ},
 	    {"cluster_keys", T_OBJ},
+	    {"authority", T_OBJ},
 	};
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
 		if ((rc = check_optional("status", s, opt[i].n, opt[i].t, why, cap)))

@@ -216,78 +216,187 @@ static const char *name_of(const json_t *list, const char *id)
 	return NULL;
 }
 
-/* MC_PFX (advertised prefixes) only in --wide tables */
-enum { MC_SELF, MC_NAME, MC_ID, MC_ADDR, MC_EP, MC_STATE, MC_SINCE, MC_LABELS, MC_PFX, MC_N };
+/* Member table columns.  MC_PFX and MC_ROLES only in --wide tables,
+ * MC_CERT only when some member has a certificate status other than
+ * "none" (authority mode off: nothing to show).  at[] maps a column to
+ * its index in the table, -1 when left out. */
+enum {
+	MC_SELF,
+	MC_NAME,
+	MC_ID,
+	MC_ADDR,
+	MC_EP,
+	MC_STATE,
+	MC_SINCE,
+	MC_CERT,
+	MC_LABELS,
+	MC_PFX,
+	MC_ROLES,
+	MC_N
+};
+
+static void cell(struct gcli_table *t, const int *at, size_t row, int c, const char *text,
+		 const char *sgr)
+{
+	if (at[c] >= 0)
+		gcli_table_set(t, row, (size_t)at[c], text, sgr);
+}
+
+static bool any_cert(const json_t *members)
+{
+	size_t i;
+	const json_t *m;
+	json_array_foreach(members, i, m)
+	{
+		const char *st = str(json_object_get(m, "cert"), "status");
+		if (st && strcmp(st, "none"))
+			return true;
+	}
+	return false;
+}
+
+/* "valid 29d", "valid 5h", "expired", "revoked", "invalid", "none" */
+static const char *cert_cell(const json_t *cert, time_t now, char *buf, size_t cap)
+{
+	const char *st = str(cert, "status");
+	if (!st)
+		return "-";
+	long long exp = integer(cert, "expires", 0);
+	if (strcmp(st, "valid") || exp <= 0)
+		return st;
+	long long left = exp - (long long)now;
+	if (left >= 86400)
+		snprintf(buf, cap, "valid %lldd", left / 86400);
+	else if (left >= 3600)
+		snprintf(buf, cap, "valid %lldh", left / 3600);
+	else
+		snprintf(buf, cap, "valid %lldm", left > 0 ? left / 60 : 0);
+	return buf;
+}
+
+static const char *cert_sgr(const json_t *cert)
+{
+	const char *st = str(cert, "status");
+	if (!st || !strcmp(st, "none"))
+		return NULL;
+	return strcmp(st, "valid") ? "31" : "32";
+}
+
+static void roles_cell(const json_t *cert, char *buf, size_t cap)
+{
+	const json_t *roles = json_object_get(cert, "roles");
+	size_t i, off = 0;
+	const json_t *r;
+	buf[0] = 0;
+	json_array_foreach(roles, i, r)
+	{
+		if (json_is_string(r) && off < cap)
+			off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "",
+						json_string_value(r));
+	}
+	if (!off)
+		snprintf(buf, cap, "-");
+}
+
+static int member_row(struct gcli_table *t, const int *at, const json_t *m, const json_t *members,
+		      const struct gcli_ctx *ctx)
+{
+	int r = gcli_table_add_row(t);
+	if (r < 0)
+		return r;
+	size_t row = (size_t)r;
+	char buf[1024], id[9];
+	bool self = json_is_true(json_object_get(m, "self"));
+	const char *state = str(m, "state");
+	cell(t, at, row, MC_SELF, self ? "*" : "", self ? "1" : NULL);
+	cell(t, at, row, MC_NAME, str(m, "name"), self ? "1" : NULL);
+	snprintf(id, sizeof(id), "%.8s", str(m, "id"));
+	cell(t, at, row, MC_ID, id, NULL);
+	addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf, sizeof(buf));
+	cell(t, at, row, MC_ADDR, buf, NULL);
+	const char *via = str(m, "relayed_via");
+	if (via) {
+		/* our traffic to it goes through a relay: that is its path */
+		const char *rn = name_of(ctx->lookup ? ctx->lookup : members, via);
+		snprintf(buf, sizeof(buf), "via %.*s", rn ? 64 : 8, rn ? rn : via);
+		cell(t, at, row, MC_EP, buf, "33");
+	} else {
+		list_cell(json_object_get(m, "endpoints"), false, buf, sizeof(buf));
+		cell(t, at, row, MC_EP, buf, NULL);
+	}
+	/* admission: a member that never answered a probe is no
+	 * WireGuard peer; say so instead of "alive" */
+	if (json_is_false(json_object_get(m, "reachable")) && state &&
+	    (!strcmp(state, "alive") || !strcmp(state, "suspect")))
+		cell(t, at, row, MC_STATE, "unverified", "2");
+	else
+		cell(t, at, row, MC_STATE, state, state_sgr(state));
+	long long changed = integer(m, "state_changed", 0);
+	if (changed > 0)
+		gcli_fmt_age((int64_t)ctx->now - changed, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "-");
+	cell(t, at, row, MC_SINCE, buf, NULL);
+	const json_t *cert = json_object_get(m, "cert");
+	cell(t, at, row, MC_CERT, cert_cell(cert, ctx->now, buf, sizeof(buf)), cert_sgr(cert));
+	char *lab = labels_cell(json_object_get(m, "labels"));
+	if (!lab)
+		return -ENOMEM;
+	cell(t, at, row, MC_LABELS, lab, NULL);
+	free(lab);
+	addr_cell(json_object_get(m, "prefixes"), true, buf, sizeof(buf));
+	cell(t, at, row, MC_PFX, buf, NULL);
+	roles_cell(cert, buf, sizeof(buf));
+	cell(t, at, row, MC_ROLES, buf, NULL);
+	return 0;
+}
 
 int gcli_show_members(const json_t *members, const struct gcli_ctx *ctx)
 {
-	bool wide = ctx->width == 0;
-	struct gcli_table *t = gcli_table_new(wide ? MC_N : MC_PFX);
+	bool wide = ctx->width == 0, certs = any_cert(members);
+	int at[MC_N];
+	size_t n = 0;
+	for (int c = 0; c < MC_N; c++) {
+		bool on = (c != MC_PFX && c != MC_ROLES) || wide;
+		if (c == MC_CERT || c == MC_ROLES)
+			on = on && certs;
+		at[c] = on ? (int)n++ : -1;
+	}
+	struct gcli_table *t = gcli_table_new(n);
 	int rc = -ENOMEM;
 	if (!t)
 		return -ENOMEM;
 	/* minimums: fixed columns take 28 of 80, leaving 52 for name,
-	 * addresses, endpoint and labels (and their 6 blanks) */
-	gcli_table_column(t, MC_SELF, "", GCLI_COL_TIGHT, 1, 0);
-	gcli_table_column(t, MC_NAME, "NAME", GCLI_COL_SHRINK, 10, 0);
-	gcli_table_column(t, MC_ID, "ID", 0, 8, 0);
-	gcli_table_column(t, MC_ADDR, "ADDRESSES", GCLI_COL_SHRINK, 11, 0);
-	gcli_table_column(t, MC_EP, "ENDPOINT", GCLI_COL_SHRINK, 17, 0);
-	gcli_table_column(t, MC_STATE, "STATE", 0, 7, 0);
-	gcli_table_column(t, MC_SINCE, "SINCE", GCLI_COL_RIGHT, 5, 0);
-	gcli_table_column(t, MC_LABELS, "LABELS", GCLI_COL_SHRINK, 8, 1);
-	if (wide)
-		gcli_table_column(t, MC_PFX, "PREFIXES", GCLI_COL_SHRINK, 8, 0);
+	 * addresses, endpoint and labels (and their 6 blanks); CERT may
+	 * shrink and is dropped before LABELS */
+	static const struct {
+		const char *h;
+		unsigned flags;
+		size_t min;
+		int drop;
+	} cols[MC_N] = {
+	    [MC_SELF] = {"", GCLI_COL_TIGHT, 1, 0},
+	    [MC_NAME] = {"NAME", GCLI_COL_SHRINK, 10, 0},
+	    [MC_ID] = {"ID", 0, 8, 0},
+	    [MC_ADDR] = {"ADDRESSES", GCLI_COL_SHRINK, 11, 0},
+	    [MC_EP] = {"ENDPOINT", GCLI_COL_SHRINK, 17, 0},
+	    [MC_STATE] = {"STATE", 0, 7, 0},
+	    [MC_SINCE] = {"SINCE", GCLI_COL_RIGHT, 5, 0},
+	    [MC_CERT] = {"CERT", GCLI_COL_SHRINK, 5, 2},
+	    [MC_LABELS] = {"LABELS", GCLI_COL_SHRINK, 8, 1},
+	    [MC_PFX] = {"PREFIXES", GCLI_COL_SHRINK, 8, 0},
+	    [MC_ROLES] = {"ROLES", 0, 5, 0},
+	};
+	for (int c = 0; c < MC_N; c++)
+		if (at[c] >= 0)
+			gcli_table_column(t, (size_t)at[c], cols[c].h, cols[c].flags, cols[c].min,
+					  cols[c].drop);
 	size_t i;
 	json_t *m;
 	json_array_foreach(members, i, m)
 	{
-		int r = gcli_table_add_row(t);
-		if (r < 0)
+		if (member_row(t, at, m, members, ctx) < 0)
 			goto out;
-		size_t row = (size_t)r;
-		char buf[1024], id[9];
-		bool self = json_is_true(json_object_get(m, "self"));
-		const char *state = str(m, "state");
-		gcli_table_set(t, row, MC_SELF, self ? "*" : "", self ? "1" : NULL);
-		gcli_table_set(t, row, MC_NAME, str(m, "name"), self ? "1" : NULL);
-		snprintf(id, sizeof(id), "%.8s", str(m, "id"));
-		gcli_table_set(t, row, MC_ID, id, NULL);
-		addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf,
-			  sizeof(buf));
-		gcli_table_set(t, row, MC_ADDR, buf, NULL);
-		const char *via = str(m, "relayed_via");
-		if (via) {
-			/* our traffic to it goes through a relay: that is its path */
-			const char *rn = name_of(ctx->lookup ? ctx->lookup : members, via);
-			snprintf(buf, sizeof(buf), "via %.*s", rn ? 64 : 8, rn ? rn : via);
-			gcli_table_set(t, row, MC_EP, buf, "33");
-		} else {
-			list_cell(json_object_get(m, "endpoints"), false, buf, sizeof(buf));
-			gcli_table_set(t, row, MC_EP, buf, NULL);
-		}
-		/* admission: a member that never answered a probe is no
-		 * WireGuard peer; say so instead of "alive" */
-		if (json_is_false(json_object_get(m, "reachable")) && state &&
-		    (!strcmp(state, "alive") || !strcmp(state, "suspect")))
-			gcli_table_set(t, row, MC_STATE, "unverified", "2");
-		else
-			gcli_table_set(t, row, MC_STATE, state, state_sgr(state));
-		long long changed = integer(m, "state_changed", 0);
-		if (changed > 0)
-			gcli_fmt_age((int64_t)ctx->now - changed, buf, sizeof(buf));
-		else
-			snprintf(buf, sizeof(buf), "-");
-		gcli_table_set(t, row, MC_SINCE, buf, NULL);
-		char *lab = labels_cell(json_object_get(m, "labels"));
-		if (!lab)
-			goto out;
-		gcli_table_set(t, row, MC_LABELS, lab, NULL);
-		free(lab);
-		if (wide) {
-			addr_cell(json_object_get(m, "prefixes"), true, buf, sizeof(buf));
-			gcli_table_set(t, row, MC_PFX, buf, NULL);
-		}
 	}
 	rc = emit_table(t, ctx);
 out:
@@ -490,6 +599,24 @@ static void cluster_keys_line(const struct gcli_ctx *ctx, const json_t *ck)
 	kv_line(ctx, "Keys:", off ? buf : "none", NULL);
 }
 
+/* "require, 2 keys, 3 revocations; this node valid 29d" (optional object
+ * authority, not shown in mode off) */
+static void authority_line(const struct gcli_ctx *ctx, const json_t *au)
+{
+	const char *mode = str(au, "mode");
+	if (!mode || !strcmp(mode, "off"))
+		return;
+	char buf[256], c[32];
+	const json_t *self = json_object_get(au, "self");
+	const char *st = cert_cell(self, ctx->now, c, sizeof(c));
+	snprintf(buf, sizeof(buf), "%s, %zu key%s, %lld revocation%s; this node %s", mode,
+		 json_array_size(json_object_get(au, "keys")),
+		 json_array_size(json_object_get(au, "keys")) == 1 ? "" : "s",
+		 integer(au, "revocations", 0), integer(au, "revocations", 0) == 1 ? "" : "s", st);
+	kv_line(ctx, "Authority:", buf,
+		cert_sgr(self) && strcmp(cert_sgr(self), "32") ? "33" : NULL);
+}
+
 int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 {
 	char buf[512], a[32];
@@ -577,6 +704,7 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 	if (json_is_object(g))
 		rejected_line(ctx, json_object_get(g, "rejected"));
 	cluster_keys_line(ctx, json_object_get(s, "cluster_keys"));
+	authority_line(ctx, json_object_get(s, "authority"));
 	if (str(s, "version_string"))
 		kv_line(ctx, "Version:", str(s, "version_string"), NULL);
 	return 0;

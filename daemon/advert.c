@@ -364,10 +364,9 @@ static void log_drop(void *ctx, const struct gsd_policy_drop *x)
 {
 	char pfx[64], id[17], wid[17];
 	gsd_format_prefix(&x->prefix, pfx, sizeof(pfx));
-	if (x->reason == GSD_POL_UNCERTIFIED) {
-		gsd_authority_log_claim(ctx, x->id, pfx, x->name, x->accepted);
-		return;
-	}
+	(void)ctx;
+	if (x->reason == GSD_POL_UNCERTIFIED)
+		return; /* logged when the advert arrived (authority_run.c) */
 	gsd_short_id(x->id, id);
 	if (x->has_winner) {
 		gsd_short_id(x->winner, wid);
@@ -384,7 +383,7 @@ static void log_drop(void *ctx, const struct gsd_policy_drop *x)
 struct gsd_policy_table *gsd_policy_table_of(struct gsd_daemon *d)
 {
 	if (!d->pol.table)
-		d->pol.table = gsd_policy_table_new(log_drop, d);
+		d->pol.table = gsd_policy_table_new(log_drop, NULL);
 	return d->pol.table;
 }
 

@@ -192,8 +192,9 @@ static int join_key_parse(const char *path, const char *text, struct gsd_join_ke
 	jk->cert_len = (uint16_t)len;
 	if (jk->cert.kind != GSM_CERT_JOIN ||
 	    memcmp(jk->cert.subject, gsm_identity_public(jk->key), GSM_ID_LEN)) {
-		snprintf(msg, msglen, "join key %s: the certificate is not a JOIN certificate for "
-				      "this key",
+		snprintf(msg, msglen,
+			 "join key %s: the certificate is not a JOIN certificate for "
+			 "this key",
 			 path);
 		r = -EINVAL;
 	}
@@ -231,8 +232,9 @@ static int leaf_from_request(const struct gsd_join_key *jk, const struct gsd_iss
 			     struct gsm_cert *c, char *why, size_t whylen)
 {
 	if (req->n_prefixes > GSM_CERT_MAX_PREFIXES || req->n_labels > GSM_CERT_MAX_LABELS) {
-		snprintf(why, whylen, "%zu prefixes and %zu labels; a certificate holds at most %d "
-				      "and %d",
+		snprintf(why, whylen,
+			 "%zu prefixes and %zu labels; a certificate holds at most %d "
+			 "and %d",
 			 req->n_prefixes, req->n_labels, GSM_CERT_MAX_PREFIXES,
 			 GSM_CERT_MAX_LABELS);
 		return -EMSGSIZE;
@@ -295,7 +297,10 @@ bool gsd_chain_needs_issue(const struct gsm_cert_info *info, uint64_t now_s)
 {
 	if (info->status != GSM_CERT_VALID)
 		return true;
-	uint64_t life = info->leaf.not_after - info->leaf.not_before;
+	/* the chain's lifetime: a join certificate may end it before the leaf */
+	uint64_t end =
+	    info->expires_s < info->leaf.not_after ? info->expires_s : info->leaf.not_after;
+	uint64_t life = end > info->leaf.not_before ? end - info->leaf.not_before : 0;
 	uint64_t left = info->expires_s > now_s ? info->expires_s - now_s : 0;
 	return left < life / 3;
 }
@@ -362,8 +367,9 @@ int gsd_revlist_load(const char *path, struct gsd_revlist *l, char *msg, size_t 
 			break;
 		}
 		if (r < 0 || gsm_revocation_decode(buf, len, &rv) < 0) {
-			snprintf(msg, msglen, "revocations file %s: block %zu is not a valid "
-					      "revocation",
+			snprintf(msg, msglen,
+				 "revocations file %s: block %zu is not a valid "
+				 "revocation",
 				 path, i + 1);
 			r = -EBADMSG;
 			goto out;
@@ -375,8 +381,9 @@ int gsd_revlist_load(const char *path, struct gsd_revlist *l, char *msg, size_t 
 		}
 	}
 	if (count_blocks(text) != i) {
-		snprintf(msg, msglen, "revocations file %s: holds %zu blocks of which %zu are "
-				      "revocations",
+		snprintf(msg, msglen,
+			 "revocations file %s: holds %zu blocks of which %zu are "
+			 "revocations",
 			 path, count_blocks(text), i);
 		r = -EBADMSG;
 	}

@@ -81,7 +81,8 @@ int gsd_self_issue(const struct gsd_join_key *jk, const struct gsd_issue_request
 		   struct gsd_chain *out, char *why, size_t whylen);
 
 /* Whether a node must issue itself a new certificate: the chain is not
- * VALID, or less than a third of the leaf's lifetime is left at now_s. */
+ * VALID, or less than a third of its lifetime (from the leaf's not_before
+ * to the chain's expiry) is left at now_s. */
 bool gsd_chain_needs_issue(const struct gsm_cert_info *info, uint64_t now_s);
 
 /* ---- the revocations file: PEM REVOCATION blocks ---- */

@@ -157,8 +157,8 @@ void gsd_authority_apply(struct gsd_daemon *d, const struct gsd_chain *chain)
 		gsd_memcache_set_authority(d->members, mode);
 	if (chain != &d->auth.chain)
 		d->auth.chain = *chain;
-	check_chain(&d->cfg, gsm_identity_public(d->keys.identity), &d->auth.chain,
-		    &d->auth.self, d->auth.self_why, sizeof(d->auth.self_why));
+	check_chain(&d->cfg, gsm_identity_public(d->keys.identity), &d->auth.chain, &d->auth.self,
+		    d->auth.self_why, sizeof(d->auth.self_why));
 	warn_self(d);
 }
 
@@ -277,8 +277,8 @@ static const char *member_label(struct gsd_daemon *d, const uint8_t id[GSM_ID_LE
 	return buf;
 }
 
-static void log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], int key,
-		      const char *what, const char *name, bool accepted)
+static void log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], int key, const char *what,
+		      const char *name, bool accepted)
 {
 	d->auth.claims_uncertified++;
 	if (!log_allowed(d, id, 1000 + key))
@@ -289,28 +289,31 @@ static void log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], int ke
 		gsd_warn("refused claim %s from %s: uncertified", what, name);
 }
 
-void gsd_authority_log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], const char *pfx,
-			     const char *name, bool accepted)
-{
-	/* the policy table reports each (member, prefix) once; the limiter
-	 * bounds a member that keeps changing its claims */
-	log_claim(d, id, 100, pfx, name, accepted);
-}
-
 void gsd_authority_note_member(struct gsd_daemon *d, const struct gsd_member *m)
 {
 	int mode = gsd_config_authority_mode(&d->cfg);
 	char what[GSM_MAX_LABEL_KEY + GSM_MAX_LABEL_VALUE + 16];
 	if (mode == GSD_AUTH_MODE_OFF || m->is_self || !m->has_cert)
 		return;
+	bool warn = mode != GSD_AUTH_MODE_REQUIRE;
+	for (uint8_t i = 0; i < m->n_overlay; i++)
+		if (m->uncert_overlay & (1u << i)) {
+			gsd_format_prefix(&m->overlay[i], what, sizeof(what));
+			log_claim(d, m->id, 300 + i, what, m->name, warn);
+		}
+	for (uint8_t i = 0; i < m->n_prefixes; i++)
+		if (m->uncert_prefixes & (1ull << i)) {
+			gsd_format_prefix(&m->prefixes[i], what, sizeof(what));
+			log_claim(d, m->id, 200 + i, what, m->name, warn);
+		}
 	for (uint8_t i = 0; i < m->n_labels; i++)
 		if (m->uncert_labels & (1u << i)) {
 			snprintf(what, sizeof(what), "label %s=%s", m->labels[i].key,
 				 m->labels[i].value);
-			log_claim(d, m->id, i, what, m->name, mode != GSD_AUTH_MODE_REQUIRE);
+			log_claim(d, m->id, i, what, m->name, warn);
 		}
 	if (m->uncert_flags & GSM_ADV_RELAY)
-		log_claim(d, m->id, 99, "relay", m->name, mode != GSD_AUTH_MODE_REQUIRE);
+		log_claim(d, m->id, 99, "relay", m->name, warn);
 }
 
 static void on_cert_event(struct gsd_daemon *d, const struct gsm_swim_member *m)
@@ -318,7 +321,10 @@ static void on_cert_event(struct gsd_daemon *d, const struct gsm_swim_member *m)
 	char name[GSM_MAX_NAME + 24];
 	const char *st = gsm_cert_status_name((enum gsm_cert_status)m->cert_status);
 	if (m->is_self) {
-		gsd_warn("own certificate: %s", st);
+		if (m->cert_status == GSM_CERT_VALID)
+			gsd_info("own certificate: valid");
+		else
+			gsd_warn("own certificate: %s", st);
 		return;
 	}
 	member_label(d, m->id, name, sizeof(name));
@@ -426,8 +432,8 @@ json_t *gsd_view_authority(struct gsd_daemon *d)
 		gsd_b64_key(d->cfg.authorities[i], k);
 		json_array_append_new(keys, json_string(k));
 	}
-	json_object_set_new(o, "mode",
-			    json_string(gsd_authority_mode_name(gsd_config_authority_mode(&d->cfg))));
+	json_object_set_new(
+	    o, "mode", json_string(gsd_authority_mode_name(gsd_config_authority_mode(&d->cfg))));
 	json_object_set_new(o, "keys", keys);
 	json_object_set_new(o, "revocations", json_integer((json_int_t)st.revocations));
 	json_object_set_new(o, "certs_refused", json_integer((json_int_t)st.certs_refused));
@@ -440,8 +446,8 @@ json_t *gsd_view_authority(struct gsd_daemon *d)
 	uint8_t status = (uint8_t)i->status;
 	if (self && gsd_config_authority_mode(&d->cfg) != GSD_AUTH_MODE_OFF && d->auth.chain.n)
 		status = self->cert_status;
-	json_object_set_new(o, "self", cert_json(status, i->leaf.serial, i->expires_s,
-						 i->leaf.roles));
+	json_object_set_new(o, "self",
+			    cert_json(status, i->leaf.serial, i->expires_s, i->leaf.roles));
 	return o;
 }
 

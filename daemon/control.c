@@ -94,6 +94,14 @@ const char *gsd_errno_name(int err)
 		return "ESHUTDOWN";
 	case EALREADY:
 		return "EALREADY";
+	case EBADMSG:
+		return "EBADMSG";
+	case EKEYREJECTED:
+		return "EKEYREJECTED";
+	case ESTALE:
+		return "ESTALE";
+	case ENOSPC:
+		return "ENOSPC";
 	default:
 		return "EIO";
 	}

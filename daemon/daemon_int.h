@@ -397,11 +397,9 @@ int gsd_authority_prepare(struct gsd_daemon *d, const struct gsd_config *nc,
 void gsd_authority_apply(struct gsd_daemon *d, const struct gsd_chain *chain);
 /* The core's GSM_SWIM_EV_CERT and GSM_SWIM_EV_REVOCATION. */
 void gsd_authority_on_event(struct gsd_daemon *d, const struct gsm_swim_event *ev);
-/* A new or changed advert: log its uncertified labels and relay flag. */
+/* A new or changed advert: log its uncertified claims (overlay address,
+ * prefixes, labels, relay flag), rate-limited. */
 void gsd_authority_note_member(struct gsd_daemon *d, const struct gsd_member *m);
-/* The policy table's report of a dropped or uncertified claim. */
-void gsd_authority_log_claim(struct gsd_daemon *d, const uint8_t id[GSM_ID_LEN], const char *pfx,
-			     const char *name, bool accepted);
 /* Write the revocations file now if it is behind the core. */
 void gsd_authority_persist(struct gsd_daemon *d);
 /* The `revoke` control command. */

@@ -145,11 +145,21 @@ int gsm_cert_normalize(struct gsm_cert *c);
 int gsm_cert_sign(struct gsm_cert *c, const struct gsm_identity *issuer, uint8_t *out, size_t cap,
 		  size_t *len);
 /* Parse a signed certificate (structure, bounds, canonical form, fields
- * allowed for its kind); does NOT check the signature. */
+ * allowed for its kind); does NOT check the signature.  Stricter than the
+ * advert: unknown keys are -EBADMSG, and the input must be byte for byte
+ * what gsm_cert_sign would produce for the decoded struct (-EBADMSG
+ * otherwise); a field forbidden for the kind (or EXIT in a JOIN
+ * certificate) is -EINVAL, over GSM_CERT_MAX -EMSGSIZE.  c is zeroed on
+ * error. */
 int gsm_cert_decode(const uint8_t *signed_cert, size_t len, struct gsm_cert *c);
-/* Check the signature against body.issuer: 0, -EBADMSG, -EKEYREJECTED. */
+/* Check the signature against body.issuer: 0, -EBADMSG (anything
+ * gsm_cert_decode refuses), -EKEYREJECTED. */
 int gsm_cert_verify_sig(const uint8_t *signed_cert, size_t len);
 
+/* Sign r (exactly one of has_serial / has_subject, issuer = the identity's
+ * public key; -EINVAL otherwise): out = [body, sig], at most
+ * GSM_REVOCATION_MAX bytes.  Decoding is canonical like certificates
+ * (-EBADMSG, -EMSGSIZE). */
 int gsm_revocation_sign(const struct gsm_revocation *r, const struct gsm_identity *issuer,
 			uint8_t *out, size_t cap, size_t *len);
 int gsm_revocation_decode(const uint8_t *signed_rev, size_t len, struct gsm_revocation *r);
@@ -187,7 +197,8 @@ enum gsm_cert_status {
 			   * wrong subject or name, chain too long, outside
 			   * the delegation */
 };
-/* "none", "valid", "expired", "not-yet-valid", "revoked", "invalid" */
+/* "none", "valid", "expired", "not-yet-valid", "revoked", "invalid".
+ * A certificate is valid for not_before <= now_s < not_after. */
 const char *gsm_cert_status_name(enum gsm_cert_status s);
 
 /* Asks whether a revocation covers a certificate (serial or subject). */

@@ -572,8 +572,8 @@ static int rev_accept(struct gsm_swim *s, const uint8_t *bytes, size_t len, stru
 	pos = rev_pos(s, id, &found);
 	if (found)
 		return -EEXIST;
-	r = gsm_revocation_verify(bytes, len, (const uint8_t(*)[GSM_ID_LEN])s->auth_keys,
-				  s->n_auth, &rv);
+	r = gsm_revocation_verify(bytes, len, (const uint8_t(*)[GSM_ID_LEN])s->auth_keys, s->n_auth,
+				  &rv);
 	if (r < 0)
 		return r == -EKEYREJECTED ? r : -EBADMSG;
 	if (rv.expires < wall_s(s))
@@ -679,8 +679,7 @@ static void rev_hash(struct gsm_swim *s)
 
 	if (s->rev_hash_ok)
 		return;
-	crypto_generichash_init(&st, (const uint8_t *)"gossamer-rev-hash-v1", 20,
-				GSM_REV_HASH_LEN);
+	crypto_generichash_init(&st, (const uint8_t *)"gossamer-rev-hash-v1", 20, GSM_REV_HASH_LEN);
 	for (size_t i = 0; i < s->n_revs; i++)
 		crypto_generichash_update(&st, s->revs[i]->id, 16);
 	crypto_generichash_final(&st, s->rev_hash, GSM_REV_HASH_LEN);

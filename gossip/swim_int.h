@@ -33,18 +33,18 @@
 #include "gossip/rng.h"
 #include "gossip/swim.h"
 
-#define MAX_BUCKETS	 64
-#define MAX_CONFIRM	 8
-#define MAX_RELAYS	 32
-#define RECENT_REQ	 32 /* advert requests for unknown ids in flight */
-#define PACK_SLACK	 12
-#define REAP_CHECK_MS	 10000u
-#define OBS_REFRESH_MS	 30000u
-#define LEAVE_DIRECT	 512
-#define SYNC_HASH_LEN	 16  /* state_hash we send (wire allows 16..32) */
-#define ADMIT_SOURCES	 256 /* source addresses the admission rate limit tracks */
-#define VERIFY_PER_ROUND 4   /* verification pings per probe interval */
-#define VERIFY_RETRY	 4   /* probe intervals between two to one member */
+#define MAX_BUCKETS	  64
+#define MAX_CONFIRM	  8
+#define MAX_RELAYS	  32
+#define RECENT_REQ	  32 /* advert requests for unknown ids in flight */
+#define PACK_SLACK	  12
+#define REAP_CHECK_MS	  10000u
+#define OBS_REFRESH_MS	  30000u
+#define LEAVE_DIRECT	  512
+#define SYNC_HASH_LEN	  16	  /* state_hash we send (wire allows 16..32) */
+#define ADMIT_SOURCES	  256	  /* source addresses the admission rate limit tracks */
+#define VERIFY_PER_ROUND  4	  /* verification pings per probe interval */
+#define VERIFY_RETRY	  4	  /* probe intervals between two to one member */
 #define EPHEMERAL_REAP_MS 120000u /* DEAD/LEFT ephemeral members are reaped after */
 
 struct qitem {

@@ -122,10 +122,12 @@
 #define GSM_MAX_DIGEST	    2048 /* per message */
 #define GSM_STATE_HASH_MIN  16	 /* GSM_WK_MSG_STATE_HASH length bounds */
 #define GSM_STATE_HASH_MAX  32
-#define GSM_MAX_REVOCATIONS_MSG 8   /* signed revocations per message */
-#define GSM_WIRE_REVOCATION_MAX 256 /* one signed revocation (= GSM_REVOCATION_MAX,
-				     * gossip/cert.h) */
-#define GSM_REV_HASH_LEN	16  /* GSM_WK_MSG_REV_HASH length */
+
+/* Revocations (authority mode, gossip/cert.h): per message, one signed
+ * revocation (= GSM_REVOCATION_MAX of gossip/cert.h), the sync hash. */
+#define GSM_MAX_REVOCATIONS_MSG 8
+#define GSM_WIRE_REVOCATION_MAX 256
+#define GSM_REV_HASH_LEN	16
 
 /* ---- wire keys: the numbers are the format, never renumber ---- */
 

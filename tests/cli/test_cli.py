@@ -17,6 +17,16 @@ ports, own state dirs and control sockets in a temp dir), then drives every
     times out with exit 1;
   * join / leave / reload effects visible in `members`.
 
+With --authority-only (test `cli_authority`, no daemon): the offline
+authority commands end to end - `authority init` (0600 key, refuses to
+overwrite), `sign` (fields read back with `cert show --json`, the Ed25519
+signature checked independently when python3-cryptography is installed,
+0/0 refused without --role exit), `join-key` + `cert issue` (a two
+certificate chain whose node certificate is issued by the join key;
+over-broad requests refused with the reason), `authority revoke` by name,
+serial, --cert and key (expiry from the issuance log; unknown targets need
+--until) and the client-side errors of `revoke FILE`.
+
 Only loopback traffic.  Every process started here is killed at the end,
 by PID, even on failure.  Exit 77 (meson: skipped) only if gossamerd is
 not built with the options this test needs.
@@ -320,9 +330,281 @@ def check_table(out, what, header_words, max_width=80, min_rows=1):
     return lines
 
 
+# ---------------------------------------------------------------- authority mode (offline)
+
+DAY = 86400
+
+
+def pem_blocks(text, label):
+    """The base64-decoded bodies of the PEM blocks with this label."""
+    import base64
+    pat = re.compile(r"-----BEGIN %s-----\n(.*?)-----END %s-----" % (label, label), re.S)
+    return [base64.b64decode("".join(m.group(1).split())) for m in pat.finditer(text)]
+
+
+def split_signed(blob):
+    """[body bin, sig bin 64] (MessagePack, gossip/cert.h) -> (body, sig)."""
+    if len(blob) < 2 or blob[0] != 0x92:
+        return None, None
+    i, t = 1, blob[1]
+    if t == 0xc4:
+        n, i = blob[2], 3
+    elif t == 0xc5:
+        n, i = int.from_bytes(blob[2:4], "big"), 4
+    else:
+        return None, None
+    body = blob[i:i + n]
+    rest = blob[i + n:]
+    if rest[:2] != b"\xc4\x40" or len(rest) != 66:
+        return None, None
+    return body, rest[2:]
+
+
+def ed25519_ok(pub_b64, domain, blob):
+    """Independent check of a certificate/revocation signature; None when
+    the cryptography module is not installed."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        from cryptography.exceptions import InvalidSignature
+    except ImportError:
+        return None
+    import base64
+    body, sig = split_signed(blob)
+    if body is None:
+        return False
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pub_b64))
+    try:
+        key.verify(sig, domain + body)
+        return True
+    except InvalidSignature:
+        return False
+
+
+def show_json(path, what):
+    rc, out, err = run(["cert", "show", path, "--json"])
+    if not check(rc == 0, "%s: cert show exit 0 (got %d: %r)" % (what, rc, err)):
+        return None
+    try:
+        return json.loads(out)
+    except ValueError:
+        check(False, "%s: cert show --json is JSON: %r" % (what, out[:200]))
+        return None
+
+
+def refused(args, code, words, what, output=None):
+    """A command that must fail with exit `code`, one stderr line holding
+    every word, nothing on stdout and no output file."""
+    rc, out, err = run(args)
+    check(rc == code, "%s: exit %d (got %d: %r)" % (what, code, rc, err))
+    check(out == "", "%s: nothing on stdout (%r)" % (what, out))
+    check(len(err.splitlines()) >= 1 and all(w in err for w in words),
+          "%s: stderr names the reason %r: %r" % (what, words, err))
+    if code == 1:
+        check(len(err.splitlines()) == 1, "%s: one stderr line: %r" % (what, err))
+    if output:
+        check(not os.path.exists(output), "%s: %s not written" % (what, output))
+
+
+def authority_scenario(root):
+    auth = os.path.join(root, "authority")
+    p = lambda name: os.path.join(root, name)
+    rc, pub, err = run(["authority", "init", auth])
+    pub = pub.strip()
+    check(rc == 0 and B64KEY.match(pub), "authority init prints the public key: %r %r" % (pub, err))
+    for f, mode in (("authority.key", 0o600), ("authority.pub", 0o644), ("issued", 0o644)):
+        st = os.stat(os.path.join(auth, f)) if os.path.exists(os.path.join(auth, f)) else None
+        check(st is not None and (st.st_mode & 0o777) == mode,
+              "init: %s exists with mode %o" % (f, mode))
+    with open(os.path.join(auth, "authority.pub")) as f:
+        check(f.read() == pub + "\n", "init: authority.pub is the printed key")
+    with open(os.path.join(auth, "authority.key")) as f:
+        key_before = f.read()
+    refused(["authority", "init", auth], 1, ["exists"], "init over an existing authority")
+    with open(os.path.join(auth, "authority.key")) as f:
+        check(f.read() == key_before, "init: the existing key is unchanged")
+
+    # ---- sign
+    rc, node_id, _ = run(["keygen", "identity", "-o", p("web.key")])
+    node_id = node_id.strip()
+    args = ["authority", "sign", "--authority", auth, "--node-key", node_id, "--name", "web-1",
+            "--overlay", "10.77.0.5", "--prefix", "10.1.0.0/24", "--prefix", "fd00:1::/64",
+            "--role", "relay", "--role", "gateway", "--label", "env=prod", "--label", "tier=web",
+            "--valid", "90d", "-o", p("web.cert")]
+    rc, out, err = run(args)
+    check(rc == 0 and "web-1" in out and err == "", "authority sign: %d %r %r" % (rc, out, err))
+    doc = show_json(p("web.cert"), "signed certificate")
+    certs = doc["certificates"] if doc else []
+    check(len(certs) == 1, "sign: one certificate in the file")
+    web = certs[0] if certs else {}
+    check(web.get("kind") == "node" and web.get("name") == "web-1", "sign: kind and name")
+    check(web.get("node_id") == node_id, "sign: subject is the node's identity")
+    check(web.get("issuer") == pub, "sign: issuer is the authority")
+    check(web.get("overlay4") == "10.77.0.5/32", "sign: overlay4 %r" % web.get("overlay4"))
+    check(web.get("prefixes") == ["10.1.0.0/24", "fd00:1::/64"], "sign: prefixes %r" % web.get("prefixes"))
+    check(web.get("roles") == ["relay", "gateway"], "sign: roles %r" % web.get("roles"))
+    check(web.get("labels") == {"env": "prod", "tier": "web"}, "sign: labels")
+    check(web.get("not_after", 0) - web.get("not_before", 0) == 90 * DAY, "sign: --valid 90d")
+    check(abs(web.get("not_before", 0) - (time.time() - 300)) < 120, "sign: starts about now")
+    check(web.get("signature_ok") is True and web.get("ephemeral") is False, "sign: signature ok")
+    with open(p("web.cert")) as f:
+        text = f.read()
+    blob = pem_blocks(text, "GOSSAMER CERTIFICATE")[0]
+    ok = ed25519_ok(pub, b"gossamer cert v1\0", blob)
+    check(ok in (True, None), "sign: the signature verifies independently (Ed25519 by the authority)")
+    # the same key from a key file, the same name from the log
+    rc, out, err = run(["authority", "sign", "--authority", auth, "--node-key", p("web.key"),
+                        "--name", "web-1", "--valid", "200d", "--ephemeral", "-o", p("web2.cert")])
+    check(rc == 0, "sign with --node-key FILE: %r" % err)
+    web2 = (show_json(p("web2.cert"), "second certificate") or {}).get("certificates", [{}])[0]
+    check(web2.get("node_id") == node_id and web2.get("ephemeral") is True, "sign: key file, --ephemeral")
+    with open(os.path.join(auth, "issued")) as f:
+        log = f.read().splitlines()
+    check(len(log) == 2 and log[0].split()[0] == web.get("serial") and
+          log[0].split()[1:4] == ["node", web.get("subject"), "web-1"] and
+          log[0].split()[4] == str(web.get("not_after")), "issued log line: %r" % log)
+    # a tampered certificate does not verify
+    bad = bytearray(blob)
+    bad[-1] ^= 1
+    import base64
+    with open(p("bad.cert"), "w") as f:
+        f.write("-----BEGIN GOSSAMER CERTIFICATE-----\n%s\n-----END GOSSAMER CERTIFICATE-----\n"
+                % base64.b64encode(bytes(bad)).decode())
+    rc, out, err = run(["cert", "show", p("bad.cert"), "--json"])
+    check(rc == 1 and '"signature_ok": false' in out and "signature" in err,
+          "cert show: a tampered signature is reported, exit 1 (%d %r)" % (rc, err))
+
+    # ---- policy refusals of sign / join-key; usage errors
+    refused(["authority", "sign", "--authority", auth, "--node-key", node_id, "--name", "gw",
+             "--prefix", "0.0.0.0/0", "-o", p("gw.cert")], 1,
+            ["authority sign", "0.0.0.0/0", "--role exit"], "sign 0/0 without exit", p("gw.cert"))
+    rc, out, err = run(["authority", "sign", "--authority", auth, "--node-key", node_id, "--name",
+                        "gw", "--prefix", "0.0.0.0/0", "--role", "exit", "-o", p("gw.cert")])
+    check(rc == 0, "sign 0/0 with --role exit: %r" % err)
+    refused(["authority", "join-key", "--authority", auth, "--role", "exit", "-o", p("x.join")], 1,
+            ["exit"], "join-key --role exit", p("x.join"))
+    refused(["authority", "sign", "--authority", auth, "--node-key", "nonsense", "--name", "x",
+             "-o", p("x.cert")], 1, ["nonsense"], "sign with a bad --node-key", p("x.cert"))
+    for args in (["authority", "sign", "--authority", auth, "--node-key", node_id, "-o", p("x")],
+                 ["authority", "init", auth, "--node-key", node_id],
+                 ["authority", "sign", "--authority", auth, "--node-key", node_id, "--name", "a b",
+                  "-o", p("x")],
+                 ["authority", "sign", "--authority", auth, "--node-key", node_id, "--name", "x",
+                  "--role", "king", "-o", p("x")],
+                 ["authority", "join-key", "--authority", auth, "--valid", "7 days", "-o", p("x")],
+                 ["authority", "frob"], ["authority"], ["cert", "show", p("web.cert"), "--prefix",
+                                                         "10.0.0.0/8"],
+                 ["cert", "issue", "--join-key", p("x"), "--name", "x", "-o", p("x")],
+                 ["revoke"], ["authority", "revoke", "--authority", auth, "-o", p("x")]):
+        refused(args, 2, ["gossamer: "], "usage error %s" % args[:3])
+
+    # ---- join key and cert issue
+    rc, out, err = run(["authority", "join-key", "--authority", auth, "--prefix", "10.9.0.0/16",
+                        "--label", "env=*", "--role", "relay", "--max-lifetime", "30d",
+                        "-o", p("site.join")])
+    check(rc == 0, "authority join-key: %r" % err)
+    check(os.path.exists(p("site.join")) and (os.stat(p("site.join")).st_mode & 0o777) == 0o600,
+          "join key file has mode 0600")
+    jdoc = show_json(p("site.join"), "join key file") or {}
+    jcert = (jdoc.get("certificates") or [{}])[0]
+    jpub = (jdoc.get("join_key") or {}).get("public_key")
+    check(jcert.get("kind") == "join" and jcert.get("issuer") == pub and
+          jcert.get("subject") == jpub and jcert.get("max_lifetime") == 30 * DAY and
+          jcert.get("not_after", 0) - jcert.get("not_before", 0) == 7 * DAY,
+          "join-key: JOIN certificate for its key, by the authority: %r" % jcert)
+    with open(p("site.join")) as f:
+        jtext = f.read()
+    rc, out, _ = run(["cert", "show", p("site.join")])
+    seed_b64 = base64.b64encode(pem_blocks(jtext, "GOSSAMER JOIN KEY")[0]).decode()
+    check(rc == 0 and seed_b64 not in out and seed_b64[:20] not in out, "cert show never prints the join key's secret")
+    rc, n2_id, _ = run(["keygen", "identity", "-o", p("n2.key")])
+    n2_id = n2_id.strip()
+    issue = ["cert", "issue", "--join-key", p("site.join"), "--identity", p("n2.key"),
+             "--name", "n2"]
+    rc, out, err = run(issue + ["--prefix", "10.9.3.0/24", "--label", "env=dev", "--role", "relay",
+                                "-o", p("n2.chain")])
+    check(rc == 0 and "n2" in out, "cert issue within the limits: %d %r" % (rc, err))
+    cdoc = show_json(p("n2.chain"), "issued chain") or {}
+    chain = cdoc.get("certificates") or [{}, {}]
+    check(len(chain) == 2, "cert issue: a 2-certificate chain")
+    if len(chain) == 2:
+        leaf, join = chain
+        check(leaf.get("kind") == "node" and join.get("kind") == "join", "chain: node then join")
+        check(leaf.get("node_id") == n2_id and leaf.get("name") == "n2", "chain: the node's identity")
+        check(leaf.get("issuer") == jpub == join.get("subject"), "chain: issuer = the join key")
+        check(join.get("serial") == jcert.get("serial"), "chain: the join certificate itself")
+        check(leaf.get("not_after", 0) - leaf.get("not_before", 0) == 30 * DAY,
+              "cert issue: default lifetime = the join key's maximum")
+        check(leaf.get("signature_ok") and join.get("signature_ok"), "chain: both signatures ok")
+        check((cdoc.get("chain") or {}).get("within_join_key") is True, "chain: within the join key")
+        with open(p("n2.chain")) as f:
+            blobs = pem_blocks(f.read(), "GOSSAMER CERTIFICATE")
+        ok = ed25519_ok(jpub, b"gossamer cert v1\0", blobs[0])
+        check(ok in (True, None), "chain: the node certificate verifies under the join key")
+    for extra, words, what in ((["--prefix", "10.8.0.0/24"], ["10.8.0.0/24", "pool"], "prefix outside the pool"),
+                               (["--valid", "31d"], ["lifetime"], "--valid over max lifetime"),
+                               (["--role", "exit"], ["exit"], "--role exit"),
+                               (["--role", "gateway"], ["gateway"], "a role the join key lacks"),
+                               (["--label", "team=x"], ["team"], "a label the join key lacks")):
+        refused(issue + extra + ["-o", p("over.chain")], 1, ["cert issue"] + words,
+                "cert issue, " + what, p("over.chain"))
+
+    # ---- revoke
+    rc, out, err = run(["authority", "revoke", "--authority", auth, "web-1", "-o", p("web.rev")])
+    check(rc == 0, "authority revoke NAME: %r" % err)
+    rdoc = show_json(p("web.rev"), "revocation by name") or {}
+    rev = (rdoc.get("revocations") or [{}])[0]
+    check(rev.get("subject") == web.get("subject") and "serial" not in rev,
+          "revoke NAME: by the node's subject: %r" % rev)
+    check(rev.get("expires") == max(web.get("not_after", 0), web2.get("not_after", -1)),
+          "revoke NAME: expires = the latest not_after in the log")
+    check(rev.get("issuer") == pub and rev.get("signature_ok") is True, "revoke: signed by the authority")
+    check(abs(rev.get("issued_at", 0) - time.time()) < 120, "revoke: issued now")
+    with open(p("web.rev")) as f:
+        ok = ed25519_ok(pub, b"gossamer revoke v1\0", pem_blocks(f.read(), "GOSSAMER REVOCATION")[0])
+    check(ok in (True, None), "revocation verifies independently")
+    rc, out, err = run(["authority", "revoke", "--authority", auth, web.get("serial", "x"),
+                        "-o", p("serial.rev")])
+    rev = ((show_json(p("serial.rev"), "revocation by serial") or {}).get("revocations") or [{}])[0]
+    check(rc == 0 and rev.get("serial") == web.get("serial") and "subject" not in rev and
+          rev.get("expires") == web.get("not_after"), "revoke SERIAL: that serial, its not_after: %r" % rev)
+    rc, out, err = run(["authority", "revoke", "--authority", auth, "--cert", p("n2.chain"),
+                        "-o", p("n2.rev")])
+    rev = ((show_json(p("n2.rev"), "revocation by --cert") or {}).get("revocations") or [{}])[0]
+    check(rc == 0 and rev.get("serial") == chain[0].get("serial"), "revoke --cert: its serial")
+    rc, out, err = run(["authority", "revoke", "--authority", auth, jpub or "x", "-o", p("j.rev")])
+    rev = ((show_json(p("j.rev"), "revocation of the join key") or {}).get("revocations") or [{}])[0]
+    check(rc == 0 and rev.get("subject") == jpub and rev.get("expires") == jcert.get("not_after"),
+          "revoke a join key by its public key: %r" % rev)
+    refused(["authority", "revoke", "--authority", auth, "nobody", "-o", p("nobody.rev")], 1,
+            ["nobody"], "revoke an unknown name", p("nobody.rev"))
+    refused(["authority", "revoke", "--authority", auth, n2_id, "-o", p("n2id.rev")], 1,
+            ["--until"], "revoke an unlogged node id without --until", p("n2id.rev"))
+    rc, out, err = run(["authority", "revoke", "--authority", auth, n2_id, "--until", "+10d",
+                        "-o", p("n2id.rev")])
+    rev = ((show_json(p("n2id.rev"), "revocation with --until") or {}).get("revocations") or [{}])[0]
+    check(rc == 0 and abs(rev.get("expires", 0) - (time.time() + 10 * DAY)) < 120,
+          "revoke with --until +10d: %r %r" % (err, rev))
+    refused(["authority", "revoke", "--authority", auth, n2_id, "--until", "2001-01-01",
+             "-o", p("old.rev")], 1, ["past"], "revoke --until in the past", p("old.rev"))
+
+    # ---- revoke FILE: client-side errors (the daemon side is tested elsewhere)
+    sock = p("no.sock")
+    refused(["--socket", sock, "revoke", p("missing.rev")], 1, ["missing.rev"], "revoke a missing file")
+    refused(["--socket", sock, "revoke", p("web.cert")], 1, ["no revocation"], "revoke a certificate file")
+    refused(["--socket", sock, "revoke", p("web.rev")], 1, [sock], "revoke without a daemon")
+
+
 # ---------------------------------------------------------------- the test
 
 def main():
+    if "--authority-only" in sys.argv[1:]:
+        root = tempfile.mkdtemp(prefix="gcli-auth-", dir="/tmp")
+        try:
+            authority_scenario(root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print("%d checks, %d failed" % (checks, len(failures)))
+        return 1 if failures else 0
     if not (os.access(GOSSAMER, os.X_OK) and os.access(GOSSAMERD, os.X_OK)):
         fatal("binaries missing: %s %s" % (GOSSAMER, GOSSAMERD))
     helptext = subprocess.run([GOSSAMERD, "--help"], capture_output=True, text=True).stdout

@@ -566,6 +566,95 @@ static void test_args_errors(void **state)
 	gcli_opts_release(&o);
 }
 
+static void test_args_authority(void **state)
+{
+	struct gcli_opts o;
+	char err[256];
+	/* options before the subcommand word, values that look like words */
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "authority", "--authority", "sign",
+			       "sign", "--node-key", "k", "--name", "web-1", "--prefix",
+			       "10.1.0.0/24", "--prefix", "fd00::/64", "--role", "relay,gateway",
+			       "--role", "exit", "-l", "env=prod", "--valid", "90d", "--overlay",
+			       "10.77.0.5", "-o", "out", NULL),
+			 0);
+	assert_int_equal(o.cmd, GCLI_CMD_AUTHORITY);
+	assert_int_equal(o.sub, GCLI_SUB_SIGN);
+	assert_string_equal(o.authority_dir, "sign");
+	assert_int_equal(o.n_prefixes, 2);
+	assert_int_equal(o.prefixes[1].family, 6);
+	assert_int_equal(o.roles, GCLI_ROLE_RELAY | GCLI_ROLE_GATEWAY | GCLI_ROLE_EXIT);
+	assert_int_equal(o.valid_s, 90 * 86400);
+	assert_true(o.has_overlay4);
+	assert_int_equal(o.n_labels, 1);
+	gcli_opts_release(&o);
+	/* an option of another subcommand, a missing required option */
+	assert_int_equal(
+	    parse(&o, err, sizeof(err), NULL, "authority", "init", "d", "--node-key", "k", NULL),
+	    -EINVAL);
+	assert_non_null(strstr(err, "authority init"));
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "authority", "sign", "--authority", "d",
+			       "--node-key", "k", "-o", "f", NULL),
+			 -EINVAL);
+	assert_non_null(strstr(err, "--name"));
+	gcli_opts_release(&o);
+	/* revoke: exactly one target */
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "authority", "revoke", "--authority",
+			       "d", "web-1", "--cert", "c", "-o", "f", NULL),
+			 -EINVAL);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "authority", "revoke", "--authority",
+			       "d", "web-1", "--until", "2030-01-02T03:04:05Z", "-o", "f", NULL),
+			 0);
+	assert_string_equal(o.operand, "web-1");
+	assert_int_equal(o.until_s, 1893553445);
+	assert_false(o.until_relative);
+	gcli_opts_release(&o);
+	/* --json only for cert show; labels need a value */
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "cert", "show", "f", "--json", NULL), 0);
+	assert_true(o.json);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "cert", "issue", "--json", NULL),
+			 -EINVAL);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "cert", "issue", "--join-key", "j",
+			       "--identity", "i", "--name", "n", "-l", "env", "-o", "f", NULL),
+			 -EINVAL);
+	assert_non_null(strstr(err, "KEY=VALUE"));
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "cert", "frob", NULL), -EINVAL);
+	gcli_opts_release(&o);
+	assert_int_equal(parse(&o, err, sizeof(err), NULL, "revoke", "r.pem", NULL), 0);
+	assert_string_equal(o.operand, "r.pem");
+	gcli_opts_release(&o);
+}
+
+static void test_args_lifetimes(void **state)
+{
+	uint64_t v;
+	bool rel;
+	assert_int_equal(gcli_parse_lifetime("365d", &v), 0);
+	assert_int_equal(v, 365ull * 86400);
+	assert_int_equal(gcli_parse_lifetime("12h", &v), 0);
+	assert_int_equal(v, 43200);
+	assert_int_equal(gcli_parse_lifetime("90", &v), 0);
+	assert_int_equal(v, 90);
+	assert_int_equal(gcli_parse_lifetime("0", &v), -EINVAL);
+	assert_int_equal(gcli_parse_lifetime("d", &v), -EINVAL);
+	assert_int_equal(gcli_parse_lifetime("-1d", &v), -EINVAL);
+	assert_int_equal(gcli_parse_lifetime("99999999d", &v), -EINVAL);
+	assert_int_equal(gcli_parse_until("+7d", &v, &rel), 0);
+	assert_true(rel);
+	assert_int_equal(v, 7 * 86400);
+	assert_int_equal(gcli_parse_until("1700000000", &v, &rel), 0);
+	assert_false(rel);
+	assert_int_equal(v, 1700000000);
+	assert_int_equal(gcli_parse_until("2030-01-01", &v, &rel), 0);
+	assert_int_equal(v, 1893456000);
+	assert_int_equal(gcli_parse_until("2030-01-01T00:00", &v, &rel), -EINVAL);
+	assert_int_equal(gcli_parse_until("tomorrow", &v, &rel), -EINVAL);
+}
+
 /* ---------------- schema, filters, views ---------------- */
 
 #define ID_A "aa00000000000000000000000000000000000000000000000000000000000001"
@@ -989,6 +1078,8 @@ int main(void)
 	    cmocka_unit_test(test_args_join_wait_keys),
 	    cmocka_unit_test(test_args_timeout_durations),
 	    cmocka_unit_test(test_args_errors),
+	    cmocka_unit_test(test_args_authority),
+	    cmocka_unit_test(test_args_lifetimes),
 	    cmocka_unit_test(test_schema_member),
 	    cmocka_unit_test(test_schema_status_peer),
 	    cmocka_unit_test(test_schema_status_rejected_keys),

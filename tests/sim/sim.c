@@ -93,6 +93,8 @@ struct sim {
 	uint8_t *cap_buf;
 	size_t cap_len;
 	FILE *trace; /* GSM_SIM_TRACE: every event and datagram, one line each */
+	sim_dgram_fn dgram_hook;
+	void *dgram_arg;
 };
 
 /* ---- randomness ---- */
@@ -261,6 +263,8 @@ static void env_send(void *ctx, const struct gsm_addr *to, const uint8_t *buf, s
 	s->tot.bytes += len;
 	if (s->trace)
 		trace_datagram(s, src->idx, d, buf, len);
+	if (s->dgram_hook)
+		s->dgram_hook(s->dgram_arg, src->idx, buf, len);
 	capture(s, src->idx, d, buf, len);
 	if (d < 0) {
 		s->tot.dropped++;
@@ -903,6 +907,17 @@ int sim_set_authority(struct sim *s, size_t i, enum gsm_authority_mode mode,
 		schedule(s, n);
 	}
 	return r;
+}
+
+void sim_set_dgram_hook(struct sim *s, sim_dgram_fn fn, void *arg)
+{
+	s->dgram_hook = fn;
+	s->dgram_arg = arg;
+}
+
+const struct gsm_keyring *sim_keyring(const struct sim *s)
+{
+	return s->kr;
 }
 
 uint64_t sim_wall_ms(const struct sim *s, size_t i)

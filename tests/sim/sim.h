@@ -126,6 +126,12 @@ int sim_set_authority(struct sim *s, size_t i, enum gsm_authority_mode mode,
 /* Node i's wall clock now (ms since the epoch; certificates use it / 1000). */
 uint64_t sim_wall_ms(const struct sim *s, size_t i);
 
+/* Datagram hook: every sealed datagram any node sends (before loss), for
+ * measurements; sim_keyring opens them (gsm_open). */
+typedef void (*sim_dgram_fn)(void *arg, size_t from, const uint8_t *buf, size_t len);
+void sim_set_dgram_hook(struct sim *s, sim_dgram_fn fn, void *arg);
+const struct gsm_keyring *sim_keyring(const struct sim *s);
+
 /* Run until the given simulated time (ms). */
 void sim_run_until(struct sim *s, uint64_t t);
 /* Run until pred returns true (checked every step_ms) or time limit. */
