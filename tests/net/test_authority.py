@@ -440,6 +440,7 @@ def case_expiry(ctx, t):
     t.add('expiry-removal', worst)
     ctx.results['expiry_removal_s'] = worst
     shown = {o.name: ctx.cert_of(o, 'expiring')['status'] for o in observers[:3]}
+    table = members_row(ctx, ctx.n['n1'], 'expiring')
     # renewal after the fact: a new certificate and a reload bring it back
     # (before any verdict, so that the later cases find a whole mesh)
     tmp = cert_path(ex) + '.new'
@@ -449,6 +450,7 @@ def case_expiry(ctx, t):
     took = wait_wg(ctx, ctx.good, bound(15), 'expiring back as a peer everywhere')
     t.add('renewed-back', took)
     expect(all(v == 'expired' for v in shown.values()), 'expiring shown expired (%s)' % shown)
+    expect('expired' in table.split(), '`gossamer members` on n1 shows it: %s' % table)
     expect(worst <= bound(SYNC_S + 1), 'expired peer removed everywhere %.2fs after not_after '
            '(<= one sync interval + 1 s of clock granularity)' % worst)
 
@@ -465,6 +467,13 @@ def wait_wg(ctx, nodes, timeout, what):
         return gsmnet.wait_until(ok, timeout, 0.5, what)[1]
     except gsmnet.HarnessError:
         raise gsmnet.HarnessError('%s: %s' % (what, '; '.join(last[:8])))
+
+
+def members_row(ctx, observer, name):
+    """The line of member `name` in `gossamer members --wide` on observer."""
+    out = ctx.cli.node(observer, ['members', '--wide', '--color', 'never']).stdout
+    rows = [ln for ln in out.splitlines() if name in ln.split()[:2]]
+    return rows[0] if rows else '(no row for %s in: %s)' % (name, out)
 
 
 def not_missing_peer(ctx, observers, node):
@@ -572,6 +581,8 @@ def case_revoke(ctx, t):
                '%s shows victim as revoked' % o.name)
         expect(re.search(r'revo', ctx.mesh.log_since(o, mark), re.I) is not None,
                '%s logs the revocation' % o.name)
+    row = members_row(ctx, n1, 'victim')
+    expect('revoked' in row.split(), '`gossamer members` on n1 shows it: %s' % row)
     ctx.good.remove(victim)
     # restarts: the victim (same certificate) and n3 (which must reload the
     # revocation from its state directory before it joins)
