@@ -28,8 +28,8 @@ Cases, in order (each one's checks are `ok:` lines in the log):
   renew     n2 gets a new certificate + `gossamer reload` under a 20 pings/s
             ping from n3: no ping lost, everyone sees the new serial
   expiry    `expiring` is removed from every WireGuard peer set within one
-            sync interval of its not_after, shown `expired`; a new
-            certificate + reload brings it back
+            sync interval of its not_after, shown `expired` (members JSON
+            and table); a new certificate + reload brings it back
   join      a join key (pool 172.31.64.0/20, label pool=burst): requests
             outside it (prefix, lifetime) are refused by `gossamer cert
             issue`; a fresh node issues itself a certificate and joins
