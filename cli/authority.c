@@ -466,8 +466,12 @@ out:
 
 static void validity(const struct gcli_opts *o, uint64_t def_s, struct gsm_cert *c)
 {
-	c->not_before = now_s() - GCLI_CERT_BACKDATE_S;
-	c->not_after = c->not_before + (o->has_valid ? o->valid_s : def_s);
+	uint64_t now = now_s();
+
+	/* valid from a little before now (clocks behind ours), until --valid
+	 * from now: what the operator asked for is what the receivers see */
+	c->not_before = now - GCLI_CERT_BACKDATE_S;
+	c->not_after = now + (o->has_valid ? o->valid_s : def_s);
 }
 
 /* Log, sign and append the PEM block to text (of cap bytes). */

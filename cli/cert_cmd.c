@@ -118,10 +118,18 @@ static int leaf_from_opts(const struct gcli_opts *o, struct gcli_ctx *ctx,
 	if (jk->cert.flags & GSM_CERT_F_EPHEMERAL)
 		leaf->flags |= GSM_CERT_F_EPHEMERAL;
 	randombytes_buf(&leaf->serial, sizeof(leaf->serial));
+	/* until --valid (default: the join key's maximum) from now, from a
+	 * little before now (clocks behind ours) as far as the maximum
+	 * lifetime and the join key's own start allow; a --valid over the
+	 * maximum is left over it for gsm_cert_within to refuse */
+	uint64_t valid = o->has_valid ? o->valid_s : jk->cert.max_lifetime;
+	leaf->not_after = now + valid;
 	leaf->not_before = now - GCLI_CERT_BACKDATE_S;
+	if (valid <= jk->cert.max_lifetime &&
+	    leaf->not_after - leaf->not_before > jk->cert.max_lifetime)
+		leaf->not_before = leaf->not_after - jk->cert.max_lifetime;
 	if (leaf->not_before < jk->cert.not_before)
 		leaf->not_before = jk->cert.not_before;
-	leaf->not_after = leaf->not_before + (o->has_valid ? o->valid_s : jk->cert.max_lifetime);
 	if (gsm_cert_normalize(leaf) || gsm_cert_within(&jk->cert, leaf, why, sizeof(why))) {
 		fprintf(ctx->err, "gossamer: cert issue: %s\n",
 			*why ? why : "outside the join key's limits");

@@ -443,7 +443,10 @@ def authority_scenario(root):
     check(web.get("prefixes") == ["10.1.0.0/24", "fd00:1::/64"], "sign: prefixes %r" % web.get("prefixes"))
     check(web.get("roles") == ["relay", "gateway"], "sign: roles %r" % web.get("roles"))
     check(web.get("labels") == {"env": "prod", "tier": "web"}, "sign: labels")
-    check(web.get("not_after", 0) - web.get("not_before", 0) == 90 * DAY, "sign: --valid 90d")
+    check(web.get("not_after", 0) - web.get("not_before", 0) == 90 * DAY + 300,
+          "sign: valid from 300 s before the signing (clock skew)")
+    check(abs(web.get("not_after", 0) - (time.time() + 90 * DAY)) < 120,
+          "sign: --valid 90d counts from the signing")
     check(abs(web.get("not_before", 0) - (time.time() - 300)) < 120, "sign: starts about now")
     check(web.get("signature_ok") is True and web.get("ephemeral") is False, "sign: signature ok")
     with open(p("web.cert")) as f:
@@ -509,7 +512,7 @@ def authority_scenario(root):
     jpub = (jdoc.get("join_key") or {}).get("public_key")
     check(jcert.get("kind") == "join" and jcert.get("issuer") == pub and
           jcert.get("subject") == jpub and jcert.get("max_lifetime") == 30 * DAY and
-          jcert.get("not_after", 0) - jcert.get("not_before", 0) == 7 * DAY,
+          jcert.get("not_after", 0) - jcert.get("not_before", 0) == 7 * DAY + 300,
           "join-key: JOIN certificate for its key, by the authority: %r" % jcert)
     with open(p("site.join")) as f:
         jtext = f.read()

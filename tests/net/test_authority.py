@@ -234,15 +234,13 @@ def not_after(ctx, path):
 
 
 def sign_expiring_in(ctx, node, seconds):
-    """A certificate that expires `seconds` from now.  `authority sign`
-    backdates not_before (clock skew) and counts --valid from there, so
-    the lifetime asked for is corrected by what the first one got."""
+    """A certificate that expires `seconds` from now (`--valid` counts from
+    the signing)."""
     path = cert_path(node)
     ctx.auth.sign(node, path, valid='%ds' % seconds)
-    short = seconds - (not_after(ctx, path) - time.time())
-    if short > 2:
-        ctx.auth.sign(node, path, valid='%ds' % int(seconds + short))
     left = not_after(ctx, path) - time.time()
+    expect(abs(left - seconds) <= 2, 'authority sign --valid %ds: not_after %.0fs from now'
+           % (seconds, left))
     log('%s: certificate expires in %.0fs' % (node.name, left))
     return left
 

@@ -887,7 +887,7 @@ static void test_wire_key_numbers(void **state)
 	    GSM_WK_MSG_ORIGIN_ADDR, GSM_WK_MSG_OBSERVED,    GSM_WK_MSG_UPDATES,
 	    GSM_WK_MSG_ADVERTS,	    GSM_WK_MSG_DIGEST,	    GSM_WK_MSG_FLAGS,
 	    GSM_WK_MSG_CURSOR,	    GSM_WK_MSG_SENDER_GEN,  GSM_WK_MSG_WG_OBSERVED,
-	    GSM_WK_MSG_STATE_HASH};
+	    GSM_WK_MSG_STATE_HASH,  GSM_WK_MSG_REVOCATIONS, GSM_WK_MSG_REV_HASH};
 	static const int upd[] = {GSM_WK_UPDATE_NODE,	    GSM_WK_UPDATE_STATE,
 				  GSM_WK_UPDATE_GENERATION, GSM_WK_UPDATE_INCARNATION,
 				  GSM_WK_UPDATE_ADDR,	    GSM_WK_UPDATE_FROM,
@@ -902,7 +902,7 @@ static void test_wire_key_numbers(void **state)
 	(void)state;
 	for (int i = 0; i < (int)(sizeof(msg) / sizeof(msg[0])); i++)
 		assert_int_equal(msg[i], i);
-	assert_int_equal(GSM_WK_MSG_COUNT, 16);
+	assert_int_equal(GSM_WK_MSG_COUNT, 18);
 	for (int i = 0; i < (int)(sizeof(upd) / sizeof(upd[0])); i++)
 		assert_int_equal(upd[i], i);
 	assert_int_equal(GSM_WK_UPDATE_COUNT, 8);
