@@ -297,11 +297,11 @@ bool gsd_chain_needs_issue(const struct gsm_cert_info *info, uint64_t now_s)
 {
 	if (info->status != GSM_CERT_VALID)
 		return true;
-	/* the chain's lifetime: a join certificate may end it before the leaf */
-	uint64_t end =
-	    info->expires_s < info->leaf.not_after ? info->expires_s : info->leaf.not_after;
+	/* the chain lives as long as its node certificate (a join
+	 * certificate's window bounds issuance only: gossip/cert.h) */
+	uint64_t end = info->leaf.not_after;
 	uint64_t life = end > info->leaf.not_before ? end - info->leaf.not_before : 0;
-	uint64_t left = info->expires_s > now_s ? info->expires_s - now_s : 0;
+	uint64_t left = end > now_s ? end - now_s : 0;
 	return left < life / 3;
 }
 

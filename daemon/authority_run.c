@@ -112,8 +112,28 @@ static int chain_for(struct gsd_daemon *d, const struct gsd_config *c, struct gs
 	if (!c->join_key[0])
 		goto out;
 	check_chain(c, gsm_identity_public(d->keys.identity), out, info, why, sizeof(why));
-	if (gsd_chain_needs_issue(info, (uint64_t)gsd_now_unix()))
+	if (!gsd_chain_needs_issue(info, (uint64_t)gsd_now_unix()))
+		goto out;
+	if (info->status != GSM_CERT_VALID) {
 		r = issue(d, c, path, out, msg, msglen);
+		goto out;
+	}
+	/* a renewal: when the join key can no longer issue (it expired, or
+	 * the configuration left its limits), keep the valid certificate */
+	struct gsd_chain *keep = malloc(sizeof(*keep));
+	if (!keep) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*keep = *out;
+	if (issue(d, c, path, out, msg, msglen) < 0) {
+		gsd_warn("cannot renew the own certificate (%s); keeping the current one, "
+			 "valid for %" PRIu64 " more hours",
+			 msg, (info->expires_s - (uint64_t)gsd_now_unix()) / 3600);
+		*out = *keep;
+		msg[0] = '\0';
+	}
+	free(keep);
 out:
 	free(info);
 	return r;

@@ -274,12 +274,15 @@ static void test_self_issue_within(void **state)
 	assert_int_equal(info.leaf.not_after - info.leaf.not_before, 30 * DAY);
 	assert_true(info.leaf.flags & GSM_CERT_F_EPHEMERAL); /* like the join key */
 	assert_int_equal(info.leaf.roles, GSM_ROLE_RELAY);
-	/* a fresh certificate needs no renewal; a third of its life left does */
-	/* the chain ends with the join certificate (NOW + 7 days): renewal
-	 * is due when a third of that is left */
-	assert_int_equal(info.expires_s, NOW + 7 * DAY);
+	/* the chain lives as long as the node certificate, past the join
+	 * certificate's end (NOW + 7 days): that bounds issuance only */
+	assert_int_equal(info.expires_s, info.leaf.not_after);
+	assert_true(info.expires_s > NOW + 7 * DAY);
+	/* a fresh certificate needs no renewal; less than a third of its life
+	 * (30 days) left does */
 	assert_false(gsd_chain_needs_issue(&info, NOW));
-	assert_true(gsd_chain_needs_issue(&info, NOW + 6 * DAY));
+	assert_false(gsd_chain_needs_issue(&info, info.leaf.not_after - 11 * DAY));
+	assert_true(gsd_chain_needs_issue(&info, info.leaf.not_after - 9 * DAY));
 	info.status = GSM_CERT_EXPIRED;
 	assert_true(gsd_chain_needs_issue(&info, NOW));
 	/* the chain file round trip */

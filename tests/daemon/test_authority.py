@@ -301,6 +301,33 @@ def scenario(top, nodes):
           "f asking for a prefix outside the pool: exit 1 naming it (rc %d: %s)"
           % (p.returncode, p.stderr.strip()[-300:]))
 
+    # 7. the join key expires while g's certificate it issued lives on: g
+    #    reaches its renewal window, cannot renew, and keeps the certificate
+    #    it has (reload accepted, a restart starts) instead of failing
+    short_id = os.path.join(top, "short.id")
+    mkcert("key", short_id)
+    short_file = os.path.join(top, "short.key")
+    # join key valid from 60 s ago for 66 s (6 s left); leaves live 90 s
+    # from a minute back, so g's has 30 s left: renewal due (a third) at once
+    mkcert("join", auth_key, short_id, 66, 90, stdout=short_file)
+    os.chmod(short_file, 0o600)
+    g = Node(top, "g", key, auth_pub)
+    nodes.append(g)
+    g.start([seed], ["--join-key", short_file])
+    mg = poll(lambda: cert_of(a, "g"), 15)
+    check(bool(mg), "g issued its own certificate with the short join key and joined")
+    time.sleep(7)  # the join key has expired; g's certificate has not
+    r = ctl(g.sock, {"cmd": "reload"})
+    check(r.get("ok") is True, "g: reload after the join key expired is accepted: %r" % r)
+    check("cannot renew the own certificate" in g.tail(200),
+          "g logs that it cannot renew and keeps its certificate")
+    g.kill(signal.SIGTERM)
+    g.start([seed], ["--join-key", short_file])
+    again = poll(lambda: cert_of(a, "g"), 15)
+    check(bool(again) and mg and again["cert"]["serial"] == mg["cert"]["serial"],
+          "g restarts with the certificate it had (same serial) and is admitted")
+    g.kill(signal.SIGTERM)
+
     # 6. a corrupted revocations file is refused at start, naming the block
     with open(os.path.join(f.state, "revocations"), "w") as fh:
         fh.write("-----BEGIN GOSSAMER REVOCATION-----\nAAAA\n"
