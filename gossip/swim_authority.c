@@ -381,7 +381,7 @@ int gsm__cert_admit(struct gsm_swim *s, const uint8_t *adv, size_t len, struct m
 		return 0;
 	s->st.certs_refused++;
 	refusal_log(s, s->adv_scratch->node_id, s->adv_scratch->name, tmp->cert_status, why);
-	return -EACCES;
+	return -EKEYEXPIRED;
 }
 
 /* m is covered by a revocation (WARN/REQUIRE): DEAD here, nothing gossiped. */

@@ -16,7 +16,7 @@
  * gossip interval, to `fanout` random members) that only runs while
  * something is pending.
  *
- * Trade-off: an advert larger than the MTU (GSM_MAX_ADVERT allows 4 KiB)
+ * Trade-off: an advert larger than the MTU (GSM_MAX_ADVERT allows 8 KiB)
  * goes out alone in an oversize GOSSIP datagram, left to IP fragmentation,
  * rather than not at all.
  *
@@ -114,7 +114,7 @@ void gsm__send(struct gsm_swim *s, const struct gsm_addr *to, struct txbuf *tb)
 	memcpy(m->sender, s->self_id, GSM_ID_LEN);
 	m->sender_gen = s->cfg.generation;
 	/* piggybacking keeps datagrams within the MTU; only a single advert
-	 * larger than the MTU (GSM_MAX_ADVERT allows 4 KiB) goes out in an
+	 * larger than the MTU (GSM_MAX_ADVERT allows 8 KiB) goes out in an
 	 * oversize datagram, left to IP fragmentation */
 	r = gsm_msg_encode(m, tb->body, GSM_MAX_DATAGRAM - GSM_ENVELOPE_OVERHEAD, &blen);
 	if (r < 0) {

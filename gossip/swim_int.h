@@ -686,7 +686,7 @@ static inline int gsm__auth_on(const struct gsm_swim *s)
 /* Certificate check of a signed advert before it is accepted (its
  * signature already verified): the chain's status into m's authority
  * fields (m may be NULL: a new member, fields go to *tmp).  0 accept,
- * -EACCES refused (REQUIRE: not VALID; WARN: REVOKED), counted
+ * -EKEYEXPIRED refused (REQUIRE: not VALID; WARN: REVOKED), counted
  * (certs_refused) and logged (rate limited) naming the member and why.
  * Without authority keys: 0, nothing computed. */
 int gsm__cert_admit(struct gsm_swim *s, const uint8_t *adv, size_t len, struct member *tmp);

@@ -178,6 +178,8 @@ const char *gsm_strerror(int err)
 		return "no cluster key with that key id (or key ring empty)";
 	case ENOMSG:
 		return "unknown message type (from a newer protocol version)";
+	case EKEYEXPIRED:
+		return "no valid certificate (authority mode: missing, expired, revoked or forged)";
 	case EACCES:
 		return "key file is accessible by group or others (chmod 600) or permission denied";
 	case ENOENT:
