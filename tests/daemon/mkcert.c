@@ -15,6 +15,14 @@
  *       join key file: JOIN KEY block (seed of JOINKEY) + JOIN certificate
  *   mkcert revoke AUTHKEY SERIAL EXPIRES_S
  *       prints the base64 of a signed revocation of SERIAL (decimal)
+ *   mkcert joinsign JOINKEYFILE SUBJECT_HEX NAME VALID_S [options] > FILE
+ *       node certificate signed with the JOIN key of JOINKEYFILE (a file of
+ *       `gossamer authority join-key` or `mkcert join`), followed by the
+ *       join certificate: the chain a join-key holder would install.  It
+ *       deliberately does NOT call gsm_cert_within, so it can make a
+ *       certificate outside the join key's limits (what a holder who
+ *       bypasses `gossamer cert issue` could do); the receivers must refuse
+ *       it.  VALID_S counts from now - 60 s like `node`.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -182,6 +190,58 @@ static int cmd_revoke(int argc, char **argv)
 	return 0;
 }
 
+/* the JOIN KEY seed and the JOIN certificate of a join key file */
+static int load_join_file(const char *path, struct gsm_identity **key, uint8_t *jc, size_t *jc_len)
+{
+	static char text[16384];
+	uint8_t seed[32];
+	size_t sl = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	int r = gsm_pem_find(text, GSM_PEM_JOIN_KEY, 0, seed, sizeof(seed), &sl);
+	if (r == 0 && sl != 32)
+		r = -EBADMSG;
+	if (r == 0)
+		r = gsm_identity_from_seed(seed, key);
+	if (r == 0)
+		r = gsm_pem_find(text, GSM_PEM_CERT, 0, jc, GSM_CERT_MAX, jc_len);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(text, sizeof(text));
+	return r;
+}
+
+static int cmd_joinsign(int argc, char **argv)
+{
+	struct gsm_cert c = {0};
+	struct gsm_identity *jk = NULL;
+	uint8_t out[GSM_CERT_MAX], jc[GSM_CERT_MAX];
+	size_t len, jc_len = 0;
+	if (argc < 4)
+		return die("joinsign JOINKEYFILE SUBJECT_HEX NAME VALID_S [options]");
+	if (load_join_file(argv[0], &jk, jc, &jc_len) < 0)
+		return die("cannot read the join key file");
+	c.kind = GSM_CERT_NODE;
+	for (int i = 0; i < 32; i++)
+		sscanf(argv[1] + 2 * i, "%2hhx", &c.subject[i]);
+	memcpy(c.issuer, gsm_identity_public(jk), 32);
+	randombytes_buf(&c.serial, sizeof(c.serial));
+	c.not_before = (uint64_t)time(NULL) - 60;
+	c.not_after = c.not_before + strtoull(argv[3], NULL, 10);
+	snprintf(c.name, sizeof(c.name), "%s", argv[2]);
+	if (options(&c, argc - 4, argv + 4) < 0)
+		return die("bad option");
+	int r = gsm_cert_sign(&c, jk, out, sizeof(out), &len);
+	gsm_identity_free(jk);
+	if (r < 0)
+		return die("cannot sign");
+	fprintf(stderr, "serial %llu\n", (unsigned long long)c.serial);
+	return print_pem(GSM_PEM_CERT, out, len) || print_pem(GSM_PEM_CERT, jc, jc_len);
+}
+
 int main(int argc, char **argv)
 {
 	if (gsm_crypto_init() < 0)
@@ -194,5 +254,7 @@ int main(int argc, char **argv)
 		return cmd_join(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "revoke"))
 		return cmd_revoke(argc - 2, argv + 2);
-	return die("usage: mkcert key|node|join|revoke ...");
+	if (argc >= 2 && !strcmp(argv[1], "joinsign"))
+		return cmd_joinsign(argc - 2, argv + 2);
+	return die("usage: mkcert key|node|join|revoke|joinsign ...");
 }

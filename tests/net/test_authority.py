@@ -15,7 +15,8 @@ that `gossamer authority sign` can certify it.  Nodes:
   victim    revoked by name with `gossamer revoke FILE` on n1
   expiring  a certificate valid for EXPIRING_S seconds, later renewed
   mallory   a certificate from another authority   } then reused for the
-  trudy     a certificate whose name was edited    } join-key nodes
+  trudy     a certificate whose name was edited    } join-key nodes and
+                                                     greedy
 
 Cases, in order (each one's checks are `ok:` lines in the log):
 
@@ -33,6 +34,12 @@ Cases, in order (each one's checks are `ok:` lines in the log):
   join      a join key (pool 172.31.64.0/20, label pool=burst): requests
             outside it (prefix, lifetime) are refused by `gossamer cert
             issue`; a fresh node issues itself a certificate and joins
+  overbroad a join-key holder bypasses `cert issue` and signs with the
+            join key itself (tests/daemon/mkcert.c joinsign, no
+            gsm_cert_within): `greedy` runs with a prefix outside the pool,
+            then (new file + reload) a lifetime over the maximum; it is
+            nobody's member nor WireGuard peer, certs_refused counts it,
+            the receivers log the delegation's reason (pool, lifetime)
   revoke    revocation of `victim` injected on n1: the time until its peer
             is gone from every other node is printed (`timing
             revocation-propagation`); every node holds it; victim and n3
@@ -533,6 +540,102 @@ def case_join(ctx, t):
     ctx.good.append(node)
 
 
+def mkcert_path():
+    p = gsmnet.find_program('gsm-mkcert', 'tests/daemon') or os.environ.get('GSM_MKCERT')
+    if not p:
+        raise gsmnet.HarnessError('tests/daemon/gsm-mkcert not built (ninja tests/daemon/gsm-mkcert)')
+    return p
+
+
+def identity_hex(ctx, node):
+    out = ctx.cli.host(['pubkey', 'identity', identity_path(node)]).stdout.split()[0]
+    expect(re.fullmatch(r'[0-9a-f]{64}', out) is not None, 'the node id is 64 hex digits: %s'
+           % out)
+    return out
+
+
+def join_sign(ctx, node, out, valid_s, options):
+    """A chain signed with the join key by a holder who bypasses `gossamer
+    cert issue` (tests/daemon/mkcert.c joinsign: no gsm_cert_within)."""
+    r = gsmnet.sh([mkcert_path(), 'joinsign', ctx.joinkey, identity_hex(ctx, node), node.name,
+                   str(valid_s)] + list(options), check=False)
+    if r.returncode != 0:
+        raise gsmnet.HarnessError('mkcert joinsign: %s' % r.stderr)
+    with open(out + '.new', 'w') as f:
+        f.write(r.stdout)
+    os.replace(out + '.new', out)
+    shown = ctx.cli.host(['cert', 'show', out], check=False)
+    return shown.stdout + shown.stderr
+
+
+def greedy_refused(ctx, node, mark, before, reason_re, what):
+    """node is nobody's member (or not valid) nor WireGuard peer while the
+    receivers log its refusal with reason_re and count it."""
+    key = ctx.keys[node.name]
+    seen = {}
+
+    def logged():
+        for o in ctx.good:
+            if o.name not in seen:
+                m = re.search(r'advert of %s \S+ refused: certificate invalid: ([^\n]*)' % node.name,
+                              ctx.mesh.log_since(o, mark))
+                if m and re.search(reason_re, m.group(1)):
+                    seen[o.name] = m.group(1)
+        return len(seen) >= 1
+    end = time.monotonic() + bound(3 * SYNC_S + 2)
+    while time.monotonic() < end:
+        bad = not_peer_anywhere(ctx, ctx.good, key)
+        if bad:
+            raise gsmnet.HarnessError('%s (%s) became a peer of %s' % (node.name, what, bad))
+        logged()
+        time.sleep(0.5)
+    expect(True, '%s (%s) stayed nobody\'s WireGuard peer for %.0fs' % (
+        node.name, what, bound(3 * SYNC_S + 2)))
+    for o in ctx.good:
+        c = ctx.cert_of(o, node.name)
+        expect(c is None or c['status'] != 'valid', '%s does not admit %s (%s)' % (
+            o.name, node.name, c))
+    expect(seen, 'the refusal of %s (%s) is logged with the reason: %s' % (
+        node.name, what, sorted(seen.items())[:3]))
+    after = {o.name: ctx.mesh.self_info(o)['authority']['certs_refused'] for o in ctx.good}
+    more = [x for x in after if after[x] > before[x]]
+    expect(more, '%s counted in certs_refused on %d nodes (%s)' % (node.name, len(more),
+                                                                 more[:6]))
+    return after
+
+
+def case_overbroad(ctx, t):
+    """A join-key holder signs, with the join key itself, certificates
+    outside the key's limits (tests/daemon/mkcert.c joinsign, which skips
+    gsm_cert_within): first a prefix outside the pool, then (file replaced
+    + reload) a lifetime over max_lifetime.  The receivers apply the same
+    rule and refuse it: never a member, never a peer."""
+    if not getattr(ctx, 'joinkey', None):
+        raise gsmnet.HarnessError('the join case failed: no join key')
+    node = fresh_node(ctx, 'trudy', 'greedy')
+    try:
+        shown = join_sign(ctx, node, cert_path(node), 3600,
+                          ['prefix=10.9.0.0/24', 'label=pool=burst'])
+        expect('outside' in shown, '`gossamer cert show` flags the chain: %s' % (
+            [ln for ln in shown.splitlines() if 'outside' in ln] or shown[-200:]))
+        before = {o.name: ctx.mesh.self_info(o)['authority']['certs_refused'] for o in ctx.good}
+        mark = ctx.mesh.log_mark(ctx.good)
+        start_certified(ctx, node, [ctx.n['n1']], ['--label', 'pool=burst'])
+        own = ctx.mesh.self_info(node)['authority']['self']
+        log('greedy runs with its own certificate %s' % own.get('status'))
+        before = greedy_refused(ctx, node, mark, before, r'outside the pool',
+                                'prefix outside the pool')
+        # a lifetime of 3 h under a join key whose maximum is 2 h
+        mark = ctx.mesh.log_mark(ctx.good)
+        shown = join_sign(ctx, node, cert_path(node), 3 * 3600,
+                          ['prefix=172.31.66.0/24', 'label=pool=burst'])
+        expect('lifetime' in shown, '`gossamer cert show` flags the lifetime')
+        ctx.cli.node(node, ['reload'])
+        greedy_refused(ctx, node, mark, before, r'lifetime', 'lifetime over the maximum')
+    finally:
+        ctx.mesh.crash(node)
+
+
 def fresh_node(ctx, slot, name):
     """Reuse the namespace of a stopped node as a new machine: new name,
     state directory, identity and WireGuard key."""
@@ -647,7 +750,7 @@ def case_join_revoked(ctx, t):
     ctx.good.remove(joiner)
     watch_peer_gone(ctx, ctx.good, ctx.keys['joiner'], bound(15))
     expect(True, 'the node certified through the revoked join key is removed everywhere')
-    node = fresh_node(ctx, 'trudy', 'joiner2')
+    node = fresh_node(ctx, 'trudy' if 'trudy' in ctx.n else 'greedy', 'joiner2')
     start_certified(ctx, node, [ctx.n['n1']], ['--join-key', ctx.joinkey, '--label',
                                                'pool=burst'])
     own = ctx.mesh.self_info(node)['authority']['self']
@@ -670,6 +773,7 @@ def body(topo, t, n_nodes):
     start_mesh(ctx, t)
     cases = [('claims', case_claims), ('forged', case_forged), ('renew', case_renew),
              ('expiry', lambda c: case_expiry(c, t)), ('join', lambda c: case_join(c, t)),
+             ('overbroad', lambda c: case_overbroad(c, t)),
              ('revoke', lambda c: case_revoke(c, t)),
              ('partition', lambda c: case_partition(c, t)),
              ('join-revoked', lambda c: case_join_revoked(c, t))]
