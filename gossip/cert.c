@@ -181,9 +181,7 @@ static void put_cert(msgpack_packer *pk, const struct gsm_cert *c)
 	}
 	if (c->n_prefixes) {
 		put_uint(pk, GSM_WK_CERT_PREFIXES);
-		msgpack_pack_array(pk, c->n_prefixes);
-		for (size_t i = 0; i < c->n_prefixes; i++)
-			put_prefix(pk, &c->prefixes[i]);
+		put_prefix_list(pk, c->prefixes, c->n_prefixes);
 	}
 	if (c->roles) {
 		put_uint(pk, GSM_WK_CERT_ROLES);
@@ -192,11 +190,8 @@ static void put_cert(msgpack_packer *pk, const struct gsm_cert *c)
 	if (c->n_labels) {
 		put_uint(pk, GSM_WK_CERT_LABELS);
 		msgpack_pack_array(pk, c->n_labels);
-		for (size_t i = 0; i < c->n_labels; i++) {
-			msgpack_pack_array(pk, GSM_WK_LABEL_COUNT);
-			put_str(pk, c->labels[i].key);
-			put_str(pk, c->labels[i].value);
-		}
+		for (size_t i = 0; i < c->n_labels; i++)
+			put_label(pk, &c->labels[i]);
 	}
 	if (!node) {
 		put_uint(pk, GSM_WK_CERT_MAX_LIFETIME);
@@ -334,27 +329,11 @@ int gsm_revocation_sign(const struct gsm_revocation *r, const struct gsm_identit
 static int split_signed(const uint8_t *p, size_t len, size_t max, struct tok *body,
 			const uint8_t **sig)
 {
-	struct rd r = {p, p + len};
-	struct tok t;
-	uint32_t n;
-	int rc;
+	int rc = gsm__rd_signed(p, len, max, body, sig);
 
-	if (!p)
-		return -EINVAL;
-	if (len > max)
-		return -EMSGSIZE;
-	rc = gsm__rd_container(&r, T_ARRAY, GSM_WK_SIGNED_COUNT, &n);
-	if (rc || n != GSM_WK_SIGNED_COUNT)
-		return -EBADMSG;
-	rc = gsm__rd_bin(&r, body);
-	if (!rc)
-		rc = gsm__rd_bin(&r, &t);
-	if (rc)
-		return rc;
-	if (t.len != GSM_SIG_LEN || r.p != r.end || len != wrap_size(body->len))
-		return -EBADMSG;
-	*sig = t.ptr;
-	return 0;
+	if (!rc && len != wrap_size(body->len))
+		rc = -EBADMSG;
+	return rc;
 }
 
 /* A map with keys < nkeys in strictly ascending order, nothing unknown. */
@@ -381,37 +360,6 @@ static int rd_strict_map(struct rd *r, unsigned nkeys, gsm__field_fn fn, void *c
 			return rc;
 	}
 	return 0;
-}
-
-static int rd_labels(struct rd *r, struct gsm_cert *c)
-{
-	uint32_t n, m;
-	int rc = gsm__rd_container(r, T_ARRAY, GSM_CERT_MAX_LABELS, &n);
-
-	for (uint32_t i = 0; !rc && i < n; i++) {
-		struct gsm_label *l = &c->labels[i];
-		rc = gsm__rd_container(r, T_ARRAY, GSM_WK_LABEL_COUNT, &m);
-		if (rc == -EMSGSIZE || (!rc && m != GSM_WK_LABEL_COUNT))
-			rc = -EBADMSG;
-		if (!rc)
-			rc = gsm__rd_text(r, l->key, GSM_MAX_LABEL_KEY, 0);
-		if (!rc)
-			rc = gsm__rd_text(r, l->value, GSM_MAX_LABEL_VALUE, 1);
-		c->n_labels = (uint8_t)(i + 1);
-	}
-	return rc;
-}
-
-static int rd_prefix_list(struct rd *r, struct gsm_cert *c)
-{
-	uint32_t n;
-	int rc = gsm__rd_container(r, T_ARRAY, GSM_CERT_MAX_PREFIXES, &n);
-
-	for (uint32_t i = 0; !rc && i < n; i++) {
-		rc = gsm__rd_prefix(r, &c->prefixes[i]);
-		c->n_prefixes = (uint8_t)(i + 1);
-	}
-	return rc;
 }
 
 static int cert_field(struct rd *r, unsigned key, void *ctx)
@@ -441,13 +389,13 @@ static int cert_field(struct rd *r, unsigned key, void *ctx)
 		c->has_overlay4 = 1;
 		return gsm__rd_prefix(r, &c->overlay4);
 	case GSM_WK_CERT_PREFIXES:
-		return rd_prefix_list(r, c);
+		return gsm__rd_prefix_list(r, c->prefixes, GSM_CERT_MAX_PREFIXES, &c->n_prefixes);
 	case GSM_WK_CERT_ROLES:
 		rc = gsm__rd_uint(r, UINT32_MAX, &v);
 		c->roles = (uint32_t)v;
 		return rc;
 	case GSM_WK_CERT_LABELS:
-		return rd_labels(r, c);
+		return gsm__rd_label_list(r, c->labels, GSM_CERT_MAX_LABELS, &c->n_labels);
 	case GSM_WK_CERT_MAX_LIFETIME:
 		return gsm__rd_uint(r, UINT64_MAX, &c->max_lifetime);
 	case GSM_WK_CERT_FLAGS:

@@ -130,24 +130,17 @@ static void put_advert(msgpack_packer *pk, const struct gsm_advert *a,
 	}
 	if (a->n_overlay) {
 		put_uint(pk, GSM_WK_ADVERT_OVERLAY);
-		msgpack_pack_array(pk, a->n_overlay);
-		for (size_t i = 0; i < a->n_overlay; i++)
-			put_prefix(pk, &a->overlay[i]);
+		put_prefix_list(pk, a->overlay, a->n_overlay);
 	}
 	if (a->n_prefixes) {
 		put_uint(pk, GSM_WK_ADVERT_PREFIXES);
-		msgpack_pack_array(pk, a->n_prefixes);
-		for (size_t i = 0; i < a->n_prefixes; i++)
-			put_prefix(pk, &a->prefixes[i]);
+		put_prefix_list(pk, a->prefixes, a->n_prefixes);
 	}
 	if (a->n_labels) {
 		put_uint(pk, GSM_WK_ADVERT_LABELS);
 		msgpack_pack_array(pk, a->n_labels);
-		for (size_t i = 0; i < a->n_labels; i++) {
-			msgpack_pack_array(pk, GSM_WK_LABEL_COUNT);
-			put_str(pk, labels[i]->key);
-			put_str(pk, labels[i]->value);
-		}
+		for (size_t i = 0; i < a->n_labels; i++)
+			put_label(pk, labels[i]);
 	}
 	if (a->has_relay_via) {
 		put_uint(pk, GSM_WK_ADVERT_RELAY_VIA);
@@ -216,29 +209,7 @@ int gsm_advert_wrap(const uint8_t *body, size_t body_len, const uint8_t sig[GSM_
 /* Split a signed advert into body and signature. */
 static int advert_split(const uint8_t *sa, size_t len, struct tok *body, const uint8_t **sig)
 {
-	struct rd r = {sa, sa + len};
-	struct tok t;
-	uint32_t n;
-	int rc;
-
-	if (!sa)
-		return -EINVAL;
-	if (len > GSM_MAX_ADVERT)
-		return -EMSGSIZE;
-	rc = gsm__rd_container(&r, T_ARRAY, GSM_WK_SIGNED_COUNT, &n);
-	if (rc)
-		return -EBADMSG;
-	if (n != GSM_WK_SIGNED_COUNT)
-		return -EBADMSG;
-	rc = gsm__rd_bin(&r, body);
-	if (!rc)
-		rc = gsm__rd_bin(&r, &t);
-	if (rc)
-		return rc;
-	if (t.len != GSM_SIG_LEN || r.p != r.end)
-		return -EBADMSG;
-	*sig = t.ptr;
-	return 0;
+	return gsm__rd_signed(sa, len, GSM_MAX_ADVERT, body, sig);
 }
 
 static int endpoint_field(struct rd *r, unsigned key, void *ctx)
@@ -259,18 +230,6 @@ static int endpoint_field(struct rd *r, unsigned key, void *ctx)
 		return gsm__rd_bin_fixed(r, e->observer, GSM_ID_LEN);
 	}
 	return gsm__rd_skip(r, 1);
-}
-
-static int rd_prefixes(struct rd *r, struct gsm_prefix *out, uint32_t max, uint8_t *count)
-{
-	uint32_t n;
-	int rc = gsm__rd_container(r, T_ARRAY, max, &n);
-
-	for (uint32_t i = 0; !rc && i < n; i++) {
-		rc = gsm__rd_prefix(r, &out[i]);
-		*count = (uint8_t)(i + 1);
-	}
-	return rc;
 }
 
 /* The chain: opaque bins, bounded here, verified by gossip/cert.c. */
@@ -301,7 +260,7 @@ static int advert_field(struct rd *r, unsigned key, void *ctx)
 {
 	struct gsm_advert *a = ctx;
 	uint64_t v = 0;
-	uint32_t n, m;
+	uint32_t n;
 	uint32_t seen;
 	int rc;
 
@@ -340,26 +299,11 @@ static int advert_field(struct rd *r, unsigned key, void *ctx)
 		}
 		return rc;
 	case GSM_WK_ADVERT_OVERLAY:
-		return rd_prefixes(r, a->overlay, GSM_MAX_OVERLAY, &a->n_overlay);
+		return gsm__rd_prefix_list(r, a->overlay, GSM_MAX_OVERLAY, &a->n_overlay);
 	case GSM_WK_ADVERT_PREFIXES:
-		return rd_prefixes(r, a->prefixes, GSM_MAX_PREFIXES, &a->n_prefixes);
+		return gsm__rd_prefix_list(r, a->prefixes, GSM_MAX_PREFIXES, &a->n_prefixes);
 	case GSM_WK_ADVERT_LABELS:
-		rc = gsm__rd_container(r, T_ARRAY, GSM_MAX_LABELS, &n);
-		for (uint32_t i = 0; !rc && i < n; i++) {
-			struct gsm_label *l = &a->labels[i];
-			rc = gsm__rd_container(r, T_ARRAY, GSM_WK_LABEL_COUNT, &m);
-			if (rc == -EMSGSIZE || (!rc && m != GSM_WK_LABEL_COUNT))
-				rc = -EBADMSG;
-			if (!rc)
-				rc = gsm__rd_text(r, l->key, GSM_MAX_LABEL_KEY, 0);
-			if (!rc)
-				rc = gsm__rd_text(r, l->value, GSM_MAX_LABEL_VALUE, 1);
-			/* canonical order: strictly ascending, no duplicates */
-			if (!rc && i > 0 && strcmp(a->labels[i - 1].key, l->key) >= 0)
-				rc = -EBADMSG;
-			a->n_labels = (uint8_t)(i + 1);
-		}
-		return rc;
+		return gsm__rd_label_list(r, a->labels, GSM_MAX_LABELS, &a->n_labels);
 	case GSM_WK_ADVERT_RELAY_VIA:
 		a->has_relay_via = 1;
 		return gsm__rd_bin_fixed(r, a->relay_via, GSM_ID_LEN);

@@ -98,6 +98,21 @@ static inline void put_prefix(msgpack_packer *pk, const struct gsm_prefix *p)
 	put_bin(pk, b, n + 1);
 }
 
+/* array[prefix] / array[label] (labels already in canonical order) */
+static inline void put_prefix_list(msgpack_packer *pk, const struct gsm_prefix *p, size_t n)
+{
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		put_prefix(pk, &p[i]);
+}
+
+static inline void put_label(msgpack_packer *pk, const struct gsm_label *l)
+{
+	msgpack_pack_array(pk, GSM_WK_LABEL_COUNT);
+	put_str(pk, l->key);
+	put_str(pk, l->value);
+}
+
 /* Text in adverts (wire.c): 1 when p[0..n) is valid UTF-8 without control
  * characters; gsm__text_valid also bounds a NUL-terminated string's length
  * (and refuses it empty unless allow_empty). */
@@ -142,6 +157,15 @@ int gsm__rd_text(struct rd *r, char *out, size_t maxlen, int allow_empty);
 int gsm__rd_container(struct rd *r, enum tkind kind, uint32_t max, uint32_t *n);
 int gsm__rd_addr(struct rd *r, struct gsm_addr *a);
 int gsm__rd_prefix(struct rd *r, struct gsm_prefix *pf);
+/* array[prefix] of at most max (adverts, certificates); *count is the
+ * number read so far, also on error. */
+int gsm__rd_prefix_list(struct rd *r, struct gsm_prefix *out, uint32_t max, uint8_t *count);
+/* array[label] of at most max, keys strictly ascending (the canonical
+ * order: no duplicates); *count as above. */
+int gsm__rd_label_list(struct rd *r, struct gsm_label *out, uint32_t max, uint8_t *count);
+/* A signed object [body bin, sig bin 64] (adverts, certificates,
+ * revocations): at most max bytes, nothing after it; body points into p. */
+int gsm__rd_signed(const uint8_t *p, size_t len, size_t max, struct tok *body, const uint8_t **sig);
 
 /* Iterate a map with small integer keys.  For every known key (< nkeys,
  * nkeys <= 32) fn decodes the value; unknown keys (any type) and their

@@ -341,6 +341,65 @@ int gsm__rd_prefix(struct rd *r, struct gsm_prefix *pf)
 	return prefix_valid(pf) ? 0 : -EBADMSG;
 }
 
+int gsm__rd_prefix_list(struct rd *r, struct gsm_prefix *out, uint32_t max, uint8_t *count)
+{
+	uint32_t n;
+	int rc = gsm__rd_container(r, T_ARRAY, max, &n);
+
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		rc = gsm__rd_prefix(r, &out[i]);
+		*count = (uint8_t)(i + 1);
+	}
+	return rc;
+}
+
+int gsm__rd_label_list(struct rd *r, struct gsm_label *out, uint32_t max, uint8_t *count)
+{
+	uint32_t n, m;
+	int rc = gsm__rd_container(r, T_ARRAY, max, &n);
+
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		struct gsm_label *l = &out[i];
+		rc = gsm__rd_container(r, T_ARRAY, GSM_WK_LABEL_COUNT, &m);
+		if (rc == -EMSGSIZE || (!rc && m != GSM_WK_LABEL_COUNT))
+			rc = -EBADMSG;
+		if (!rc)
+			rc = gsm__rd_text(r, l->key, GSM_MAX_LABEL_KEY, 0);
+		if (!rc)
+			rc = gsm__rd_text(r, l->value, GSM_MAX_LABEL_VALUE, 1);
+		/* canonical order: strictly ascending, no duplicates */
+		if (!rc && i > 0 && strcmp(out[i - 1].key, l->key) >= 0)
+			rc = -EBADMSG;
+		*count = (uint8_t)(i + 1);
+	}
+	return rc;
+}
+
+int gsm__rd_signed(const uint8_t *p, size_t len, size_t max, struct tok *body, const uint8_t **sig)
+{
+	struct rd r = {p, p + len};
+	struct tok t;
+	uint32_t n;
+	int rc;
+
+	if (!p)
+		return -EINVAL;
+	if (len > max)
+		return -EMSGSIZE;
+	rc = gsm__rd_container(&r, T_ARRAY, GSM_WK_SIGNED_COUNT, &n);
+	if (rc || n != GSM_WK_SIGNED_COUNT)
+		return -EBADMSG;
+	rc = gsm__rd_bin(&r, body);
+	if (!rc)
+		rc = gsm__rd_bin(&r, &t);
+	if (rc)
+		return rc;
+	if (t.len != GSM_SIG_LEN || r.p != r.end)
+		return -EBADMSG;
+	*sig = t.ptr;
+	return 0;
+}
+
 int gsm__rd_map(struct rd *r, unsigned nkeys, gsm__field_fn fn, void *ctx, uint32_t *seen)
 {
 	struct tok t;
