@@ -57,6 +57,7 @@
 
 #include <sodium.h>
 
+#include "common/array.h"
 #include "gossip/swim_int.h"
 
 _Static_assert(GSM_WIRE_REVOCATION_MAX == GSM_REVOCATION_MAX, "one revocation bound");
@@ -72,31 +73,27 @@ static uint64_t wall_s(const struct gsm_swim *s)
 /* ------------------------------------------------------------------ */
 /* the store                                                           */
 
-static int cmp_id16(const uint8_t *a, const uint8_t *b)
+struct id_key {
+	const struct gsm_swim *s;
+	const uint8_t *id;
+};
+
+static int id_at(const void *ctx, size_t i)
 {
-	return memcmp(a, b, 16);
+	const struct id_key *k = ctx;
+
+	return memcmp(k->id, k->s->revs[i]->id, 16);
 }
 
 /* Position of id in s->revs (*found) or where it goes. */
 static size_t rev_pos(const struct gsm_swim *s, const uint8_t id[16], int *found)
 {
-	size_t lo = 0, hi = s->n_revs;
+	struct id_key k = {s, id};
+	bool f;
+	size_t p = gsc_lower_bound(s->n_revs, id_at, &k, &f);
 
-	*found = 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_id16(s->revs[mid]->id, id);
-
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	*found = f;
+	return p;
 }
 
 static int key_cmp(const struct rev *r, int by_subject, uint64_t serial, const uint8_t *subject)
@@ -106,21 +103,27 @@ static int key_cmp(const struct rev *r, int by_subject, uint64_t serial, const u
 	return r->serial < serial ? -1 : r->serial > serial;
 }
 
+struct index_key {
+	struct rev **ix;
+	int by_subject;
+	uint64_t serial;
+	const uint8_t *subject;
+};
+
+static int index_at(const void *ctx, size_t i)
+{
+	const struct index_key *k = ctx;
+
+	return -key_cmp(k->ix[i], k->by_subject, k->serial, k->subject);
+}
+
 /* First position in an index whose key is >= the given one. */
 static size_t index_lower(struct rev **ix, size_t n, int by_subject, uint64_t serial,
 			  const uint8_t *subject)
 {
-	size_t lo = 0, hi = n;
+	struct index_key k = {ix, by_subject, serial, subject};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (key_cmp(ix[mid], by_subject, serial, subject) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return gsc_lower_bound(n, index_at, &k, NULL);
 }
 
 static int index_has(struct rev **ix, size_t n, int by_subject, uint64_t serial,
