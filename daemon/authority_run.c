@@ -334,6 +334,10 @@ void gsd_authority_note_member(struct gsd_daemon *d, const struct gsd_member *m)
 		}
 	if (m->uncert_flags & GSM_ADV_RELAY)
 		log_claim(d, m->id, 99, "relay", m->name, warn);
+	if (m->uncert_flags & GSM_ADV_GATEWAY)
+		log_claim(d, m->id, 98, "gateway", m->name, warn);
+	if (m->uncert_flags & GSM_ADV_EXIT)
+		log_claim(d, m->id, 97, "exit", m->name, warn);
 }
 
 static void on_cert_event(struct gsd_daemon *d, const struct gsm_swim_member *m)
@@ -500,6 +504,10 @@ json_t *gsd_view_cert(const struct gsm_swim_member *sm, const struct gsd_member 
 		}
 	if (m->uncert_flags & GSM_ADV_RELAY)
 		json_array_append_new(u, json_string("relay"));
+	if (m->uncert_flags & GSM_ADV_GATEWAY)
+		json_array_append_new(u, json_string("gateway"));
+	if (m->uncert_flags & GSM_ADV_EXIT)
+		json_array_append_new(u, json_string("exit"));
 	json_object_set_new(o, "uncertified", u);
 	return o;
 }

@@ -174,8 +174,10 @@ void gsd_policy_cert_coverage(const struct gsm_cert *c, const struct gsm_advert 
 	for (uint8_t i = 0; i < a->n_labels && i < 32; i++)
 		if (!gsm_cert_allows_label(c, a->labels[i].key, a->labels[i].value))
 			out->labels |= 1u << i;
-	if ((a->flags & GSM_ADV_RELAY) && !gsm_cert_allows_flags(c, GSM_ADV_RELAY))
-		out->flags |= GSM_ADV_RELAY;
+	static const uint32_t roles[] = {GSM_ADV_RELAY, GSM_ADV_GATEWAY, GSM_ADV_EXIT};
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if ((a->flags & roles[i]) && !gsm_cert_allows_flags(c, roles[i]))
+			out->flags |= roles[i];
 }
 
 enum gsd_policy_reason gsd_policy_cert_verdict(int mode, bool covered, bool *accepted)

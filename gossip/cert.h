@@ -244,7 +244,8 @@ bool gsm_cert_allows_overlay(const struct gsm_cert *c, const struct gsm_prefix *
 /* A label key=value: some label of c with that key and that value (or
  * "*"). */
 bool gsm_cert_allows_label(const struct gsm_cert *c, const char *key, const char *value);
-/* Advert flags GSM_ADV_*: RELAY needs GSM_ROLE_RELAY. */
+/* Advert flags GSM_ADV_*: RELAY needs GSM_ROLE_RELAY, GATEWAY needs
+ * GSM_ROLE_GATEWAY, EXIT needs GSM_ROLE_EXIT. */
 bool gsm_cert_allows_flags(const struct gsm_cert *c, uint32_t adv_flags);
 
 /* ---- text files ---- */

@@ -347,5 +347,9 @@ bool gsm_cert_allows_flags(const struct gsm_cert *c, uint32_t adv_flags)
 {
 	if (!c)
 		return false;
-	return !(adv_flags & GSM_ADV_RELAY) || (c->roles & GSM_ROLE_RELAY);
+	if ((adv_flags & GSM_ADV_RELAY) && !(c->roles & GSM_ROLE_RELAY))
+		return false;
+	if ((adv_flags & GSM_ADV_GATEWAY) && !(c->roles & GSM_ROLE_GATEWAY))
+		return false;
+	return !(adv_flags & GSM_ADV_EXIT) || (c->roles & GSM_ROLE_EXIT);
 }

@@ -280,6 +280,12 @@ enum gsm_state {
 #define GSM_ADV_PUBLIC	   0x1u /* reachable from the internet without NAT */
 #define GSM_ADV_RELAY	   0x2u /* willing to relay for NATed members */
 #define GSM_ADV_BEHIND_NAT 0x4u /* the node found it is behind NAT */
+#define GSM_ADV_GATEWAY                                                                            \
+	0x8u /* routes its prefixes for the mesh (subnet router,                                   \
+	      * egress gateway, external clients) */
+#define GSM_ADV_EXIT                                                                               \
+	0x10u /* offers itself as an exit node: 0.0.0.0/0 and                                      \
+	       * ::/0 through it, for members that choose it */
 
 /* endpoint flags */
 #define GSM_EP_CONFIGURED 0x1u

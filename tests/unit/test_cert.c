@@ -982,6 +982,12 @@ static void test_coverage(void **state)
 	c.roles = GSM_ROLE_GATEWAY;
 	assert_false(gsm_cert_allows_flags(&c, GSM_ADV_RELAY));
 	assert_true(gsm_cert_allows_flags(&c, GSM_ADV_PUBLIC | GSM_ADV_BEHIND_NAT));
+	/* GATEWAY needs the gateway role, EXIT the exit role */
+	assert_true(gsm_cert_allows_flags(&c, GSM_ADV_GATEWAY));
+	assert_false(gsm_cert_allows_flags(&c, GSM_ADV_EXIT));
+	c.roles = GSM_ROLE_EXIT;
+	assert_true(gsm_cert_allows_flags(&c, GSM_ADV_EXIT));
+	assert_false(gsm_cert_allows_flags(&c, GSM_ADV_GATEWAY | GSM_ADV_EXIT));
 }
 
 /* ------------------------------------------------------------------ */
