@@ -73,9 +73,9 @@ static void test_refused_keeps_old(void **state)
 					 err, sizeof(err)),
 			 0);
 	/* a body nftables refuses: -EIO with its message, the old table stays */
-	assert_int_equal(gsd_nft_replace("inet", "gossamer_k", "chain c { nonsense here; }", err,
-					 sizeof(err)),
-			 -EIO);
+	assert_int_equal(
+	    gsd_nft_replace("inet", "gossamer_k", "chain c { nonsense here; }", err, sizeof(err)),
+	    -EIO);
 	assert_true(strlen(err) > 0);
 	assert_int_equal(gsd_nft_list("inet", "gossamer_k", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "10.3.0.0/24"));
