@@ -310,6 +310,14 @@ static void sync_table(struct gsd_gateway *g)
 	}
 	r = body ? gsd_nft_replace("inet", g->table, body, err, sizeof(err))
 		 : gsd_nft_delete("inet", g->table, err, sizeof(err));
+	if (r < 0 && !body && !g->text) {
+		/* first pass, nothing of ours known: the stale-table cleanup
+		 * must not warn on hosts without nftables */
+		gsd_debug("gateway: cleanup of table %s: %s", g->table, err);
+		g->synced = true;
+		free(body);
+		return;
+	}
 	if (r < 0) {
 		note_err(g, "nftables refused table %s: %s", g->table, err);
 		free(body);
