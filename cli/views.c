@@ -309,7 +309,13 @@ static int member_row(struct gcli_table *t, const int *at, const json_t *m, cons
 	bool self = json_is_true(json_object_get(m, "self"));
 	const char *state = str(m, "state");
 	cell(t, at, row, MC_SELF, self ? "*" : "", self ? "1" : NULL);
-	cell(t, at, row, MC_NAME, str(m, "name"), self ? "1" : NULL);
+	/* a subnet router (advert flag gateway): "NAME gw" */
+	if (json_is_true(json_object_get(m, "gateway"))) {
+		snprintf(buf, sizeof(buf), "%.63s gw", str(m, "name") ? str(m, "name") : "?");
+		cell(t, at, row, MC_NAME, buf, self ? "1" : NULL);
+	} else {
+		cell(t, at, row, MC_NAME, str(m, "name"), self ? "1" : NULL);
+	}
 	snprintf(id, sizeof(id), "%.8s", str(m, "id"));
 	cell(t, at, row, MC_ID, id, NULL);
 	addr_cell(json_object_get(m, "overlay_addresses"), ctx->width == 0, buf, sizeof(buf));

@@ -57,6 +57,10 @@ struct gsd_config {
 	struct gsm_label labels[GSM_MAX_LABELS];
 	bool public_node;
 	bool relay;
+	/* subnet router (daemon/gateway.h): forwarding for the mesh and the
+	 * egress interfaces of advertise_prefixes, optional masquerading */
+	bool gateway;
+	bool gateway_snat;
 	/* [gossip] */
 	uint8_t n_binds;
 	struct gsm_addr binds[GSD_MAX_BINDS]; /* port ignored; gossip_port used */

@@ -82,6 +82,8 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_AUTHMODE, "authority", "authority_mode", "authority-mode", 0, K_AUTHMODE, "off|warn|require", "certificates: ignore, warn, or require (default require with an authority key, else off)", NOFIELD },
 	{ KI_CERT, "authority", "certificate", "certificate", 0, K_PATH, "FILE", "this node's certificate chain (default STATE_DIR/node.cert)", FIELD(certificate) },
 	{ KI_JOINKEY, "authority", "join_key", "join-key", 0, K_PATH, "FILE", "join key: issue this node's own certificate with it", FIELD(join_key) },
+	{ KI_GATEWAY, "node", "gateway", "gateway", 0, K_BOOL, NULL, "subnet router: forward between the mesh and the interfaces reaching advertise_prefixes", FIELD(gateway) },
+	{ KI_GWSNAT, "node", "gateway_snat", "gateway-snat", 0, K_BOOL, NULL, "gateway: masquerade mesh traffic into advertise_prefixes (else the site routes back)", FIELD(gateway_snat) },
 };
 /* clang-format on */
 

@@ -88,6 +88,8 @@ enum gsd_kid {
 	KI_AUTHMODE,
 	KI_CERT,
 	KI_JOINKEY,
+	KI_GATEWAY,
+	KI_GWSNAT,
 	KI_COUNT
 };
 

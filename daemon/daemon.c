@@ -351,6 +351,8 @@ static int phase_overlay(struct gsd_daemon *d)
 		gsd_err("out of memory");
 		return PHASE_FAIL;
 	}
+	if (gsd_gateway_new(&d->gw, &d->fwd, d->cfg.interface) < 0)
+		gsd_warn("gateway: interface name %s unusable in nftables rules", d->cfg.interface);
 	if (d->cfg.relay) {
 		int r = gsd_nat_enable_forwarding();
 		if (r < 0)
@@ -431,6 +433,8 @@ static void teardown_runtime(struct gsd_daemon *d)
 	gsd_io_stop(d);
 	gsd_control_close(d->ctl);
 	d->ctl = NULL;
+	gsd_gateway_stop(d->gw);
+	gsd_forward_restore(&d->fwd);
 	gsd_backend_close(d->be);
 	uv_walk(d->loop, close_walk, NULL);
 	uv_run(d->loop, UV_RUN_DEFAULT);
@@ -442,6 +446,7 @@ static void daemon_free(struct gsd_daemon *d)
 	gsd_backend_free(d->be);
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
+	gsd_gateway_free(d->gw);
 	gsd_memcache_free(d->members);
 	gsd_policy_state_free(d);
 	free(d->rx);

@@ -99,6 +99,8 @@
 #include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/control.h"
+#include "daemon/forward.h"
+#include "daemon/gateway.h"
 #include "daemon/members.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
@@ -260,6 +262,12 @@ struct gsd_daemon {
 		uint64_t claims_uncertified; /* uncertified claims reported */
 		struct gsd_ratelimit rl;
 	} auth;
+
+	/* --- forwarding sysctls held by features, restored at shutdown
+	 * (forward.h; zeroed = /proc/sys), and the subnet router (gateway.c,
+	 * real backends only) */
+	struct gsd_forward fwd;
+	struct gsd_gateway *gw;
 
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;

@@ -106,6 +106,7 @@ static int member_to_json(void *arg, const struct gsm_swim_member *m)
 	json_object_set_new(o, "incarnation", json_integer((json_int_t)m->incarnation));
 	json_object_set_new(o, "public", json_boolean(a && (a->flags & GSM_ADV_PUBLIC)));
 	json_object_set_new(o, "relay", json_boolean(a && (a->flags & GSM_ADV_RELAY)));
+	json_object_set_new(o, "gateway", json_boolean(a && (a->flags & GSM_ADV_GATEWAY)));
 	json_object_set_new(o, "behind_nat", json_boolean(a && (a->flags & GSM_ADV_BEHIND_NAT)));
 	uint8_t rid[GSM_ID_LEN];
 	if (!m->is_self && d->nat && gsd_nat_peer_path(d->nat, m->id, rid) == GSD_NAT_RELAYED) {
@@ -269,6 +270,7 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(o, "gossip", g);
 	json_object_set_new(o, "cluster_keys", cluster_keys_json(d->kr));
 	json_object_set_new(o, "authority", gsd_view_authority(d));
+	json_object_set_new(o, "gateway", gsd_gateway_view(d->gw, &d->cfg));
 	if (d->nat) {
 		struct gsd_nat_stats ns;
 		gsd_nat_stats(d->nat, &ns);
