@@ -218,6 +218,164 @@ void gsd_on_wg_observed(struct gsd_daemon *d, const uint8_t *observer, const str
 	gsd_advert_refresh(d, "WireGuard-observed endpoint");
 }
 
+/* ------------------------------------------------------------ connected clusters */
+
+/* A gateway (gateway = yes) does not advertise a configured prefix that
+ * overlaps another member's accepted prefix (daemon/policy.h, the overlap
+ * rule).  "Accepted" is what the last reconcile pass let through: the
+ * claims table knows when it first saw each accepted claim and forgets the
+ * others.  The withheld pairs are recomputed before every build of our
+ * advert and after every reconcile pass (gsd_overlap_update); each new
+ * (prefix, member) pair is logged once, and a prefix advertised again is
+ * said so.  Until the startup hold-off ends (the first anti-entropy sync:
+ * the mesh's adverts are known) a gateway advertises none of its
+ * configured prefixes, so a restarted gateway never briefly joins two
+ * clusters that share a CIDR. */
+
+static bool is_gateway(const struct gsd_daemon *d)
+{
+	return d->cfg.gateway;
+}
+
+static bool overlap_waiting(const struct gsd_daemon *d)
+{
+	return is_gateway(d) && d->holdoff && d->backend_kind != GSD_BACKEND_NONE;
+}
+
+static bool gateway_holds(const struct gsd_daemon *d, const struct gsm_prefix *p)
+{
+	if (!is_gateway(d))
+		return false;
+	return overlap_waiting(d) || gsd_policy_is_withheld(d->pol.withheld, d->pol.n_withheld, p);
+}
+
+/* the routed prefixes of the other members that the last pass accepted */
+static int collect_rivals(struct gsd_daemon *d, const struct gsd_policy_table *t,
+			  struct gsd_policy_rival **out, size_t *n_out)
+{
+	struct gsd_policy_rival *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < gsd_memcache_count(d->members); i++) {
+		const struct gsd_member *m = gsd_memcache_at(d->members, i);
+		if (m->is_self || !m->has_advert)
+			continue;
+		for (uint8_t k = 0; k < m->n_prefixes; k++) {
+			uint64_t first = gsd_policy_table_first_seen(t, &m->prefixes[k], m->id);
+			if (!first)
+				continue; /* refused, or its member is not a peer */
+			if (gsc_grow(&v, &cap, n + 1, sizeof(*v)) < 0) {
+				free(v);
+				return -ENOMEM;
+			}
+			struct gsd_policy_rival *r = &v[n++];
+			memset(r, 0, sizeof(*r));
+			r->prefix = m->prefixes[k];
+			memcpy(r->id, m->id, GSM_ID_LEN);
+			snprintf(r->name, sizeof(r->name), "%s", m->name);
+			r->gateway = (m->flags & GSM_ADV_GATEWAY) != 0;
+			r->first_seen_ms = first;
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* the withheld pairs of our configured prefixes now (*out: caller's) */
+static int overlap_pairs(struct gsd_daemon *d, struct gsd_policy_withheld **out, size_t *n_out)
+{
+	const struct gsd_config *c = &d->cfg;
+	struct gsd_policy_table *t = gsd_policy_table_of(d);
+	struct gsd_policy_rival *rv = NULL;
+	size_t n_rv = 0;
+	uint64_t since[GSM_MAX_PREFIXES];
+	*out = NULL;
+	*n_out = 0;
+	if (!t)
+		return -ENOMEM;
+	int r = collect_rivals(d, t, &rv, &n_rv);
+	if (r < 0 || !n_rv)
+		goto out;
+	const uint8_t *self = gsm_identity_public(d->keys.identity);
+	uint64_t now = gsd_now_ms(), contact = gsd_policy_table_self_since(t);
+	for (int i = 0; i < c->n_prefixes; i++) {
+		/* ours since our advert first carried it, and not before our
+		 * first contact with the mesh */
+		uint64_t s = gsd_policy_table_first_seen(t, &c->prefixes[i], self);
+		since[i] = s ? s : now;
+		if (contact > since[i])
+			since[i] = contact;
+	}
+	r = gsd_policy_withhold(c->prefixes, (size_t)c->n_prefixes, since, self, rv, n_rv, out,
+				n_out);
+out:
+	free(rv);
+	return r;
+}
+
+static void log_overlap_changes(const struct gsd_daemon *d, const struct gsd_policy_withheld *v,
+				size_t n)
+{
+	char own[64], theirs[64];
+	for (size_t i = 0; i < n; i++) {
+		if (gsd_policy_withheld_has(d->pol.withheld, d->pol.n_withheld, &v[i]))
+			continue;
+		gsd_format_prefix(&v[i].prefix, own, sizeof(own));
+		gsd_format_prefix(&v[i].member_prefix, theirs, sizeof(theirs));
+		gsd_warn(
+		    "not advertising %s: overlaps %s of member %s (connected clusters must not "
+		    "share CIDRs)",
+		    own, theirs, v[i].name);
+	}
+	for (size_t i = 0; i < d->pol.n_withheld; i++) {
+		const struct gsm_prefix *p = &d->pol.withheld[i].prefix;
+		if (gsd_policy_is_withheld(v, n, p) ||
+		    gsd_policy_is_withheld(d->pol.withheld, i, p)) /* said once */
+			continue;
+		gsd_format_prefix(p, own, sizeof(own));
+		gsd_info("advertising %s again: it no longer overlaps another member's prefix",
+			 own);
+	}
+}
+
+/* Recompute the withheld pairs (kept on failure to allocate). */
+static void overlap_recompute(struct gsd_daemon *d)
+{
+	struct gsd_policy_withheld *v = NULL;
+	size_t n = 0;
+	if (is_gateway(d) && d->cfg.n_prefixes > 0 && overlap_pairs(d, &v, &n) < 0)
+		return;
+	log_overlap_changes(d, v, n);
+	free(d->pol.withheld);
+	d->pol.withheld = v;
+	d->pol.n_withheld = n;
+}
+
+void gsd_overlap_update(struct gsd_daemon *d)
+{
+	gsd_advert_refresh(d, "connected clusters: overlap rule");
+}
+
+json_t *gsd_view_not_advertised(const struct gsd_daemon *d)
+{
+	json_t *a = json_array();
+	char own[64], theirs[64];
+	for (size_t i = 0; a && i < d->pol.n_withheld; i++) {
+		const struct gsd_policy_withheld *w = &d->pol.withheld[i];
+		json_t *o = json_object();
+		if (!o)
+			break;
+		gsd_format_prefix(&w->prefix, own, sizeof(own));
+		gsd_format_prefix(&w->member_prefix, theirs, sizeof(theirs));
+		json_object_set_new(o, "prefix", json_string(own));
+		json_object_set_new(o, "reason", json_string("overlap"));
+		json_object_set_new(o, "member", json_string(w->name));
+		json_object_set_new(o, "member_prefix", json_string(theirs));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 /* ------------------------------------------------------------ own advert */
 
 static int label_cmp(const void *a, const void *b)
@@ -251,7 +409,8 @@ static void build_advert(struct gsd_daemon *d, struct gsm_advert *a)
 		a->overlay[a->n_overlay++] = d->v4;
 	a->overlay[a->n_overlay++] = d->v6;
 	for (int i = 0; i < c->n_prefixes && a->n_prefixes < GSM_MAX_PREFIXES; i++)
-		a->prefixes[a->n_prefixes++] = c->prefixes[i];
+		if (!gateway_holds(d, &c->prefixes[i])) /* connected clusters */
+			a->prefixes[a->n_prefixes++] = c->prefixes[i];
 	a->n_labels = c->n_labels;
 	memcpy(a->labels, c->labels, sizeof(c->labels[0]) * c->n_labels);
 	if (d->relay_via_set) {
@@ -273,6 +432,7 @@ void gsd_advert_refresh(struct gsd_daemon *d, const char *why)
 	uint8_t *buf = malloc(GSM_MAX_ADVERT);
 	if (!a || !buf)
 		goto out;
+	overlap_recompute(d);
 	build_advert(d, a);
 	a->version = d->adv_version;
 	if (d->adv_version && !memcmp(a, &d->adv, sizeof(*a)))
@@ -392,6 +552,7 @@ void gsd_policy_state_free(struct gsd_daemon *d)
 {
 	gsd_policy_table_free(d->pol.table);
 	free(d->pol.connected);
+	free(d->pol.withheld);
 	memset(&d->pol, 0, sizeof(d->pol));
 }
 

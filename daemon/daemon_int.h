@@ -206,6 +206,10 @@ struct gsd_daemon {
 		struct gsm_prefix *connected;
 		size_t n_connected;
 		uint64_t connected_ms;
+		/* connected clusters: our configured prefixes a gateway does
+		 * not advertise, with the member prefix each overlaps */
+		struct gsd_policy_withheld *withheld;
+		size_t n_withheld;
 	} pol;
 
 	/* --- WireGuard sync (wgsync.c) */
@@ -464,5 +468,15 @@ const struct gsd_policy *gsd_policy_of(struct gsd_daemon *d);
 struct gsd_policy_table *gsd_policy_table_of(struct gsd_daemon *d);
 /* Release the policy state (teardown). */
 void gsd_policy_state_free(struct gsd_daemon *d);
+
+/* ------------------------------------ connected clusters (advert.c) */
+
+/* After a reconcile pass: apply the overlap rule to a gateway's configured
+ * prefixes (daemon/policy.h) and re-sign our advert if that changed what
+ * it carries. */
+void gsd_overlap_update(struct gsd_daemon *d);
+/* status --json "not_advertised": [{prefix, reason, member,
+ * member_prefix}] (new reference). */
+json_t *gsd_view_not_advertised(const struct gsd_daemon *d);
 
 #endif

@@ -29,11 +29,18 @@
  *    accepted but reported in warn mode.  The coverage of an advert is
  *    computed once per advert version (the member cache keeps the bits).
  *
+ *  - connected clusters: a gateway does not advertise a configured prefix
+ *    that overlaps another member's accepted prefix (gsd_policy_withhold;
+ *    the tie-break between two gateways is the contest rule above, see
+ *    policy.h), so two clusters sharing a CIDR are refused, not joined.
+ *
  * The table remembers when each claim was first seen and which claims the
  * last pass dropped, and reports a drop once, not on every pass.
  */
 #include "daemon/policy.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,4 +387,79 @@ size_t gsd_policy_table_n_drops(const struct gsd_policy_table *t)
 const struct gsd_policy_drop *gsd_policy_table_drop_at(const struct gsd_policy_table *t, size_t i)
 {
 	return i < t->n_last ? &t->last[i] : NULL;
+}
+
+/* ------------------------------------------------ connected clusters */
+
+static bool prefix_same(const struct gsm_prefix *a, const struct gsm_prefix *b)
+{
+	struct gsm_prefix x = *a, y = *b;
+	gsd_policy_normalize(&x);
+	gsd_policy_normalize(&y);
+	return x.family == y.family && x.len == y.len && !memcmp(x.ip, y.ip, 16);
+}
+
+bool gsd_policy_overlap_yields(const struct gsm_prefix *p, const uint8_t self[GSM_ID_LEN],
+			       uint64_t own_since_ms, const struct gsd_policy_rival *r)
+{
+	if (!memcmp(r->id, self, GSM_ID_LEN) || r->prefix.family != p->family ||
+	    !gsm_prefix_overlaps(p, &r->prefix))
+		return false;
+	if (!r->gateway)
+		return true; /* the mesh's own prefixes come first */
+	struct gsd_policy_claim ours = {.first_seen_ms = own_since_ms};
+	struct gsd_policy_claim theirs = {.first_seen_ms = r->first_seen_ms};
+	memcpy(ours.id, self, GSM_ID_LEN);
+	memcpy(theirs.id, r->id, GSM_ID_LEN);
+	return gsd_policy_claim_cmp(&ours, &theirs) > 0;
+}
+
+int gsd_policy_withhold(const struct gsm_prefix *own, size_t n_own, const uint64_t *own_since_ms,
+			const uint8_t self[GSM_ID_LEN], const struct gsd_policy_rival *rivals,
+			size_t n_rivals, struct gsd_policy_withheld **out, size_t *n_out)
+{
+	struct gsd_policy_withheld *v = NULL;
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	*n_out = 0;
+	for (size_t i = 0; i < n_own; i++) {
+		for (size_t k = 0; k < n_rivals; k++) {
+			const struct gsd_policy_rival *r = &rivals[k];
+			if (!gsd_policy_overlap_yields(&own[i], self, own_since_ms[i], r))
+				continue;
+			if (gsc_grow(&v, &cap, n + 1, sizeof(*v)) < 0) {
+				free(v);
+				return -ENOMEM;
+			}
+			struct gsd_policy_withheld *w = &v[n++];
+			memset(w, 0, sizeof(*w));
+			w->prefix = own[i];
+			w->member_prefix = r->prefix;
+			memcpy(w->id, r->id, GSM_ID_LEN);
+			snprintf(w->name, sizeof(w->name), "%s", r->name);
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+bool gsd_policy_is_withheld(const struct gsd_policy_withheld *v, size_t n,
+			    const struct gsm_prefix *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix_same(&v[i].prefix, p))
+			return true;
+	return false;
+}
+
+bool gsd_policy_withheld_has(const struct gsd_policy_withheld *v, size_t n,
+			     const struct gsd_policy_withheld *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix_same(&v[i].prefix, &x->prefix) &&
+		    prefix_same(&v[i].member_prefix, &x->member_prefix) &&
+		    !memcmp(v[i].id, x->id, GSM_ID_LEN))
+			return true;
+	return false;
 }

@@ -167,4 +167,64 @@ uint64_t gsd_policy_table_self_since(const struct gsd_policy_table *t);
 size_t gsd_policy_table_n_drops(const struct gsd_policy_table *t);
 const struct gsd_policy_drop *gsd_policy_table_drop_at(const struct gsd_policy_table *t, size_t i);
 
+/* ------------------------------------------------ connected clusters: the overlap rule
+ *
+ * A gateway (gateway = yes) advertises prefixes from outside the mesh,
+ * e.g. another cluster's pod and service CIDRs.  It must not advertise
+ * one that overlaps a prefix another member advertises and this node
+ * accepted: two clusters sharing CIDRs would otherwise be joined silently,
+ * longest match splitting one address range between them.  Ordinary
+ * members keep the longest-match behaviour (docs/addressing.md).
+ *
+ * Against an ordinary member the gateway always yields: the mesh's own
+ * prefixes come first.  Against another gateway the incumbent keeps its
+ * prefix (gsd_policy_claim_cmp at rank 0: ours dates from when our advert
+ * first carried it, no earlier than our first contact with the mesh
+ * (gsd_policy_table_self_since); theirs from when this node first saw it;
+ * within GSD_POLICY_INCUMBENT_MS of each other the lower node id keeps
+ * it), so two gateways never both withdraw for good: once one withdraws,
+ * the other sees no overlap and advertises.  An identical prefix counts as
+ * an overlap too (a second gateway for the same prefix is a standby). */
+
+/* Another member's claim of a routed prefix that this node accepted. */
+struct gsd_policy_rival {
+	struct gsm_prefix prefix;
+	uint8_t id[GSM_ID_LEN];
+	char name[GSM_MAX_NAME + 1];
+	bool gateway;		/* the member advertises GSM_ADV_GATEWAY */
+	uint64_t first_seen_ms; /* when this node first saw the claim */
+};
+
+/* Must a gateway (node id self) stop advertising its prefix p, which its
+ * advert carries since own_since_ms, because of rival r?  False when they
+ * do not overlap (or differ in family) or r is self. */
+bool gsd_policy_overlap_yields(const struct gsm_prefix *p, const uint8_t self[GSM_ID_LEN],
+			       uint64_t own_since_ms, const struct gsd_policy_rival *r);
+
+/* One (own prefix, rival) pair a gateway yields to: prefix is not
+ * advertised (status `not_advertised`, reason "overlap"). */
+struct gsd_policy_withheld {
+	struct gsm_prefix prefix;	 /* ours (as configured), not advertised */
+	struct gsm_prefix member_prefix; /* the rival's */
+	uint8_t id[GSM_ID_LEN];		 /* the rival */
+	char name[GSM_MAX_NAME + 1];
+};
+
+/* Every pair (own[i], rivals[k]) where own[i] yields
+ * (gsd_policy_overlap_yields with own_since_ms[i]), in the order of own
+ * then rivals.  *out (NULL when none) is the caller's (free).  0 or
+ * -ENOMEM (then *out is NULL and *n_out 0). */
+int gsd_policy_withhold(const struct gsm_prefix *own, size_t n_own, const uint64_t *own_since_ms,
+			const uint8_t self[GSM_ID_LEN], const struct gsd_policy_rival *rivals,
+			size_t n_rivals, struct gsd_policy_withheld **out, size_t *n_out);
+
+/* Is own prefix p among the withheld ones (same family, length and
+ * address bits)? */
+bool gsd_policy_is_withheld(const struct gsd_policy_withheld *v, size_t n,
+			    const struct gsm_prefix *p);
+
+/* Is the pair x (own prefix, rival id, rival prefix) in v? */
+bool gsd_policy_withheld_has(const struct gsd_policy_withheld *v, size_t n,
+			     const struct gsd_policy_withheld *x);
+
 #endif

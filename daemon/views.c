@@ -241,6 +241,8 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 			    json_integer((json_int_t)((gsd_now_ms() - d->start_ms) / 1000)));
 	json_object_set_new(o, "behind_nat", json_boolean(d->behind_nat));
 	json_object_set_new(o, "dropped_claims", dropped_claims_json(d));
+	/* connected clusters: a gateway's prefixes withheld (advert.c) */
+	json_object_set_new(o, "not_advertised", gsd_view_not_advertised(d));
 	/* additive (docs/control.md): gossip traffic counters and memory */
 	json_t *g = json_object();
 	json_object_set_new(g, "datagrams_sent", json_integer((json_int_t)st.dgrams_sent));

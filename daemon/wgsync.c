@@ -542,6 +542,7 @@ void gsd_reconcile_wg(struct gsd_daemon *d)
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
 		if (phases[i](&p) < 0)
 			break;
+	gsd_overlap_update(d); /* connected clusters: the overlap rule (advert.c) */
 	gsd_gateway_apply(d->gw, &d->cfg, &d->adv);
 	gnl_wg_device_free(p.want);
 	gnl_wg_device_free(p.cur);

@@ -1,13 +1,16 @@
 /* tests/daemon/test_policy.c - which claims a node accepts (daemon/policy.c)
  * and how reconcile applies it: refusal reasons, accept_prefixes, provable
  * overlay addresses, the contest rule against key grinding, equal
- * prefixes, log-once, and the victim's own decision agreeing. */
+ * prefixes, log-once, and the victim's own decision agreeing; the overlap
+ * rule of connected clusters (a gateway's prefixes vs the members'). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/config.h"
@@ -488,6 +491,182 @@ static void test_equal_prefixes(void **state)
 	gsd_policy_table_free(t);
 }
 
+/* ------------------------------------------------ connected clusters: the overlap rule */
+
+static struct gsd_policy_rival rival(const char *cidr, uint8_t idbyte, bool gw, uint64_t first)
+{
+	struct gsd_policy_rival r;
+	memset(&r, 0, sizeof(r));
+	r.prefix = pfx(cidr);
+	memset(r.id, idbyte, 32);
+	snprintf(r.name, sizeof(r.name), "m%02x", idbyte);
+	r.gateway = gw;
+	r.first_seen_ms = first;
+	return r;
+}
+
+/* A gateway yields to an ordinary member's overlapping prefix, whatever
+ * the times; never to a disjoint one, another family or itself. */
+static void test_overlap_yields(void **state)
+{
+	uint8_t self[32];
+	memset(self, 0x50, 32);
+	struct gsm_prefix own = pfx("10.244.0.0/16");
+	struct gsd_policy_rival r = rival("10.244.3.0/24", 0x60, false, NOW_MS + 60000);
+	assert_true(gsd_policy_overlap_yields(&own, self, NOW_MS, &r)); /* inside */
+	r.prefix = pfx("10.0.0.0/8");
+	assert_true(gsd_policy_overlap_yields(&own, self, NOW_MS, &r)); /* covers */
+	r.prefix = pfx("10.244.0.0/16");
+	assert_true(gsd_policy_overlap_yields(&own, self, NOW_MS, &r)); /* identical */
+	r.prefix = pfx("10.245.0.0/16");
+	assert_false(gsd_policy_overlap_yields(&own, self, NOW_MS, &r)); /* disjoint */
+	r.prefix = pfx("fd10::/64");
+	assert_false(gsd_policy_overlap_yields(&own, self, NOW_MS, &r));
+	r.prefix = pfx("10.244.3.0/24");
+	memcpy(r.id, self, 32);
+	assert_false(gsd_policy_overlap_yields(&own, self, NOW_MS, &r)); /* our own */
+}
+
+/* Two gateways: the incumbent keeps its prefix, the newcomer yields;
+ * within GSD_POLICY_INCUMBENT_MS the lower id keeps it.  With consistent
+ * views exactly one of the two yields, so they never both withdraw. */
+static void test_overlap_gateways(void **state)
+{
+	uint8_t lo[32], hi[32];
+	memset(lo, 0x10, 32);
+	memset(hi, 0x20, 32);
+	struct gsm_prefix plo = pfx("10.244.0.0/16"), phi = pfx("10.244.7.0/24");
+	struct gsd_policy_rival rhi = rival("10.244.7.0/24", 0x20, true, 0);
+	struct gsd_policy_rival rlo = rival("10.244.0.0/16", 0x10, true, 0);
+	/* the higher id is the incumbent: the lower id yields */
+	rhi.first_seen_ms = NOW_MS;
+	assert_true(gsd_policy_overlap_yields(&plo, lo, NOW_MS + GSD_POLICY_INCUMBENT_MS, &rhi));
+	/* at the same time: the lower id keeps it */
+	assert_false(gsd_policy_overlap_yields(&plo, lo, NOW_MS + 500, &rhi));
+	static const uint64_t offs[] = {0, 1, 9999, 10000, 10001, 30000};
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		for (size_t j = 0; j < sizeof(offs) / sizeof(offs[0]); j++) {
+			uint64_t t_lo = NOW_MS + offs[i], t_hi = NOW_MS + offs[j];
+			rhi.first_seen_ms = t_hi;
+			rlo.first_seen_ms = t_lo;
+			bool lo_yields = gsd_policy_overlap_yields(&plo, lo, t_lo, &rhi);
+			bool hi_yields = gsd_policy_overlap_yields(&phi, hi, t_hi, &rlo);
+			assert_true(lo_yields != hi_yields);
+		}
+	}
+	/* an ordinary member does not compete: the gateway always yields */
+	rhi.gateway = false;
+	rhi.first_seen_ms = NOW_MS + 60000;
+	assert_true(gsd_policy_overlap_yields(&plo, lo, NOW_MS, &rhi));
+}
+
+/* Every (own prefix, member) pair is listed; a prefix is withheld when it
+ * yields to any of them. */
+static void test_overlap_withhold(void **state)
+{
+	uint8_t self[32];
+	memset(self, 0x50, 32);
+	struct gsm_prefix own[3] = {pfx("10.244.0.0/16"), pfx("10.96.0.0/12"), pfx("fd44::/64")};
+	uint64_t since[3] = {NOW_MS, NOW_MS, NOW_MS};
+	struct gsd_policy_rival rv[3] = {
+	    rival("10.244.3.0/24", 0x60, false, NOW_MS),
+	    rival("10.244.7.0/24", 0x61, false, NOW_MS),
+	    rival("10.245.0.0/16", 0x62, false, NOW_MS),
+	};
+	struct gsd_policy_withheld *w;
+	size_t n;
+	assert_int_equal(gsd_policy_withhold(own, 3, since, self, rv, 3, &w, &n), 0);
+	assert_int_equal(n, 2);
+	char a[64], b[64];
+	gsd_format_prefix(&w[0].prefix, a, sizeof(a));
+	gsd_format_prefix(&w[0].member_prefix, b, sizeof(b));
+	assert_string_equal(a, "10.244.0.0/16");
+	assert_string_equal(b, "10.244.3.0/24");
+	assert_string_equal(w[0].name, "m60");
+	assert_string_equal(w[1].name, "m61");
+	assert_true(gsd_policy_is_withheld(w, n, &own[0]));
+	assert_false(gsd_policy_is_withheld(w, n, &own[1]));
+	assert_false(gsd_policy_is_withheld(w, n, &own[2]));
+	struct gsm_prefix hostbits = own[0]; /* same network, host bits set */
+	hostbits.ip[2] = 9;
+	hostbits.ip[3] = 9;
+	assert_true(gsd_policy_is_withheld(w, n, &hostbits));
+	assert_true(gsd_policy_withheld_has(w, n, &w[1]));
+	struct gsd_policy_withheld x = w[1];
+	x.member_prefix = pfx("10.244.8.0/24");
+	assert_false(gsd_policy_withheld_has(w, n, &x));
+	free(w);
+	/* nothing overlaps: nothing withheld, nothing allocated */
+	assert_int_equal(gsd_policy_withhold(own + 1, 2, since, self, rv, 3, &w, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(w);
+}
+
+/* "Accepted" is what the last reconcile pass let through: the claims
+ * table knows a member's prefix only when the policy accepted it and the
+ * member is a peer (daemon/advert.c builds the rivals from that).  A
+ * refused claim (here: over this host's LAN) never makes a gateway
+ * withdraw; an accepted one does. */
+static void test_overlap_accepted_only(void **state)
+{
+	struct gsd_policy pol;
+	base_policy(&pol);
+	uint8_t self[32], b1[32], b2[32];
+	id_of(self, 0x30, 1);
+	id_of(b1, 0x70, 2);
+	id_of(b2, 0x60, 3);
+	mkm(0, self, 0xa0, "gw", NULL);
+	mkm(1, b1, 0xa1, "b1", NULL);
+	mkm(2, b2, 0xa2, "b2", NULL);
+	advs[1].prefixes[advs[1].n_prefixes++] = pfx("172.31.3.0/24");
+	advs[2].prefixes[advs[2].n_prefixes++] = pfx("192.168.1.0/24"); /* connected: refused */
+	build(3);
+	struct gsd_policy_table *t = gsd_policy_table_new(NULL, NULL);
+	struct gsd_rc_input in;
+	memset(&in, 0, sizeof(in));
+	memcpy(in.self_id, self, 32);
+	memset(in.self_wg_pubkey, 0xa0, 32);
+	in.keepalive = -1;
+	in.now_ms = NOW_MS;
+	in.now_unix = NOW_UNIX;
+	in.members = mem;
+	in.n_members = 3;
+	in.policy = &pol;
+	in.claims_seen = t;
+	gnl_wg_device_free(run(&in));
+	struct gsd_policy_rival rv[4];
+	size_t n_rv = 0;
+	for (int i = 1; i < 3; i++)
+		for (uint8_t k = 0; k < recs[i]->n_prefixes; k++) {
+			uint64_t first =
+			    gsd_policy_table_first_seen(t, &recs[i]->prefixes[k], recs[i]->id);
+			if (!first)
+				continue;
+			memset(&rv[n_rv], 0, sizeof(rv[n_rv]));
+			rv[n_rv].prefix = recs[i]->prefixes[k];
+			memcpy(rv[n_rv].id, recs[i]->id, 32);
+			rv[n_rv].first_seen_ms = first;
+			n_rv++;
+		}
+	assert_int_equal(n_rv, 1); /* b1's; b2's was refused */
+	struct gsm_prefix own[2] = {pfx("172.31.0.0/16"), pfx("192.168.0.0/16")};
+	uint64_t since[2] = {NOW_MS, NOW_MS};
+	struct gsd_policy_withheld *w;
+	size_t n;
+	assert_int_equal(gsd_policy_withhold(own, 2, since, self, rv, n_rv, &w, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(gsd_policy_is_withheld(w, n, &own[0]));
+	assert_false(gsd_policy_is_withheld(w, n, &own[1]));
+	free(w);
+	/* b1 expires (left long ago): its claim is gone after the next pass */
+	mem[1].state = GSM_STATE_LEFT;
+	mem[1].state_since_ms = NOW_MS - 3600000;
+	in.now_ms = NOW_MS + 1000;
+	gnl_wg_device_free(run(&in));
+	assert_int_equal(gsd_policy_table_first_seen(t, &recs[1]->prefixes[0], b1), 0);
+	gsd_policy_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +678,10 @@ int main(void)
 	    cmocka_unit_test(test_self_since),
 	    cmocka_unit_test_teardown(test_reconcile_attacker, free_recs),
 	    cmocka_unit_test_teardown(test_equal_prefixes, free_recs),
+	    cmocka_unit_test(test_overlap_yields),
+	    cmocka_unit_test(test_overlap_gateways),
+	    cmocka_unit_test(test_overlap_withhold),
+	    cmocka_unit_test_teardown(test_overlap_accepted_only, free_recs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
