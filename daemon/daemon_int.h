@@ -261,6 +261,9 @@ struct gsd_daemon {
 		struct gsd_ratelimit rl;
 	} auth;
 
+	/* --- plain WireGuard clients of this gateway (clients.c) */
+	struct gsd_clients *clients;
+
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;
 
