@@ -33,7 +33,6 @@
 #include "daemon/clients.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +40,7 @@
 
 #include "common/fileio.h"
 #include "daemon/daemon_int.h"
+#include "daemon/forward.h"
 #include "daemon/log.h"
 #include "daemon/nft.h"
 #include "daemon/reconcile.h"
@@ -60,8 +60,10 @@ struct gsd_clients {
 	char table[64];	 /* gossamer_clients[_<if>] */
 	char *nft_text;	 /* the body last written, NULL = not written */
 	bool nft_failed; /* the last write failed (logged once) */
-	bool fwd_set;	 /* forwarding switched on by us */
-	char fwd_prev;	 /* its value before ('0' or '1') */
+	/* forwarding of the mesh interface; a private table until the
+	 * daemon holds the shared one (daemon/forward.h) */
+	struct gsd_forward fwd;
+	bool fwd_failed;
 };
 
 /* ------------------------------------------------------------ the set */
@@ -77,6 +79,7 @@ struct gsd_clients *gsd_clients_new(const char *path)
 		return NULL;
 	}
 	snprintf(cs->path, sizeof(cs->path), "%s", path);
+	gsd_forward_init(&cs->fwd, NULL);
 	return cs;
 }
 
@@ -434,49 +437,18 @@ static bool sync_table(struct gsd_daemon *d)
 }
 
 /* IPv4 forwarding on the mesh interface (clients reach members through
- * us), remembering the old value for gsd_clients_stop.  A local switch
- * until daemon/forward.h (helper gateway) is merged. */
+ * us), held as GSD_FWD_CLIENTS; released at stop. */
 static void forward_on(struct gsd_daemon *d)
 {
 	struct gsd_clients *cs = d->clients;
-	char path[128], prev = '0';
-	if (cs->fwd_set)
+	if (gsd_forward_held(&cs->fwd, GSD_FWD_CLIENTS, d->cfg.interface, AF_INET))
 		return;
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", d->cfg.interface);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
+	int r = gsd_forward_enable(&cs->fwd, GSD_FWD_CLIENTS, d->cfg.interface, AF_INET,
+				   "plain WireGuard clients");
+	if (r < 0 && !cs->fwd_failed)
 		gsd_warn("clients: cannot enable forwarding on %s: %s", d->cfg.interface,
-			 strerror(errno));
-		return;
-	}
-	if (read(fd, &prev, 1) == 1 && prev != '1' &&
-	    (lseek(fd, 0, SEEK_SET) < 0 || write(fd, "1\n", 2) != 2)) {
-		gsd_warn("clients: cannot enable forwarding on %s: %s", d->cfg.interface,
-			 strerror(errno));
-		close(fd);
-		return;
-	}
-	close(fd);
-	cs->fwd_set = true;
-	cs->fwd_prev = prev;
-	if (prev != '1')
-		gsd_info("clients: IPv4 forwarding enabled on %s", d->cfg.interface);
-}
-
-static void forward_restore(struct gsd_daemon *d)
-{
-	struct gsd_clients *cs = d->clients;
-	char path[128];
-	if (!cs->fwd_set || cs->fwd_prev == '1')
-		return;
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", d->cfg.interface);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0\n", 2) != 2)
-			gsd_warn("clients: cannot restore forwarding on %s", d->cfg.interface);
-		close(fd);
-	}
-	cs->fwd_set = false;
+			 strerror(-r));
+	cs->fwd_failed = r < 0;
 }
 
 int gsd_clients_start(struct gsd_daemon *d)
@@ -510,7 +482,7 @@ void gsd_clients_stop(struct gsd_daemon *d)
 		return;
 	if (!d->clients->n && d->clients->nft_text)
 		gsd_nft_delete("inet", d->clients->table, err, sizeof(err));
-	forward_restore(d);
+	gsd_forward_restore(&d->clients->fwd);
 	gsd_clients_free(d->clients);
 	d->clients = NULL;
 }
