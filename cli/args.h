@@ -137,8 +137,8 @@ struct gcli_opts {
 
 /* `client ...` (cli/client_cmd.c): every word but argv[cmd_at] ("client")
  * into o (already cleared, cmd set), as gcli_args_parse. */
-int gcli_client_args(int argc, char **argv, int cmd_at, const char *env_socket,
-		     struct gcli_opts *o, char *err, size_t errlen);
+int gcli_client_args(int argc, char **argv, int cmd_at, const char *env_socket, struct gcli_opts *o,
+		     char *err, size_t errlen);
 extern const char gcli_usage_client[];
 
 /* Parse argv.  env_socket: the value of $GOSSAMER_SOCKET (or NULL).
