@@ -50,6 +50,7 @@ static const char *const cmd_names[GCLI_CMD_COUNT] = {
     [GCLI_CMD_AUTHORITY] = "authority",
     [GCLI_CMD_CERT] = "cert",
     [GCLI_CMD_REVOKE] = "revoke",
+    [GCLI_CMD_CLIENT] = "client",
 };
 
 static const char *const sub_names[GCLI_SUB_COUNT] = {
@@ -737,6 +738,8 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 	} else if (want_version) {
 		o->cmd = GCLI_CMD_VERSION;
 	}
+	if (o->cmd == GCLI_CMD_CLIENT) /* its words are cli/client_cmd.c's */
+		return gcli_client_args(argc, argv, cmd_at, env_socket, o, err, errlen);
 	enum gcli_cmd cmd = o->cmd;
 	int sub_at = subs_of(cmd) ? next_operand(argc, argv, cmd_at + 1) : -1;
 	if (sub_at >= 0) {
@@ -897,6 +900,7 @@ static const char usage_main[] =
     "  reload                 re-read the daemon's configuration file\n"
     "  wait                   block until --members N are alive / --converged\n"
     "  revoke FILE            hand a revocation (from `authority revoke`) to the daemon\n"
+    "  client add|list|remove plain WireGuard clients of this gateway (wg-quick config)\n"
     "Offline:\n"
     "  keygen KIND [-o FILE]  new key: identity, wireguard or cluster\n"
     "  pubkey KIND [FILE]     public half of an identity or wireguard key\n"
@@ -1095,6 +1099,8 @@ const char *gcli_usage(enum gcli_cmd c)
 		return usage_cert;
 	case GCLI_CMD_REVOKE:
 		return usage_revoke;
+	case GCLI_CMD_CLIENT:
+		return gcli_usage_client;
 	default:
 		return usage_main;
 	}

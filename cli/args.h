@@ -35,6 +35,7 @@ enum gcli_cmd {
 	GCLI_CMD_AUTHORITY,
 	GCLI_CMD_CERT,
 	GCLI_CMD_REVOKE,
+	GCLI_CMD_CLIENT,
 	GCLI_CMD_COUNT,
 };
 
@@ -122,7 +123,23 @@ struct gcli_opts {
 	uint64_t until_s;     /* --until: Unix seconds (or relative, above) */
 	const char *join_key; /* cert issue --join-key */
 	const char *identity; /* cert issue --identity */
+
+	/* client add|list|remove: parsed by cli/client_cmd.c */
+	struct {
+		int sub;		 /* 1 add, 2 list, 3 remove */
+		const char *name;	 /* NAME */
+		const char *allowed_ips; /* --allowed-ips P[,P...] */
+		const char *public_key;	 /* --public-key */
+		const char *endpoint;	 /* --endpoint */
+		bool qr;		 /* --qr */
+	} client;
 };
+
+/* `client ...` (cli/client_cmd.c): every word but argv[cmd_at] ("client")
+ * into o (already cleared, cmd set), as gcli_args_parse. */
+int gcli_client_args(int argc, char **argv, int cmd_at, const char *env_socket, struct gcli_opts *o,
+		     char *err, size_t errlen);
+extern const char gcli_usage_client[];
 
 /* Parse argv.  env_socket: the value of $GOSSAMER_SOCKET (or NULL).
  * Returns 0, or -EINVAL with a one-line message in err (a usage error:

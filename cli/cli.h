@@ -58,6 +58,8 @@ int gcli_pubkey(const struct gcli_opts *o, struct gcli_ctx *ctx);
 int gcli_authority(const struct gcli_opts *o, struct gcli_ctx *ctx);
 int gcli_cert(const struct gcli_opts *o, struct gcli_ctx *ctx);
 int gcli_revoke(const struct gcli_opts *o, struct gcli_ctx *ctx);
+/* `client add|list|remove` (cli/client_cmd.c). */
+int gcli_client(const struct gcli_opts *o, struct gcli_ctx *ctx);
 
 /* Shared by both files (cli/authority.c). */
 struct gsm_cert;

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "common/array.h"
+#include "daemon/clients.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "daemon/nat.h"
@@ -411,6 +412,8 @@ static void build_advert(struct gsd_daemon *d, struct gsm_advert *a)
 	for (int i = 0; i < c->n_prefixes && a->n_prefixes < GSM_MAX_PREFIXES; i++)
 		if (!gateway_holds(d, &c->prefixes[i])) /* connected clusters */
 			a->prefixes[a->n_prefixes++] = c->prefixes[i];
+	a->n_prefixes +=
+	    gsd_clients_advertise(d, a->prefixes + a->n_prefixes, GSM_MAX_PREFIXES - a->n_prefixes);
 	a->n_labels = c->n_labels;
 	memcpy(a->labels, c->labels, sizeof(c->labels[0]) * c->n_labels);
 	if (d->relay_via_set) {

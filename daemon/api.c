@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/clients.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 
@@ -72,9 +73,16 @@ static const struct {
 	const char *name;
 	api_handler handler;
 } commands[] = {
-    {"status", cmd_status},	{"members", cmd_members}, {"peers", cmd_peers},
-    {"join", cmd_join},		{"leave", cmd_leave},	  {"reload", cmd_reload},
+    {"status", cmd_status},
+    {"members", cmd_members},
+    {"peers", cmd_peers},
+    {"join", cmd_join},
+    {"leave", cmd_leave},
+    {"reload", cmd_reload},
     {"revoke", gsd_cmd_revoke},
+    {"client_add", gsd_cmd_client_add},
+    {"client_list", gsd_cmd_client_list},
+    {"client_remove", gsd_cmd_client_remove},
 };
 
 void gsd_on_control(void *ctx, struct gsd_ctl_client *c, const char *cmd, json_t *req)

@@ -282,6 +282,11 @@ static int validate_routed(const struct gsd_config *c, char *msg, size_t msglen)
 			return r;
 	}
 #endif
+	if (c->has_client_pool) {
+		int r = check_routed(c, KI_CLIENTPOOL, &c->client_pool, "client_pool", msg, msglen);
+		if (r < 0)
+			return r;
+	}
 	for (int i = 0; i < c->n_static_peers; i++)
 		for (int k = 0; k < c->static_peers[i].n_allowed; k++) {
 			int r = check_routed(c, KI_STATIC, &c->static_peers[i].allowed[k],

@@ -107,6 +107,10 @@ struct gsd_config {
 	bool install_routes;
 	uint32_t route_table;	 /* our routing table (docs/routing.md) */
 	uint32_t route_priority; /* priority of our lookup rule */
+	/* client_pool: addresses of plain WireGuard clients (daemon/clients.h);
+	 * IPv4, outside the overlay prefixes */
+	bool has_client_pool;
+	struct gsm_prefix client_pool;
 	/* [daemon] */
 	char state_dir[PATH_MAX];
 	char control_socket[PATH_MAX];

@@ -84,6 +84,7 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_JOINKEY, "authority", "join_key", "join-key", 0, K_PATH, "FILE", "join key: issue this node's own certificate with it", FIELD(join_key) },
 	{ KI_GATEWAY, "node", "gateway", "gateway", 0, K_BOOL, NULL, "subnet router: forward between the mesh and the interfaces reaching advertise_prefixes", FIELD(gateway) },
 	{ KI_GWSNAT, "node", "gateway_snat", "gateway-snat", 0, K_BOOL, NULL, "gateway: masquerade mesh traffic into advertise_prefixes (else the site routes back)", FIELD(gateway_snat) },
+	{ KI_CLIENTPOOL, "overlay", "client_pool", "client-pool", 0, K_CLIENT_POOL, "CIDR", "IPv4 addresses for plain WireGuard clients of this gateway (outside the overlay)", NOFIELD },
 };
 /* clang-format on */
 
@@ -779,6 +780,20 @@ static int set_loglevel(struct gsd_config *c, const char *v, char *err, size_t e
 	return 0;
 }
 
+/* client_pool: an IPv4 prefix /8../30 (overlap with the overlay: validate) */
+static int set_client_pool(struct gsd_config *c, const char *v, char *err, size_t errlen)
+{
+	int r = gsd_parse_prefix(v, &c->client_pool);
+	if (r < 0 || c->client_pool.family != 4 || c->client_pool.len < 8 ||
+	    c->client_pool.len > 30) {
+		snprintf(err, errlen, "'%s' is not an IPv4 CIDR prefix /8../30%s", v,
+			 r == -EDOM ? " (host bits set)" : "");
+		return -EINVAL;
+	}
+	c->has_client_pool = true;
+	return 0;
+}
+
 int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		       size_t errlen)
 {
@@ -823,6 +838,8 @@ int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const c
 	case K_AUTHORITIES:
 	case K_AUTHMODE:
 		return gsd_config_set_authority(c, k, v, err, errlen);
+	case K_CLIENT_POOL:
+		return set_client_pool(c, v, err, errlen);
 	}
 	snprintf(err, errlen, "internal error");
 	return -EINVAL;

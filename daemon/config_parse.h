@@ -42,6 +42,7 @@ enum gsd_ktype {
 	K_STATIC_PEERS, /* list of KEY:ALLOWED[+ALLOWED...][@ENDPOINT] */
 	K_AUTHORITIES,	/* list of base64 Ed25519 public keys (config_auth.c) */
 	K_AUTHMODE,	/* off|warn|require (config_auth.c) */
+	K_CLIENT_POOL,	/* an IPv4 prefix for clients (daemon/clients.h) */
 };
 
 enum gsd_kid {
@@ -90,6 +91,7 @@ enum gsd_kid {
 	KI_JOINKEY,
 	KI_GATEWAY,
 	KI_GWSNAT,
+	KI_CLIENTPOOL,
 	KI_COUNT
 };
 

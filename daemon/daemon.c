@@ -42,6 +42,7 @@
 #include <uv.h>
 
 #include "common/fileio.h"
+#include "daemon/clients.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "daemon/nat.h"
@@ -394,6 +395,8 @@ static int phase_core(struct gsd_daemon *d, struct gsm_addr *self_addr)
 		gsd_err("authority: %s", msg);
 		return PHASE_FAIL;
 	}
+	if (gsd_clients_start(d) < 0)
+		return PHASE_FAIL;
 	gsd_advert_refresh(d, "start");
 	if (!d->adv_version) {
 		gsd_err("cannot publish own advert");
@@ -433,6 +436,7 @@ static void teardown_runtime(struct gsd_daemon *d)
 	gsd_io_stop(d);
 	gsd_control_close(d->ctl);
 	d->ctl = NULL;
+	gsd_clients_stop(d);
 	gsd_gateway_stop(d->gw);
 	gsd_forward_restore(&d->fwd);
 	gsd_backend_close(d->be);

@@ -273,6 +273,9 @@ struct gsd_daemon {
 	struct gsd_forward fwd;
 	struct gsd_gateway *gw;
 
+	/* --- plain WireGuard clients of this gateway (clients.c) */
+	struct gsd_clients *clients;
+
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;
 

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/clients.h"
 #include "daemon/daemon_int.h"
 #include "daemon/log.h"
 #include "daemon/nat.h"
@@ -266,6 +267,9 @@ static int phase_desired(struct wg_pass *p)
 	if (r < 0)
 		return r;
 	r = add_static_peers(p);
+	if (r < 0)
+		return r;
+	r = gsd_clients_reconcile(d, p->cur, p->want);
 	if (r < 0)
 		return r;
 	arm_grace_timer(p);
