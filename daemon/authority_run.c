@@ -65,7 +65,7 @@ static int issue(struct gsd_daemon *d, const struct gsd_config *c, const char *p
 	    .n_prefixes = c->n_prefixes,
 	    .labels = c->labels,
 	    .n_labels = c->n_labels,
-	    .roles = c->relay ? GSM_ROLE_RELAY : 0,
+	    .roles = (c->relay ? GSM_ROLE_RELAY : 0) | (c->gateway ? GSM_ROLE_GATEWAY : 0),
 	    .has_overlay4 = c->has_ipv4_address,
 	    .now_s = (uint64_t)gsd_now_unix(),
 	};

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -761,6 +762,12 @@ void gsd_pick_self_addr(struct gsd_daemon *d, struct gsm_addr *out)
 	if (getifaddrs(&ifa) == 0) {
 		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
 			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+				continue;
+			/* an underlay address: not loopback (a pod or service
+			 * address on lo is not reachable from other hosts), not
+			 * a down interface, not the mesh interface itself */
+			if ((i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP) ||
+			    !strcmp(i->ifa_name, d->cfg.interface))
 				continue;
 			struct gsm_addr x;
 			gsm_addr_from_sockaddr(i->ifa_addr, &x);
