@@ -72,9 +72,10 @@ static const struct {
 	const char *name;
 	api_handler handler;
 } commands[] = {
-    {"status", cmd_status},	{"members", cmd_members}, {"peers", cmd_peers},
-    {"join", cmd_join},		{"leave", cmd_leave},	  {"reload", cmd_reload},
-    {"revoke", gsd_cmd_revoke},
+    {"status", cmd_status},	{"members", cmd_members},
+    {"peers", cmd_peers},	{"join", cmd_join},
+    {"leave", cmd_leave},	{"reload", cmd_reload},
+    {"revoke", gsd_cmd_revoke}, {"exit_node", gsd_cmd_exit_node},
 };
 
 void gsd_on_control(void *ctx, struct gsd_ctl_client *c, const char *cmd, json_t *req)

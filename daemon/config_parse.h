@@ -42,6 +42,7 @@ enum gsd_ktype {
 	K_STATIC_PEERS, /* list of KEY:ALLOWED[+ALLOWED...][@ENDPOINT] */
 	K_AUTHORITIES,	/* list of base64 Ed25519 public keys (config_auth.c) */
 	K_AUTHMODE,	/* off|warn|require (config_auth.c) */
+	K_NAMES,	/* list of member names (exit_node) */
 };
 
 enum gsd_kid {
@@ -80,6 +81,11 @@ enum gsd_kid {
 	KI_ROUTES,
 	KI_RTABLE,
 	KI_RPRIO,
+	KI_EXIT,
+	KI_EXITNODE,
+	KI_EXITTABLE,
+	KI_EXITPRIO,
+	KI_FWMARK,
 	KI_STATEDIR,
 	KI_CTLSOCK,
 	KI_LOGLEVEL,

@@ -72,6 +72,7 @@ void gsd_stop_everything(struct gsd_daemon *d)
 	d->stopping = true;
 	gsd_persist_now(d);
 	gsd_io_stop(d);
+	gsd_exit_stop(d);
 	gsd_control_close(d->ctl);
 	d->ctl = NULL;
 	uv_stop(d->loop);
@@ -347,7 +348,7 @@ static int phase_overlay(struct gsd_daemon *d)
 	gsd_setup_overlay(d);
 	if (d->backend_kind == GSD_BACKEND_NONE)
 		return PHASE_OK;
-	if (gsd_nat_new(&d->nat) < 0) {
+	if (gsd_nat_new(&d->nat) < 0 || gsd_exit_new(&d->exitn) < 0) {
 		gsd_err("out of memory");
 		return PHASE_FAIL;
 	}
@@ -442,6 +443,7 @@ static void daemon_free(struct gsd_daemon *d)
 	gsd_backend_free(d->be);
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
+	gsd_exit_free(d->exitn);
 	gsd_memcache_free(d->members);
 	gsd_policy_state_free(d);
 	free(d->rx);

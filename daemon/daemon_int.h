@@ -99,6 +99,7 @@
 #include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/control.h"
+#include "daemon/exit.h"
 #include "daemon/members.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
@@ -260,6 +261,9 @@ struct gsd_daemon {
 		uint64_t claims_uncertified; /* uncertified claims reported */
 		struct gsd_ratelimit rl;
 	} auth;
+
+	/* --- exit nodes (exit.c): offering one, using one */
+	struct gsd_exit *exitn;
 
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;
