@@ -133,7 +133,7 @@ def diagnose(c, exits):
 
 def wait_exit(c, name, t0, what, exits=()):
     try:
-        gsmnet.wait_until(lambda: ask(c) == WAN[name], bound(60), 0.2,
+        gsmnet.wait_until(lambda: ask(c) == WAN[name], bound(30), 0.2,
                           "C's traffic leaves through %s (%s)" % (name, what))
     except gsmnet.HarnessError:
         log('last answer: %s' % ask(c))
@@ -192,6 +192,10 @@ def body(topo, t, args):
     before = snapshot(c)
     mark_before = fwmark(c)
 
+    for e in (e1, e2):
+        nft = e.run(['nft', 'list', 'table', 'inet', 'gossamer_exit'], check=False)
+        expect(nft.returncode == 0 and 'masquerade' in nft.stdout,
+               '%s: table inet gossamer_exit installed: %s' % (e.name, nft.stderr.strip()))
     t0 = time.monotonic()
     r = exit_node(c, 'e1,e2')
     expect(r['using'] == 'e1', 'exit-node e1,e2 answers using e1: %s' % r)
