@@ -51,6 +51,7 @@ static const char *const cmd_names[GCLI_CMD_COUNT] = {
     [GCLI_CMD_CERT] = "cert",
     [GCLI_CMD_REVOKE] = "revoke",
     [GCLI_CMD_CLIENT] = "client",
+    [GCLI_CMD_EXIT_NODE] = "exit-node",
 };
 
 static const char *const sub_names[GCLI_SUB_COUNT] = {
@@ -102,7 +103,7 @@ static enum gcli_cmd cmd_lookup(const char *s)
 #define DAEMON                                                                                     \
 	(B(GCLI_CMD_STATUS) | B(GCLI_CMD_MEMBERS) | B(GCLI_CMD_PEERS) | B(GCLI_CMD_JOIN) |         \
 	 B(GCLI_CMD_LEAVE) | B(GCLI_CMD_RELOAD) | B(GCLI_CMD_WAIT) | B(GCLI_CMD_VERSION) |         \
-	 B(GCLI_CMD_REVOKE))
+	 B(GCLI_CMD_REVOKE) | B(GCLI_CMD_EXIT_NODE))
 #define AUTH	  B(GCLI_CMD_AUTHORITY)
 #define CERT	  B(GCLI_CMD_CERT)
 #define S(x)	  (1u << GCLI_SUB_##x)
@@ -595,6 +596,7 @@ static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *
 		return fail(err, errlen, "%s %s: unexpected argument '%s'", gcli_cmd_name(o->cmd),
 			    gcli_sub_name(o->sub), arg);
 	case GCLI_CMD_REVOKE:
+	case GCLI_CMD_EXIT_NODE:
 		if (i == 0) {
 			o->operand = arg;
 			return 0;
@@ -853,6 +855,10 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 	case GCLI_CMD_CERT:
 	case GCLI_CMD_REVOKE:
 		return check_cert_cmd(o, err, errlen);
+	case GCLI_CMD_EXIT_NODE:
+		if (!o->operand)
+			return fail(err, errlen, "exit-node: give NAME[,NAME...] or off");
+		break;
 	case GCLI_CMD_KEYGEN:
 	case GCLI_CMD_PUBKEY:
 		if (o->key_kind == GCLI_KEY_NONE)
@@ -901,6 +907,7 @@ static const char usage_main[] =
     "  wait                   block until --members N are alive / --converged\n"
     "  revoke FILE            hand a revocation (from `authority revoke`) to the daemon\n"
     "  client add|list|remove plain WireGuard clients of this gateway (wg-quick config)\n"
+    "  exit-node NAMES|off    send internet traffic through an exit node (or stop)\n"
     "Offline:\n"
     "  keygen KIND [-o FILE]  new key: identity, wireguard or cluster\n"
     "  pubkey KIND [FILE]     public half of an identity or wireguard key\n"
@@ -1068,6 +1075,15 @@ static const char usage_revoke[] =
     "Prints `revocation accepted (new)` or `already known` for each; a revocation\n"
     "the daemon refuses (bad signature or unknown authority, expired) exits 1.\n";
 
+static const char usage_exit_node[] =
+    "usage: gossamer exit-node NAME[,NAME...]|off [--json]\n"
+    "\n"
+    "Send this node's internet traffic through the first listed member that is\n"
+    "alive, a WireGuard peer and an exit node (`exit = yes`); the next one when it\n"
+    "fails, and back when it returns.  `off` stops it and restores the rules,\n"
+    "routes, fwmark and allowed IPs as they were.  Overrides the exit_node key\n"
+    "until the next reload or restart.  Prints the exit node in use.\n";
+
 const char *gcli_usage(enum gcli_cmd c)
 {
 	switch (c) {
@@ -1101,6 +1117,8 @@ const char *gcli_usage(enum gcli_cmd c)
 		return usage_revoke;
 	case GCLI_CMD_CLIENT:
 		return gcli_usage_client;
+	case GCLI_CMD_EXIT_NODE:
+		return usage_exit_node;
 	default:
 		return usage_main;
 	}

@@ -36,6 +36,7 @@ enum gcli_cmd {
 	GCLI_CMD_CERT,
 	GCLI_CMD_REVOKE,
 	GCLI_CMD_CLIENT,
+	GCLI_CMD_EXIT_NODE,
 	GCLI_CMD_COUNT,
 };
 
@@ -103,7 +104,8 @@ struct gcli_opts {
 
 	/* authority / cert / revoke (labels: the list above, KEY=VALUE each) */
 	enum gcli_sub sub;
-	const char *operand;	   /* init DIR, revoke TARGET, show FILE, revoke FILE */
+	const char *operand;	   /* init DIR, revoke TARGET, show FILE, revoke FILE,
+				    * exit-node NAME[,NAME...]|off */
 	const char *authority_dir; /* --authority */
 	const char *node_key;	   /* --node-key: public key or identity key file */
 	const char *name;	   /* --name */

@@ -61,6 +61,10 @@ int gcli_revoke(const struct gcli_opts *o, struct gcli_ctx *ctx);
 /* `client add|list|remove` (cli/client_cmd.c). */
 int gcli_client(const struct gcli_opts *o, struct gcli_ctx *ctx);
 
+/* `exit-node NAME[,NAME...]|off` (cli/exit_cmd.c): the control command
+ * exit_node; prints the exit in use.  Returns an exit status. */
+int gcli_exit_node(const struct gcli_opts *o, struct gcli_ctx *ctx);
+
 /* Shared by both files (cli/authority.c). */
 struct gsm_cert;
 /* Certificates start this long before "now", for clocks a little behind. */

@@ -349,6 +349,8 @@ int gcli_run(const struct gcli_opts *o, struct gcli_ctx *ctx)
 		return gcli_revoke(o, ctx);
 	case GCLI_CMD_CLIENT:
 		return gcli_client(o, ctx);
+	case GCLI_CMD_EXIT_NODE:
+		return gcli_exit_node(o, ctx);
 	default:
 		fputs(gcli_usage(GCLI_CMD_NONE), ctx->err);
 		return GCLI_EXIT_USAGE;

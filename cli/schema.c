@@ -280,6 +280,7 @@ int gcli_check_status(const json_t *s, char *why, size_t cap)
 	    {"gossip", T_OBJ},
 	    {"cluster_keys", T_OBJ},
 	    {"authority", T_OBJ},
+	    {"exit", T_OBJ},
 	};
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
 		if ((rc = check_optional("status", s, opt[i].n, opt[i].t, why, cap)))

@@ -623,6 +623,22 @@ static void authority_line(const struct gcli_ctx *ctx, const json_t *au)
 		cert_sgr(self) && strcmp(cert_sgr(self), "32") ? "33" : NULL);
 }
 
+/* "Exit node:" offering, and the exit in use among the wanted ones */
+static void exit_line(const struct gcli_ctx *ctx, const json_t *x)
+{
+	const json_t *w = json_object_get(x, "wanted");
+	bool offering = json_is_true(json_object_get(x, "offering"));
+	if (!offering && !json_array_size(w))
+		return;
+	char buf[256];
+	const char *u = str(x, "using");
+	int n = snprintf(buf, sizeof(buf), "%s", offering ? "offered to the mesh" : "");
+	if (json_array_size(w))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "%susing %s (table %lld)",
+			 offering ? "; " : "", u ? u : "none", integer(x, "table", 0));
+	kv_line(ctx, "Exit node:", buf, json_array_size(w) && !u ? "33" : NULL);
+}
+
 int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 {
 	char buf[512], a[32];
@@ -711,6 +727,7 @@ int gcli_show_status(const json_t *s, const struct gcli_ctx *ctx)
 		rejected_line(ctx, json_object_get(g, "rejected"));
 	cluster_keys_line(ctx, json_object_get(s, "cluster_keys"));
 	authority_line(ctx, json_object_get(s, "authority"));
+	exit_line(ctx, json_object_get(s, "exit"));
 	if (str(s, "version_string"))
 		kv_line(ctx, "Version:", str(s, "version_string"), NULL);
 	return 0;

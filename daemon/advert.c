@@ -395,7 +395,7 @@ static void build_advert(struct gsd_daemon *d, struct gsm_advert *a)
 	a->wg_port = c->wg_port;
 	a->gossip_port = c->gossip_port;
 	a->flags = (c->public_node ? GSM_ADV_PUBLIC : 0) | (c->relay ? GSM_ADV_RELAY : 0) |
-		   (c->gateway ? GSM_ADV_GATEWAY : 0) |
+		   (c->gateway ? GSM_ADV_GATEWAY : 0) | (c->exit ? GSM_ADV_EXIT : 0) |
 		   (d->behind_nat && !c->public_node ? GSM_ADV_BEHIND_NAT : 0);
 	for (int i = 0; i < c->n_endpoints && a->n_endpoints < GSM_MAX_ENDPOINTS; i++) {
 		struct gsm_endpoint *e = &a->endpoints[a->n_endpoints++];

@@ -83,6 +83,7 @@ static const struct {
     {"client_add", gsd_cmd_client_add},
     {"client_list", gsd_cmd_client_list},
     {"client_remove", gsd_cmd_client_remove},
+    {"exit_node", gsd_cmd_exit_node},
 };
 
 void gsd_on_control(void *ctx, struct gsd_ctl_client *c, const char *cmd, json_t *req)

@@ -78,6 +78,9 @@ void gsd_config_defaults(struct gsd_config *c)
 	c->install_routes = true;
 	c->route_table = GSD_ROUTE_TABLE_DEFAULT;
 	c->route_priority = GSD_ROUTE_PRIORITY_DEFAULT;
+	c->exit_table = GSD_EXIT_TABLE_DEFAULT;
+	c->exit_priority = GSD_EXIT_PRIORITY_DEFAULT;
+	c->fwmark = GSD_FWMARK_DEFAULT;
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/gossamer");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/gossamer/gossamerd.sock");
 	c->log_level = GSD_LOG_INFO;
@@ -95,6 +98,9 @@ static void clear_list(struct gsd_config *c, const struct gsd_keydef *k)
 		break;
 	case KI_SEEDS:
 		c->n_seeds = 0;
+		break;
+	case KI_EXITNODE:
+		c->n_exit_nodes = 0;
 		break;
 	case KI_ENDPOINTS:
 		c->n_endpoints = 0;

@@ -27,6 +27,7 @@
 #define GSD_AUTH_MODE_WARN    1
 #define GSD_AUTH_MODE_REQUIRE 2
 
+#define GSD_MAX_EXIT_NODES     8 /* exit_node names */
 #define GSD_MAX_STATIC_PEERS   16
 #define GSD_MAX_STATIC_ALLOWED 8
 
@@ -42,6 +43,9 @@ struct gsd_static_peer {
 
 #define GSD_ROUTE_TABLE_DEFAULT	   51821
 #define GSD_ROUTE_PRIORITY_DEFAULT 5210
+#define GSD_EXIT_TABLE_DEFAULT	   51822
+#define GSD_EXIT_PRIORITY_DEFAULT  5220
+#define GSD_FWMARK_DEFAULT	   0x5151
 
 enum gsd_backend_kind {
 	GSD_BACKEND_AUTO = 0,
@@ -111,6 +115,13 @@ struct gsd_config {
 	 * IPv4, outside the overlay prefixes */
 	bool has_client_pool;
 	struct gsm_prefix client_pool;
+	/* exit nodes (daemon/exit.h, docs/routing.md "Exit nodes") */
+	bool exit;	      /* offer this node as an exit */
+	uint8_t n_exit_nodes; /* exit_node: wanted exits, in order */
+	char exit_nodes[GSD_MAX_EXIT_NODES][GSM_MAX_NAME + 1];
+	uint32_t exit_table;	/* table of the default routes (51822) */
+	uint32_t exit_priority; /* priority of its rules (5220, 5221) */
+	uint32_t fwmark;	/* mark of the tunnel's and gossip's packets */
 	/* [daemon] */
 	char state_dir[PATH_MAX];
 	char control_socket[PATH_MAX];

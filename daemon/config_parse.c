@@ -74,6 +74,11 @@ const struct gsd_keydef gsd_config_keys[] = {
 	{ KI_ROUTES, "overlay", "install_routes", "routes", 0, K_BOOL, NULL, "install routes for advertised prefixes (default yes)", FIELD(install_routes) },
 	{ KI_RTABLE, "overlay", "route_table", "route-table", 0, K_U32, "TABLE", "routing table for members' prefixes (default 51821)", FIELD(route_table) },
 	{ KI_RPRIO, "overlay", "route_priority", "route-priority", 0, K_U32, "PRIORITY", "priority of the rule looking up route_table (default 5210)", FIELD(route_priority) },
+	{ KI_EXIT, "overlay", "exit", "exit", 0, K_BOOL, NULL, "offer this node as an exit node (internet access for the mesh)", FIELD(exit) },
+	{ KI_EXITNODE, "overlay", "exit_node", "exit-node", 0, K_NAMES, "NAME", "send internet traffic through the first of these exit nodes that is up", NOFIELD },
+	{ KI_EXITTABLE, "overlay", "exit_table", "exit-table", 0, K_U32, "TABLE", "routing table for the exit node's default routes (default 51822)", FIELD(exit_table) },
+	{ KI_EXITPRIO, "overlay", "exit_priority", "exit-priority", 0, K_U32, "PRIORITY", "priority of the exit node rules (default 5220 and 5221)", FIELD(exit_priority) },
+	{ KI_FWMARK, "overlay", "fwmark", "fwmark", 0, K_U32, "MARK", "fwmark of WireGuard's and gossip's packets while using an exit node (default 0x5151)", FIELD(fwmark) },
 	{ KI_STATEDIR, "daemon", "state_dir", "state-dir", 'd', K_PATH, "DIR", "state directory (default /var/lib/gossamer)", FIELD(state_dir) },
 	{ KI_CTLSOCK, "daemon", "control_socket", "control-socket", 'S', K_SOCKET, "PATH", "control socket (default /run/gossamer/gossamerd.sock)", FIELD(control_socket) },
 	{ KI_LOGLEVEL, "daemon", "log_level", "log-level", 'l', K_LOGLEVEL, "error|warn|info|debug", "log level (default info)", NOFIELD },
@@ -104,6 +109,9 @@ static const struct u32_bounds {
     {KI_RTABLE, 1, 0xfffffffeu, "a table number 1..4294967294, not 253, 254 or 255"},
     {KI_MAXMEM, 2, 1000000, "2..1000000"},
     {KI_RPRIO, 1, 32765, "a rule priority 1..32765 (before main at 32766)"},
+    {KI_EXITTABLE, 1, 0xfffffffeu, "a table number 1..4294967294, not 253, 254 or 255"},
+    {KI_EXITPRIO, 1, 32764, "a rule priority 1..32764 (it uses two: P and P + 1)"},
+    {KI_FWMARK, 1, 0xffffffffu, "a non-zero 32-bit mark (decimal or 0x hex)"},
 };
 
 /* The bounds of each duration key; the upper one is also the parser's
@@ -134,7 +142,7 @@ bool gsd_config_key_is_list(const struct gsd_keydef *k)
 {
 	return k->type == K_LABELS || k->type == K_BINDS || k->type == K_SEEDS ||
 	       k->type == K_ENDPOINTS || k->type == K_PREFIXES || k->type == K_STATIC_PEERS ||
-	       k->type == K_AUTHORITIES;
+	       k->type == K_AUTHORITIES || k->type == K_NAMES;
 }
 
 /* ---- addresses (public helpers of config.h) ---- */
@@ -506,6 +514,21 @@ static int item_accept(struct gsd_config *c, const char *it, char *err, size_t e
 	return 0;
 }
 
+static int item_exit_node(struct gsd_config *c, const char *it, char *err, size_t errlen)
+{
+	if (!valid_name(it)) {
+		snprintf(err, errlen, "'%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ -)", it,
+			 GSM_MAX_NAME);
+		return -EINVAL;
+	}
+	if (c->n_exit_nodes >= GSD_MAX_EXIT_NODES) {
+		snprintf(err, errlen, "too many exit nodes (max %d)", GSD_MAX_EXIT_NODES);
+		return -EINVAL;
+	}
+	snprintf(c->exit_nodes[c->n_exit_nodes++], sizeof(c->exit_nodes[0]), "%s", it);
+	return 0;
+}
+
 static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char *v, char *err,
 		    size_t errlen)
 {
@@ -522,6 +545,8 @@ static int set_list(struct gsd_config *c, const struct gsd_keydef *k, const char
 		return for_items(c, v, k->id == KI_ACCEPT ? item_accept : item_prefix, err, errlen);
 	case K_STATIC_PEERS:
 		return for_items(c, v, item_static_peer, err, errlen);
+	case K_NAMES:
+		return for_items(c, v, item_exit_node, err, errlen);
 	default:
 		snprintf(err, errlen, "internal error");
 		return -EINVAL;
@@ -614,9 +639,9 @@ static int set_u32(struct gsd_config *c, const struct gsd_keydef *k, const char 
 	}
 	char *end;
 	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
+	unsigned long long x = strtoull(v, &end, k->id == KI_FWMARK ? 0 : 10);
 	if (!*v || *end || errno || *v == '-' || x < b->min || x > b->max ||
-	    (k->id == KI_RTABLE && x >= 253 && x <= 255)) {
+	    ((k->id == KI_RTABLE || k->id == KI_EXITTABLE) && x >= 253 && x <= 255)) {
 		snprintf(err, errlen, "'%s' is not %s", v, b->what);
 		return -EINVAL;
 	}
@@ -807,6 +832,7 @@ int gsd_config_key_set(struct gsd_config *c, const struct gsd_keydef *k, const c
 	case K_ENDPOINTS:
 	case K_PREFIXES:
 	case K_STATIC_PEERS:
+	case K_NAMES:
 		return set_list(c, k, v, err, errlen);
 	case K_U32:
 		return set_u32(c, k, v, err, errlen);

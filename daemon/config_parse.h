@@ -43,6 +43,7 @@ enum gsd_ktype {
 	K_AUTHORITIES,	/* list of base64 Ed25519 public keys (config_auth.c) */
 	K_AUTHMODE,	/* off|warn|require (config_auth.c) */
 	K_CLIENT_POOL,	/* an IPv4 prefix for clients (daemon/clients.h) */
+	K_NAMES,	/* list of member names (exit_node) */
 };
 
 enum gsd_kid {
@@ -81,6 +82,11 @@ enum gsd_kid {
 	KI_ROUTES,
 	KI_RTABLE,
 	KI_RPRIO,
+	KI_EXIT,
+	KI_EXITNODE,
+	KI_EXITTABLE,
+	KI_EXITPRIO,
+	KI_FWMARK,
 	KI_STATEDIR,
 	KI_CTLSOCK,
 	KI_LOGLEVEL,

@@ -73,6 +73,7 @@ void gsd_stop_everything(struct gsd_daemon *d)
 	d->stopping = true;
 	gsd_persist_now(d);
 	gsd_io_stop(d);
+	gsd_exit_stop(d);
 	gsd_control_close(d->ctl);
 	d->ctl = NULL;
 	uv_stop(d->loop);
@@ -348,7 +349,7 @@ static int phase_overlay(struct gsd_daemon *d)
 	gsd_setup_overlay(d);
 	if (d->backend_kind == GSD_BACKEND_NONE)
 		return PHASE_OK;
-	if (gsd_nat_new(&d->nat) < 0) {
+	if (gsd_nat_new(&d->nat) < 0 || gsd_exit_new(&d->exitn) < 0) {
 		gsd_err("out of memory");
 		return PHASE_FAIL;
 	}
@@ -436,6 +437,7 @@ static void teardown_runtime(struct gsd_daemon *d)
 	gsd_io_stop(d);
 	gsd_control_close(d->ctl);
 	d->ctl = NULL;
+	gsd_exit_stop(d); /* idempotent: also here when the loop never ran */
 	gsd_clients_stop(d);
 	gsd_gateway_stop(d->gw);
 	gsd_forward_restore(&d->fwd);
@@ -451,6 +453,7 @@ static void daemon_free(struct gsd_daemon *d)
 	gsm_swim_free(d->swim);
 	gsd_nat_free(d->nat);
 	gsd_gateway_free(d->gw);
+	gsd_exit_free(d->exitn);
 	gsd_memcache_free(d->members);
 	gsd_policy_state_free(d);
 	free(d->rx);

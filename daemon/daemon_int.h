@@ -101,6 +101,7 @@
 #include "daemon/control.h"
 #include "daemon/forward.h"
 #include "daemon/gateway.h"
+#include "daemon/exit.h"
 #include "daemon/members.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
@@ -275,6 +276,9 @@ struct gsd_daemon {
 
 	/* --- plain WireGuard clients of this gateway (clients.c) */
 	struct gsd_clients *clients;
+
+	/* --- exit nodes (exit.c): offering one, using one */
+	struct gsd_exit *exitn;
 
 	/* --- control API (api.c) */
 	struct gsd_control *ctl;

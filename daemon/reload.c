@@ -146,6 +146,7 @@ int gsd_reload(struct gsd_daemon *d, char *msg, size_t msglen)
 		}
 		d->static_conflict_logged = false;
 	}
+	gsd_exit_reloaded(d);
 	gsd_advert_refresh(d, "reload");
 	if (seeds_changed && oc->n_seeds)
 		gsd_join_seeds(d, false);

@@ -273,6 +273,7 @@ json_t *gsd_view_status(struct gsd_daemon *d)
 	json_object_set_new(o, "cluster_keys", cluster_keys_json(d->kr));
 	json_object_set_new(o, "authority", gsd_view_authority(d));
 	json_object_set_new(o, "gateway", gsd_gateway_view(d->gw, &d->cfg));
+	json_object_set_new(o, "exit", gsd_exit_view(d));
 	if (d->nat) {
 		struct gsd_nat_stats ns;
 		gsd_nat_stats(d->nat, &ns);

@@ -387,6 +387,12 @@ static void log_foreign_removals(struct wg_pass *p, const struct gnl_wg_ops *ops
 	}
 }
 
+/* exit node: /0 for the chosen exit, the fwmark, rules (daemon/exit.h) */
+static int phase_exit(struct wg_pass *p)
+{
+	return gsd_exit_sync(p->d, p->cur, p->want);
+}
+
 /* apply: diff wanted against current, hand the ops to the backend, log */
 static int phase_apply(struct wg_pass *p)
 {
@@ -521,7 +527,7 @@ static int phase_routes(struct wg_pass *p)
 		for (size_t k = 0; k < want->peers[i].n_allowedips; k++) {
 			struct gsm_prefix pf;
 			gsd_gnl_to_prefix(&want->peers[i].allowedips[k], &pf);
-			if (in_managed(p, &pf))
+			if (in_managed(p, &pf) || pf.len == 0) /* /0: exit.c routes it */
 				continue;
 			if (captures_endpoint(p, &pf))
 				log_endpoint_capture(d, &pf);
@@ -536,8 +542,8 @@ static int phase_routes(struct wg_pass *p)
 void gsd_reconcile_wg(struct gsd_daemon *d)
 {
 	static int (*const phases[])(struct wg_pass *) = {
-	    phase_read,	 phase_desired,	  phase_nat,	phase_holdoff,
-	    phase_apply, phase_addresses, phase_routes,
+	    phase_read, phase_desired, phase_nat,	phase_holdoff,
+	    phase_exit, phase_apply,   phase_addresses, phase_routes,
 	};
 	struct wg_pass p = {.d = d};
 	if (d->backend_kind == GSD_BACKEND_NONE || !d->swim)

@@ -727,6 +727,12 @@ static int rule_req(struct gnl_rtnl *h, int type, const struct gnl_rule *r)
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
 	if (r->suppress_prefixlen >= 0)
 		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, (uint32_t)r->suppress_prefixlen);
+	if (r->fwmark) {
+		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
+		mnl_attr_put_u32(nlh, FRA_FWMASK, r->fwmask ? r->fwmask : 0xffffffffu);
+	}
+	if (r->invert)
+		frh->flags |= FIB_RULE_INVERT;
 	if (type == RTM_NEWRULE && r->protocol)
 		mnl_attr_put_u8(nlh, FRA_PROTOCOL, r->protocol);
 	return gnl_sock_request(&h->s, nlh, NULL, NULL);
@@ -745,8 +751,6 @@ static bool rule_selector(uint16_t type)
 	case FRA_SRC:
 	case FRA_IIFNAME:
 	case FRA_OIFNAME:
-	case FRA_FWMARK:
-	case FRA_FWMASK:
 	case FRA_FLOW:
 	case FRA_TUN_ID:
 	case FRA_L3MDEV:
@@ -774,6 +778,10 @@ static void rule_parse_attr(const struct nlattr *a, struct gnl_rule *r)
 		r->suppress_prefixlen = (int32_t)mnl_attr_get_u32(a);
 	else if (t == FRA_PROTOCOL && mnl_attr_validate(a, MNL_TYPE_U8) == 0)
 		r->protocol = mnl_attr_get_u8(a);
+	else if (t == FRA_FWMARK && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		r->fwmark = mnl_attr_get_u32(a);
+	else if (t == FRA_FWMASK && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		r->fwmask = mnl_attr_get_u32(a);
 }
 
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
@@ -791,8 +799,11 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	r.family = frh->family;
 	r.table = frh->table;
 	r.suppress_prefixlen = -1;
-	r.selectors = frh->src_len || frh->dst_len || frh->tos || (frh->flags & FIB_RULE_INVERT);
+	r.selectors = frh->src_len || frh->dst_len || frh->tos;
+	r.invert = (frh->flags & FIB_RULE_INVERT) != 0;
 	mnl_attr_for_each(a, nlh, sizeof(*frh)) rule_parse_attr(a, &r);
+	if (r.fwmark && !r.fwmask)
+		r.fwmask = 0xffffffffu;
 	if (r.suppress_prefixlen == (int32_t)0xffffffff)
 		r.suppress_prefixlen = -1;
 	if (gsc_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0) {
@@ -836,7 +847,12 @@ int gnl_rule_list(struct gnl_rtnl *h, int family, struct gnl_rule **out, size_t 
 bool gnl_rule_equal(const struct gnl_rule *a, const struct gnl_rule *b)
 {
 	return a->family == b->family && a->priority == b->priority && a->table == b->table &&
-	       a->suppress_prefixlen == b->suppress_prefixlen && !a->selectors && !b->selectors;
+	       a->suppress_prefixlen == b->suppress_prefixlen && a->invert == b->invert &&
+	       a->fwmark == b->fwmark &&
+	       (a->fwmark
+		    ? (a->fwmask ? a->fwmask : 0xffffffffu) == (b->fwmask ? b->fwmask : 0xffffffffu)
+		    : true) &&
+	       !a->selectors && !b->selectors;
 }
 
 int gnl_rule_find(struct gnl_rtnl *h, const struct gnl_rule *r, bool *found)

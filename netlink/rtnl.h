@@ -88,18 +88,24 @@ int gnl_route_list_proto(struct gnl_rtnl *h, uint32_t table, uint8_t protocol,
 			 struct gnl_route **out, size_t *n);
 
 /* Policy routing rules of the form `from all lookup TABLE` at a priority
- * (FR_ACT_TO_TBL), optionally with suppress_prefixlength. */
+ * (FR_ACT_TO_TBL), optionally with suppress_prefixlength, and optionally
+ * `[not] fwmark MARK/MASK` (wg-quick's `not fwmark M lookup T`). */
 struct gnl_rule {
 	int family;		    /* AF_INET or AF_INET6 */
 	uint32_t priority;	    /* FRA_PRIORITY */
 	uint32_t table;		    /* FRA_TABLE, non-zero */
 	int32_t suppress_prefixlen; /* -1 = none */
 	uint8_t protocol;	    /* FRA_PROTOCOL when adding (0 = none); as listed */
-	bool selectors;		    /* listed rule has from/to/iif/fwmark/... selectors */
+	uint32_t fwmark, fwmask;    /* FRA_FWMARK/FRA_FWMASK; 0 = no fwmark match;
+				     * a zero fwmask with a fwmark adds 0xffffffff */
+	bool invert;		    /* FIB_RULE_INVERT (`not`) */
+	bool selectors;		    /* listed rule has from/to/iif/... selectors
+				     * (other than fwmark) */
 };
 /* Every lookup rule (family AF_UNSPEC = both); *out malloc'd. */
 int gnl_rule_list(struct gnl_rtnl *h, int family, struct gnl_rule **out, size_t *n);
-/* Same family, priority, table and suppress_prefixlen, and no selectors. */
+/* Same family, priority, table, suppress_prefixlen, fwmark, fwmask and
+ * invert, and no selectors. */
 bool gnl_rule_equal(const struct gnl_rule *a, const struct gnl_rule *b);
 /* Whether an equal rule exists. */
 int gnl_rule_find(struct gnl_rtnl *h, const struct gnl_rule *r, bool *found);

@@ -56,7 +56,7 @@ def main():
 
     overview = subprocess.run([GOSSAMER, "help"], capture_output=True, text=True, env=env)
     check(overview.returncode == 0, "gossamer help exits 0")
-    commands = re.findall(r"^  ([a-z]+)\b", overview.stdout, re.M)
+    commands = re.findall(r"^  ([a-z][a-z-]*)\b", overview.stdout, re.M)
     check(len(commands) >= 10, "gossamer help lists the commands: %r" % commands)
     copts = long_opts(overview.stdout)
     for c in commands:
