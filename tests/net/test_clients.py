@@ -6,7 +6,8 @@
 A mesh of three gossamerd nodes (userspace backend) on the harness's
 underlay:
   * G, the gateway: client_pool 10.99.0.0/24, a configured endpoint;
-  * K, a "kubelet": 10.40.0.1 (on lo), advertises 10.40.0.0/24;
+  * K, a "kubelet" behind a NAT router at an edge site: 10.40.0.1 (on
+    lo), advertises 10.40.0.0/24;
   * M, a member whose "database" 10.50.0.1 (advertised 10.50.0.0/24) is NOT
     in the client's allowed prefixes.
 A "control plane" namespace CP runs no gossamerd: only wireguard-go and a
@@ -100,7 +101,9 @@ def drop_counter(g):
 
 
 def body(topo, t):
-    g, k, m = topo.add_node('g'), topo.add_node('k'), topo.add_node('m')
+    # the "kubelet" sits at an edge site behind a NAT router (cone NAT)
+    edge = topo.add_site('edge', nat='cone')
+    g, k, m = topo.add_node('g'), topo.add_node('k', site=edge), topo.add_node('m')
     cp = topo.add_node('cp')
     dummy(k, KUBE, '10.40.0.0/24')
     dummy(m, DB, '10.50.0.0/24')
