@@ -303,6 +303,28 @@ static int validate_routed(const struct gsd_config *c, char *msg, size_t msglen)
 	return 0;
 }
 
+/* our two tables and three rules must not collide: the route reconciler
+ * owns every proto-77 route of route_table (it would delete the exit's
+ * default routes there), and rules at one priority have no defined order */
+static int validate_tables(const struct gsd_config *c, char *msg, size_t msglen)
+{
+	char w[PATH_MAX + 64];
+	if (c->exit_table == c->route_table) {
+		where(c, KI_EXITTABLE, w, sizeof(w));
+		snprintf(msg, msglen, "%s: exit_table %u is route_table: they must differ", w,
+			 c->exit_table);
+		return -EINVAL;
+	}
+	if (c->exit_priority == c->route_priority || c->exit_priority + 1 == c->route_priority) {
+		where(c, KI_EXITPRIO, w, sizeof(w));
+		snprintf(msg, msglen,
+			 "%s: exit_priority %u and %u must both differ from route_priority %u", w,
+			 c->exit_priority, c->exit_priority + 1, c->route_priority);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen)
 {
 	char w[PATH_MAX + 64];
@@ -329,6 +351,8 @@ int gsd_config_validate(struct gsd_config *c, char *msg, size_t msglen)
 		}
 	}
 	if (validate_routed(c, msg, msglen) < 0)
+		return -EINVAL;
+	if (validate_tables(c, msg, msglen) < 0)
 		return -EINVAL;
 	if (gsd_config_authority_mode(c) != GSD_AUTH_MODE_OFF && !c->n_authorities) {
 		where(c, KI_AUTHMODE, w, sizeof(w));

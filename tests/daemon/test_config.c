@@ -189,6 +189,16 @@ static void test_bad_files(void **state)
 	    /* routed prefixes: never a default route, never inside the overlay */
 	    {"[overlay]\nadvertise_prefixes = 10.1.0.0/16\nadvertise_prefixes = 0.0.0.0/0\n",
 	     "3: advertise_prefixes: prefix 0.0.0.0/0 is a default route"},
+	    /* exit nodes: our tables and rule priorities never collide */
+	    {"[overlay]\nexit_table = 51821\n",
+	     "2: exit_table: exit_table 51821 is route_table: they must differ"},
+	    {"[overlay]\nroute_priority = 6001\nexit_priority = 6000\n",
+	     "3: exit_priority: exit_priority 6000 and 6001 must both differ from route_priority "
+	     "6001"},
+	    {"[overlay]\nexit_priority = 0\n", "2: exit_priority: '0' is not a rule priority"},
+	    {"[overlay]\nexit_priority = 32765\n",
+	     "2: exit_priority: '32765' is not a rule priority"},
+	    {"[overlay]\nfwmark = 0\n", "2: fwmark: '0' is not"},
 	    {"[overlay]\nadvertise_prefixes = ::/0\n",
 	     "2: advertise_prefixes: prefix ::/0 is a default route"},
 	    {"[overlay]\nadvertise_prefixes = 10.77.3.0/24\n",
