@@ -249,7 +249,12 @@ static bool addr_ok(const char *a)
 	return gcli_parse_uint(colon + 1, 1, 65535, &port);
 }
 
-static int parse_states(const char *v, unsigned *mask, char *err, size_t errlen)
+/* A comma-separated list of names into a bit mask: bit(name) gives a
+ * name's bit (0: unknown).  opt and expected make the messages, e.g.
+ * "unknown state 'x' (expected alive, suspect, dead or left)". */
+static int parse_name_mask(const char *v, unsigned (*bit)(const char *), const char *what,
+			   const char *opt, const char *expected, unsigned *mask, char *err,
+			   size_t errlen)
 {
 	char *dup = strdup(v), *save = NULL;
 	if (!dup)
@@ -257,21 +262,26 @@ static int parse_states(const char *v, unsigned *mask, char *err, size_t errlen)
 	int rc = 0;
 	bool any = false;
 	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned b = gcli_state_bit(tok);
+		unsigned b = bit(tok);
 		if (!b) {
 			rc =
-			    fail(err, errlen,
-				 "unknown state '%s' (expected alive, suspect, dead or left)", tok);
+			    fail(err, errlen, "unknown %s '%s' (expected %s)", what, tok, expected);
 			goto out;
 		}
 		*mask |= b;
 		any = true;
 	}
 	if (!any)
-		rc = fail(err, errlen, "--state needs a state (alive, suspect, dead or left)");
+		rc = fail(err, errlen, "%s needs a %s (%s)", opt, what, expected);
 out:
 	free(dup);
 	return rc;
+}
+
+static int parse_states(const char *v, unsigned *mask, char *err, size_t errlen)
+{
+	return parse_name_mask(v, gcli_state_bit, "state", "--state",
+			       "alive, suspect, dead or left", mask, err, errlen);
 }
 
 static int add_label(struct gcli_opts *o, const char *v, char *err, size_t errlen)
@@ -355,31 +365,23 @@ static int add_prefix(struct gcli_opts *o, const char *v, char *err, size_t errl
 	return 0;
 }
 
+static unsigned role_bit(const char *name)
+{
+	if (!strcmp(name, "relay"))
+		return GCLI_ROLE_RELAY;
+	if (!strcmp(name, "exit"))
+		return GCLI_ROLE_EXIT;
+	if (!strcmp(name, "gateway"))
+		return GCLI_ROLE_GATEWAY;
+	return 0;
+}
+
 static int parse_roles(const char *v, uint32_t *roles, char *err, size_t errlen)
 {
-	char *dup = strdup(v), *save = NULL;
-	int rc = 0;
-	bool any = false;
-	if (!dup)
-		return -ENOMEM;
-	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "relay"))
-			*roles |= GCLI_ROLE_RELAY;
-		else if (!strcmp(tok, "exit"))
-			*roles |= GCLI_ROLE_EXIT;
-		else if (!strcmp(tok, "gateway"))
-			*roles |= GCLI_ROLE_GATEWAY;
-		else {
-			rc = fail(err, errlen,
-				  "unknown role '%s' (expected relay, exit or gateway)", tok);
-			goto out;
-		}
-		any = true;
-	}
-	if (!any)
-		rc = fail(err, errlen, "--role needs relay, exit or gateway");
-out:
-	free(dup);
+	unsigned m = *roles;
+	int rc = parse_name_mask(v, role_bit, "role", "--role", "relay, exit or gateway", &m, err,
+				 errlen);
+	*roles = m;
 	return rc;
 }
 
