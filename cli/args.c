@@ -612,6 +612,19 @@ static int positional(struct gcli_opts *o, const char *arg, size_t *npos, char *
 
 /* The index of the first operand at or after `from` (skipping options
  * and their values), or -1. */
+/* The option an argument "-x..." / "--name[=value]" names (NULL if
+ * unknown); *inline_val tells whether its value is in the same argument. */
+static const struct optdef *option_of(const char *a, bool *inline_val)
+{
+	if (a[1] == '-') {
+		const char *eq = strchr(a + 2, '=');
+		*inline_val = eq != NULL;
+		return find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+	}
+	*inline_val = a[2] != '\0';
+	return find_short(a[1]);
+}
+
 static int next_operand(int argc, char **argv, int from)
 {
 	for (int i = from; i < argc; i++) {
@@ -620,16 +633,8 @@ static int next_operand(int argc, char **argv, int from)
 			return i + 1 < argc ? i + 1 : -1;
 		if (a[0] != '-' || !a[1])
 			return i;
-		const struct optdef *d = NULL;
-		bool inline_val = false;
-		if (a[1] == '-') {
-			const char *eq = strchr(a + 2, '=');
-			d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
-			inline_val = eq != NULL;
-		} else {
-			d = find_short(a[1]);
-			inline_val = a[2] != '\0';
-		}
+		bool inline_val;
+		const struct optdef *d = option_of(a, &inline_val);
 		if (d && d->arg && !inline_val)
 			i++;
 	}
@@ -716,16 +721,8 @@ int gcli_args_parse(int argc, char **argv, const char *env_socket, struct gcli_o
 			break;
 		}
 		if (a[0] == '-' && a[1]) {
-			const struct optdef *d = NULL;
-			bool inline_val = false;
-			if (a[1] == '-') {
-				const char *eq = strchr(a + 2, '=');
-				d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
-				inline_val = eq != NULL;
-			} else {
-				d = find_short(a[1]);
-				inline_val = a[2] != '\0';
-			}
+			bool inline_val;
+			const struct optdef *d = option_of(a, &inline_val);
 			if (d && d->id == O_VERSION)
 				want_version = true;
 			if (d && d->arg && !inline_val)

@@ -26,11 +26,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_loopback import ctl, free_udp_port  # noqa: E402  (one copy of the helpers)
 
 GOSSAMERD = os.environ.get("GOSSAMERD_BIN") or os.path.join(
     os.environ.get("GSM_BUILD_ROOT", "build"), "daemon", "gossamerd")
@@ -48,31 +50,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
     return cond
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def ctl(sock, req, timeout=5):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock)
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return json.loads(buf)
-    finally:
-        s.close()
 
 
 def poll(fn, timeout):
